@@ -1,0 +1,76 @@
+"""Klaxon's web app. create_app() is the only assembly point: nothing reads the environment,
+connects or loads files at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from flask import Flask, g, request
+
+from app import health, http_errors, webhooks
+from app.clock import Clock, SystemClock
+from app.logs import configure_logging, log
+from app.observability import init_sentry
+from app.settings import Settings
+from app.sources import Source, build_sources
+from app.store.alerts import AlertStore
+from app.store.connection import connect
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+request_logger = logging.getLogger("klaxon.request")
+
+
+@dataclass
+class Klaxon:
+    """Everything a request needs, built once per process and kept on app.extensions."""
+
+    settings: Settings
+    redis: redis.Redis
+    clock: Clock
+    sources: dict[str, Source]
+    alerts: AlertStore
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def readiness(self) -> dict[str, Any]:
+        return {"sources": sorted(self.sources)}
+
+
+def create_app(settings: Settings | None = None, *, connection: redis.Redis | None = None,
+               clock: Clock | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.secret_values())
+    init_sentry(settings)
+    connection = connection or connect(settings.redis_url or DEFAULT_REDIS_URL)
+    clock = clock or SystemClock()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["klaxon"] = Klaxon(
+        settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
+        alerts=AlertStore(connection, clock, settings.delivery_ttl_seconds))
+    app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(health.blueprint)
+    http_errors.register(app)
+    app.before_request(_start_request_log)
+    app.after_request(_write_request_log)
+    return app
+
+
+def _start_request_log() -> None:
+    g.started = time.perf_counter()
+    g.log_fields = {}
+
+
+def _write_request_log(response: Any) -> Any:
+    if request.path.startswith(("/healthz", "/readyz")):
+        return response
+    fields = getattr(g, "log_fields", {})
+    started = getattr(g, "started", time.perf_counter())
+    log(request_logger, "request", method=request.method, path=request.path,
+        status=response.status_code,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+    return response

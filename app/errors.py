@@ -1,0 +1,109 @@
+"""Klaxon's exceptions: one small tree, mapped to HTTP answers in one place (app/http_errors.py).
+
+    KlaxonError
+    ├── RequestRejected            anything a client sent that we refuse (4xx)
+    │   ├── UnknownSource          404  no such webhook source
+    │   ├── NotFound               404  no such incident / resource
+    │   ├── Unauthorized           401  bad or missing signature, token or API token
+    │   ├── PayloadTooLarge        413  body over KLAXON_MAX_BODY
+    │   ├── UnsupportedMediaType   415  not JSON
+    │   ├── PayloadError           400  malformed or unrecognised payload, names the field
+    │   └── Conflict               409  a valid request the current state does not allow
+    ├── StorageUnavailable         503  Redis unreachable: the sender should retry
+    ├── ConfigError                     invalid environment (collected, raised once)
+    └── RulesError                      invalid rules directory (every problem, file:line:col)
+
+Messages say what was expected, what was got and what to do. They never contain a secret,
+a signature or a request body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KlaxonError(Exception):
+    """Base of every error Klaxon raises on purpose."""
+
+
+class RequestRejected(KlaxonError):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = {k: v for k, v in details.items() if v is not None}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+class UnknownSource(RequestRejected):
+    status = 404
+    code = "unknown_source"
+
+
+class NotFound(RequestRejected):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(RequestRejected):
+    status = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(RequestRejected):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(RequestRejected):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Conflict(RequestRejected):
+    status = 409
+    code = "conflict"
+
+
+class PayloadError(RequestRejected):
+    """A payload that is not what its source sends; `field` is a dotted path into the body."""
+
+    status = 400
+    code = "invalid_payload"
+
+    def __init__(self, source: str, field: str, expected: str, got: str | None = None,
+                 hint: str | None = None) -> None:
+        where = f"{field}: " if field else ""
+        message = f"{source}: {where}expected {expected}"
+        if got is not None:
+            message += f", got {got}"
+        if hint:
+            message += f". {hint}"
+        super().__init__(message, source=source, field=field or None, expected=expected,
+                         got=got, hint=hint)
+
+
+class StorageUnavailable(KlaxonError):
+    status = 503
+    code = "storage_unavailable"
+    retry_after_seconds = 5
+
+
+class ConfigError(KlaxonError):
+    """Every problem with the environment, reported together."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+class RulesError(KlaxonError):
+    """Every problem with a rules directory, each already formatted as file:line:col: ..."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

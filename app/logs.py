@@ -1,0 +1,51 @@
+"""Structured logs: one JSON object per line on stderr. Never bodies, signatures or tokens:
+callers pass named fields, and every value is scrubbed of configured secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+_secrets: list[str] = []
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+def scrub(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "[Filtered]")
+    return text
+
+
+def configure_logging(level: str, secrets: list[str]) -> None:
+    """Send Klaxon's and RQ's loggers to stderr as JSON lines (RQ 3 loggers do not propagate)."""
+    _secrets[:] = secrets
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for name in ("klaxon", "rq"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def log(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    if logger.isEnabledFor(level):
+        logger.log(level, message, extra={"fields": fields})

@@ -1,0 +1,75 @@
+"""Klaxon's own errors to Sentry (Flask and RQ) when SENTRY_DSN is set.
+
+Webhook bodies, signatures, tokens and routing keys never leave: request bodies are not sent,
+local variables are off, sensitive headers are dropped, and every string in an event is
+scrubbed of the configured secrets before it is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.rq import RqIntegration
+
+from app.settings import Settings
+
+SENSITIVE_HEADERS = {"authorization", "cookie", "x-klaxon-token", "x-pagerduty-signature",
+                     "sentry-hook-signature", "x-grafana-alerting-signature",
+                     "x-grafana-alert-signature", "x-api-key"}
+SENSITIVE_KEYS = ("routing_key", "secret", "token", "signature", "password", "api_key",
+                  "authorization", "genie", "dsn")
+FILTERED = "[Filtered]"
+
+
+def init_sentry(settings: Settings, transport: Any = None) -> bool:
+    """Initialise sentry-sdk; returns False (and does nothing) without a DSN."""
+    if not settings.sentry_dsn:
+        return False
+    secrets = settings.secret_values()
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn,
+        environment=settings.sentry_environment or None,
+        integrations=[FlaskIntegration(), RqIntegration()],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        before_send=lambda event, hint: scrub_event(event, secrets),
+        before_send_transaction=lambda event, hint: scrub_event(event, secrets),
+        transport=transport,
+    )
+    return True
+
+
+def scrub_event(event: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    request = event.get("request")
+    if isinstance(request, dict):
+        request.pop("data", None)
+        request.pop("cookies", None)
+        request["query_string"] = ""
+        headers = request.get("headers")
+        if isinstance(headers, dict):
+            request["headers"] = {k: v for k, v in headers.items()
+                                  if k.lower() not in SENSITIVE_HEADERS}
+    return _scrub(event, secrets)
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, FILTERED)
+        return value
+    if isinstance(value, dict):
+        return {k: FILTERED if _sensitive_key(k) and isinstance(v, str) else _scrub(v, secrets)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub(v, secrets) for v in value)
+    return value
+
+
+def _sensitive_key(key: Any) -> bool:
+    return isinstance(key, str) and any(word in key.lower() for word in SENSITIVE_KEYS)

@@ -1,0 +1,162 @@
+"""Settings.from_env: the only reader of the environment (12-factor; design.md, Configuration).
+
+Every variable is documented in VARIABLES, which README.md and app.json are checked against
+by a test, so a new variable cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from app.errors import ConfigError
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
+DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
+
+# name -> (description, is_secret)
+VARIABLES: dict[str, tuple[str, bool]] = {
+    "REDIS_URL": ("Redis URL (redis://, rediss:// with Heroku's self-signed certificate, "
+                  "unix://). Unset: `klaxon run` starts an embedded Redis.", True),
+    "KLAXON_RULES_DIR": ("Directory of YAML rules (default rules/).", False),
+    "KLAXON_TEMPLATES_DIR": ("Directory of Jinja templates (default templates/).", False),
+    "KLAXON_MAX_BODY": ("Largest accepted webhook body in bytes (default 1048576).", False),
+    "KLAXON_INSECURE_DEV": ("1 lets sources without a configured secret accept unsigned "
+                            "requests. Only `klaxon run` sets it; never in production.", False),
+    "KLAXON_API_TOKEN": ("Bearer token for /api/* and the internal pages.", True),
+    "KLAXON_PUBLIC_URL": ("Base URL of this deployment, used in links in messages.", False),
+    "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
+    "KLAXON_DELIVERY_TTL": ("Seconds a delivery id is remembered for redelivery detection "
+                            "(default 604800, PagerDuty retries for 48 h).", False),
+    "PAGERDUTY_WEBHOOK_SECRET": ("PagerDuty V3 webhook subscription secret(s), "
+                                 "comma-separated during rotation.", True),
+    "SENTRY_CLIENT_SECRET": ("Client secret of the Sentry integration (signs webhooks).", True),
+    "SENTRY_LEGACY_WEBHOOK_TOKEN": ("Token the legacy Sentry WebHooks plugin sends as ?token= "
+                                    "in its callback URL (it cannot sign).", True),
+    "OPSGENIE_WEBHOOK_TOKEN": ("Shared token Opsgenie sends in X-Klaxon-Token.", True),
+    "DATADOG_WEBHOOK_TOKEN": ("Shared token Datadog sends in X-Klaxon-Token or as the Basic "
+                              "auth password.", True),
+    "ALERTMANAGER_WEBHOOK_TOKEN": ("Bearer/shared token Alertmanager sends.", True),
+    "GRAFANA_WEBHOOK_SECRET": ("HMAC secret of the Grafana webhook contact point.", True),
+    "GRAFANA_SIGNATURE_HEADER": ("Header carrying Grafana's HMAC "
+                                 "(default X-Grafana-Alerting-Signature).", False),
+    "GRAFANA_TIMESTAMP_HEADER": ("Header carrying Grafana's signature timestamp, if "
+                                 "configured on the contact point.", False),
+    "SENTRY_DSN": ("DSN for Klaxon's own errors (Flask and RQ). Unset: not reported.", True),
+    "SENTRY_ENVIRONMENT": ("Environment name on Klaxon's own Sentry events.", False),
+    "PAGERDUTY_EVENTS_URL": ("PagerDuty Events API base URL "
+                             "(default https://events.pagerduty.com).", False),
+    "OPSGENIE_API_KEY": ("Opsgenie API integration key. Unset: Opsgenie goes to the outbox.",
+                         True),
+    "OPSGENIE_API_URL": ("Opsgenie API base URL (default https://api.opsgenie.com; EU or "
+                         "Jira Service Management hosts work).", False),
+    "STATUSPAGE_API_KEY": ("Atlassian Statuspage API key. Unset: outbox.", True),
+    "STATUSPAGE_PAGE_ID": ("Atlassian Statuspage page id.", False),
+    "STATUSPAGE_API_URL": ("Statuspage API base URL (default https://api.statuspage.io/v1).",
+                           False),
+    "X_API_KEY": ("X consumer key (OAuth 1.0a). Unset: X goes to the outbox.", True),
+    "X_API_SECRET": ("X consumer secret.", True),
+    "X_ACCESS_TOKEN": ("X access token of the posting account.", True),
+    "X_ACCESS_TOKEN_SECRET": ("X access token secret.", True),
+    "X_API_URL": ("X API base URL (default https://api.twitter.com).", False),
+    "PORT": ("Port the web process binds (set by Heroku).", False),
+    "WEB_CONCURRENCY": ("Web worker processes (set by Heroku from the dyno size).", False),
+}
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    rules_dir: Path = Path("rules")
+    templates_dir: Path = Path("templates")
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    insecure_dev: bool = False
+    api_token: str = ""
+    public_url: str = "http://localhost:8000"
+    log_level: str = "INFO"
+    delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
+    pagerduty_webhook_secrets: tuple[str, ...] = ()
+    sentry_client_secret: str = ""
+    sentry_legacy_webhook_token: str = ""
+    opsgenie_webhook_token: str = ""
+    datadog_webhook_token: str = ""
+    alertmanager_webhook_token: str = ""
+    grafana_webhook_secret: str = ""
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = ""
+    sentry_dsn: str = ""
+    sentry_environment: str = ""
+    outbound: Mapping[str, str] = field(default_factory=dict)  # channel credentials and URLs
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every variable once; raise ConfigError listing every invalid one."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+        max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
+        ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
+        if problems:
+            raise ConfigError(problems)
+        outbound_names = ("PAGERDUTY_EVENTS_URL", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
+                          "STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID", "STATUSPAGE_API_URL",
+                          "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
+                          "X_ACCESS_TOKEN_SECRET", "X_API_URL")
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            rules_dir=Path(env.get("KLAXON_RULES_DIR") or "rules"),
+            templates_dir=Path(env.get("KLAXON_TEMPLATES_DIR") or "templates"),
+            max_body_bytes=max_body,
+            insecure_dev=env.get("KLAXON_INSECURE_DEV", "") in ("1", "true", "yes"),
+            api_token=env.get("KLAXON_API_TOKEN", ""),
+            public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
+            delivery_ttl_seconds=ttl,
+            pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
+            sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
+            sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),
+            opsgenie_webhook_token=env.get("OPSGENIE_WEBHOOK_TOKEN", ""),
+            datadog_webhook_token=env.get("DATADOG_WEBHOOK_TOKEN", ""),
+            alertmanager_webhook_token=env.get("ALERTMANAGER_WEBHOOK_TOKEN", ""),
+            grafana_webhook_secret=env.get("GRAFANA_WEBHOOK_SECRET", ""),
+            grafana_signature_header=(env.get("GRAFANA_SIGNATURE_HEADER")
+                                      or "X-Grafana-Alerting-Signature"),
+            grafana_timestamp_header=env.get("GRAFANA_TIMESTAMP_HEADER", ""),
+            sentry_dsn=env.get("SENTRY_DSN", ""),
+            sentry_environment=env.get("SENTRY_ENVIRONMENT", ""),
+            outbound={name: env[name] for name in outbound_names if env.get(name)},
+        )
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, longest first, for scrubbing logs and error reports."""
+        values = [*self.pagerduty_webhook_secrets, self.sentry_client_secret,
+                  self.sentry_legacy_webhook_token, self.opsgenie_webhook_token, self.datadog_webhook_token,
+                  self.alertmanager_webhook_token, self.grafana_webhook_secret,
+                  self.api_token, self.sentry_dsn]
+        values += [v for k, v in self.outbound.items() if VARIABLES.get(k, ("", False))[1]]
+        if self.redis_url and "@" in self.redis_url:
+            values.append(self.redis_url)
+        return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be a whole number of "
+                        f"{'bytes' if 'BODY' in name else 'seconds'}, got {raw!r}")
+        return default
+    if value <= 0:
+        problems.append(f"{name} must be positive, got {value}")
+    return value

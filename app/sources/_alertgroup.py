@@ -1,0 +1,63 @@
+"""Alertmanager-shaped bodies (Alertmanager webhook_config v4, Grafana contact point v1): one
+delivery carries a group of alerts, each with its own fingerprint and status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from app.errors import PayloadError
+from app.models import Alert, Lifecycle, SourceName
+from app.sources import Parsed
+from app.sources._fields import (MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link,
+                                 tags_from_pairs)
+
+MAX_ALERTS_PER_DELIVERY = 1000  # Alertmanager batches; more than this is not a real group
+STATUSES = {"firing": Lifecycle.TRIGGER, "resolved": Lifecycle.RESOLVE}
+
+
+def parse_alert_group(source: SourceName, fields: Fields) -> Parsed:
+    group_key = fields.text("groupKey", 2048)
+    items = fields.items("alerts")
+    if not items:
+        fields.raw("alerts.0")  # raises: a group with no alerts is not a webhook we know
+    if len(items) > MAX_ALERTS_PER_DELIVERY:
+        raise PayloadError(source, "alerts", f"at most {MAX_ALERTS_PER_DELIVERY} alerts",
+                           got=str(len(items)))
+    alerts = [_alert(source, fields, index, group_key) for index in range(len(items))]
+    event_type = f"group.{fields.text('status', 20) or 'mixed'}"
+    return Parsed(event_type, alerts[0].delivery_id, alerts=alerts)
+
+
+def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Alert:
+    at = f"alerts.{index}"
+    fields.obj(at)  # each alert must be an object
+    labels = tags_from_pairs(fields.obj(f"{at}.labels", required=False))
+    annotations = tags_from_pairs(fields.obj(f"{at}.annotations", required=False))
+    lifecycle = fields.choice(f"{at}.status", STATUSES)
+    fingerprint = (fields.ident(f"{at}.fingerprint", required=False)
+                   or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16])
+    # One firing->resolved cycle of one alert: repeats of the same notification share it.
+    delivery_id = ":".join([group_key, fingerprint, fields.text(f"{at}.status", 20),
+                            fields.text(f"{at}.startsAt", 40), fields.text(f"{at}.endsAt", 40)])
+    return Alert(
+        source=source, lifecycle=lifecycle, identity=fingerprint, delivery_id=delivery_id,
+        event_type=f"alert.{fields.text(f'{at}.status', 20)}",
+        title=fields.clip(f"{at}.annotations.summary",
+                          annotations.get("summary") or labels.get("alertname", ""),
+                          MAX_TITLE_CHARS),
+        description=fields.clip(f"{at}.annotations.description",
+                                annotations.get("description", ""), MAX_TEXT_CHARS),
+        service=labels.get("service", "") or labels.get("job", ""),
+        environment=labels.get("env", "") or labels.get("environment", ""),
+        host=labels.get("instance", "").rsplit(":", 1)[0],
+        source_severity=labels.get("severity", ""),
+        tags=labels,
+        links=link(fields.raw(f"{at}.generatorURL", None), "Source")
+        + link(fields.raw(f"{at}.dashboardURL", None), "Dashboard")
+        + link(annotations.get("runbook_url"), "Runbook"),
+        occurred_at=(fields.timestamp(f"{at}.endsAt") if lifecycle is Lifecycle.RESOLVE
+                     else None) or fields.timestamp(f"{at}.startsAt"),
+        problem_key=group_key[:255],
+        details={"annotations": annotations},
+        truncated=tuple(fields.truncated))

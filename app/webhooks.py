@@ -1,0 +1,64 @@
+"""POST /webhooks/<source>: verify -> parse -> ingest -> 202. The only module that reads
+flask.request for webhooks; errors are raised, and mapped to answers in app/http_errors.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
+from app.pipeline import ingest
+
+blueprint = Blueprint("webhooks", __name__)
+
+JSON_CONTENT_TYPES = ("application/json", "text/json")
+
+
+@blueprint.post("/webhooks/<source_name>")
+def receive(source_name: str) -> tuple[dict[str, Any], int]:
+    klaxon = current_app.extensions["klaxon"]
+    g.log_fields["source"] = source_name
+    source = klaxon.sources.get(source_name)
+    if source is None:
+        raise UnknownSource(f"no webhook source named {source_name!r}",
+                            expected="one of " + ", ".join(sorted(klaxon.sources)))
+    _require_json_content_type(source_name)
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    source.verify(request.headers, body, request.args)
+    parsed = source.parse(request.headers, _decode(source_name, body), body)
+    g.log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
+    answer = ingest(parsed, body, klaxon.alerts)
+    g.log_fields.update(outcome=answer.outcome.value, alert=answer.alert,
+                        incident=answer.incident)
+    return answer.to_json(), 202
+
+
+def _require_json_content_type(source_name: str) -> None:
+    mimetype = request.mimetype or ""
+    if mimetype not in JSON_CONTENT_TYPES and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"{source_name}: expected Content-Type application/json, got "
+            f"{mimetype or 'none'}", expected="application/json", got=mimetype or None,
+            hint="Datadog: untick 'Encode as form' on the webhook")
+
+
+def _decode(source_name: str, body: bytes) -> Any:
+    if not body.strip():
+        raise PayloadError(source_name, "", "a JSON object", got="an empty body")
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise PayloadError(source_name, "", "JSON nested less deeply",
+                           got="nesting too deep to read") from exc
+    except ValueError as exc:  # JSONDecodeError, invalid UTF-8, over-long integers
+        raise PayloadError(source_name, "", "valid JSON", got=_describe(exc)) from exc
+
+
+def _describe(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"bytes that are not UTF-8 at offset {exc.start}"
+    return "unreadable JSON"

@@ -1,0 +1,125 @@
+"""Shared fixtures: a real Redis (REDIS_URL, else 127.0.0.1:6379, else an embedded one) on an
+empty database that is flushed before and after every test, settings with the fixture secrets,
+the app and its client, and the byte-exact webhook fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from werkzeug.datastructures import Headers
+
+from app import create_app
+from app.clock import VirtualClock
+from app.settings import Settings
+from app.store.connection import connect, is_reachable, start_embedded
+
+DATA = Path(__file__).parent / "data"
+WEBHOOKS = DATA / "webhooks"
+
+SECRETS = {
+    "PAGERDUTY_WEBHOOK_SECRET": "RmoDsJSNjbIuuLKC3rgYbNAFyvP6tScrSsYT8pYFtYMr/iLjyY7iq+jeYytgeOwH,"
+                                "guF6LQsx1Qr1AYez9rRtxs+b2wLFcSosGPbObg0eYxq22u0DL9/+RhAQ74onZBrl",
+    "SENTRY_CLIENT_SECRET": "1da368e27d44d78e6f3ca930a120a96ac003984b187af0f5126b23a6da3d7114",
+    "SENTRY_LEGACY_WEBHOOK_TOKEN": "sentry-legacy-token-7f3a9c",
+    "OPSGENIE_WEBHOOK_TOKEN": "og-shared-token-5c1e9b7a2d",
+    "DATADOG_WEBHOOK_TOKEN": "dd-shared-token-8e2d4f6a1c",
+    "ALERTMANAGER_WEBHOOK_TOKEN": "am-shared-token-2b7e9c4d1f",
+    "GRAFANA_WEBHOOK_SECRET": "grafana-example-hmac-secret",
+    "GRAFANA_TIMESTAMP_HEADER": "X-Grafana-Alerting-Signature-Timestamp",
+    "KLAXON_API_TOKEN": "test-api-token-4b9d2e",
+}
+
+
+def _server_url() -> str:
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
+    if is_reachable(url):
+        return url
+    return start_embedded()
+
+
+@pytest.fixture(scope="session")
+def redis_base_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_base_url: str) -> str:
+    """A database no one else is using (RQ's own test-suite habit), flushed around each test."""
+    if redis_base_url.startswith("unix://"):
+        return redis_base_url + "?db=9"
+    base = redis_base_url.rstrip("/").rsplit("/", 1)[0] if redis_base_url.count("/") > 2 \
+        else redis_base_url.rstrip("/")
+    for db in range(15, 8, -1):
+        client = connect(f"{base}/{db}")
+        if client.dbsize() == 0 or client.get("klaxon-tests:owner") is not None:
+            client.set("klaxon-tests:owner", "1")
+            return f"{base}/{db}"
+    pytest.exit("no empty Redis database among 9-15 for the tests", returncode=3)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = connect(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings.from_env({**SECRETS, "REDIS_URL": redis_url})
+
+
+@pytest.fixture
+def app(settings: Settings, redis_client: redis.Redis, clock: VirtualClock):
+    return create_app(settings, connection=redis_client, clock=clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Fixture:
+    source: str
+    name: str
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def header_map(self) -> Headers:
+        return Headers(self.headers)
+
+
+def load_fixture(source: str, name: str) -> Fixture:
+    folder = WEBHOOKS / source
+    return Fixture(source, name, (folder / f"{name}.json").read_bytes(),
+                   json.loads((folder / f"{name}.headers.json").read_text()))
+
+
+def all_fixtures() -> list[Fixture]:
+    return [load_fixture(path.parent.name, path.name.removesuffix(".headers.json"))
+            for path in sorted(WEBHOOKS.glob("*/*.headers.json"))]
+
+
+def post(client, fixture: Fixture, body: bytes | None = None, headers: dict | None = None,
+         query: str = ""):
+    return client.post(f"/webhooks/{fixture.source}{query}",
+                       data=fixture.body if body is None else body,
+                       headers=fixture.headers if headers is None else headers)
