@@ -3,12 +3,39 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+from app.errors import ConfigError, KlaxonError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Klaxon: alert webhooks in, a run incident process out."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run web + worker + scheduler locally (embedded Redis when REDIS_URL is unset)."""
+    from app.localrun import run as run_local
+
+    run_local(host, port)
+
+
+@main.command()
+def release() -> None:
+    """Heroku release phase: validate configuration, rules and templates; exit 1 on any error."""
+    from app.release import check_release
+
+    try:
+        for line in check_release():
+            click.echo(line)
+    except (ConfigError, KlaxonError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 def _attach_optional_groups() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sentry_sdk
 from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +44,8 @@ def _http_exception(error: HTTPException) -> tuple[dict[str, Any], int]:
 
 
 def _unexpected(error: Exception) -> tuple[dict[str, Any], int]:
+    # Handling the error here means Flask never signals it, so report it ourselves.
+    sentry_sdk.capture_exception(error)
     log(logger, "unhandled error", logging.ERROR, error=type(error).__name__)
     logger.debug("traceback", exc_info=error)
     g.log_fields.update(error="internal_error")

@@ -11,6 +11,7 @@ from typing import Any
 
 import sentry_sdk
 from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.rq import RqIntegration
 
 from app.settings import Settings
@@ -31,8 +32,9 @@ def init_sentry(settings: Settings, transport: Any = None) -> bool:
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.sentry_environment or None,
-        integrations=[FlaskIntegration(), RqIntegration()],
-        send_default_pii=False,
+        # Errors are captured where they are handled (app/http_errors.py) and by the RQ
+        # integration; log lines stay breadcrumbs so one failure is one event.
+        integrations=[FlaskIntegration(), RqIntegration(), LoggingIntegration(event_level=None)],
         include_local_variables=False,
         max_request_body_size="never",
         before_send=lambda event, hint: scrub_event(event, secrets),

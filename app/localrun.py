@@ -1,0 +1,69 @@
+"""`klaxon run`: the whole of Klaxon on one machine with nothing installed but Python.
+
+An embedded Redis when REDIS_URL is unset, the worker (with its scheduler) as a child process,
+the web app in the foreground, KLAXON_INSECURE_DEV so sources without secrets accept unsigned
+requests, and every channel without credentials writing to the outbox.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+DATA_DIR = Path(".klaxon")
+
+
+def prepare_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment the web and worker processes share; starts Redis if none is given."""
+    env = dict(environ)
+    if not env.get("REDIS_URL"):
+        from app.store.connection import start_embedded
+
+        DATA_DIR.mkdir(exist_ok=True)
+        env["REDIS_URL"] = start_embedded(str(DATA_DIR.resolve()))
+    env.setdefault("KLAXON_INSECURE_DEV", "1")
+    env.setdefault("KLAXON_API_TOKEN", "dev-" + secrets.token_urlsafe(12))
+    return env
+
+
+def run(host: str, port: int) -> None:
+    # SIGTERM (Ctrl-C's quieter sibling, and what process managers send) must unwind through
+    # the finally below so the worker and the embedded Redis stop with us.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    env = prepare_environment(dict(os.environ))
+    os.environ.update(env)
+    env.setdefault("KLAXON_PUBLIC_URL", f"http://{host}:{port}")
+    worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
+    try:
+        _banner(host, port, env)
+        from werkzeug.serving import run_simple
+
+        from app import create_app
+
+        run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _banner(host: str, port: int, env: dict[str, str]) -> None:
+    base = f"http://{host}:{port}"
+    click.echo(f"""
+Klaxon is running at {base}
+  Redis        {env['REDIS_URL']}
+  Webhooks     POST {base}/webhooks/<pagerduty|sentry|opsgenie|datadog|alertmanager|grafana>
+  API token    {env['KLAXON_API_TOKEN']}   (Authorization: Bearer ...)
+  Outbox       {base}/api/outbox   (every channel without credentials writes here)
+  Status page  {base}/status
+Unsigned webhooks are accepted for sources without a secret (KLAXON_INSECURE_DEV=1).
+Press Ctrl-C to stop.
+""", err=True)

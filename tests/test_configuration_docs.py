@@ -1,0 +1,53 @@
+"""Every environment variable Klaxon reads is documented in the README and in app.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.errors import ConfigError
+from app.settings import VARIABLES, Settings
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_variable_is_documented_in_readme(name: str) -> None:
+    assert f"`{name}`" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY",
+                                                          "REDIS_URL"}))
+def test_variable_is_described_in_app_json(name: str) -> None:
+    env = json.loads((ROOT / "app.json").read_text())["env"]
+    assert env[name]["description"]
+
+
+def test_app_json_provisions_redis_and_both_process_types() -> None:
+    manifest = json.loads((ROOT / "app.json").read_text())
+    assert any(a["plan"].startswith("heroku-redis") for a in manifest["addons"])
+    assert set(manifest["formation"]) == {"web", "worker"}
+
+
+def test_procfile_has_web_worker_and_release() -> None:
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines()
+                 if line.strip())
+    assert "$PORT" in lines["web"]
+    assert lines["worker"].strip() == "python -m workers"
+    assert lines["release"].strip() == "klaxon release"
+
+
+def test_invalid_numbers_are_all_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"KLAXON_MAX_BODY": "1MB", "KLAXON_DELIVERY_TTL": "-5"})
+    assert raised.value.problems == [
+        "KLAXON_MAX_BODY must be a whole number of bytes, got '1MB'",
+        "KLAXON_DELIVERY_TTL must be positive, got -5",
+    ]
+
+
+def test_pagerduty_secrets_are_split_for_rotation() -> None:
+    settings = Settings.from_env({"PAGERDUTY_WEBHOOK_SECRET": " old-secret , new-secret "})
+    assert settings.pagerduty_webhook_secrets == ("old-secret", "new-secret")

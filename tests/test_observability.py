@@ -1,0 +1,77 @@
+"""Klaxon's own errors reach Sentry (Flask and RQ) with secrets, signatures and webhook bodies
+scrubbed. A recording transport stands in for sentry.io: the SDK runs for real."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import sentry_sdk
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
+from sentry_sdk.transport import Transport
+
+from app import create_app
+from app.observability import init_sentry
+from conftest import SECRETS, load_fixture
+
+
+class RecordingTransport(Transport):
+    def __init__(self, options=None) -> None:
+        super().__init__(options)
+        self.events: list[dict] = []
+
+    def capture_envelope(self, envelope) -> None:
+        for item in envelope.items:
+            if item.type == "event":
+                self.events.append(item.payload.json)
+
+
+@pytest.fixture
+def sentry(settings) -> Iterator[RecordingTransport]:
+    transport = RecordingTransport()
+    assert init_sentry(settings.with_changes(sentry_dsn="https://public@sentry.invalid/1"),
+                       transport=transport)
+    yield transport
+    sentry_sdk.init()  # back to an inert SDK for the other tests
+
+
+def test_without_dsn_sentry_stays_off(settings) -> None:
+    assert init_sentry(settings) is False
+
+
+def test_flask_error_is_reported_without_secrets_or_body(sentry, settings, redis_client) -> None:
+    app = create_app(settings, connection=redis_client)  # the fixture already set Sentry up
+    secret = SECRETS["DATADOG_WEBHOOK_TOKEN"]
+
+    @app.post("/explode")
+    def explode():
+        raise RuntimeError(f"token {secret} leaked into an exception")
+
+    fixture = load_fixture("pagerduty", "incident_triggered")
+    response = app.test_client().post("/explode", data=fixture.body, headers=fixture.headers)
+    sentry_sdk.flush()
+
+    assert response.status_code == 500
+    assert "leaked" not in response.get_data(as_text=True)  # never shown to the client
+    assert len(sentry.events) == 1
+    sent = json.dumps(sentry.events[0])
+    assert "leaked into an exception" in sent  # the error itself is reported...
+    for value in (secret, fixture.headers["X-PagerDuty-Signature"][3:], "p99 latency > 2s"):
+        assert value not in sent  # ...but no secret, signature or body
+    assert "[Filtered]" in sent
+
+
+def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client) -> None:
+    queue = Queue("klaxon-test", connection=redis_client, serializer=JSONSerializer)
+    secret = SECRETS["OPSGENIE_WEBHOOK_TOKEN"]
+    queue.enqueue("jobs_for_tests.fail_with_secret", secret)
+    SimpleWorker([queue], connection=redis_client,
+                 serializer=JSONSerializer).work(burst=True)
+    sentry_sdk.flush()
+
+    assert len(sentry.events) == 1
+    sent = json.dumps(sentry.events[0])
+    assert "RuntimeError" in sent
+    assert secret not in sent

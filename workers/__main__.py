@@ -1,0 +1,39 @@
+"""`python -m workers`: the Procfile's worker process.
+
+A HerokuWorker (on SIGTERM the running job gets a few seconds, then fails cleanly and is
+retried) with the RQ scheduler, on a connection built by Klaxon rather than RQ's CLI, because
+RQ's CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rq.serializers import JSONSerializer
+from rq.worker import HerokuWorker
+
+from app import DEFAULT_REDIS_URL
+from app.logs import configure_logging, log
+from app.observability import init_sentry
+from app.settings import Settings
+from app.store.connection import connect
+from workers.queues import queues
+
+logger = logging.getLogger("klaxon.worker")
+
+
+def main(burst: bool = False) -> bool:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.secret_values())
+    init_sentry(settings)
+    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    worker = HerokuWorker(queues(connection), connection=connection,
+                          serializer=JSONSerializer)
+    log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst)
+    return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
+
+
+if __name__ == "__main__":  # the scheduler is a multiprocessing child: keep this guard
+    import sys
+
+    main(burst="--burst" in sys.argv[1:])
