@@ -17,7 +17,7 @@ from app.logs import configure_logging, log
 from app.observability import init_sentry
 from app.settings import Settings
 from app.sources import Source, build_sources
-from app.store.alerts import AlertStore
+from app.store.incidents import IncidentStore
 from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -32,7 +32,7 @@ class Klaxon:
     redis: redis.Redis
     clock: Clock
     sources: dict[str, Source]
-    alerts: AlertStore
+    incidents: IncidentStore
     extras: dict[str, Any] = field(default_factory=dict)
 
     def readiness(self) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["klaxon"] = Klaxon(
         settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
-        alerts=AlertStore(connection, clock, settings.delivery_ttl_seconds))
+        incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds))
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     http_errors.register(app)

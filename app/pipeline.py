@@ -11,7 +11,7 @@ from typing import Any
 
 from app.models import Outcome
 from app.sources import Parsed
-from app.store.alerts import AlertStore, Recorded
+from app.store.incidents import Correlated, Correlation, IncidentStore
 
 # When one delivery carries several alerts (Alertmanager groups), the answer's top-level
 # outcome is the most consequential one.
@@ -39,19 +39,15 @@ class Answer:
         return body
 
 
-def ingest(parsed: Parsed, raw_body: bytes, store: AlertStore) -> Answer:
+def ingest(parsed: Parsed, raw_body: bytes, store: IncidentStore) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
-    results = [store.record(alert, raw_body) for alert in parsed.alerts]
+    results = [store.correlate(alert, Correlation(), raw_body) for alert in parsed.alerts]
     top = max(results, key=lambda r: _OUTCOME_WEIGHT[r.outcome])
-    return Answer(top.outcome, alert=_known(top), reason=top.reason,
+    return Answer(top.outcome, alert=top.alert_id, incident=top.incident_id, reason=top.reason,
                   alerts=[_summary(r) for r in results])
 
 
-def _summary(result: Recorded) -> dict[str, Any]:
-    return {"alert": _known(result), "outcome": result.outcome.value, "incident": None}
-
-
-def _known(result: Recorded) -> str | None:
-    """The alert id, unless the event was about an alert Klaxon has never seen."""
-    return result.alert_id if result.status is not None else None
+def _summary(result: Correlated) -> dict[str, Any]:
+    return {"alert": result.alert_id, "outcome": result.outcome.value,
+            "incident": result.incident_id}

@@ -1,4 +1,5 @@
 """Every Redis key Klaxon writes, built in one place (rq's key_for / key_template habit).
+correlate.lua derives the same names from the prefix; tests/test_store_keys.py keeps them equal.
 
 Keys are `<prefix>:<kind>:<id>`; the TTL of each family sits beside its builder.
 """
@@ -19,10 +20,14 @@ def alert_id(source: str, identity: str) -> str:
     return f"ALR-{digest}"
 
 
+def delivery_hash(delivery_id: str) -> str:
+    # Hashed: delivery ids are sender-controlled and may be long.
+    return hashlib.blake2b(delivery_id.encode(), digest_size=16).hexdigest()
+
+
 def delivery(source: str, delivery_id: str) -> str:
-    # Hashed: delivery ids are sender-controlled and may be long; TTL = Settings.delivery_ttl.
-    digest = hashlib.blake2b(delivery_id.encode(), digest_size=16).hexdigest()
-    return f"{PREFIX}:delivery:{source}:{digest}"
+    """Remembers a delivery for Settings.delivery_ttl_seconds (correlate.lua sets it)."""
+    return f"{PREFIX}:delivery:{source}:{delivery_hash(delivery_id)}"
 
 
 def alert(alert_id: str) -> str:
@@ -42,6 +47,37 @@ def alerts_index() -> str:
 def webhook_log() -> str:
     """Stream of every accepted alert event, normalised, for replay and audit."""
     return f"{PREFIX}:webhooks"
+
+
+def incident(incident_id: str) -> str:
+    return f"{PREFIX}:incident:{incident_id}"
+
+
+def incident_alerts(incident_id: str) -> str:
+    return f"{PREFIX}:incident:{incident_id}:alerts"
+
+
+def incident_suppressed(incident_id: str) -> str:
+    """Alerts an open incident inhibited: recorded on it, never paged."""
+    return f"{PREFIX}:incident:{incident_id}:suppressed"
+
+
+def incident_timeline(incident_id: str) -> str:
+    return f"{PREFIX}:incident:{incident_id}:timeline"
+
+
+def incidents_index() -> str:
+    """Sorted set of every incident id by creation time."""
+    return f"{PREFIX}:incidents"
+
+
+def open_incidents() -> str:
+    return f"{PREFIX}:incidents:open"
+
+
+def timers() -> str:
+    """Sorted set of `<kind>:<incident>` by due time (epoch seconds of the Klaxon clock)."""
+    return f"{PREFIX}:timers"
 
 
 def readiness_probe() -> str:

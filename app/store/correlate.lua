@@ -1,0 +1,234 @@
+-- correlate.lua: record one alert event and fold it into an incident, atomically.
+--
+-- One script, one round trip, so two web processes racing on the same delivery, alert or
+-- group key can never both open an incident or double-count. Everything the rules decided
+-- (pure, in Python) arrives as a JSON `decision`; this script only applies it to state.
+--
+-- KEYS: none are passed; every key is derived from the prefix below (single-node Redis, as on
+-- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`).
+-- Returns a JSON object: outcome, alert, incident, reason, alert_status, notify.
+
+local e = cjson.decode(ARGV[1])
+local P = e.prefix
+local now = tonumber(e.now)
+
+local function k(...) return P .. ':' .. table.concat({...}, ':') end
+local alert_key = k('alert', e.alert_id)
+
+local function timeline(incident, kind, text, data)
+  redis.call('XADD', k('incident', incident, 'timeline'), 'MAXLEN', '~', 5000, '*',
+             'at', e.now, 'kind', kind, 'text', text, 'data', cjson.encode(data or {}))
+end
+
+local function log_event(outcome, incident)
+  redis.call('XADD', k('alert', e.alert_id, 'events'), 'MAXLEN', '~', e.max_alert_events, '*',
+             'lifecycle', e.lifecycle, 'outcome', outcome, 'at', e.now, 'alert', e.alert_json,
+             'raw', e.raw)
+  redis.call('XADD', k('webhooks'), 'MAXLEN', '~', e.max_log, '*', 'alert_id', e.alert_id,
+             'outcome', outcome, 'incident', incident or '', 'at', e.now, 'alert', e.alert_json,
+             'decision', e.decision_json)
+end
+
+local function answer(outcome, incident, reason, notify)
+  log_event(outcome, incident)
+  return cjson.encode({outcome = outcome, alert = e.alert_id, incident = incident or false,
+                       reason = reason or '', notify = notify or '',
+                       alert_status = redis.call('HGET', alert_key, 'status') or ''})
+end
+
+-- 1. The same delivery again: nothing changes.
+if not redis.call('SET', k('delivery', e.source, e.delivery_hash), e.alert_id, 'NX', 'EX', e.delivery_ttl) then
+  return cjson.encode({outcome = 'duplicate', alert = e.alert_id,
+                       incident = redis.call('HGET', alert_key, 'incident') or false,
+                       reason = 'redelivery', notify = '',
+                       alert_status = redis.call('HGET', alert_key, 'status') or ''})
+end
+
+local d = e.decision
+local status = redis.call('HGET', alert_key, 'status')
+local incident = redis.call('HGET', alert_key, 'incident')
+if incident == false then incident = nil end
+
+local function incident_open(id)
+  if not id then return false end
+  local st = redis.call('HGET', k('incident', id), 'status')
+  return st and st ~= 'resolved'
+end
+
+-- 2. Flapping: count this alert's state changes inside the window.
+local function record_state_change()
+  if not d.flapping then return false end
+  local key = k('alert', e.alert_id, 'changes')
+  redis.call('ZADD', key, now, e.now .. ':' .. e.delivery_hash)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - d.flapping.window)
+  redis.call('EXPIRE', key, math.ceil(d.flapping.window) + 60)
+  local changes = redis.call('ZCARD', key)
+  if changes > d.flapping.max_changes then
+    if redis.call('HGET', alert_key, 'flapping') ~= '1' then
+      redis.call('HSET', alert_key, 'flapping', '1')
+      if incident then
+        timeline(incident, 'flapping', 'alert ' .. e.alert_id .. ' is flapping: ' .. changes ..
+                 ' state changes in ' .. d.flapping.window .. ' s; notifications held',
+                 {alert = e.alert_id, changes = changes})
+      end
+    end
+    return true
+  end
+  return false
+end
+
+local function raise_severity(id)
+  local ikey = k('incident', id)
+  local current = tonumber(string.sub(redis.call('HGET', ikey, 'severity') or 'SEV4', 4))
+  local wanted = tonumber(string.sub(d.severity, 4))
+  if wanted < current then
+    redis.call('HSET', ikey, 'severity', d.severity, 'updated_at', e.now)
+    timeline(id, 'severity_raised', 'severity raised from SEV' .. current .. ' to ' .. d.severity ..
+             ' by ' .. e.alert_id .. ' (rule ' .. d.rule .. ')',
+             {from = 'SEV' .. current, to = d.severity, alert = e.alert_id, rule = d.rule})
+    return true
+  end
+  return false
+end
+
+local function attach(id, how)
+  local ikey = k('incident', id)
+  redis.call('SADD', k('incident', id, 'alerts'), e.alert_id)
+  redis.call('HINCRBY', ikey, 'open_alerts', 1)
+  redis.call('HSET', ikey, 'last_alert_at', e.now, 'updated_at', e.now)
+  redis.call('HSET', alert_key, 'incident', id)
+  redis.call('ZREM', k('timers'), 'resolve:' .. id)  -- a new alert cancels a pending quiet-period resolve
+  timeline(id, how, e.title_line, {alert = e.alert_id, source = e.source, rule = d.rule,
+           rule_location = d.rule_location, rules_version = d.rules_version, reason = d.reason,
+           severity = d.severity})
+end
+
+local function open_incident()
+  local seq = redis.call('INCR', k('incident-seq', e.year))
+  local id = 'INC-' .. e.year .. '-' .. string.format('%04d', seq)
+  local ikey = k('incident', id)
+  redis.call('HSET', ikey, 'id', id, 'status', 'investigating', 'severity', d.severity,
+             'team', d.team or '', 'title', e.title, 'group_key', d.group_key, 'created_at', e.now,
+             'updated_at', e.now, 'last_alert_at', e.now, 'open_alerts', 0, 'duplicates', 0,
+             'rule', d.rule, 'rule_location', d.rule_location, 'rules_version', d.rules_version,
+             'service', e.service, 'environment', e.environment,
+             'quiet_period', d.quiet_period or 0, 'notify_after', now + (d.group_wait or 0))
+  redis.call('ZADD', k('incidents'), now, id)
+  redis.call('ZADD', k('incidents', 'open'), now, id)
+  if d.group_key ~= '' then
+    redis.call('SET', k('group', d.group_hash), id, 'EX', math.max(60, math.ceil(d.group_window)))
+  end
+  timeline(id, 'declared', 'incident opened by ' .. e.alert_id .. ': ' .. d.reason,
+           {alert = e.alert_id, severity = d.severity, team = d.team, rule = d.rule})
+  return id
+end
+
+local function register_inhibitors(id)
+  for _, key in ipairs(d.provides_inhibit or {}) do
+    redis.call('SET', k('inhibit', key), id)
+    redis.call('SADD', k('incident', id, 'inhibits'), key)
+  end
+end
+
+local function inhibiting_incident()
+  for _, key in ipairs(d.inhibited_by or {}) do
+    local id = redis.call('GET', k('inhibit', key))
+    if id and incident_open(id) then return id end
+  end
+  return nil
+end
+
+-- 3. What the event does to the alert.
+if e.lifecycle == 'trigger' then
+  if (not status) or status == 'resolved' then
+    redis.call('HSET', alert_key, 'id', e.alert_id, 'source', e.source, 'identity', e.identity,
+               'first_seen', e.now, 'count', 1, 'resolved_at', '', 'status', 'firing',
+               'title', e.title, 'alert', e.alert_json, 'source_severity', e.source_severity,
+               'severity', d.severity, 'team', d.team or '', 'last_seen', e.now,
+               'suppressed', '', 'incident', '')
+    redis.call('HINCRBY', alert_key, 'episode', 1)
+    redis.call('ZADD', k('alerts'), now, e.alert_id)
+    incident = nil
+    local flapping = record_state_change()
+    if d.suppressed and d.suppressed ~= '' then
+      redis.call('HSET', alert_key, 'suppressed', d.suppressed)
+      return answer('suppressed', nil, d.suppressed)
+    end
+    local inhibitor = inhibiting_incident()
+    if inhibitor then
+      local why = 'inhibited by ' .. inhibitor .. ' (' .. d.severity .. ' while it is open)'
+      redis.call('HSET', alert_key, 'suppressed', why, 'incident', inhibitor)
+      redis.call('SADD', k('incident', inhibitor, 'suppressed'), e.alert_id)
+      timeline(inhibitor, 'suppressed', e.alert_id .. ' suppressed: ' .. why,
+               {alert = e.alert_id, severity = d.severity, rule = d.rule})
+      return answer('suppressed', inhibitor, why)
+    end
+    local existing = nil
+    if d.group_key ~= '' then existing = redis.call('GET', k('group', d.group_hash)) end
+    if existing and incident_open(existing) and
+       now - tonumber(redis.call('HGET', k('incident', existing), 'last_alert_at')) <= d.group_window then
+      attach(existing, 'alert_grouped')
+      register_inhibitors(existing)
+      redis.call('EXPIRE', k('group', d.group_hash), math.max(60, math.ceil(d.group_window)))
+      local raised = raise_severity(existing)
+      return answer('grouped', existing, d.reason, (raised and not flapping) and 'severity_raised' or '')
+    end
+    local id = open_incident()
+    attach(id, 'alert_received')
+    register_inhibitors(id)
+    return answer('new', id, d.reason, flapping and 'held' or 'declare')
+  end
+  -- A repeat of an open alert: counted, not re-notified, unless its severity moved.
+  redis.call('HINCRBY', alert_key, 'count', 1)
+  redis.call('HSET', alert_key, 'last_seen', e.now)
+  if incident then redis.call('HINCRBY', k('incident', incident), 'duplicates', 1) end
+  local old = redis.call('HGET', alert_key, 'source_severity') or ''
+  if e.source_severity ~= '' and e.source_severity ~= old then
+    redis.call('HSET', alert_key, 'source_severity', e.source_severity, 'severity', d.severity)
+    local raised = false
+    if incident_open(incident) then
+      timeline(incident, 'alert_updated', e.alert_id .. ' source severity ' .. old .. ' -> ' ..
+               e.source_severity, {alert = e.alert_id, from = old, to = e.source_severity})
+      raised = raise_severity(incident)
+    end
+    return answer('updated', incident, 'source severity changed from ' .. old .. ' to ' ..
+                  e.source_severity, raised and 'severity_raised' or '')
+  end
+  return answer('duplicate', incident, 'alert already ' .. status)
+end
+
+if not status then
+  return answer('ignored', nil, 'no alert is known for this ' .. e.source .. ' identity')
+end
+if status == 'resolved' and e.lifecycle ~= 'note' then
+  return answer('duplicate', incident, 'alert already resolved')
+end
+
+local new_status = status
+if e.lifecycle == 'resolve' then new_status = 'resolved'
+elseif e.lifecycle == 'acknowledge' then new_status = 'acknowledged'
+elseif e.lifecycle == 'unacknowledge' then new_status = 'firing' end
+redis.call('HSET', alert_key, 'status', new_status, 'last_seen', e.now, 'last_lifecycle', e.lifecycle)
+if new_status ~= status then record_state_change() end
+
+if e.lifecycle ~= 'resolve' then
+  if incident_open(incident) then
+    timeline(incident, 'alert_' .. e.lifecycle, e.title_line, {alert = e.alert_id, actor = e.actor,
+             event = e.event_type})
+  end
+  return answer('updated', incident, '')
+end
+
+redis.call('HSET', alert_key, 'resolved_at', e.now)
+if incident_open(incident) and redis.call('HGET', alert_key, 'suppressed') == '' then
+  local ikey = k('incident', incident)
+  local open_alerts = redis.call('HINCRBY', ikey, 'open_alerts', -1)
+  timeline(incident, 'alert_resolved', e.title_line, {alert = e.alert_id, open_alerts = open_alerts})
+  if open_alerts <= 0 then
+    local quiet = tonumber(redis.call('HGET', ikey, 'quiet_period') or 0)
+    redis.call('ZADD', k('timers'), now + quiet, 'resolve:' .. incident)
+    timeline(incident, 'all_alerts_resolved', 'all alerts resolved; incident resolves after ' ..
+             quiet .. ' s without a new alert', {quiet_period = quiet})
+  end
+end
+return answer('resolved', incident, '')

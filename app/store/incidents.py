@@ -1,0 +1,167 @@
+"""IncidentStore: folds alert events into incidents (one Lua call: correlate.lua) and reads
+incidents, their alerts and their timelines back.
+
+The rules engine decides (pure, in process); this store applies the decision atomically, so two
+web processes racing on one delivery, alert or group key never open two incidents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from app.clock import Clock
+from app.errors import StorageUnavailable
+from app.models import Alert, AlertStatus, Outcome, Severity
+from app.store import keys
+
+_CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """What the rules decided about one alert, in the terms the store needs."""
+
+    severity: Severity = Severity.SEV3
+    team: str = ""
+    rule: str = "default"
+    rule_location: str = ""
+    rules_version: str = ""
+    reason: str = "no rules loaded: default severity"
+    dedup_key: str = ""  # overrides the source identity as the alert's key when set
+    group_key: str = ""  # "" = never grouped with other alerts
+    group_window_seconds: float = 3600.0
+    group_wait_seconds: float = 0.0
+    quiet_period_seconds: float = 0.0
+    suppressed: str = ""  # why a silence or maintenance window suppresses it, else ""
+    inhibited_by: tuple[str, ...] = ()  # inhibition keys that would suppress this alert
+    provides_inhibit: tuple[str, ...] = ()  # inhibition keys this alert's incident provides
+    flapping_max_changes: int = 0  # 0 = no flap detection
+    flapping_window_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Correlated:
+    """What storing one alert event meant, as the webhook answer reports it."""
+
+    alert_id: str | None
+    outcome: Outcome
+    incident_id: str | None
+    reason: str = ""
+    alert_status: AlertStatus | None = None
+    notify: str = ""  # declare | severity_raised | held | "" (state changes only)
+
+
+@dataclass
+class IncidentStore:
+    connection: redis.Redis
+    clock: Clock
+    delivery_ttl_seconds: int
+    _script: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._script = self.connection.register_script(_CORRELATE)
+
+    def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
+        """Record the event and fold it into an incident; raises StorageUnavailable."""
+        alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
+        event = _event_args(alert, alert_id, decision, raw_body, self.clock.now(),
+                            self.delivery_ttl_seconds)
+        try:
+            result = json.loads(self._script(args=[json.dumps(event, ensure_ascii=False)]))
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise StorageUnavailable("Redis is unreachable") from exc
+        outcome = Outcome(result["outcome"])
+        known = outcome is not Outcome.IGNORED
+        return Correlated(alert_id=alert_id if known else None, outcome=outcome,
+                          incident_id=result["incident"] or None, reason=result["reason"],
+                          alert_status=AlertStatus(result["alert_status"])
+                          if result["alert_status"] else None, notify=result["notify"])
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))
+        return data or None
+
+    def incident_ids(self, limit: int = 100, open_only: bool = False) -> list[str]:
+        key = keys.open_incidents() if open_only else keys.incidents_index()
+        return [_text(i) for i in self.connection.zrevrange(key, 0, limit - 1)]
+
+    def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
+        ids = sorted(_text(i) for i in self.connection.smembers(keys.incident_alerts(incident_id)))
+        ids += sorted(_text(i) for i in self.connection.smembers(
+            keys.incident_suppressed(incident_id)))
+        alerts = []
+        for alert_id in ids:
+            data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+            if data:
+                data["alert"] = json.loads(data.get("alert") or "null")
+                alerts.append(data)
+        return alerts
+
+    def timeline(self, incident_id: str) -> list[dict[str, Any]]:
+        entries = []
+        for entry_id, fields in self.connection.xrange(keys.incident_timeline(incident_id)):
+            entry = _decode_hash(fields)
+            entry["id"] = _text(entry_id)
+            entry["at"] = float(entry["at"])
+            entry["data"] = json.loads(entry.get("data") or "{}")
+            entries.append(entry)
+        return entries
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+        if not data:
+            return None
+        data["alert"] = json.loads(data.get("alert") or "null")
+        return data
+
+
+def _event_args(alert: Alert, alert_id: str, decision: Correlation, raw_body: bytes,
+                now: float, delivery_ttl: int) -> dict[str, Any]:
+    where = f" on {alert.service}" if alert.service else ""
+    return {
+        "prefix": keys.PREFIX, "now": repr(now), "year": time.strftime("%Y", time.gmtime(now)),
+        "alert_id": alert_id, "source": alert.source.value, "identity": alert.identity,
+        "lifecycle": alert.lifecycle.value, "event_type": alert.event_type,
+        "delivery_hash": keys.delivery_hash(alert.delivery_id),
+        "delivery_ttl": delivery_ttl, "title": alert.title, "service": alert.service,
+        "environment": alert.environment, "source_severity": alert.source_severity,
+        "actor": alert.actor,
+        "title_line": f"[{alert.source}] {alert.event_type}{where}: "
+                      f"{alert.title or alert.description[:200]} ({alert_id})",
+        "alert_json": alert.to_json(), "raw": raw_body.decode("utf-8", "replace"),
+        "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES, "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
+        "decision_json": json.dumps({"rule": decision.rule, "severity": decision.severity.value,
+                                     "team": decision.team, "reason": decision.reason,
+                                     "rules_version": decision.rules_version}),
+        "decision": {
+            "severity": decision.severity.value, "team": decision.team, "rule": decision.rule,
+            "rule_location": decision.rule_location, "rules_version": decision.rules_version,
+            "reason": decision.reason, "group_key": decision.group_key,
+            "group_hash": hashlib.blake2b(decision.group_key.encode(), digest_size=12).hexdigest(),
+            "group_window": decision.group_window_seconds,
+            "group_wait": decision.group_wait_seconds,
+            "quiet_period": decision.quiet_period_seconds, "suppressed": decision.suppressed,
+            # Lists stay lists and "absent" is false: Redis' cjson turns JSON null into a
+            # truthy value.
+            "inhibited_by": list(decision.inhibited_by),
+            "provides_inhibit": list(decision.provides_inhibit),
+            "flapping": {"max_changes": decision.flapping_max_changes,
+                         "window": decision.flapping_window_seconds}
+            if decision.flapping_max_changes else False,
+        },
+    }
+
+
+def _decode_hash(data: dict[Any, Any]) -> dict[str, Any]:
+    return {_text(k): _text(v) for k, v in data.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
