@@ -108,7 +108,8 @@ local function open_incident()
   local id = 'INC-' .. e.year .. '-' .. string.format('%04d', seq)
   local ikey = k('incident', id)
   redis.call('HSET', ikey, 'id', id, 'status', 'investigating', 'severity', d.severity,
-             'team', d.team or '', 'title', e.title, 'group_key', d.group_key, 'created_at', e.now,
+             'team', d.team or '', 'title', e.title, 'group_key', d.group_key,
+             'group_key_hash', d.group_hash, 'created_at', e.now,
              'updated_at', e.now, 'last_alert_at', e.now, 'open_alerts', 0, 'duplicates', 0,
              'rule', d.rule, 'rule_location', d.rule_location, 'rules_version', d.rules_version,
              'service', e.service, 'environment', e.environment,

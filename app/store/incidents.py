@@ -22,6 +22,7 @@ from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys
 
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
+_RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class IncidentStore:
 
     def __post_init__(self) -> None:
         self._script = self.connection.register_script(_CORRELATE)
+        self._resolve = self.connection.register_script(_RESOLVE)
 
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
@@ -83,6 +85,12 @@ class IncidentStore:
                           incident_id=result["incident"] or None, reason=result["reason"],
                           alert_status=AlertStatus(result["alert_status"])
                           if result["alert_status"] else None, notify=result["notify"])
+
+    def resolve(self, incident_id: str, by: str, force: bool = False) -> str:
+        """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
+        hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
+        return _text(self._resolve(args=[keys.PREFIX, incident_id, repr(self.clock.now()), by,
+                                         "1" if force else "0"]))
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))

@@ -1,0 +1,24 @@
+-- resolve.lua: resolve an incident whose quiet period has passed with every alert resolved.
+-- Idempotent: a second call (a second ticker, a retry) finds it resolved and does nothing.
+-- ARGV: prefix, incident id, now, who ('quiet period' or a person), force ('1' = by hand)
+local P, id, now, who, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local ikey = P .. ':incident:' .. id
+local status = redis.call('HGET', ikey, 'status')
+if not status then return 'unknown' end
+redis.call('ZREM', P .. ':timers', 'resolve:' .. id)
+if status == 'resolved' then return 'already_resolved' end
+if force ~= '1' and tonumber(redis.call('HGET', ikey, 'open_alerts') or '0') > 0 then
+  return 'alerts_open'
+end
+redis.call('HSET', ikey, 'status', 'resolved', 'resolved_at', now, 'updated_at', now)
+redis.call('ZREM', P .. ':incidents:open', id)
+for _, key in ipairs(redis.call('SMEMBERS', ikey .. ':inhibits')) do
+  if redis.call('GET', P .. ':inhibit:' .. key) == id then redis.call('DEL', P .. ':inhibit:' .. key) end
+end
+local group = redis.call('HGET', ikey, 'group_key_hash')
+if group and redis.call('GET', P .. ':group:' .. group) == id then
+  redis.call('DEL', P .. ':group:' .. group)
+end
+redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', now, 'kind', 'resolved',
+           'text', 'incident resolved (' .. who .. ')', 'data', cjson.encode({by = who}))
+return 'resolved'
