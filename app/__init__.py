@@ -11,7 +11,7 @@ from typing import Any
 import redis
 from flask import Flask, g, request
 
-from app import health, http_errors, webhooks
+from app import api, health, http_errors, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds))
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(api.blueprint)
     http_errors.register(app)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
