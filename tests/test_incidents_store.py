@@ -148,7 +148,7 @@ def test_flapping_alert_is_marked_and_its_notifications_held(store, clock) -> No
     assert store.alert(results[-1].alert_id)["flapping"] == "1"
 
 
-def test_racing_processes_open_exactly_one_incident(redis_url, clock) -> None:
+def test_racing_processes_open_exactly_one_incident(redis_client, redis_url, clock) -> None:
     # Separate connections stand in for separate web processes.
     stores = [IncidentStore(connect(redis_url), clock, 3600) for _ in range(8)]
     results: list = []
@@ -166,3 +166,18 @@ def test_racing_processes_open_exactly_one_incident(redis_url, clock) -> None:
     outcomes = sorted(r.outcome.value for r in results)
     assert outcomes == ["grouped"] * 7 + ["new"]
     assert len({r.incident_id for r in results}) == 1
+
+
+def test_timers_survive_a_restart_and_fire_once(redis_client, redis_url, clock) -> None:
+    from workers.ticker import tick
+
+    before = IncidentStore(connect(redis_url), clock, 3600)
+    first = before.correlate(alert("web-03"), decide(quiet_period_seconds=60), b"{}")
+    before.correlate(alert("web-03", Lifecycle.RESOLVE), decide(), b"{}")
+    clock.advance(3600)  # every process was down while the timer fell due
+
+    after_restart = connect(redis_url)
+    store = IncidentStore(after_restart, clock, 3600)
+    fired = tick(after_restart, clock, store) + tick(after_restart, clock, store)
+    assert [t.incident_id for t in fired] == [first.incident_id]
+    assert [e["kind"] for e in store.timeline(first.incident_id)].count("resolved") == 1

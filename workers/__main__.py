@@ -13,11 +13,14 @@ from rq.serializers import JSONSerializer
 from rq.worker import HerokuWorker
 
 from app import DEFAULT_REDIS_URL
+from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry
 from app.settings import Settings
 from app.store.connection import connect
+from app.store.incidents import IncidentStore
 from workers.queues import queues
+from workers.ticker import TickerThread
 
 logger = logging.getLogger("klaxon.worker")
 
@@ -27,10 +30,17 @@ def main(burst: bool = False) -> bool:
     configure_logging(settings.log_level, settings.secret_values())
     init_sentry(settings)
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    clock = SystemClock()
+    ticker = TickerThread(connection, clock, IncidentStore(connection, clock,
+                                                           settings.delivery_ttl_seconds))
+    ticker.start()
     worker = HerokuWorker(queues(connection), connection=connection,
                           serializer=JSONSerializer)
     log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst)
-    return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
+    try:
+        return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
+    finally:
+        ticker.stopping.set()
 
 
 if __name__ == "__main__":  # the scheduler is a multiprocessing child: keep this guard
