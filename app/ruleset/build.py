@@ -1,0 +1,324 @@
+"""Phase two of loading: what the rules mean. Cross-references (teams, environment variables),
+conflicts (duplicate names, shadowed routes), regexes, templates and time zones are checked
+while the runtime values are built, so every problem is found in one pass."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import fields, replace
+from datetime import datetime
+from typing import Any
+
+from app.models import Severity
+from app.ruleset import defaults
+from app.ruleset.labels import is_known_field
+from app.ruleset.matchers import (Matcher, MatcherError, compile_matcher, matchers_from_mapping,
+                                  parse_matcher_string)
+from app.ruleset.model import (EscalationLevel, FlapPolicy, InhibitRule, Location, Responder,
+                               RouteSettings, Rule, Silence, SeverityLookup, SeverityPolicy, Team)
+from app.ruleset.problems import Problem, did_you_mean, format_path
+from app.ruleset.sections import BUILT_IN, Entry, Sections
+from app.ruleset.templates import Template, TemplateError, compile_template, template_fields
+from app.ruleset.timewindows import WeeklyWindow, parse_clock, parse_duration, parse_weekdays
+from app.ruleset.vocabulary import (ALERT_FIELDS, DECISION_FIELDS, ComponentStatus, PageMode,
+                                    WEEKDAYS, ResponderType, SilenceKind, StatuspageImpact)
+
+_FIELDS_EXPECTED = "an alert field (" + ", ".join(ALERT_FIELDS) + ") or tags.<name>"
+
+
+class Builder:
+    """Builds runtime values from gathered sections, collecting problems instead of raising."""
+
+    def __init__(self, sections: Sections) -> None:
+        self.sections = sections
+        self.problems: list[Problem] = []
+        self.teams = sections.mappings["teams"]
+
+    def report(self, entry: Entry, message: str, expected: str = "", hint: str = "",
+               key: bool = False) -> None:
+        line, col = entry.source.at(entry.path, key=key)
+        self.problems.append(Problem(entry.source.name, line, col, format_path(entry.path),
+                                     message, expected, hint))
+
+    # -- severities and severity maps ------------------------------------------------------
+
+    def severities(self) -> dict[Severity, SeverityPolicy]:
+        given = self.sections.mappings["severities"]
+        return {sev: self._policy(sev, given[sev].value if sev in given else {})
+                for sev in Severity}
+
+    def _policy(self, severity: Severity, given: dict[str, Any]) -> SeverityPolicy:
+        data = defaults.SEVERITIES[severity.value] | given
+        statuspage = defaults.SEVERITIES[severity.value]["statuspage"] | given.get("statuspage",
+                                                                                   {})
+        return SeverityPolicy(
+            severity, data["description"], PageMode(data["page"]),
+            StatuspageImpact(statuspage["impact"]), ComponentStatus(statuspage["component_status"]),
+            data["x_post"], _maybe_duration(data["update_every"]),
+            _maybe_duration(data["postmortem_due"]))
+
+    def severity_maps(self) -> dict[str, tuple[SeverityLookup, ...]]:
+        given = self.sections.mappings["severity_maps"]
+        maps = {source: self.lookups(Entry(lookups, BUILT_IN, ("severity_maps", source)))
+                for source, lookups in defaults.SEVERITY_MAPS.items()}
+        maps.update({source: self.lookups(entry) for source, entry in given.items()})
+        return maps
+
+    def lookups(self, entry: Entry) -> tuple[SeverityLookup, ...]:
+        result = []
+        for i in range(len(entry.value)):
+            item = entry.child(i)
+            self.check_field(item.child("field"), item.value["field"])
+            result.append(SeverityLookup(item.value["field"],
+                                         {str(k): Severity(v) for k, v in
+                                          item.value["map"].items()}))
+        return tuple(result)
+
+    # -- teams ------------------------------------------------------------------------------
+
+    def all_teams(self) -> dict[str, Team]:
+        return {name: self.team(name, entry) for name, entry in self.teams.items()}
+
+    def team(self, name: str, entry: Entry) -> Team:
+        data = entry.value or {}
+        pagerduty, opsgenie = data.get("pagerduty") or {}, data.get("opsgenie") or {}
+        if pagerduty:
+            self.check_env(entry.child("pagerduty").child("routing_key_env"))
+        return Team(
+            name, data.get("description", ""), pagerduty.get("routing_key_env", ""),
+            opsgenie.get("team", ""),
+            tuple(Responder(ResponderType(r["type"]), r["name"])
+                  for r in opsgenie.get("responders", ())),
+            _maybe_duration(data.get("ack_timeout")),
+            self.escalation(entry, data.get("escalation", [])),
+            self.weekly(entry.child("business_hours")) if "business_hours" in data else None)
+
+    def escalation(self, team: Entry, levels: list[dict[str, Any]]) -> tuple[EscalationLevel,
+                                                                              ...]:
+        for i, level in enumerate(levels):
+            for j, target in enumerate(level["notify"]):
+                if target.startswith("team:"):
+                    where = team.child("escalation").child(i).child("notify").child(j)
+                    self.check_team(where, target.removeprefix("team:"))
+        return tuple(EscalationLevel(parse_duration(level["after"]), tuple(level["notify"]))
+                     for level in levels)
+
+    def check_env(self, entry: Entry) -> None:
+        documented = self.sections.mappings["environment"]
+        if entry.value not in documented:
+            self.report(entry, f"environment variable '{entry.value}' is not documented",
+                        f"an entry '{entry.value}: <what it holds>' under environment:",
+                        did_you_mean(entry.value, documented))
+
+    def check_team(self, entry: Entry, name: str) -> None:
+        if name not in self.teams:
+            hint = did_you_mean(name, self.teams) or \
+                "defined teams are " + ", ".join(sorted(self.teams))
+            self.report(entry, f"team '{name}' is not defined under teams:", hint=hint)
+
+    # -- fields, matchers, templates, windows ------------------------------------------------
+
+    def check_field(self, entry: Entry, name: str, extra: tuple[str, ...] = (),
+                    key: bool = False) -> bool:
+        if is_known_field(name, extra):
+            return True
+        choices = ALERT_FIELDS + extra
+        self.report(entry, f"unknown field '{name}'", _FIELDS_EXPECTED,
+                    did_you_mean(name, choices), key=key)
+        return False
+
+    def matchers(self, entry: Entry, extra: tuple[str, ...] = (),
+                 keys: tuple[str, ...] = ("match", "matchers")) -> tuple[Matcher, ...]:
+        result: list[Matcher] = []
+        mapping_key, strings_key = keys[0], keys[-1]
+        for name in (entry.value.get(mapping_key) or {}):
+            where = entry.child(mapping_key).child(name)
+            if self.check_field(where, name, extra, key=True):
+                for triple in matchers_from_mapping(name, where.value):
+                    self._compile(where, result, *triple)
+        if strings_key != mapping_key:
+            for i, text in enumerate(entry.value.get(strings_key) or ()):
+                self._matcher_string(entry.child(strings_key).child(i), text, extra, result)
+        return tuple(result)
+
+    def _matcher_string(self, entry: Entry, text: str, extra: tuple[str, ...],
+                        into: list[Matcher]) -> None:
+        try:
+            name, op, value = parse_matcher_string(text)
+        except MatcherError as error:
+            self.report(entry, str(error), "field op value, with op one of = != =~ !~ > >= < <=")
+            return
+        if self.check_field(entry, name, extra):
+            self._compile(entry, into, name, op, value)
+
+    def _compile(self, entry: Entry, into: list[Matcher], name: str, op: Any,
+                 value: Any) -> None:
+        try:
+            into.append(compile_matcher(name, op, value))
+        except MatcherError as error:
+            self.report(entry, str(error))
+
+    def template(self, entry: Entry) -> Template | None:
+        try:
+            return compile_template(entry.value)
+        except TemplateError as error:
+            self.report(entry, f"template {entry.value!r} fails to render: {error}",
+                        "fields " + ", ".join(template_fields()),
+                        did_you_mean(error.name, ALERT_FIELDS + DECISION_FIELDS)
+                        if error.name else "")
+            return None
+
+    def weekly(self, entry: Entry) -> WeeklyWindow | None:
+        data, ok = entry.value, self.check_timezone(entry.child("timezone"))
+        try:
+            days = parse_weekdays(data.get("weekdays", ["monday:sunday"]))
+        except ValueError as error:
+            self.report(entry.child("weekdays"), f"unknown weekday '{error}'",
+                        "weekday names such as monday, or ranges such as monday:friday",
+                        did_you_mean(str(error), WEEKDAYS))
+            return None
+        return WeeklyWindow(data["timezone"], days, parse_clock(data["start"]),
+                            parse_clock(data["end"])) if ok else None
+
+    def check_timezone(self, entry: Entry) -> bool:
+        try:
+            zoneinfo.ZoneInfo(entry.value)
+            return True
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.report(entry, f"unknown time zone '{entry.value}'",
+                        "an IANA time zone such as Europe/Berlin or UTC",
+                        did_you_mean(entry.value, zoneinfo.available_timezones()))
+            return False
+
+    def timestamp(self, entry: Entry) -> float | None:
+        try:
+            moment = datetime.fromisoformat(entry.value)
+        except ValueError:
+            self.report(entry, f"'{entry.value}' is not an ISO 8601 time",
+                        "a time such as 2026-03-20T22:00:00Z")
+            return None
+        if moment.tzinfo is None:
+            self.report(entry, f"'{entry.value}' has no time zone offset",
+                        "a time such as 2026-03-20T22:00:00+01:00 or ...Z")
+            return None
+        return moment.timestamp()
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def settings(self, entry: Entry) -> RouteSettings:
+        data = entry.value
+        if "team" in data:
+            self.check_team(entry.child("team"), data["team"])
+        for i, name in enumerate(data.get("group_by", ())):
+            self.check_field(entry.child("group_by").child(i), name, DECISION_FIELDS)
+        return RouteSettings(
+            team=data.get("team"),
+            severity=Severity(data["severity"]) if "severity" in data else None,
+            severity_map=self.lookups(entry.child("severity_map"))
+            if "severity_map" in data else None,
+            dedup_key=self.template(entry.child("dedup_key")) if "dedup_key" in data else None,
+            group_by=tuple(data["group_by"]) if "group_by" in data else None,
+            group_window_s=_maybe_duration(data.get("group_window")),
+            group_wait_s=_maybe_duration(data.get("group_wait")),
+            resolve_quiet_s=_maybe_duration(data.get("resolve_quiet")),
+            flapping=_flapping(data["flapping"]) if "flapping" in data else None,
+            ignore=data.get("ignore"))
+
+    def defaults(self) -> RouteSettings:
+        given = self.sections.mappings["defaults"]
+        merged = Entry(dict(defaults.DEFAULTS), BUILT_IN, ("defaults",))
+        built = self.settings(merged)
+        if not given:
+            return built
+        first = next(iter(given.values()))
+        top = Entry({k: e.value for k, e in given.items()}, first.source, ("defaults",))
+        return layer(built, self.settings(top))
+
+    def rules(self) -> tuple[Rule, ...]:
+        rules: list[Rule] = []
+        seen: dict[str, Rule] = {}
+        stopper: Rule | None = None
+        for position, entry in enumerate(self.sections.lists["routes"]):
+            rule = self.rule(entry, position)
+            self._check_unique(entry, rule, seen)
+            if stopper is not None:
+                self.report(entry, f"route '{rule.name}' can never match: the catch-all route "
+                                   f"'{stopper.name}' at {stopper.location} stops every alert "
+                                   "first",
+                            hint="move it above the catch-all, or give the catch-all "
+                                 "continue: true")
+            elif rule.is_catch_all and not rule.continue_:
+                stopper = rule
+            rules.append(rule)
+        self._check_catch_all(stopper)
+        return tuple(rules)
+
+    def rule(self, entry: Entry, position: int) -> Rule:
+        data = entry.value
+        return Rule(data["name"], position, Location(entry.source.name, entry.line()),
+                    self.matchers(entry), bool(data.get("continue", False)),
+                    self.settings(entry), data.get("description", ""))
+
+    def _check_unique(self, entry: Entry, rule: Rule, seen: dict[str, Rule]) -> None:
+        if rule.name in seen:
+            self.report(entry.child("name"), f"duplicate route name '{rule.name}', first "
+                                             f"defined at {seen[rule.name].location}")
+        seen.setdefault(rule.name, rule)
+
+    def _check_catch_all(self, stopper: Rule | None) -> None:
+        given = self.sections.mappings["defaults"]
+        if stopper is None and "team" not in given:
+            routes = self.sections.lists["routes"]
+            where = routes[-1] if routes else Entry({}, BUILT_IN, ())
+            self.report(where, "no catch-all: an alert that matches no route would have no team",
+                        "defaults: team: <name>, or a last route without match or matchers")
+
+    # -- inhibition and silences ---------------------------------------------------------------
+
+    def inhibit_rules(self) -> tuple[InhibitRule, ...]:
+        result = []
+        for entry in self.sections.lists["inhibit_rules"]:
+            data = entry.value
+            for i, name in enumerate(data.get("equal", ())):
+                self.check_field(entry.child("equal").child(i), name, DECISION_FIELDS)
+            result.append(InhibitRule(
+                data["name"], Location(entry.source.name, entry.line()),
+                self.matchers(entry, DECISION_FIELDS, ("source_match",)),
+                self.matchers(entry, DECISION_FIELDS, ("target_match",)),
+                tuple(data.get("equal", ()))))
+        return tuple(result)
+
+    def silences(self) -> tuple[Silence, ...]:
+        return tuple(self.silence(entry) for entry in self.sections.lists["silences"])
+
+    def silence(self, entry: Entry) -> Silence:
+        data = entry.value
+        if "ends_at" not in data and "recurring" not in data:
+            self.report(entry, f"silence '{data['name']}' never ends",
+                        "ends_at: <time>, or recurring: <weekly window>")
+        starts = self.timestamp(entry.child("starts_at")) if "starts_at" in data else None
+        ends = self.timestamp(entry.child("ends_at")) if "ends_at" in data else None
+        if starts is not None and ends is not None and ends <= starts:
+            self.report(entry.child("ends_at"), "ends_at is not after starts_at")
+        return Silence(data["name"], Location(entry.source.name, entry.line()),
+                       SilenceKind(data.get("kind", "silence")),
+                       self.matchers(entry, DECISION_FIELDS), data.get("comment", ""),
+                       data.get("created_by", ""), starts, ends,
+                       self.weekly(entry.child("recurring")) if "recurring" in data else None)
+
+
+def _maybe_duration(text: str | None) -> int | None:
+    return None if text is None else parse_duration(text)
+
+
+def _flapping(data: dict[str, Any]) -> FlapPolicy:
+    window = parse_duration(data["window"])
+    return FlapPolicy(data["state_changes"], window, parse_duration(data.get("hold",
+                                                                             data["window"])))
+
+
+def layer(base: RouteSettings, top: RouteSettings) -> RouteSettings:
+    """`top`'s values where it sets them, else `base`'s."""
+    changes = {f.name: getattr(top, f.name) for f in fields(top)
+               if getattr(top, f.name) is not None}
+    return replace(base, **changes)
