@@ -6,7 +6,7 @@ of every matched route are layered, a later route overriding an earlier one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.models import Alert, Severity
@@ -15,8 +15,8 @@ from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import Labels, all_match
 from app.ruleset.model import (FlapPolicy, RouteSettings, Rule, RuleSet, SeverityLookup,
                                SeverityPolicy)
-from app.ruleset.policies import (Suppression, active_silences, is_in_business_hours,
-                                  silence_suppression)
+from app.ruleset.policies import (Suppression, active_silences, check_flapping,
+                                  check_inhibition, is_in_business_hours, silence_suppression)
 from app.ruleset.vocabulary import PageMode
 
 DEFAULT_RULE = "defaults"
@@ -150,3 +150,14 @@ def _reason(rule: Rule | None, severity: Severity, why: str, team: str,
     source = f"route '{rule.name}' ({rule.location})" if rule else "no route matched (defaults)"
     action = suppression.reason if suppression else ("page" if page else "notify only")
     return f"{source}: {severity} ({why}), team {team or '-'}; {action}"
+
+
+def suppression_for(decision: Decision, ruleset: RuleSet, now: float,
+                    open_incidents: Iterable[Mapping[str, str]] = (),
+                    state_changes: Sequence[float] = ()) -> Suppression | None:
+    """Why this alert must not page, if anything: a silence or maintenance window, then an
+    inhibiting open incident (each given by its labels), then flapping (the alert's recent
+    state-change times)."""
+    return (decision.suppression
+            or check_inhibition(ruleset, decision.labels, open_incidents)
+            or check_flapping(decision.flapping, state_changes, now))

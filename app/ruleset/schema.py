@@ -137,6 +137,25 @@ RULES_FILE: Schema = obj({
     "silences": array(SILENCE),
 })
 
+ALERT = obj({name: TEXT for name in ("source", "lifecycle", "identity", "delivery_id",
+                                     "event_type", "title", "description", "service",
+                                     "environment", "host", "source_severity", "actor",
+                                     "problem_key")}
+            | {"tags": {"type": "object", "additionalProperties": TEXT}},
+            required=("source",))
+EXPECT = obj({"severity": SEVERITY, "team": TEXT, "rule": TEXT, "page": BOOL,
+              "outcome": enum(["new", "suppressed", "ignored"]),
+              "suppressed": {"type": ["string", "boolean"],
+                             "enum": [False, "silence", "maintenance", "inhibited", "flapping"]},
+              "dedup_key": TEXT, "group_key": TEXT})
+RULE_TEST = obj({
+    "name": TEXT, "payload": TEXT, "source": enum(SOURCES), "headers": TEXT, "alert": ALERT,
+    "at": string(description="an ISO 8601 time with offset, e.g. 2026-03-14T09:14:00Z"),
+    "open_incidents": array({"type": "object", "additionalProperties": TEXT}),
+    "state_changes": array(TEXT), "expect": EXPECT,
+}, required=("name", "expect"))
+TESTS_FILE: Schema = obj({"tests": array(RULE_TEST)}, required=("tests",))
+
 
 def json_schema() -> Schema:
     """The JSON Schema document for one rules file."""
