@@ -29,8 +29,11 @@ _FIELDS_EXPECTED = "an alert field (" + ", ".join(ALERT_FIELDS) + ") or tags.<na
 class Builder:
     """Builds runtime values from gathered sections, collecting problems instead of raising."""
 
-    def __init__(self, sections: Sections) -> None:
+    def __init__(self, sections: Sections, complete: bool = True) -> None:
         self.sections = sections
+        # False when phase one pruned something: then "X is missing" checks would only echo
+        # problems already reported.
+        self.complete = complete
         self.problems: list[Problem] = []
         self.teams = sections.mappings["teams"]
 
@@ -247,7 +250,7 @@ class Builder:
                                    "first",
                             hint="move it above the catch-all, or give the catch-all "
                                  "continue: true")
-            elif rule.is_catch_all and not rule.continue_:
+            elif _is_catch_all(entry) and not rule.continue_:
                 stopper = rule
             rules.append(rule)
         self._check_catch_all(stopper)
@@ -267,7 +270,7 @@ class Builder:
 
     def _check_catch_all(self, stopper: Rule | None) -> None:
         given = self.sections.mappings["defaults"]
-        if stopper is None and "team" not in given:
+        if stopper is None and "team" not in given and self.complete:
             routes = self.sections.lists["routes"]
             where = routes[-1] if routes else Entry({}, BUILT_IN, ())
             self.report(where, "no catch-all: an alert that matches no route would have no team",
@@ -305,6 +308,11 @@ class Builder:
                        self.matchers(entry, DECISION_FIELDS), data.get("comment", ""),
                        data.get("created_by", ""), starts, ends,
                        self.weekly(entry.child("recurring")) if "recurring" in data else None)
+
+
+def _is_catch_all(entry: Entry) -> bool:
+    """Judged on what was written: a route whose matchers failed to compile is not one."""
+    return not entry.value.get("match") and not entry.value.get("matchers")
 
 
 def _maybe_duration(text: str | None) -> int | None:

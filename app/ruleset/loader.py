@@ -32,10 +32,10 @@ def load_ruleset(path: str | Path) -> RuleSet:
     """
     files = rules_files(Path(path))
     sources, problems = _read_all(files)
-    if not problems:
-        builder = Builder(gather(sources, problems))
-        ruleset = _build(builder, str(path), _version(files, Path(path)))
-        problems += builder.problems
+    # Phase two runs on what phase one left (it prunes bad values), to report every problem.
+    builder = Builder(gather(sources, problems), complete=not problems)
+    ruleset = _build(builder, str(path), _version(files, Path(path)))
+    problems += builder.problems
     if problems:
         raise RulesError([p.format() for p in sorted(problems, key=_order)])
     return ruleset
@@ -64,6 +64,8 @@ def _read_all(files: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
         if not found and source.data is not None and not isinstance(source.data, dict):
             found = [Problem(source.name, 1, 1, "", "a rules file must be a mapping of sections",
                              "keys such as teams:, routes:, silences:")]
+        if found:
+            source.data = None
         sources.append(source)
         problems += found or check_shape(source, RULES_FILE)
     return sources, problems

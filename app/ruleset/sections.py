@@ -44,7 +44,7 @@ def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
         for name, value in data.items():
             if name in LIST_SECTIONS:
                 sections.lists[name] += [Entry(item, source, (name, i))
-                                         for i, item in enumerate(value)]
+                                         for i, item in enumerate(value) if item is not None]
             else:
                 _merge(sections.mappings[name], name, value, source, problems)
     return sections

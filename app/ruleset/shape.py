@@ -1,6 +1,8 @@
 """Phase one of loading: does each rules file have the right shape?
 
-A small walker over the subset of JSON Schema used by app/ruleset/schema.py (type, properties,
+Every problem is reported and the offending value is pruned (a list item becomes None, a
+mapping key is dropped), so phase two can still run on what is left and report its problems
+too. A small walker over the subset of JSON Schema used by app/ruleset/schema.py (type, properties,
 additionalProperties, propertyNames, required, enum, pattern, items, minimum). It exists,
 rather than a generic validator, to word each problem for a person reading a pull request:
 unknown keys get "did you mean", bad values get the list of valid ones."""
@@ -24,63 +26,74 @@ def check_shape(source: SourceFile, schema: Schema) -> list[Problem]:
     if source.data is None:
         return []
     problems: list[Problem] = []
-    _walk(source, source.data, schema, (), problems)
+    if not _walk(source, source.data, schema, (), problems):
+        source.data = None
     return problems
 
 
 def _walk(source: SourceFile, value: Any, schema: Schema, path: Path,
-          problems: list[Problem]) -> None:
+          problems: list[Problem]) -> bool:
+    """False when `value` is unusable and must be pruned; problems say why."""
     kind = _json_type(value)
     allowed = schema.get("type")
     allowed = [allowed] if isinstance(allowed, str) else allowed
     if allowed and not _type_ok(kind, allowed):
         wanted = " or ".join(_TYPE_NAMES[t] for t in allowed)
         _report(source, path, problems, f"expected {wanted}, got {_TYPE_NAMES[kind]}")
-        return
+        return False
     if kind == "object":
-        _walk_object(source, value, schema, path, problems)
-    elif kind == "array" and "items" in schema:
+        return _walk_object(source, value, schema, path, problems)
+    if kind == "array" and "items" in schema:
         for index, item in enumerate(value):
-            _walk(source, item, schema["items"], path + (index,), problems)
-    else:
-        _check_scalar(source, value, schema, path, problems)
+            if not _walk(source, item, schema["items"], path + (index,), problems):
+                value[index] = None  # keep later indexes, and so their positions, stable
+        return True
+    return _check_scalar(source, value, schema, path, problems)
 
 
 def _walk_object(source: SourceFile, value: dict[str, Any], schema: Schema, path: Path,
-                 problems: list[Problem]) -> None:
+                 problems: list[Problem]) -> bool:
     properties: dict[str, Schema] = schema.get("properties", {})
     extra = schema.get("additionalProperties", True)
-    for key, item in value.items():
+    for key, item in list(value.items()):
         if key in properties:
-            _walk(source, item, properties[key], path + (key,), problems)
+            ok = _walk(source, item, properties[key], path + (key,), problems)
         elif extra is False:
-            _unknown_key(source, key, list(properties), path, problems)
+            ok = _unknown_key(source, key, list(properties), path, problems)
         elif isinstance(extra, dict):
-            _check_name(source, key, schema.get("propertyNames", {}), path, problems)
-            _walk(source, item, extra, path + (key,), problems)
-    for key in schema.get("required", ()):
-        if key not in value:
-            _report(source, path, problems, f"missing required key '{key}'")
+            ok = _check_name(source, key, schema.get("propertyNames", {}), path, problems) \
+                and _walk(source, item, extra, path + (key,), problems)
+        else:
+            ok = True
+        if not ok:
+            del value[key]
+    missing = [key for key in schema.get("required", ()) if key not in value]
+    for key in missing:
+        _report(source, path, problems, f"missing required key '{key}'")
+    return not missing
 
 
 def _unknown_key(source: SourceFile, key: str, known: list[str], path: Path,
-                 problems: list[Problem]) -> None:
+                 problems: list[Problem]) -> bool:
     line, col = source.at(path + (key,), key=True)
     problems.append(Problem(source.name, line, col, format_path(path + (key,)),
                             f"unknown key '{key}'", one_of(known), did_you_mean(key, known)))
+    return False
 
 
 def _check_name(source: SourceFile, key: str, schema: Schema, path: Path,
-                problems: list[Problem]) -> None:
+                problems: list[Problem]) -> bool:
     pattern = schema.get("pattern")
     if pattern and not re.search(pattern, key):
         line, col = source.at(path + (key,), key=True)
         problems.append(Problem(source.name, line, col, format_path(path + (key,)),
                                 f"'{key}' is not a valid name", f"a name matching {pattern}"))
+        return False
+    return True
 
 
 def _check_scalar(source: SourceFile, value: Any, schema: Schema, path: Path,
-                  problems: list[Problem]) -> None:
+                  problems: list[Problem]) -> bool:
     if "enum" in schema and value not in schema["enum"]:
         choices = [str(c) for c in schema["enum"]]
         _report(source, path, problems, f"'{value}' is not valid", one_of(choices),
@@ -92,6 +105,9 @@ def _check_scalar(source: SourceFile, value: Any, schema: Schema, path: Path,
     elif "minimum" in schema and isinstance(value, (int, float)) and value < schema["minimum"]:
         _report(source, path, problems, f"{value} is too small",
                 f"at least {schema['minimum']}")
+    else:
+        return True
+    return False
 
 
 def _report(source: SourceFile, path: Path, problems: list[Problem], message: str,

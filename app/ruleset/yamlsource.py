@@ -75,6 +75,9 @@ def _syntax_problem(name: str, error: yaml.MarkedYAMLError) -> Problem:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = f"YAML syntax error: {error.problem or error.context}"
+    if error.problem and error.context and error.context_mark:
+        message += (f" ({error.context} at line {error.context_mark.line + 1}, column "
+                    f"{error.context_mark.column + 1})")
     return Problem(name, line, col, "", message)
 
 
