@@ -17,7 +17,11 @@ Path = tuple[str | int, ...]
 Position = tuple[int, int]
 
 
-class _RulesLoader(yaml.SafeLoader):
+# libyaml parses ~10x faster (10,000 routes: seconds, not a minute) and keeps the same marks.
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _RulesLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
     """SafeLoader without YAML 1.1's surprises for rules: `17:30` stays a string (not the
     base-60 integer 1050) and timestamps stay strings, so times are parsed in one place."""
 
