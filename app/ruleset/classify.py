@@ -32,7 +32,7 @@ class Decision:
     rule_location: str  # file:line of that route
     matched_rules: tuple[str, ...]  # every route that matched, in order
     rules_version: str
-    reason: str  # one line for the timeline
+    severity_reason: str  # e.g. "source_severity=P2 via datadog severity map"
     dedup_key: str
     group_key: str
     group_window_s: int
@@ -44,6 +44,17 @@ class Decision:
     ignored: bool  # a route said ignore: answer "ignored", store nothing
     suppression: Suppression | None  # silence or maintenance; inhibition/flapping are checked
     labels: Mapping[str, str]  # alert labels + team + severity: what inhibition compares
+
+    @property
+    def reason(self) -> str:
+        """One line for the timeline: the route, its file:line, severity and why, the team,
+        and whether it pages (built on demand: most decisions are counted, not shown)."""
+        source = f"route '{self.rule}' ({self.rule_location})" if self.rule_location \
+            else "no route matched (defaults)"
+        action = self.suppression.reason if self.suppression else \
+            ("page" if self.page else "notify only")
+        return (f"{source}: {self.severity} ({self.severity_reason}), team {self.team or '-'}; "
+                f"{action}")
 
 
 def classify(alert: Alert, ruleset: RuleSet, now: float) -> Decision:
@@ -79,7 +90,7 @@ def decide(alert: Alert, labels: dict[str, str], matched: Sequence[Rule], rulese
     return Decision(
         severity, team, deciding.name if deciding else DEFAULT_RULE,
         str(deciding.location) if deciding else "", tuple(r.name for r in matched),
-        str(ruleset.version), _reason(deciding, severity, why, team, suppression, page),
+        str(ruleset.version), why,
         _dedup_key(settings, labels, alert), _group_key(settings, labels),
         settings.group_window_s or 0, settings.group_wait_s or 0, settings.resolve_quiet_s or 0,
         settings.flapping or ruleset.defaults.flapping or _NO_FLAPPING, policy, page,
@@ -143,13 +154,6 @@ def _dedup_key(settings: RouteSettings, labels: Labels, alert: Alert) -> str:
 
 def _group_key(settings: RouteSettings, labels: Labels) -> str:
     return "|".join(f"{name}={labels.get(name, '')}" for name in settings.group_by or ())
-
-
-def _reason(rule: Rule | None, severity: Severity, why: str, team: str,
-            suppression: Suppression | None, page: bool) -> str:
-    source = f"route '{rule.name}' ({rule.location})" if rule else "no route matched (defaults)"
-    action = suppression.reason if suppression else ("page" if page else "notify only")
-    return f"{source}: {severity} ({why}), team {team or '-'}; {action}"
 
 
 def suppression_for(decision: Decision, ruleset: RuleSet, now: float,

@@ -6,11 +6,19 @@ from app.models import Alert
 from app.ruleset.vocabulary import ALERT_FIELDS
 
 
+_TEXT_FIELDS = tuple(name for name in ALERT_FIELDS if name not in ("source", "lifecycle"))
+
+
 def alert_labels(alert: Alert) -> dict[str, str]:
     """Non-empty alert fields by name, plus every tag as `tags.<name>`; empty means absent."""
-    labels = {name: str(value) for name in ALERT_FIELDS
-              if (value := getattr(alert, name))}
-    labels.update({f"tags.{key}": value for key, value in alert.tags.items() if value != ""})
+    labels = {"source": alert.source.value, "lifecycle": alert.lifecycle.value}
+    for name in _TEXT_FIELDS:
+        value = getattr(alert, name)
+        if value:
+            labels[name] = value
+    for key, value in alert.tags.items():
+        if value != "":
+            labels["tags." + key] = value
     return labels
 
 
