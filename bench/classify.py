@@ -4,8 +4,9 @@
 
 Builds synthetic rules like the examples (service/environment equality, a regex on the title,
 a numeric threshold, every 10th route `continue: true`, inhibit rules and silences), loads
-them through the real loader (then gc.freeze(), as a server would after start-up), then times classify() per alert on one core and prints the
-median and p99 in microseconds and the 10x-growth ratio."""
+them through the real loader (then gc.freeze(), as a server would after start-up), then
+times classify() per alert on one core and prints the median and p99 in microseconds and the
+10x-growth ratio."""
 
 from __future__ import annotations
 

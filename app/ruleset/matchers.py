@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from app.ruleset.vocabulary import Op
@@ -33,7 +34,7 @@ class Matcher:
     field: str
     op: Op
     value: Any  # as written: a scalar, a list of scalars, a pattern string or a bool
-    test: Test = field(compare=False, repr=False)
+    test: Test = dataclasses.field(compare=False, repr=False)
 
     def matches(self, labels: Labels) -> bool:
         return self.test(labels.get(self.field))
