@@ -41,6 +41,16 @@ def load_ruleset(path: str | Path) -> RuleSet:
     return ruleset
 
 
+def reload_ruleset(current: RuleSet | None,
+                   path: str | Path) -> tuple[RuleSet | None, list[str]]:
+    """The freshly loaded rule set and no problems, or `current` unchanged and the problems
+    that kept the new one out: an invalid directory never replaces a valid rule set."""
+    try:
+        return load_ruleset(path), []
+    except RulesError as error:
+        return current, error.problems
+
+
 def rules_files(path: Path) -> list[Path]:
     """The rules files in a directory, in the order their routes apply (by file name).
 

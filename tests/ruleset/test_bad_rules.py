@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import RulesError
-from app.ruleset import load_ruleset
+from app.ruleset import load_ruleset, reload_ruleset
 
 BAD = Path("tests/data/rules/bad")
 CASES = sorted(path.stem for path in BAD.glob("*.yml"))
@@ -49,3 +49,14 @@ def test_missing_directory_is_one_problem(tmp_path: Path) -> None:
     with pytest.raises(RulesError) as raised:
         load_ruleset(tmp_path / "nope")
     assert raised.value.problems == [f"{tmp_path / 'nope'}: no such rules directory or file"]
+
+
+def test_an_invalid_directory_never_replaces_a_valid_rule_set(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text("teams:\n  t: {}\nroutes:\n  - {name: all, team: t}\n")
+    current, problems = reload_ruleset(None, tmp_path)
+    assert current is not None and problems == []
+    (tmp_path / "rules.yml").write_text("teams:\n  t: {}\nroutes:\n  - {name: all, team: u}\n")
+    kept, problems = reload_ruleset(current, tmp_path)
+    assert kept is current
+    assert problems == [f"{tmp_path}/rules.yml:4:23: routes[0].team: team 'u' is not defined "
+                        "under teams:\n    hint: defined teams are t"]
