@@ -1,0 +1,106 @@
+"""`klaxon rules check|test|explain|schema`: the pull-request workflow for rules/ (our
+`amtool check-config` and `amtool config routes test`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from app.errors import PayloadError, RulesError
+from app.ruleset.explain import explain as explain_alert
+from app.ruleset.loader import load_ruleset
+from app.ruleset.model import RuleSet
+from app.ruleset.ruletests import parse_payload, run_tests
+from app.ruleset.schema import json_schema
+from app.ruleset.vocabulary import SOURCES
+
+DIR_HELP = "rules directory (default: $KLAXON_RULES_DIR or rules/)"
+
+
+def _default_dir() -> str:
+    return os.environ.get("KLAXON_RULES_DIR", "rules")
+
+
+def _load(directory: str) -> RuleSet:
+    try:
+        return load_ruleset(directory)
+    except RulesError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        count = len(error.problems)
+        raise click.ClickException(f"{count} problem{'s' if count != 1 else ''} in {directory}") \
+            from None
+
+
+@click.group()
+def rules() -> None:
+    """Check, test and explain the incident rules."""
+
+
+@rules.command()
+@click.argument("directory", required=False)
+def check(directory: str | None) -> None:
+    """Validate a rules directory; print every problem; exit 1 on any."""
+    directory = directory or _default_dir()
+    ruleset = _load(directory)
+    click.echo(f"{directory}: ok, {len(ruleset.rules)} routes, {len(ruleset.teams)} teams, "
+               f"version {ruleset.version}")
+
+
+@rules.command()
+@click.argument("directory", required=False)
+@click.option("--tests", "tests_dir", help="rule tests directory (default: DIRECTORY/tests)")
+def test(directory: str | None, tests_dir: str | None) -> None:
+    """Run the rule tests in DIRECTORY/tests/*.yml; exit 1 on any failure."""
+    directory = directory or _default_dir()
+    ruleset = _load(directory)
+    try:
+        results = run_tests(Path(tests_dir or Path(directory) / "tests"), ruleset)
+    except RulesError as error:
+        raise click.ClickException(str(error)) from None
+    for result in results:
+        if result.passed:
+            click.echo(f"PASS {result.name}")
+            continue
+        click.echo(f"FAIL {result.name} ({result.where})")
+        for failure in result.failures:
+            click.echo(f"    {failure}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed or not results:
+        raise SystemExit(1)
+
+
+@rules.command()
+@click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "-s", required=True, type=click.Choice(SOURCES))
+@click.option("--headers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="request headers as JSON (default: PAYLOAD's .headers.json sibling)")
+@click.option("--dir", "directory", help=DIR_HELP)
+@click.option("--at", "at", help="evaluate at this ISO 8601 time (default: now)")
+def explain(payload: Path, source: str, headers: Path | None, directory: str | None,
+            at: str | None) -> None:
+    """Show each route tried for PAYLOAD, why it matched or not, and the decision."""
+    ruleset = _load(directory or _default_dir())
+    now = datetime.fromisoformat(at).timestamp() if at else time.time()
+    try:
+        alerts = parse_payload(source, payload, headers)
+    except (PayloadError, json.JSONDecodeError) as error:
+        raise click.ClickException(f"{payload}: {error}") from None
+    if not alerts:
+        click.echo(f"{payload}: no alert in this payload (ignored by the {source} parser)")
+    for alert in alerts:
+        click.echo(f"alert {alert.source}:{alert.identity} ({alert.lifecycle}) {alert.title!r}")
+        for line in explain_alert(alert, ruleset, now).lines:
+            click.echo(line)
+
+
+@rules.command()
+def schema() -> None:
+    """Print the JSON Schema of a rules file (committed as rules/schema.json)."""
+    click.echo(json.dumps(json_schema(), indent=2))

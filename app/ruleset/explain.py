@@ -1,0 +1,78 @@
+"""Why an alert got its decision: every route in order, whether it matched and if not which
+matcher failed, then the decision. The slow, readable twin of classify (no index), which the
+tests hold to the same answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models import Alert
+from app.ruleset.classify import Decision, decide
+from app.ruleset.labels import alert_labels
+from app.ruleset.matchers import Labels, Matcher
+from app.ruleset.model import Rule, RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    lines: tuple[str, ...]
+    decision: Decision
+
+
+def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
+    """One trace line per route (tried and matched, tried and why not, or not reached), then
+    the decision."""
+    labels = alert_labels(alert)
+    lines, matched = _trace(ruleset, labels)
+    decision = decide(alert, labels, matched, ruleset, now)
+    return Explanation(tuple(lines + _decision_lines(decision)), decision)
+
+
+def _trace(ruleset: RuleSet, labels: Labels) -> tuple[list[str], list[Rule]]:
+    lines: list[str] = []
+    matched: list[Rule] = []
+    for rule in ruleset.rules:
+        where = f"route '{rule.name}' ({rule.location})"
+        if matched and not matched[-1].continue_:
+            lines.append(f"  - {where}: not tried, '{matched[-1].name}' stopped the walk")
+            continue
+        failed = _first_failure(rule.matchers, labels)
+        if failed:
+            lines.append(f"  x {where}: no match, {failed}")
+            continue
+        matched.append(rule)
+        then = "continue" if rule.continue_ else "stop"
+        lines.append(f"  + {where}: matched {_matched_text(rule)}; {then}")
+    return lines, matched
+
+
+def _first_failure(matchers: tuple[Matcher, ...], labels: Labels) -> str:
+    for matcher in matchers:
+        got = labels.get(matcher.field)
+        if not matcher.test(got):
+            seen = "absent" if got is None else repr(got)
+            return f"wanted {matcher.describe()}, alert has {seen}"
+    return ""
+
+
+def _matched_text(rule: Rule) -> str:
+    if rule.is_catch_all:
+        return "(catch-all)"
+    return "(" + ", ".join(m.describe() for m in rule.matchers) + ")"
+
+
+def _decision_lines(decision: Decision) -> list[str]:
+    policy = decision.policy
+    lines = [f"decision: {decision.reason}",
+             f"  severity {decision.severity}: page {policy.page}, statuspage "
+             f"{policy.statuspage_impact}/{policy.component_status}, x_post "
+             f"{'yes' if policy.x_post else 'no'}",
+             f"  team {decision.team or '-'}, page now: {'yes' if decision.page else 'no'}"
+             f"{', ignored' if decision.ignored else ''}",
+             f"  dedup key {decision.dedup_key}",
+             f"  group key {decision.group_key} (window {decision.group_window_s}s, "
+             f"wait {decision.group_wait_s}s, resolve quiet {decision.resolve_quiet_s}s)",
+             f"  rules version {decision.rules_version}"]
+    if decision.suppression:
+        lines.append(f"  suppressed: {decision.suppression.reason}")
+    return lines

@@ -1,0 +1,64 @@
+"""Gather the sections of every rules file into one view, remembering where each entry came
+from, so meaning problems can point at the file and line that caused them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.ruleset.problems import Problem, format_path
+from app.ruleset.yamlsource import Path, SourceFile
+
+BUILT_IN = SourceFile("<built-in defaults>")
+MAPPING_SECTIONS = ("environment", "severities", "severity_maps", "teams", "defaults")
+LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    value: Any
+    source: SourceFile
+    path: Path
+
+    def child(self, key: str | int) -> Entry:
+        value = self.value.get(key) if isinstance(key, str) else self.value[key]
+        return Entry(value, self.source, self.path + (key,))
+
+    def line(self) -> int:
+        return self.source.at(self.path, key=True)[0]
+
+
+@dataclass(slots=True)
+class Sections:
+    mappings: dict[str, dict[str, Entry]] = field(
+        default_factory=lambda: {name: {} for name in MAPPING_SECTIONS})
+    lists: dict[str, list[Entry]] = field(
+        default_factory=lambda: {name: [] for name in LIST_SECTIONS})
+
+
+def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
+    """Merge the sections of all files; a key defined in two files is a problem."""
+    sections = Sections()
+    for source in sources:
+        data = source.data if isinstance(source.data, dict) else {}
+        for name, value in data.items():
+            if name in LIST_SECTIONS:
+                sections.lists[name] += [Entry(item, source, (name, i))
+                                         for i, item in enumerate(value) if item is not None]
+            else:
+                _merge(sections.mappings[name], name, value, source, problems)
+    return sections
+
+
+def _merge(into: dict[str, Entry], name: str, value: dict[str, Any], source: SourceFile,
+           problems: list[Problem]) -> None:
+    for key, item in value.items():
+        path = (name, key)
+        if key in into:
+            first = into[key]
+            line, col = source.at(path, key=True)
+            problems.append(Problem(source.name, line, col, format_path(path),
+                                    f"'{key}' is already defined at "
+                                    f"{first.source.name}:{first.line()}"))
+            continue
+        into[key] = Entry(item, source, path)
