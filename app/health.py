@@ -24,6 +24,7 @@ def readyz() -> tuple[dict[str, Any], int]:
         checks["redis"] = "ok"
     except (redis.RedisError, OSError) as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
-    checks.update(klaxon.readiness())
-    ready = all(v == "ok" for v in checks.values() if isinstance(v, str))
-    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+    checks["rules"] = "ok" if klaxon.ruleset is not None else "not loaded"
+    ready = all(v == "ok" for v in checks.values())
+    return ({"status": "ready" if ready else "not ready", "checks": checks, **klaxon.describe()},
+            200 if ready else 503)

@@ -1,5 +1,5 @@
 """ingest(): the only place that knows the order of the steps after a source has parsed a
-delivery: (classify + route, issue #3) -> dedupe/group + store -> (enqueue on state changes).
+delivery: classify + route (rules, pure) -> dedupe/group + store (one Lua call) -> the answer.
 
 Everything before (verify, parse) is the source's; everything after is the workers'.
 """
@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.models import Outcome
+from app.models import Alert, Outcome
+from app.ruleset import Decision, RuleSet, classify
+from app.ruleset.matchers import all_match
 from app.sources import Parsed
 from app.store.incidents import Correlated, Correlation, IncidentStore
 
@@ -39,13 +41,53 @@ class Answer:
         return body
 
 
-def ingest(parsed: Parsed, raw_body: bytes, store: IncidentStore) -> Answer:
+def ingest(parsed: Parsed, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
+           now: float) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
-    results = [store.correlate(alert, Correlation(), raw_body) for alert in parsed.alerts]
+    results = [_ingest_one(alert, raw_body, ruleset, store, now) for alert in parsed.alerts]
     top = max(results, key=lambda r: _OUTCOME_WEIGHT[r.outcome])
     return Answer(top.outcome, alert=top.alert_id, incident=top.incident_id, reason=top.reason,
                   alerts=[_summary(r) for r in results])
+
+
+def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
+                now: float) -> Correlated:
+    decision = classify(alert, ruleset, now)
+    if decision.ignored:  # a route says this alert is noise: answered, never stored
+        return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
+    return store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+
+
+def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Correlation:
+    """The rules' decision in the terms the store applies atomically."""
+    default_key = f"{alert.source}:{alert.identity}"
+    flapping = decision.flapping
+    return Correlation(
+        severity=decision.severity, team=decision.team, rule=decision.rule,
+        rule_location=decision.rule_location, rules_version=decision.rules_version,
+        reason=decision.reason,
+        dedup_key="" if decision.dedup_key == default_key else decision.dedup_key,
+        group_key=decision.group_key if any(
+            value.partition("=")[2] for value in decision.group_key.split("|")) else "",
+        group_window_seconds=decision.group_window_s, group_wait_seconds=decision.group_wait_s,
+        quiet_period_seconds=decision.resolve_quiet_s,
+        suppressed=decision.suppression.reason if decision.suppression else "",
+        inhibited_by=_inhibition_keys(ruleset, decision, side="target"),
+        provides_inhibit=_inhibition_keys(ruleset, decision, side="source"),
+        # "this many changes make an alert flapping" -> the store's "more than N-1 changes".
+        flapping_max_changes=max(flapping.state_changes - 1, 0) if flapping else 0,
+        flapping_window_seconds=flapping.window_s if flapping else 0)
+
+
+def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[str, ...]:
+    """One key per inhibit rule this alert is a source or target of: the rule's name and the
+    values of its `equal` labels. An open incident that provides a key inhibits every later
+    alert that targets the same key (Alertmanager's inhibit_rules, made one Redis GET)."""
+    labels = decision.labels
+    return tuple(
+        "|".join([rule.name, *(f"{n}={labels.get(n, '')}" for n in rule.equal)])
+        for rule in ruleset.inhibit_rules if all_match(getattr(rule, side), labels))
 
 
 def _summary(result: Correlated) -> dict[str, Any]:

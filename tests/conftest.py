@@ -79,7 +79,8 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    return Settings.from_env({**SECRETS, "REDIS_URL": redis_url})
+    return Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
+                              "KLAXON_RULES_DIR": str(DATA / "rules" / "per-alert")})
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import requests
 
 from conftest import load_fixture
 
+ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +44,8 @@ def test_klaxon_run_serves_webhooks_on_embedded_redis_and_stops_cleanly(tmp_path
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "KLAXON_"))}
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)],
-                               cwd=tmp_path, env={**env, "PYTHONPATH": str(Path.cwd())},
+                               cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT),
+                                                    "KLAXON_RULES_DIR": str(ROOT / "rules")},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

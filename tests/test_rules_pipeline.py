@@ -1,0 +1,102 @@
+"""The shipped example rules applied inside the webhook request, over HTTP and a real Redis:
+classification, routing, grouping, inhibition and severity, with provenance on each decision;
+and the guarantees around loading rules (start-up, reload, release)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app import create_app
+from app.cli import main
+from app.errors import RulesError
+from conftest import SECRETS, load_fixture, post
+
+ROOT = Path(__file__).parent.parent
+AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
+BAD_RULE = ROOT / "tests" / "data" / "rules" / "bad" / "bad_enum_page_mode.yml"
+
+
+@pytest.fixture
+def example_client(settings, redis_client, clock):
+    clock.set(1773479640.0)  # Saturday 2026-03-14 09:14 UTC, the fixtures' story
+    app = create_app(settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client,
+                     clock=clock)
+    return app.test_client()
+
+
+def send(client, clock, source: str, name: str) -> dict:
+    response = post(client, load_fixture(source, name))
+    clock.advance(60)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_checkout_story_groups_inhibits_and_records_the_rule(example_client, clock) -> None:
+    first = send(example_client, clock, "datadog", "triggered")
+    warn = send(example_client, clock, "datadog", "warn")
+    sentry = send(example_client, clock, "sentry", "event_alert_triggered")
+    repeat = send(example_client, clock, "datadog", "retriggered_renotify")
+
+    assert first["outcome"] == "new"
+    assert "route 'checkout-datadog' (" in first["reason"] and "rules/routes.yml:" in first["reason"]
+    assert warn["outcome"] == "suppressed"  # a SEV3 warning under an open SEV2 for checkout
+    assert warn["incident"] == first["incident"]
+    assert sentry["outcome"] == "grouped" and sentry["incident"] == first["incident"]
+    assert repeat["outcome"] == "duplicate"
+
+    incident = example_client.get(f"/api/incidents/{first['incident']}", headers=AUTH).get_json()
+    assert (incident["severity"], incident["team"]) == ("SEV2", "checkout")
+    assert incident["rule"] == "checkout-datadog"
+    assert "rules/routes.yml:" in incident["rule_location"]
+    assert incident["rules_version"]
+    declared = incident["timeline"][0]
+    assert declared["kind"] == "declared" and declared["data"]["rule"] == "checkout-datadog"
+    suppressed = [e for e in incident["timeline"] if e["kind"] == "suppressed"]
+    assert len(suppressed) == 1 and warn["alert"] in suppressed[0]["text"]
+
+
+def test_each_team_gets_its_own_incident(example_client, clock) -> None:
+    checkout = send(example_client, clock, "datadog", "triggered")
+    payments = send(example_client, clock, "opsgenie", "create")
+    prometheus = send(example_client, clock, "alertmanager", "firing")
+    assert payments["incident"] != checkout["incident"]
+    assert prometheus["outcome"] == "grouped" and prometheus["incident"] == payments["incident"]
+
+
+def test_invalid_rules_refuse_to_start(settings, redis_client, tmp_path) -> None:
+    shutil.copy(BAD_RULE, tmp_path / "rules.yml")
+    with pytest.raises(RulesError) as raised:
+        create_app(settings.with_changes(rules_dir=tmp_path), connection=redis_client)
+    assert "rules.yml:" in str(raised.value)
+
+
+def test_reload_with_invalid_rules_keeps_the_rules_in_force(settings, redis_client,
+                                                           tmp_path) -> None:
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    app = create_app(settings.with_changes(rules_dir=tmp_path / "rules"), connection=redis_client)
+    klaxon = app.extensions["klaxon"]
+    before = klaxon.ruleset
+    (tmp_path / "rules" / "broken.yml").write_text(BAD_RULE.read_text())
+    problems = klaxon.reload_rules()
+    assert problems and klaxon.ruleset is before
+    (tmp_path / "rules" / "broken.yml").unlink()
+    assert klaxon.reload_rules() == [] and klaxon.ruleset is not before
+
+
+def test_release_fails_on_a_bad_rules_file(tmp_path, monkeypatch) -> None:
+    shutil.copy(BAD_RULE, tmp_path / "rules.yml")
+    monkeypatch.setenv("KLAXON_RULES_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["release"])
+    assert result.exit_code == 1
+    assert f"{tmp_path}/rules.yml:" in result.output
+
+
+def test_release_passes_with_the_example_rules(monkeypatch) -> None:
+    monkeypatch.setenv("KLAXON_RULES_DIR", str(ROOT / "rules"))
+    result = CliRunner().invoke(main, ["release"])
+    assert result.exit_code == 0, result.output
+    assert "rules: ok" in result.output
