@@ -146,7 +146,8 @@ if e.lifecycle == 'trigger' then
                'first_seen', e.now, 'count', 1, 'resolved_at', '', 'status', 'firing',
                'title', e.title, 'alert', e.alert_json, 'source_severity', e.source_severity,
                'severity', d.severity, 'team', d.team or '', 'last_seen', e.now,
-               'suppressed', '', 'incident', '')
+               'suppressed', '', 'incident', '', 'rule', d.rule, 'rule_location', d.rule_location,
+               'rules_version', d.rules_version, 'reason', d.reason)
     redis.call('HINCRBY', alert_key, 'episode', 1)
     redis.call('ZADD', k('alerts'), now, e.alert_id)
     incident = nil
