@@ -35,7 +35,7 @@ def test_incident_opened_by_a_webhook_is_listed_with_alerts_and_timeline(client)
     assert [a["id"] for a in incident["alerts"]] == [answer["alert"]]
     assert incident["alerts"][0]["status"] == "acknowledged"
     kinds = [entry["kind"] for entry in incident["timeline"]]
-    assert kinds == ["declared", "alert_received", "alert_acknowledge"]
+    assert kinds == ["opened", "alert_received", "alert_acknowledge"]
 
 
 def test_resolving_by_hand_closes_the_incident(client) -> None:

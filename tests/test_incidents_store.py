@@ -111,14 +111,16 @@ def test_incident_resolves_after_the_quiet_period_once_all_alerts_resolve(store,
     first = store.correlate(alert("web-03"), decide(), b"{}")
     store.correlate(alert("web-07"), decide(), b"{}")
     store.correlate(alert("web-03", Lifecycle.RESOLVE), decide(), b"{}")
-    assert Timers(redis_client).pending() == []
+    assert [t.kind for t in Timers(redis_client).pending()] == ["declare"]
     store.correlate(alert("web-07", Lifecycle.RESOLVE), decide(), b"{}")
     timers = Timers(redis_client)
-    handlers = {"resolve": lambda t: store.resolve(t.incident_id, by="quiet period")}
+    handlers = {"resolve": lambda t: store.resolve(t.incident_id, by="quiet period"),
+                "declare": lambda t: None}
     clock.advance(299)
-    assert timers.fire_due(clock.now(), handlers) == []
+    assert [t.kind for t in timers.fire_due(clock.now(), handlers)] == ["declare"]
     clock.advance(2)
-    assert [t.incident_id for t in timers.fire_due(clock.now(), handlers)] == [first.incident_id]
+    fired = timers.fire_due(clock.now(), handlers)
+    assert [(t.kind, t.incident_id) for t in fired] == [("resolve", first.incident_id)]
     assert store.incident(first.incident_id)["status"] == "resolved"
     assert timers.pending() == []
 
@@ -179,5 +181,21 @@ def test_timers_survive_a_restart_and_fire_once(redis_client, redis_url, clock) 
     after_restart = connect(redis_url)
     store = IncidentStore(after_restart, clock, 3600)
     fired = tick(after_restart, clock, store) + tick(after_restart, clock, store)
-    assert [t.incident_id for t in fired] == [first.incident_id]
-    assert [e["kind"] for e in store.timeline(first.incident_id)].count("resolved") == 1
+    assert sorted(t.kind for t in fired) == ["declare", "resolve"]
+    kinds = [e["kind"] for e in store.timeline(first.incident_id)]
+    assert kinds.count("resolved") == 1 and kinds.count("declared") == 1
+
+
+def test_group_wait_gathers_a_burst_and_declares_once(store, clock, redis_client) -> None:
+    from workers.ticker import tick
+
+    first = store.correlate(alert("web-03"), decide(group_wait_seconds=30), b"{}")
+    clock.advance(10)
+    store.correlate(alert("web-07"), decide(group_wait_seconds=30), b"{}")
+    assert tick(redis_client, clock, store) == []  # still gathering
+    clock.advance(21)
+    assert [t.kind for t in tick(redis_client, clock, store)] == ["declare"]
+    assert tick(redis_client, clock, store) == []
+    declared = [e for e in store.timeline(first.incident_id) if e["kind"] == "declared"]
+    assert len(declared) == 1 and declared[0]["data"]["alerts"] == 2
+    assert store.declare(first.incident_id) == "already_declared"

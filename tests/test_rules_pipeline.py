@@ -54,7 +54,7 @@ def test_checkout_story_groups_inhibits_and_records_the_rule(example_client, clo
     assert "rules/routes.yml:" in incident["rule_location"]
     assert incident["rules_version"]
     declared = incident["timeline"][0]
-    assert declared["kind"] == "declared" and declared["data"]["rule"] == "checkout-datadog"
+    assert declared["kind"] == "opened" and declared["data"]["rule"] == "checkout-datadog"
     suppressed = [e for e in incident["timeline"] if e["kind"] == "suppressed"]
     assert len(suppressed) == 1 and warn["alert"] in suppressed[0]["text"]
 

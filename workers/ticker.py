@@ -21,8 +21,10 @@ TICK_SECONDS = 1.0
 
 def timer_handlers(incidents: IncidentStore) -> dict[str, Callable[[Timer], None]]:
     """What each kind of timer does when it falls due."""
-    return {"resolve": lambda timer: _log_result(
-        timer, incidents.resolve(timer.incident_id, by="quiet period")),
+    return {
+        "resolve": lambda timer: _log_result(
+            timer, incidents.resolve(timer.incident_id, by="quiet period")),
+        "declare": lambda timer: _log_result(timer, incidents.declare(timer.incident_id)),
     }
 
 

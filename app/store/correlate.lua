@@ -119,8 +119,11 @@ local function open_incident()
   if d.group_key ~= '' then
     redis.call('SET', k('group', d.group_hash), id, 'EX', math.max(60, math.ceil(d.group_window)))
   end
-  timeline(id, 'declared', 'incident opened by ' .. e.alert_id .. ': ' .. d.reason,
-           {alert = e.alert_id, severity = d.severity, team = d.team, rule = d.rule})
+  -- group_wait: responders hear about it once the burst had time to gather (timers.py).
+  redis.call('ZADD', k('timers'), now + (d.group_wait or 0), 'declare:' .. id)
+  timeline(id, 'opened', 'incident opened by ' .. e.alert_id .. ': ' .. d.reason,
+           {alert = e.alert_id, severity = d.severity, team = d.team, rule = d.rule,
+            group_wait = d.group_wait})
   return id
 end
 

@@ -23,6 +23,7 @@ from app.store import keys
 
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
 _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
+_DECLARE = (Path(__file__).parent / "declare.lua").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class IncidentStore:
     def __post_init__(self) -> None:
         self._script = self.connection.register_script(_CORRELATE)
         self._resolve = self.connection.register_script(_RESOLVE)
+        self._declare = self.connection.register_script(_DECLARE)
 
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
@@ -91,6 +93,11 @@ class IncidentStore:
         hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
         return _text(self._resolve(args=[keys.PREFIX, incident_id, repr(self.clock.now()), by,
                                          "1" if force else "0"]))
+
+    def declare(self, incident_id: str) -> str:
+        """End the incident's group_wait: returns declared once (then already_declared), so the
+        caller notifies responders exactly once."""
+        return _text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))
