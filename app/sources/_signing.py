@@ -31,11 +31,12 @@ def require_configured(source: str, variable: str, configured: bool, insecure_de
 def verify_hmac(source: str, header: str, provided: Iterable[str], secrets: Iterable[str],
                 message: bytes) -> None:
     """Accept when any provided hex signature matches any secret's HMAC of `message`."""
-    candidates = [p.strip().lower() for p in provided if p.strip()]
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header is latin-1).
+    candidates = [p.strip().lower().encode("utf-8", "replace") for p in provided if p.strip()]
     if not candidates:
         raise Unauthorized(f"{source}: missing signature header {header}", source=source)
     for secret in secrets:
-        expected = hmac_sha256_hex(secret, message)
+        expected = hmac_sha256_hex(secret, message).encode("ascii")
         for candidate in candidates:
             if hmac.compare_digest(expected, candidate):
                 return
