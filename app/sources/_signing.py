@@ -4,7 +4,6 @@ errors name the source and the header, never the secret or the signature."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -53,7 +52,7 @@ def presented_tokens(headers: Mapping[str, str], query_token: str | None = None)
     elif scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII input
             decoded = ""
         tokens.append(decoded.partition(":")[2])
     if query_token:
