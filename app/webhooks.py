@@ -50,7 +50,8 @@ def _decode(source_name: str, body: bytes) -> Any:
     if not body.strip():
         raise PayloadError(source_name, "", "a JSON object", got="an empty body")
     try:
-        payload = json.loads(body)
+        # Strict decoding: json.loads(bytes) would let UTF-8-encoded surrogates through.
+        payload = json.loads(body.decode(json.detect_encoding(body)))
         # Only bodies with a \uD800-\uDFFF escape (or in UTF-16/32) can hold a surrogate.
         if _SURROGATE_ESCAPE.search(body) or b"\x00" in body[:4]:
             payload = _repair_surrogates(payload)
