@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,18 +58,33 @@ def redis_url(redis_base_url: str) -> str:
         else redis_base_url.rstrip("/")
     for db in range(15, 8, -1):
         client = connect(f"{base}/{db}")
-        if client.dbsize() == 0 or client.get("klaxon-tests:owner") is not None:
-            client.set("klaxon-tests:owner", "1")
+        # Claimed atomically and kept claimed (see _claim), so two test sessions sharing one
+        # Redis server never pick, and flush, the same database.
+        if client.set(OWNER_KEY, SESSION_TOKEN, nx=True, ex=OWNER_TTL_SECONDS) and \
+                client.dbsize() == 1:
             return f"{base}/{db}"
+        if client.get(OWNER_KEY) == SESSION_TOKEN.encode():
+            client.delete(OWNER_KEY)  # not empty: someone else's data; leave it alone
     pytest.exit("no empty Redis database among 9-15 for the tests", returncode=3)
+
+
+OWNER_KEY = "klaxon-tests:owner"
+OWNER_TTL_SECONDS = 900  # a crashed session's claim lapses
+SESSION_TOKEN = uuid.uuid4().hex
+
+
+def _claim(client: redis.Redis) -> None:
+    client.set(OWNER_KEY, SESSION_TOKEN, ex=OWNER_TTL_SECONDS)
 
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = connect(redis_url)
     client.flushdb()
+    _claim(client)  # flushdb dropped the claim; without it the empty db looks free
     yield client
     client.flushdb()
+    _claim(client)
     client.close()
 
 
