@@ -50,8 +50,18 @@ def redis_base_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_base_url: str) -> str:
-    """A database no one else is using (RQ's own test-suite habit), flushed around each test."""
+def redis_url(redis_base_url: str) -> Iterator[str]:
+    """A database no one else is using (RQ's own test-suite habit), flushed around each test
+    and released at the end of the session."""
+    url = _claim_database(redis_base_url)
+    yield url
+    client = connect(url)
+    if client.get(OWNER_KEY) == SESSION_TOKEN.encode() and client.dbsize() == 1:
+        client.delete(OWNER_KEY)
+    client.close()
+
+
+def _claim_database(redis_base_url: str) -> str:
     if redis_base_url.startswith("unix://"):
         return redis_base_url + "?db=9"
     base = redis_base_url.rstrip("/").rsplit("/", 1)[0] if redis_base_url.count("/") > 2 \
