@@ -78,7 +78,7 @@ def _claim_database(redis_base_url: str) -> str:
     pytest.exit("no empty Redis database among 9-15 for the tests", returncode=3)
 
 
-OWNER_KEY = "klaxon-tests:owner"
+OWNER_KEY = "klaxon-tests:claimed-by"  # not the old "owner" key, which any session took over
 OWNER_TTL_SECONDS = 900  # a crashed session's claim lapses
 SESSION_TOKEN = uuid.uuid4().hex
 
