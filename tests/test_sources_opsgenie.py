@@ -39,7 +39,8 @@ def test_create_is_normalised():
     assert alert.occurred_at == pytest.approx(1773479643.512412)  # updatedAt, nanoseconds
     assert alert.actor == "Datadog"
     assert alert.problem_key == "checkout-api-p99-latency-prod"
-    assert alert.details["runbook"] == "https://wiki.acme-payments.example/runbooks/checkout-latency"
+    assert alert.details["runbook"] == ("https://wiki.acme-payments.example/runbooks/"
+                                        "checkout-latency")
     assert alert.description.startswith(load_fixture("opsgenie", "create").json["alert"]
                                         ["description"][:40])
 

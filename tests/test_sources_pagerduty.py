@@ -85,7 +85,8 @@ def test_null_priority_falls_back_to_urgency():
 def test_resolved_with_no_assignees_and_merge_reason():
     payload = load_fixture("pagerduty", "incident_resolved").json
     payload["event"]["data"]["resolve_reason"] = {
-        "type": "merge_resolve_reason", "incident": {"id": "Q2SURVIVOR", "type": "incident_reference"}}
+        "type": "merge_resolve_reason",
+        "incident": {"id": "Q2SURVIVOR", "type": "incident_reference"}}
     [alert] = parse("incident_resolved", payload).alerts
     assert alert.lifecycle is Lifecycle.RESOLVE
     assert alert.details["merged_into"] == "Q2SURVIVOR"
