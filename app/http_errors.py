@@ -34,13 +34,15 @@ def _storage_unavailable(error: StorageUnavailable) -> tuple[dict[str, Any], int
     return body, error.status, {"Retry-After": str(error.retry_after_seconds)}
 
 
-def _http_exception(error: HTTPException) -> tuple[dict[str, Any], int]:
+def _http_exception(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
     code = (error.name or "error").lower().replace(" ", "_")
     message = error.description or error.name
     if error.code == 413:
         code, message = "payload_too_large", "request body is larger than KLAXON_MAX_BODY"
     g.log_fields.update(error=code)
-    return {"error": code, "message": message}, error.code or 500
+    # Keep the headers the error carries (405 must say Allow), but not its HTML content type.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return {"error": code, "message": message}, error.code or 500, headers
 
 
 def _unexpected(error: Exception) -> tuple[dict[str, Any], int]:

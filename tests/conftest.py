@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,26 +50,51 @@ def redis_base_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_base_url: str) -> str:
-    """A database no one else is using (RQ's own test-suite habit), flushed around each test."""
+def redis_url(redis_base_url: str) -> Iterator[str]:
+    """A database no one else is using (RQ's own test-suite habit), flushed around each test
+    and released at the end of the session."""
+    url = _claim_database(redis_base_url)
+    yield url
+    client = connect(url)
+    if client.get(OWNER_KEY) == SESSION_TOKEN.encode() and client.dbsize() == 1:
+        client.delete(OWNER_KEY)
+    client.close()
+
+
+def _claim_database(redis_base_url: str) -> str:
     if redis_base_url.startswith("unix://"):
         return redis_base_url + "?db=9"
     base = redis_base_url.rstrip("/").rsplit("/", 1)[0] if redis_base_url.count("/") > 2 \
         else redis_base_url.rstrip("/")
     for db in range(15, 8, -1):
         client = connect(f"{base}/{db}")
-        if client.dbsize() == 0 or client.get("klaxon-tests:owner") is not None:
-            client.set("klaxon-tests:owner", "1")
+        # Claimed atomically and kept claimed (see _claim), so two test sessions sharing one
+        # Redis server never pick, and flush, the same database.
+        if client.set(OWNER_KEY, SESSION_TOKEN, nx=True, ex=OWNER_TTL_SECONDS) and \
+                client.dbsize() == 1:
             return f"{base}/{db}"
+        if client.get(OWNER_KEY) == SESSION_TOKEN.encode():
+            client.delete(OWNER_KEY)  # not empty: someone else's data; leave it alone
     pytest.exit("no empty Redis database among 9-15 for the tests", returncode=3)
+
+
+OWNER_KEY = "klaxon-tests:claimed-by"  # not the old "owner" key, which any session took over
+OWNER_TTL_SECONDS = 900  # a crashed session's claim lapses
+SESSION_TOKEN = uuid.uuid4().hex
+
+
+def _claim(client: redis.Redis) -> None:
+    client.set(OWNER_KEY, SESSION_TOKEN, ex=OWNER_TTL_SECONDS)
 
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = connect(redis_url)
     client.flushdb()
+    _claim(client)  # flushdb dropped the claim; without it the empty db looks free
     yield client
     client.flushdb()
+    _claim(client)
     client.close()
 
 

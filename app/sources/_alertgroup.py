@@ -43,11 +43,9 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
     return Alert(
         source=source, lifecycle=lifecycle, identity=fingerprint, delivery_id=delivery_id,
         event_type=f"alert.{fields.text(f'{at}.status', 20)}",
-        title=fields.clip(f"{at}.annotations.summary",
-                          annotations.get("summary") or labels.get("alertname", ""),
-                          MAX_TITLE_CHARS),
-        description=fields.clip(f"{at}.annotations.description",
-                                annotations.get("description", ""), MAX_TEXT_CHARS),
+        title=_annotation(fields, at, "summary", MAX_TITLE_CHARS)
+        or labels.get("alertname", ""),
+        description=_annotation(fields, at, "description", MAX_TEXT_CHARS),
         service=labels.get("service", "") or labels.get("job", ""),
         environment=labels.get("env", "") or labels.get("environment", ""),
         host=labels.get("instance", "").rsplit(":", 1)[0],
@@ -61,3 +59,10 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
         problem_key=group_key[:255],
         details={"annotations": annotations},
         truncated=tuple(fields.truncated))
+
+
+def _annotation(fields: Fields, at: str, name: str, limit: int) -> str:
+    """Read from the payload, not from the tags (which are capped at 512 characters without
+    recording it), so a long summary or description is cut at its own limit and recorded."""
+    value = fields.obj(f"{at}.annotations", required=False).get(name)
+    return fields.clip(f"{at}.annotations.{name}", value, limit) if isinstance(value, str) else ""

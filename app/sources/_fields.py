@@ -23,6 +23,7 @@ MAX_SHORT_CHARS = 512  # service, host, environment, tag values
 MAX_TAGS = 200
 
 _MISSING = object()
+_MAX_EPOCH_NS = 253_402_300_799 * 10**9  # 9999-12-31T23:59:59Z: past it nothing can show a date
 
 
 class Fields:
@@ -134,7 +135,9 @@ def parse_timestamp(value: Any) -> float | None:
             value = float(text)
         except ValueError:
             return _parse_iso(text)
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if not isinstance(value, (int, float)) or value < 0 or value > _MAX_EPOCH_NS:
+        return None  # also keeps float() from overflowing on a 400-digit integer
+    if not math.isfinite(value):
         return None
     # Epoch by magnitude: ns > 1e17, µs > 1e14, ms > 1e11 (good until the year 5138).
     for threshold, divisor in ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3)):
@@ -152,7 +155,8 @@ def _parse_iso(text: str) -> float | None:
         return None
     if parsed.tzinfo is None:
         return None  # a wall-clock time without a zone is ambiguous; refuse to guess
-    return parsed.timestamp()
+    seconds = parsed.timestamp()
+    return seconds if 0 <= seconds * 10**9 <= _MAX_EPOCH_NS else None
 
 
 def tags_from_pairs(pairs: Any) -> dict[str, str]:

@@ -4,7 +4,6 @@ errors name the source and the header, never the secret or the signature."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -31,11 +30,12 @@ def require_configured(source: str, variable: str, configured: bool, insecure_de
 def verify_hmac(source: str, header: str, provided: Iterable[str], secrets: Iterable[str],
                 message: bytes) -> None:
     """Accept when any provided hex signature matches any secret's HMAC of `message`."""
-    candidates = [p.strip().lower() for p in provided if p.strip()]
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header is latin-1).
+    candidates = [p.strip().lower().encode("utf-8", "replace") for p in provided if p.strip()]
     if not candidates:
         raise Unauthorized(f"{source}: missing signature header {header}", source=source)
     for secret in secrets:
-        expected = hmac_sha256_hex(secret, message)
+        expected = hmac_sha256_hex(secret, message).encode("ascii")
         for candidate in candidates:
             if hmac.compare_digest(expected, candidate):
                 return
@@ -52,7 +52,7 @@ def presented_tokens(headers: Mapping[str, str], query_token: str | None = None)
     elif scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII input
             decoded = ""
         tokens.append(decoded.partition(":")[2])
     if query_token:
