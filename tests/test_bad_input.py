@@ -146,7 +146,7 @@ def test_huge_free_text_is_truncated_accepted_and_recorded(client, app, fixture,
                                                          limit):
     response = send(client, fixture, body=edited(fixture, change))
     assert response.status_code == 202
-    stored = app.extensions["klaxon"].alerts.get(response.get_json()["alert"])["alert"]
+    stored = app.extensions["klaxon"].incidents.alert(response.get_json()["alert"])["alert"]
     assert len(stored[field]) == limit and stored[field].endswith("…")
     assert stored["truncated"]
 
@@ -252,7 +252,7 @@ def test_lone_surrogate_escape_is_repaired_and_accepted(client, app):
     body = PD.body.replace(b'"title":"', b'"title":"\\ud83d', 1)
     response = send(client, PD, body=body)
     assert response.status_code == 202
-    title = app.extensions["klaxon"].alerts.get(response.get_json()["alert"])["alert"]["title"]
+    title = app.extensions["klaxon"].incidents.alert(response.get_json()["alert"])["alert"]["title"]
     assert "\ufffd" in title and title.endswith("p99 latency > 2s on web-03")
 
 

@@ -68,7 +68,7 @@ def test_repeats_are_counted_not_renotified(store) -> None:
     for _ in range(5):
         repeat = store.correlate(alert("web-03"), decide(), b"{}")
         assert repeat.outcome is Outcome.DUPLICATE and repeat.notify == ""
-    assert store.alert(first.alert_id)["count"] == "6"
+    assert store.alert(first.alert_id)["count"] == 6
     assert store.incident(first.incident_id)["duplicates"] == "5"
 
 

@@ -43,9 +43,9 @@ def test_unreachable_redis_is_503_then_the_retry_is_stored_once(app_without_redi
 
     assert retried.status_code == 202 and retried.get_json()["outcome"] == "new"
     assert again.get_json()["outcome"] == "duplicate"
-    store = app.extensions["klaxon"].alerts
+    store = app.extensions["klaxon"].incidents
     for summary in retried.get_json().get("alerts") or [retried.get_json()]:
-        assert store.get(summary["alert"])["count"] == 1
+        assert store.alert(summary["alert"])["count"] == 1
         assert len(store.events(summary["alert"])) == 1  # the redelivery added no event
 
 

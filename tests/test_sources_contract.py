@@ -10,15 +10,9 @@ import pytest
 
 from app import create_app
 from app.settings import Settings
-from app.store.alerts import AlertStore
 from conftest import SECRETS, Fixture, all_fixtures, load_fixture
 from webhook_helpers import (PAGERDUTY_CURRENT, PAGERDUTY_OLD, SIGNATURE_HEADERS, TOKEN_HEADER,
                              authentic, is_legacy_sentry, is_signed, keyspace, send)
-
-CRITICAL_IS_DUPLICATE = pytest.mark.xfail(
-    strict=True, reason="Sentry metric_alert warning -> critical is an escalation (webhooks.md "
-    "§0), but the parser can only say 'trigger' and app/store/alerts.py answers a trigger on a "
-    "firing alert 'duplicate' even when the source severity rose: needs a store change")
 
 # Each story is replayed on an empty Redis in the order the README's timeline gives; the
 # outcome is the one the fixture should get at that point (README lifecycle column).
@@ -70,7 +64,7 @@ STORIES: dict[str, list[tuple[str, str, str]]] = {
     "alertmanager": [("alertmanager", "firing", "new"), ("alertmanager", "resolved", "resolved")],
     "grafana": [("grafana", "firing", "new")],
 }
-XFAIL = {("sentry", "metric_alert_critical"): CRITICAL_IS_DUPLICATE}
+XFAIL: dict = {}
 
 
 def _story_of(fixture: Fixture) -> list[tuple[str, str, str]]:
@@ -113,7 +107,7 @@ def test_accepted_alert_is_stored_before_the_answer(app, client, redis_client, f
     answer = send(client, fixture).get_json()
 
     if answer["alert"] is not None:
-        stored = AlertStore(redis_client, app.extensions["klaxon"].clock, 60).get(answer["alert"])
+        stored = app.extensions["klaxon"].incidents.alert(answer["alert"])
         assert stored is not None and stored["source"] == fixture.source
         assert stored["alert"]["source"] == fixture.source
 

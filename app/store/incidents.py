@@ -134,7 +134,13 @@ class IncidentStore:
         if not data:
             return None
         data["alert"] = json.loads(data.get("alert") or "null")
+        data["count"] = int(data.get("count") or 0)
         return data
+
+    def events(self, alert_id: str) -> list[dict[str, str]]:
+        """Every stored delivery about one alert, oldest first, with its raw body."""
+        return [_decode_hash(fields)
+                for _, fields in self.connection.xrange(keys.alert_events(alert_id))]
 
 
 def _event_args(alert: Alert, alert_id: str, decision: Correlation, raw_body: bytes,
