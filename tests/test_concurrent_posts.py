@@ -36,13 +36,15 @@ def web(redis_url, redis_client):
                                "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not _ready(base):
-        assert server.poll() is None and time.monotonic() < deadline, "gunicorn never ready"
-        time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=15)
+    try:
+        deadline = time.monotonic() + 30
+        while not _ready(base):
+            assert server.poll() is None and time.monotonic() < deadline, "gunicorn never ready"
+            time.sleep(0.2)
+        yield base
+    finally:  # also when it never became ready: no server may outlive its test
+        server.terminate()
+        server.wait(timeout=15)
 
 
 def _ready(base: str) -> bool:

@@ -31,6 +31,7 @@ def parse_alert_group(source: SourceName, fields: Fields) -> Parsed:
 
 def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Alert:
     at = f"alerts.{index}"
+    already_cut = len(fields.truncated)  # Fields is shared by the group; keep this alert's own
     fields.obj(at)  # each alert must be an object
     labels = tags_from_pairs(fields.obj(f"{at}.labels", required=False))
     annotations = tags_from_pairs(fields.obj(f"{at}.annotations", required=False))
@@ -58,7 +59,7 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
                      else None) or fields.timestamp(f"{at}.startsAt"),
         problem_key=group_key[:255],
         details={"annotations": annotations},
-        truncated=tuple(fields.truncated))
+        truncated=tuple(fields.truncated[already_cut:]))
 
 
 def _annotation(fields: Fields, at: str, name: str, limit: int) -> str:

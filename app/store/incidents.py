@@ -21,6 +21,11 @@ from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys
 
+# Conditions a sender should retry through (503), as opposed to bugs (500).
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError,
+                redis.exceptions.ReadOnlyError, OSError)
+_UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
+
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
 _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
 _DECLARE = (Path(__file__).parent / "declare.lua").read_text()
@@ -79,8 +84,12 @@ class IncidentStore:
                             self.delivery_ttl_seconds)
         try:
             result = json.loads(self._script(args=[json.dumps(event, ensure_ascii=False)]))
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        except _UNAVAILABLE as exc:
             raise StorageUnavailable("Redis is unreachable") from exc
+        except redis.ResponseError as exc:
+            if str(exc).startswith(_UNAVAILABLE_REPLIES):  # full, or a replica after failover
+                raise StorageUnavailable(f"Redis refused the write: {str(exc)[:40]}") from exc
+            raise
         outcome = Outcome(result["outcome"])
         known = outcome is not Outcome.IGNORED
         return Correlated(alert_id=alert_id if known else None, outcome=outcome,
