@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,14 +86,21 @@ def main() -> None:
     requests = make_requests.build(count, args.duplicates)
     pool = make_requests.write(requests, workdir / "requests.bin")
     env = {**os.environ, **SECRETS, "PYTHONPATH": str(ROOT), "REDIS_URL": args.redis_url}
-    bare = measure("bare Flask", "bench.bare_app:app", args, pool, env, database, workdir)
-    klaxon = measure("Klaxon", "app.wsgi:app", args, pool, env, database, workdir)
-    problems, stored = check(klaxon, requests, database)
+    print(_setup(args))
+    rounds, problems = [], []
+    for _ in range(args.rounds):  # alternate, so a change in machine load hits both apps
+        bare = measure("bare Flask", "bench.bare_app:app", args, pool, env, database, workdir)
+        klaxon = measure("Klaxon", "app.wsgi:app", args, pool, env, database, workdir)
+        found, stored = check(klaxon, requests, database)
+        problems += found
+        print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
+        rounds.append((figures(bare), figures(klaxon)))
     database.flushdb()
-    report(args, bare, klaxon, problems, stored)
+    summary = report(rounds)
+    print("check: " + ("; ".join(problems) if problems else "ok"))
     if args.json:
         with args.json.open("a") as out:
-            out.write(json.dumps(_summary(args, bare, klaxon, problems)) + "\n")
+            out.write(json.dumps({"setup": _setup(args), **summary, "problems": problems}) + "\n")
     sys.exit(1 if problems else 0)
 
 
@@ -200,18 +208,28 @@ def _sent(requests: list[make_requests.Request], sent_by_thread: list[int]) -> l
     return sent
 
 
-def report(args: argparse.Namespace, bare: Run, klaxon: Run, problems: list[str],
-           stored: str) -> None:
-    print(f"\n{_setup(args)}")
-    print(f"{'':14}{'webhooks/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/webhook':>16}"
-          f"{'Redis CPU ms':>14}{'other load':>12}")
-    for run in (bare, klaxon):
-        print(f"{run.label:14}{run.rate:>11,.0f}{run.p50_ms:>9.2f}{run.p99_ms:>9.2f}"
-              f"{run.cpu_ms('server'):>16.3f}{run.cpu_ms('redis'):>14.3f}"
-              f"{run.other_load:>8.2f} cores")
-    print(f"Klaxon / bare: {klaxon.rate / bare.rate:.0%} of the ceiling")
-    print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
-    print("check: " + ("; ".join(problems) if problems else "ok"))
+def figures(run: Run) -> dict[str, float]:
+    return {"webhooks/s": run.rate, "p50 ms": run.p50_ms, "p99 ms": run.p99_ms,
+            "CPU ms/webhook": run.cpu_ms("server"), "Redis CPU ms": run.cpu_ms("redis"),
+            "other load": run.other_load}
+
+
+def report(rounds: list[tuple[dict[str, float], dict[str, float]]]) -> dict[str, Any]:
+    """Print every round and the median of each figure; return the medians."""
+    names = list(rounds[0][0])
+    print(f"{'':22}" + "".join(f"{name:>16}" for name in names) + f"{'Klaxon/bare':>13}")
+    rows = [*((f"round {i + 1}", bare, klaxon) for i, (bare, klaxon) in enumerate(rounds))]
+    median = {label: {name: statistics.median(r[index][name] for r in rounds) for name in names}
+              for index, label in enumerate(("bare", "klaxon"))}
+    median["ratio"] = statistics.median(k["webhooks/s"] / b["webhooks/s"] for b, k in rounds)
+    if len(rounds) > 1:
+        rows.append(("median", median["bare"], median["klaxon"]))
+    for label, bare, klaxon in rows:
+        for app, values in (("bare Flask", bare), ("Klaxon", klaxon)):
+            print(f"{label + ' ' + app:<22}" + "".join(f"{values[n]:>16.2f}" for n in names)
+                  + (f"{klaxon['webhooks/s'] / bare['webhooks/s']:>12.0%}" if app == "Klaxon"
+                     else ""))
+    return median
 
 
 def _setup(args: argparse.Namespace) -> str:
@@ -220,17 +238,6 @@ def _setup(args: argparse.Namespace) -> str:
     return (f"{server}, {args.workers} workers{threads}; wrk {args.wrk_threads} threads, "
             f"{args.connections} connections, {args.duration} s after {args.warmup} s warm-up; "
             f"{args.duplicates:.0%} redeliveries")
-
-
-def _summary(args: argparse.Namespace, bare: Run, klaxon: Run,
-             problems: list[str]) -> dict[str, Any]:
-    def figures(run: Run) -> dict[str, Any]:
-        return {"rate": round(run.rate), "p50_ms": run.p50_ms, "p99_ms": run.p99_ms,
-                "cpu_ms": round(run.cpu_ms("server"), 3),
-                "redis_cpu_ms": round(run.cpu_ms("redis"), 3),
-                "other_load": round(run.other_load, 2)}
-    return {"setup": _setup(args), "bare": figures(bare), "klaxon": figures(klaxon),
-            "ratio": round(klaxon.rate / bare.rate, 3), "problems": problems}
 
 
 def _cpu_seconds(server: psutil.Process, database: redis.Redis) -> dict[str, float]:
@@ -291,6 +298,8 @@ def _arguments() -> argparse.Namespace:
                         help="share of requests that are byte-identical redeliveries")
     parser.add_argument("--requests", type=int, default=0,
                         help=f"distinct requests to generate (default {POOL_PER_SECOND}/s)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure bare and Klaxon this many times, alternating")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--json", type=Path, help="append the figures as one JSON line here")
     return parser.parse_args()
