@@ -85,7 +85,8 @@ def main() -> None:
     count = args.requests or args.duration * POOL_PER_SECOND
     requests = make_requests.build(count, args.duplicates)
     pool = make_requests.write(requests, workdir / "requests.bin")
-    env = {**os.environ, **SECRETS, "PYTHONPATH": str(ROOT), "REDIS_URL": args.redis_url}
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, **SECRETS, "PYTHONPATH": python_path, "REDIS_URL": args.redis_url}
     print(_setup(args))
     rounds, problems = [], []
     for _ in range(args.rounds):  # alternate, so a change in machine load hits both apps
@@ -173,7 +174,8 @@ def check(run: Run, requests: list[make_requests.Request],
     if run.socket_errors:
         problems.append(f"{run.socket_errors} socket errors or timeouts")
     sent = _sent(requests, run.sent_by_thread)
-    if len({id(r) for r in sent}) < len({id(r) for r in requests[:len(sent)]}):
+    n = len(run.sent_by_thread)
+    if any(count > len(requests[k::n]) for k, count in enumerate(run.sent_by_thread)):
         problems.append("the request pool ran out: raise --requests")
     expected = expected_deliveries(sent)
     stored = {key.decode() for key in database.scan_iter("klaxon:delivery:*", count=10_000)}
