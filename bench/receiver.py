@@ -97,6 +97,7 @@ def main() -> None:
         print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
         rounds.append((figures(bare), figures(klaxon)))
     database.flushdb()
+    pool.unlink()  # hundreds of MB; the server logs stay in the work directory
     summary = report(rounds)
     print("check: " + ("; ".join(problems) if problems else "ok"))
     if args.json:
