@@ -5,10 +5,13 @@
 -- (pure, in Python) arrives as a JSON `decision`; this script only applies it to state.
 --
 -- KEYS: none are passed; every key is derived from the prefix below (single-node Redis, as on
--- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`).
+-- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`), ARGV[2] = the
+-- normalised alert as JSON, ARGV[3] = the raw request body: passed as they are, not inside
+-- the event JSON, so neither is escaped twice.
 -- Returns a JSON object: outcome, alert, incident, reason, alert_status, notify.
 
 local e = cjson.decode(ARGV[1])
+local alert_json, raw = ARGV[2], ARGV[3]
 local P = e.prefix
 local now = tonumber(e.now)
 
@@ -22,10 +25,10 @@ end
 
 local function log_event(outcome, incident)
   redis.call('XADD', k('alert', e.alert_id, 'events'), 'MAXLEN', '~', e.max_alert_events, '*',
-             'lifecycle', e.lifecycle, 'outcome', outcome, 'at', e.now, 'alert', e.alert_json,
-             'raw', e.raw)
+             'lifecycle', e.lifecycle, 'outcome', outcome, 'at', e.now, 'alert', alert_json,
+             'raw', raw)
   redis.call('XADD', k('webhooks'), 'MAXLEN', '~', e.max_log, '*', 'alert_id', e.alert_id,
-             'outcome', outcome, 'incident', incident or '', 'at', e.now, 'alert', e.alert_json,
+             'outcome', outcome, 'incident', incident or '', 'at', e.now, 'alert', alert_json,
              'decision', e.decision_json)
 end
 
@@ -147,7 +150,7 @@ if e.lifecycle == 'trigger' then
   if (not status) or status == 'resolved' then
     redis.call('HSET', alert_key, 'id', e.alert_id, 'source', e.source, 'identity', e.identity,
                'first_seen', e.now, 'count', 1, 'resolved_at', '', 'status', 'firing',
-               'title', e.title, 'alert', e.alert_json, 'source_severity', e.source_severity,
+               'title', e.title, 'alert', alert_json, 'source_severity', e.source_severity,
                'severity', d.severity, 'team', d.team or '', 'last_seen', e.now,
                'suppressed', '', 'incident', '', 'rule', d.rule, 'rule_location', d.rule_location,
                'rules_version', d.rules_version, 'reason', d.reason)

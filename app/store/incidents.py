@@ -80,10 +80,11 @@ class IncidentStore:
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
-        event = _event_args(alert, alert_id, decision, raw_body, self.clock.now(),
+        event = _event_args(alert, alert_id, decision, self.clock.now(),
                             self.delivery_ttl_seconds)
         try:
-            result = json.loads(self._script(args=[json.dumps(event, ensure_ascii=False)]))
+            result = json.loads(self._script(args=[json.dumps(event, ensure_ascii=False),
+                                                   alert.to_json(), raw_body]))
         except _UNAVAILABLE as exc:
             raise StorageUnavailable("Redis is unreachable") from exc
         except redis.ResponseError as exc:
@@ -152,7 +153,7 @@ class IncidentStore:
                 for _, fields in self.connection.xrange(keys.alert_events(alert_id))]
 
 
-def _event_args(alert: Alert, alert_id: str, decision: Correlation, raw_body: bytes,
+def _event_args(alert: Alert, alert_id: str, decision: Correlation,
                 now: float, delivery_ttl: int) -> dict[str, Any]:
     where = f" on {alert.service}" if alert.service else ""
     return {
@@ -165,7 +166,6 @@ def _event_args(alert: Alert, alert_id: str, decision: Correlation, raw_body: by
         "actor": alert.actor,
         "title_line": f"[{alert.source}] {alert.event_type}{where}: "
                       f"{alert.title or alert.description[:200]} ({alert_id})",
-        "alert_json": alert.to_json(), "raw": raw_body.decode("utf-8", "replace"),
         "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES, "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
         "decision_json": json.dumps({"rule": decision.rule, "severity": decision.severity.value,
                                      "team": decision.team, "reason": decision.reason,
