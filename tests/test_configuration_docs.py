@@ -51,3 +51,42 @@ def test_invalid_numbers_are_all_reported_at_once() -> None:
 def test_pagerduty_secrets_are_split_for_rotation() -> None:
     settings = Settings.from_env({"PAGERDUTY_WEBHOOK_SECRET": " old-secret , new-secret "})
     assert settings.pagerduty_webhook_secrets == ("old-secret", "new-secret")
+
+
+def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_client) -> None:
+    """Run the Procfile's web command as Heroku would (bash, $PORT, $WEB_CONCURRENCY)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    import requests
+
+    from conftest import SECRETS
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    web = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())["web"]
+    env = {**os.environ, **SECRETS, "PORT": str(port), "WEB_CONCURRENCY": "2",
+           "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
+           "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
+    server = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                if response.ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "web never ready"
+            time.sleep(0.2)
+        assert response.json()["checks"] == {"redis": "ok", "rules": "ok"}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # Heroku signals every process of the dyno
+        server.wait(timeout=20)
