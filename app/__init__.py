@@ -20,6 +20,7 @@ from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
 from app.store.incidents import IncidentStore
+from app.store.outbox import Outbox
 from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -36,6 +37,7 @@ class Klaxon:
     sources: dict[str, Source]
     incidents: IncidentStore
     ruleset: RuleSet
+    outbox: Outbox
     extras: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -64,7 +66,8 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.extensions["klaxon"] = Klaxon(
         settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
-        ruleset=load_ruleset(settings.rules_dir))  # raises RulesError: refuse to start
+        ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
+        outbox=Outbox(connection, clock))
     # The compiled rules live as long as the process: keep the collector from walking them
     # on every request (it caused the slowest 1% of classifications in bench/classify.py).
     gc.collect()

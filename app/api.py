@@ -66,6 +66,15 @@ def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     return {"incident": incident_id, "result": result}, 200
 
 
+@blueprint.get("/outbox")
+def outbox() -> dict[str, Any]:
+    """What channels without credentials would have sent, newest first."""
+    klaxon = current_app.extensions["klaxon"]
+    limit = _limit(request.args.get("limit", "100"))
+    return {"messages": klaxon.outbox.entries(limit, incident_id=request.args.get("incident"),
+                                              channel=request.args.get("channel"))}
+
+
 def _incident(incident_id: str) -> dict[str, Any]:
     incident = (current_app.extensions["klaxon"].incidents.incident(incident_id)
                 if INCIDENT_ID.match(incident_id) else None)

@@ -38,6 +38,29 @@ def release() -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--incident", default=None, help="only messages about this incident")
+@click.option("--channel", default=None, help="pagerduty, opsgenie, statuspage or x")
+def outbox(limit: int, incident: str | None, channel: str | None) -> None:
+    """Show what channels without credentials would have sent, newest first."""
+    import json
+
+    from app import DEFAULT_REDIS_URL
+    from app.clock import SystemClock
+    from app.settings import Settings
+    from app.store.connection import connect
+    from app.store.outbox import Outbox
+
+    settings = Settings.from_env()
+    box = Outbox(connect(settings.redis_url or DEFAULT_REDIS_URL), SystemClock())
+    for entry in box.entries(limit, incident_id=incident, channel=channel):
+        click.echo(f"{entry['id']}  {entry['channel']:<10} {entry['action']:<11} "
+                   f"{entry['incident_id']}  {entry['event']}")
+        click.echo("  " + json.dumps(entry["body"], ensure_ascii=False, indent=2)
+                   .replace("\n", "\n  "))
+
+
 def _attach_optional_groups() -> None:
     try:
         from app.ruleset.cli import rules

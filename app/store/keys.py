@@ -80,5 +80,20 @@ def timers() -> str:
     return f"{PREFIX}:timers"
 
 
+def ledger(idempotency_key: str) -> str:
+    """One outbound effect (a page, a status-page update, a post): sending, sent or failed."""
+    digest = hashlib.blake2b(idempotency_key.encode(), digest_size=16).hexdigest()
+    return f"{PREFIX}:ledger:{digest}"
+
+
+def outbox() -> str:
+    """Stream of what channels without credentials would have sent (dry run)."""
+    return f"{PREFIX}:outbox"
+
+
+OUTBOX_MAX_ENTRIES = 10_000
+LEDGER_TTL_SECONDS = 90 * 24 * 3600  # longer than any incident stays open
+
+
 def readiness_probe() -> str:
     return f"{PREFIX}:ready"

@@ -1,0 +1,84 @@
+"""The outbound ledger: every side effect Klaxon has on the world (a page, a status-page
+update, a post on X) is named by an idempotency key and recorded before and after the call.
+
+    begin(key)     -> "send": go ahead (first attempt, or the last attempt failed)
+                      "sent": already done; do nothing
+                      "unsure": an earlier attempt began and never finished (the worker was
+                                killed between the call and the record): the caller must make
+                                the call in a way that cannot duplicate the effect
+    complete(key)  after the vendor answered 2xx (or the outbox took it)
+    fail(key)      after a final failure
+
+Atomic per key (one Lua call each), so two workers holding the same job never both send.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from app.clock import Clock
+from app.store import keys
+
+LEASE_SECONDS = 120  # longer than any single send may take (job timeouts are shorter)
+
+_BEGIN = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'sent' then return 'sent' end
+local now = tonumber(ARGV[1])
+if state == 'sending' then
+  local leased = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+  if leased > now then return 'busy' end   -- another worker is sending it right now
+  redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[2]))
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  return 'unsure'
+end
+redis.call('HSET', KEYS[1], 'state', 'sending', 'lease_until', now + tonumber(ARGV[2]),
+           'started_at', ARGV[1], 'channel', ARGV[3], 'incident', ARGV[4], 'action', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+return 'send'
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    state: str
+    attempts: int
+    vendor_id: str
+    detail: dict[str, Any]
+
+
+class Ledger:
+    def __init__(self, connection: redis.Redis, clock: Clock) -> None:
+        self._redis = connection
+        self._clock = clock
+        self._begin = connection.register_script(_BEGIN)
+
+    def begin(self, key: str, channel: str, incident_id: str, action: str) -> str:
+        """send | sent | unsure | busy (see the module docstring)."""
+        result = self._begin(keys=[keys.ledger(key)],
+                             args=[repr(self._clock.now()), LEASE_SECONDS, channel, incident_id,
+                                   action, keys.LEDGER_TTL_SECONDS])
+        return result.decode() if isinstance(result, bytes) else result
+
+    def complete(self, key: str, vendor_id: str, detail: dict[str, Any] | None = None) -> None:
+        self._redis.hset(keys.ledger(key), mapping={
+            "state": "sent", "sent_at": repr(self._clock.now()), "vendor_id": vendor_id,
+            "detail": json.dumps(detail or {}), "lease_until": 0})
+
+    def fail(self, key: str, reason: str) -> None:
+        self._redis.hset(keys.ledger(key), mapping={
+            "state": "failed", "failed_at": repr(self._clock.now()), "reason": reason[:500],
+            "lease_until": 0})
+
+    def entry(self, key: str) -> LedgerEntry | None:
+        data = {k.decode(): v.decode() for k, v in self._redis.hgetall(keys.ledger(key)).items()}
+        if not data:
+            return None
+        return LedgerEntry(state=data["state"], attempts=int(data.get("attempts", 0)),
+                           vendor_id=data.get("vendor_id", ""),
+                           detail=json.loads(data.get("detail") or "{}"))
