@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import hmac
 import re
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from app.errors import NotFound, PayloadError, Unauthorized
+from app.errors import Conflict, NotFound, PayloadError, Unauthorized
+from app.models import Alert, Lifecycle, Severity, SourceName
+from app.pipeline import correlation_for
+from app.ruleset import classify
+from app.store.incidents import STATUSES
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -66,6 +72,61 @@ def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     return {"incident": incident_id, "result": result}, 200
 
 
+@blueprint.post("/incidents")
+def declare_incident() -> tuple[dict[str, Any], int]:
+    """Declare an incident by hand: someone spotted a problem no monitor caught."""
+    klaxon = current_app.extensions["klaxon"]
+    body = _body()
+    title = _text(body, "title", 200, required=True)
+    severity = _choice(body, "severity", [s.value for s in Severity], required=True)
+    alert = Alert(source=SourceName.MANUAL, lifecycle=Lifecycle.TRIGGER,
+                  identity=uuid.uuid4().hex, delivery_id=uuid.uuid4().hex,
+                  event_type="declared", title=title,
+                  description=_text(body, "summary", 5000), service=_text(body, "service", 200),
+                  environment=_text(body, "environment", 100), source_severity=severity,
+                  actor=_text(body, "by", 100) or "API")
+    decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
+    team = _text(body, "team", 100) or decision.team
+    if team not in klaxon.ruleset.teams:
+        raise PayloadError("api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)),
+                           got=repr(team))
+    correlation = replace(correlation_for(alert, decision, klaxon.ruleset),
+                          severity=Severity(severity), team=team, group_key="",
+                          suppressed="", inhibited_by=(),
+                          reason=f"declared by hand by {alert.actor}")
+    result = klaxon.incidents.correlate(alert, correlation, request.get_data())
+    return {"incident": result.incident_id, "alert": result.alert_id}, 201
+
+
+@blueprint.post("/incidents/<incident_id>/ack")
+def acknowledge(incident_id: str) -> dict[str, Any]:
+    _incident(incident_id)
+    by = _text(_body(), "by", 100, required=True)
+    return current_app.extensions["klaxon"].incidents.acknowledge(incident_id, by, via="API")
+
+
+@blueprint.post("/incidents/<incident_id>/commander")
+def commander(incident_id: str) -> dict[str, Any]:
+    _incident(incident_id)
+    body = _body()
+    return current_app.extensions["klaxon"].incidents.assign_commander(
+        incident_id, _text(body, "commander", 100, required=True),
+        by=_text(body, "by", 100) or "API")
+
+
+@blueprint.post("/incidents/<incident_id>/updates")
+def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
+    _incident(incident_id)
+    body = _body()
+    result = current_app.extensions["klaxon"].incidents.post_update(
+        incident_id, status=_choice(body, "status", list(STATUSES), required=True),
+        message=_text(body, "message", 5000, required=True), by=_text(body, "by", 100) or "API",
+        severity=_choice(body, "severity", [s.value for s in Severity]))
+    if result["result"] == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    return result, 201
+
+
 @blueprint.get("/outbox")
 def outbox() -> dict[str, Any]:
     """What channels without credentials would have sent, newest first."""
@@ -81,6 +142,33 @@ def _incident(incident_id: str) -> dict[str, Any]:
     if incident is None:
         raise NotFound(f"no incident {incident_id[:40]!r}")
     return incident
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise PayloadError("api", "", "a JSON object body", got="something else")
+    return body
+
+
+def _text(body: dict[str, Any], name: str, limit: int, required: bool = False) -> str:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise PayloadError("api", name, "a non-empty string", got="nothing")
+        return ""
+    if not isinstance(value, str) or len(value) > limit:
+        raise PayloadError("api", name, f"a string of at most {limit} characters",
+                           got=f"{len(value)} characters" if isinstance(value, str)
+                           else type(value).__name__)
+    return value.strip()
+
+
+def _choice(body: dict[str, Any], name: str, allowed: list[str], required: bool = False) -> str:
+    value = _text(body, name, 40, required=required)
+    if value and value not in allowed:
+        raise PayloadError("api", name, "one of " + ", ".join(allowed), got=repr(value))
+    return value
 
 
 def _limit(raw: str) -> int:

@@ -19,6 +19,7 @@ class SourceName(StrEnum):
     DATADOG = "datadog"
     ALERTMANAGER = "alertmanager"
     GRAFANA = "grafana"
+    MANUAL = "manual"  # declared by a person (POST /api/incidents), not a monitoring tool
 
 
 class Lifecycle(StrEnum):

@@ -29,6 +29,8 @@ _UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS"
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
 _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
 _DECLARE = (Path(__file__).parent / "declare.lua").read_text()
+_LIFECYCLE = (Path(__file__).parent / "lifecycle.lua").read_text()
+STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspage's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class IncidentStore:
         self._script = self.connection.register_script(_CORRELATE)
         self._resolve = self.connection.register_script(_RESOLVE)
         self._declare = self.connection.register_script(_DECLARE)
+        self._lifecycle = self.connection.register_script(_LIFECYCLE)
 
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
@@ -108,6 +111,32 @@ class IncidentStore:
         """End the incident's group_wait: returns declared once (then already_declared), so the
         caller notifies responders exactly once."""
         return _text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
+
+    def acknowledge(self, incident_id: str, by: str, via: str = "") -> dict[str, Any]:
+        """The first acknowledgement stops escalation; its author leads unless one was named."""
+        return self._act(incident_id, "ack", by=by, via=via or None)
+
+    def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
+        return self._act(incident_id, "commander", by=commander, assigned_by=by)
+
+    def post_update(self, incident_id: str, status: str, message: str, by: str,
+                    severity: str = "") -> dict[str, Any]:
+        """A status update: timeline, status, optionally severity; 'resolved' also closes it."""
+        result = self._act(incident_id, "update", by=by, status=status, message=message,
+                           severity=severity)
+        if result["result"] == "updated" and status == "resolved":
+            self.resolve(incident_id, by=by, force=True)
+            result["changed"].append("status")
+            result["status"] = "resolved"
+        return result
+
+    def _act(self, incident_id: str, action: str, **fields: Any) -> dict[str, Any]:
+        args = {"prefix": keys.PREFIX, "now": repr(self.clock.now()), "id": incident_id,
+                "action": action, **fields}
+        result = json.loads(self._lifecycle(args=[json.dumps(args, ensure_ascii=False)]))
+        if isinstance(result.get("changed"), dict):  # cjson encodes an empty table as {}
+            result["changed"] = []
+        return result
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))

@@ -1,0 +1,65 @@
+-- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
+-- move its status and raise its severity), or take command. One script so the incident hash,
+-- its timers and its timeline always agree.
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander, by, status, message, severity}
+-- Returns JSON {result, incident status, severity, commander, changed: [fields]}
+local a = cjson.decode(ARGV[1])
+local P, id, now = a.prefix, a.id, tonumber(a.now)
+local ikey = P .. ':incident:' .. id
+local function timeline(kind, text, data)
+  redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', a.now, 'kind', kind,
+             'text', text, 'data', cjson.encode(data or {}))
+end
+local function reply(result, changed)
+  local h = redis.call('HMGET', ikey, 'status', 'severity', 'commander')
+  return cjson.encode({result = result, status = h[1] or '', severity = h[2] or '',
+                       commander = h[3] or '', changed = changed or {}})
+end
+
+local status = redis.call('HGET', ikey, 'status')
+if not status then return reply('unknown') end
+if status == 'resolved' and a.action ~= 'update' then return reply('resolved') end
+
+if a.action == 'commander' then
+  redis.call('HSET', ikey, 'commander', a.by, 'updated_at', a.now)
+  timeline('commander', a.by .. ' is incident commander', {by = a.by, assigned_by = a.assigned_by})
+  return reply('commander', {'commander'})
+end
+
+if a.action == 'ack' then
+  if redis.call('HGET', ikey, 'acknowledged_at') then return reply('already_acknowledged') end
+  local changed = {'acknowledged'}
+  redis.call('HSET', ikey, 'acknowledged_at', a.now, 'acknowledged_by', a.by, 'updated_at', a.now)
+  -- The first responder to acknowledge leads, unless someone was assigned.
+  if (redis.call('HGET', ikey, 'commander') or '') == '' then
+    redis.call('HSET', ikey, 'commander', a.by)
+    table.insert(changed, 'commander')
+  end
+  redis.call('ZREM', P .. ':timers', 'escalate:' .. id)
+  timeline('acknowledged', 'acknowledged by ' .. a.by .. (a.via and (' via ' .. a.via) or ''),
+           {by = a.by, via = a.via})
+  return reply('acknowledged', changed)
+end
+
+-- a status update
+if status == 'resolved' then return reply('resolved') end
+local changed = {'update'}
+redis.call('HSET', ikey, 'last_update_at', a.now, 'updated_at', a.now, 'update_count',
+           (tonumber(redis.call('HGET', ikey, 'update_count') or '0') + 1))
+-- A 'resolved' update is closed by resolve.lua, the one place incidents close.
+if a.status ~= status and a.status ~= 'resolved' then
+  redis.call('HSET', ikey, 'status', a.status)
+  table.insert(changed, 'status')
+end
+if a.severity and a.severity ~= '' then
+  local current = redis.call('HGET', ikey, 'severity')
+  if a.severity ~= current then
+    redis.call('HSET', ikey, 'severity', a.severity)
+    timeline('severity_changed', 'severity ' .. current .. ' -> ' .. a.severity .. ' by ' .. a.by,
+             {from = current, to = a.severity, by = a.by})
+    table.insert(changed, 'severity')
+  end
+end
+timeline('status_update', a.status .. ': ' .. a.message, {status = a.status, message = a.message,
+         by = a.by})
+return reply('updated', changed)
