@@ -19,7 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.limits import (
-    ELLIPSIS, X_MAX_WEIGHTED, DoesNotFit, fit_x, truncate, x_weighted_length,
+    ELLIPSIS,
+    X_MAX_WEIGHTED,
+    DoesNotFit,
+    fit_x,
+    truncate,
+    x_weighted_length,
 )
 
 twitter_text = pytest.importorskip("twitter_text")  # the oracle; in the test extra
