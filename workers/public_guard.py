@@ -48,10 +48,11 @@ class Known:
 
 
 class PublicLeak(ValueError):
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("internal details in public text: "
+    def __init__(self, findings: list[Finding], where: str = "") -> None:
+        super().__init__((f"{where}: " if where else "") + "internal details in public text: "
                          + "; ".join(f.describe() for f in findings))
         self.findings = findings
+        self.where = where
 
 
 _TOKENS = [  # (kind, pattern); vendor prefixes first, then shapes that are rarely prose
