@@ -10,16 +10,21 @@ the release phase call. Callers pass the templates directory (KLAXON_TEMPLATES_D
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import (
-    FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError, UndefinedError,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
 )
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from workers import limits
 from workers.context import MessageEvent, NotificationContext
@@ -111,10 +116,10 @@ def render(channel: Channel, event: MessageEvent, ctx: NotificationContext,
     for field in FIELDS[channel]:
         text = _render_field(Path(templates_dir), channel, event, field, template_vars)
         if channel in PUBLIC_CHANNELS:
-            where = f"{channel.value}/{field.filename(event)}"
+            where = f"{channel.value}/{field.filename(event)}"  # names the file in a leak
             text, removed = _guard(text, template_vars, on_leak, where)
             redacted += removed
-        texts[field.name], was_cut = _fit(channel, field, text)
+        texts[field.name], was_cut = _fit(channel, field, text, event)
         shortened += [field.name] if was_cut else []
     return Rendered(channel, event, texts, tuple(shortened), tuple(redacted))
 
@@ -148,12 +153,13 @@ def _guard(text: str, template_vars: dict[str, Any], on_leak: Literal["redact", 
     return redact(text, findings), [f.describe() for f in findings]
 
 
-def _fit(channel: Channel, field: Field, text: str) -> tuple[str, bool]:
+def _fit(channel: Channel, field: Field, text: str, event: MessageEvent) -> tuple[str, bool]:
     if channel is Channel.X:
         try:
             fitted = limits.fit_x(text, field.limit)
         except limits.DoesNotFit as error:
-            raise RenderError(f"x {field.name}: {error}") from error
+            raise RenderError(f"x/{field.filename(event)}: over {field.limit} weighted "
+                              f"characters even after fitting: {error}") from error
     else:
         fitted = limits.truncate(text, field.limit)
     return fitted, fitted != text

@@ -50,7 +50,7 @@ def _incident(**given: Any) -> dict[str, Any]:
 
 
 def _alert(number: int, **given: Any) -> dict[str, Any]:
-    alert = {"id": f"alt_{number:04d}", "source": "datadog", "title": "", "service": None,
+    alert: dict[str, Any] = {"id": f"alt_{number:04d}", "source": "datadog", "title": "", "service": None,
              "environment": "prod", "host": None, "source_severity": "P2",
              "status": "firing", "count": 1, "links": []}
     return alert | given
