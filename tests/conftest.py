@@ -150,3 +150,8 @@ def post(client, fixture: Fixture, body: bytes | None = None, headers: dict | No
     return client.post(f"/webhooks/{fixture.source}{query}",
                        data=fixture.body if body is None else body,
                        headers=fixture.headers if headers is None else headers)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current templates (review the diff)")
