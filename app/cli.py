@@ -29,6 +29,8 @@ def run(host: str, port: int) -> None:
 def release() -> None:
     """Heroku release phase: validate configuration, rules and templates; exit 1 on any error."""
     from app.release import check_release
+    from app.settings import Settings
+    from workers.render import check_templates
 
     try:
         for line in check_release():
@@ -36,6 +38,13 @@ def release() -> None:
     except (ConfigError, KlaxonError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    templates_dir = Settings.from_env().templates_dir
+    problems = check_templates(templates_dir)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"templates: ok ({templates_dir})")
 
 
 @main.command()

@@ -100,3 +100,30 @@ def test_release_passes_with_the_example_rules(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["release"])
     assert result.exit_code == 0, result.output
     assert "rules: ok" in result.output
+
+
+def _broken_templates(tmp_path: Path) -> Path:
+    broken = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", broken)
+    target = broken / "pagerduty" / "declared.summary.txt.j2"
+    target.write_text("{{ incident.title }\n")  # unclosed expression
+    return broken
+
+
+def test_release_fails_on_a_broken_template(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KLAXON_RULES_DIR", str(ROOT / "rules"))
+    monkeypatch.setenv("KLAXON_TEMPLATES_DIR", str(_broken_templates(tmp_path)))
+    result = CliRunner().invoke(main, ["release"])
+    assert result.exit_code == 1
+    assert "pagerduty/declared.summary.txt.j2" in result.output
+
+
+def test_rules_check_lints_templates_too(tmp_path) -> None:
+    broken = _broken_templates(tmp_path)
+    result = CliRunner().invoke(main, ["rules", "check", str(ROOT / "rules"),
+                                       "--templates", str(broken)])
+    assert result.exit_code == 1
+    assert "declared.summary.txt.j2" in result.output
+    ok = CliRunner().invoke(main, ["rules", "check", str(ROOT / "rules"),
+                                   "--templates", str(ROOT / "templates")])
+    assert ok.exit_code == 0, ok.output

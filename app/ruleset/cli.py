@@ -44,12 +44,38 @@ def rules() -> None:
 
 @rules.command()
 @click.argument("directory", required=False)
-def check(directory: str | None) -> None:
-    """Validate a rules directory; print every problem; exit 1 on any."""
+@click.option("--templates", "templates_dir", default=None,
+              help="message templates to render and lint too (default: KLAXON_TEMPLATES_DIR "
+                   "or templates/ when it exists; '' to skip)")
+def check(directory: str | None, templates_dir: str | None) -> None:
+    """Validate a rules directory (and the templates); print every problem; exit 1 on any."""
     directory = directory or _default_dir()
     ruleset = _load(directory)
     click.echo(f"{directory}: ok, {len(ruleset.rules)} routes, {len(ruleset.teams)} teams, "
                f"version {ruleset.version}")
+    templates_dir = _templates_dir(templates_dir)
+    if templates_dir:
+        _check_templates(templates_dir)
+
+
+def _templates_dir(given: str | None) -> str:
+    if given is not None:
+        return given
+    default = os.environ.get("KLAXON_TEMPLATES_DIR") or "templates"
+    return default if Path(default).is_dir() else ""
+
+
+def _check_templates(templates_dir: str) -> None:
+    # Rendering lives with the workers that send; the CLI is the one place both meet.
+    from workers.render import check_templates
+
+    problems = check_templates(templates_dir)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+                                   f" in {templates_dir}")
+    click.echo(f"{templates_dir}: ok, every template renders within its channel's limits")
 
 
 @rules.command()
