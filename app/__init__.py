@@ -20,6 +20,7 @@ from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
 from app.store.incidents import IncidentStore
+from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.connection import connect
 
@@ -38,6 +39,7 @@ class Klaxon:
     incidents: IncidentStore
     ruleset: RuleSet
     outbox: Outbox
+    maintenance: MaintenanceMode
     extras: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
-        outbox=Outbox(connection, clock))
+        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock))
     # The compiled rules live as long as the process: keep the collector from walking them
     # on every request (it caused the slowest 1% of classifications in bench/classify.py).
     gc.collect()

@@ -127,6 +127,46 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
     return result, 201
 
 
+@blueprint.get("/maintenance")
+def maintenance_status() -> dict[str, Any]:
+    mode = current_app.extensions["klaxon"].maintenance
+    current = mode.current()
+    return {"maintenance": _maintenance_json(current), "log": mode.log(20)}
+
+
+@blueprint.post("/maintenance")
+def maintenance_on() -> tuple[dict[str, Any], int]:
+    """Start maintenance: pages for the named services (or all) are suppressed and recorded."""
+    klaxon = current_app.extensions["klaxon"]
+    body = _body()
+    services = body.get("services", [])
+    if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
+        raise PayloadError("api", "services", "a list of service names", got=repr(services)[:60])
+    until = body.get("until")
+    if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float))
+                              or until <= klaxon.clock.now()):
+        raise PayloadError("api", "until", "epoch seconds in the future", got=repr(until)[:40])
+    started = klaxon.maintenance.start(_text(body, "reason", 500, required=True),
+                                       by=_text(body, "by", 100) or "API",
+                                       services=tuple(services), until=until)
+    return {"maintenance": _maintenance_json(started)}, 201
+
+
+@blueprint.delete("/maintenance")
+def maintenance_off() -> dict[str, Any]:
+    body = request.get_json(silent=True) or {}
+    by = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
+    ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
+    return {"ended": _maintenance_json(ended)}
+
+
+def _maintenance_json(window: Any) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    return {"services": list(window.services), "reason": window.reason, "by": window.by,
+            "started_at": window.started_at, "until": window.until}
+
+
 @blueprint.get("/outbox")
 def outbox() -> dict[str, Any]:
     """What channels without credentials would have sent, newest first."""

@@ -70,6 +70,44 @@ def outbox(limit: int, incident: str | None, channel: str | None) -> None:
                    .replace("\n", "\n  "))
 
 
+@main.command()
+@click.argument("switch", type=click.Choice(["on", "off", "status"]))
+@click.option("--services", default="", help="comma-separated services (default: all)")
+@click.option("--until", "until", default=None, help="end time, ISO 8601 (default: until off)")
+@click.option("--reason", default="planned maintenance", show_default=True)
+@click.option("--by", default=None, help="who (default: $USER)")
+def maintenance(switch: str, services: str, until: str | None, reason: str,
+                by: str | None) -> None:
+    """Maintenance mode: suppress and record pages for some services, or all."""
+    import os
+    from datetime import datetime
+
+    from app import DEFAULT_REDIS_URL
+    from app.clock import SystemClock
+    from app.settings import Settings
+    from app.store.connection import connect
+    from app.store.maintenance import MaintenanceMode
+
+    settings = Settings.from_env()
+    mode = MaintenanceMode(connect(settings.redis_url or DEFAULT_REDIS_URL), SystemClock())
+    who = by or os.environ.get("USER", "cli")
+    if switch == "on":
+        end = datetime.fromisoformat(until.replace("Z", "+00:00")).timestamp() if until else None
+        names = tuple(s.strip() for s in services.split(",") if s.strip())
+        mode.start(reason, by=who, services=names, until=end)
+    elif switch == "off":
+        if mode.end(by=who) is None:
+            click.echo("maintenance was not on")
+    current = mode.current()
+    if current is None:
+        click.echo("maintenance: off")
+    else:
+        scope = ", ".join(current.services) or "all services"
+        ends = (datetime.fromtimestamp(current.until).isoformat() if current.until
+                else "until switched off")
+        click.echo(f"maintenance: on for {scope} ({current.reason}; by {current.by}; {ends})")
+
+
 def _attach_optional_groups() -> None:
     try:
         from app.ruleset.cli import rules

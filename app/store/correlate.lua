@@ -130,6 +130,21 @@ local function open_incident()
   return id
 end
 
+-- Maintenance mode (`klaxon maintenance on`): every alert, or those of the named services,
+-- is recorded as suppressed until it ends.
+local function maintenance_reason()
+  local m = redis.call('HMGET', k('maintenance'), 'until', 'services', 'reason')
+  if not m[2] then return nil end
+  if m[1] ~= '' and tonumber(m[1]) <= now then return nil end
+  local services = cjson.decode(m[2])
+  if #services > 0 then
+    local hit = false
+    for _, name in ipairs(services) do if name == e.service then hit = true end end
+    if not hit then return nil end
+  end
+  return 'maintenance: ' .. m[3]
+end
+
 local function register_inhibitors(id)
   for _, key in ipairs(d.provides_inhibit or {}) do
     redis.call('SET', k('inhibit', key), id)
@@ -158,9 +173,10 @@ if e.lifecycle == 'trigger' then
     redis.call('ZADD', k('alerts'), now, e.alert_id)
     incident = nil
     local flapping = record_state_change()
-    if d.suppressed and d.suppressed ~= '' then
-      redis.call('HSET', alert_key, 'suppressed', d.suppressed)
-      return answer('suppressed', nil, d.suppressed)
+    local why = (d.suppressed ~= '' and d.suppressed) or maintenance_reason()
+    if why then
+      redis.call('HSET', alert_key, 'suppressed', why)
+      return answer('suppressed', nil, why)
     end
     local inhibitor = inhibiting_incident()
     if inhibitor then

@@ -95,5 +95,14 @@ OUTBOX_MAX_ENTRIES = 10_000
 LEDGER_TTL_SECONDS = 90 * 24 * 3600  # longer than any incident stays open
 
 
+def maintenance() -> str:
+    """The maintenance window in force, if any (read by correlate.lua)."""
+    return f"{PREFIX}:maintenance"
+
+
+def maintenance_log() -> str:
+    return f"{PREFIX}:maintenance:log"
+
+
 def readiness_probe() -> str:
     return f"{PREFIX}:ready"
