@@ -35,6 +35,8 @@ class FakePagerDuty(FakeServer):
             return {"status": "throttle event",
                     "message": "Requests for this service are arriving too quickly.  "
                                "Please retry later."}
+        if status < 500:
+            return self._invalid("Event object is invalid").body
         return b"<html><body><h1>%d</h1>Server error</body></html>" % status
 
     def route(self, request: Recorded) -> Answer:
@@ -95,6 +97,11 @@ class FakeOpsgenie(FakeServer):
         if status == 429:
             return self._body(message="You are making too many requests! To avoid errors, "
                                       "we recommend you limit requests.")
+        if status in (401, 403):
+            return self._body(message="Could not authenticate")
+        if status < 500:
+            return self._body(message="Request body is not processable. Please check the "
+                                      "errors.", errors={"message": "Message can not be empty."})
         return self._body(message="Internal Server Error")
 
     def route(self, request: Recorded) -> Answer:
@@ -177,6 +184,9 @@ class FakeStatuspage(FakeServer):
     def error_body(self, status: int) -> Any:
         if status in (420, 429):
             return {"message": "Rate limit exceeded"}
+        if status < 500:
+            return {"message": {401: "Could not authenticate", 404: "The requested resource "
+                                "could not be found."}.get(status, "Validation failed")}
         return b"<html><body>We're sorry, but something went wrong.</body></html>"
 
     def route(self, request: Recorded) -> Answer:
@@ -278,8 +288,10 @@ class FakeX(FakeServer):
         if status == 429:
             return {"title": "Too Many Requests", "detail": "Too Many Requests",
                     "type": "about:blank", "status": 429}
-        return {"title": "Service Unavailable", "detail": "Service Unavailable",
-                "type": "about:blank", "status": status}
+        titles = {400: "Invalid Request", 401: "Unauthorized", 403: "Forbidden",
+                  404: "Not Found Error"}
+        title = titles.get(status, "Service Unavailable" if status >= 500 else "Client Error")
+        return {"title": title, "detail": title, "type": "about:blank", "status": status}
 
     def route(self, request: Recorded) -> Answer:
         auth = request.headers.get("authorization", "")
