@@ -61,6 +61,7 @@ class FakeServer:
         self.ca_file = ca_file  # the CA a client must trust when tls is given
         self._lock = threading.Lock()
         self._requests: list[Recorded] = []
+        self._answers: list[Answer] = []
         self._faults: deque[Fault] = deque()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -104,9 +105,16 @@ class FakeServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def answers(self) -> list[Answer]:
+        """What the fake answered, for requests that got an answer (faults included)."""
+        with self._lock:
+            return list(self._answers)
+
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._answers.clear()
             self._faults.clear()
 
     # ---- fault injection: applies to the next n requests, in order -------------------------
@@ -200,6 +208,8 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             if isinstance(outcome, Fault):
                 self._cut(outcome.kind == "reset")
             else:
+                with fake._lock:
+                    fake._answers.append(outcome)
                 self._send(outcome)
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve

@@ -87,9 +87,11 @@ class FakeOpsgenie(FakeServer):
     _ACTION_PATH = re.compile(r"^/v2/alerts/(?P<id>[^/]+)/(?P<action>acknowledge|close|notes|"
                               r"escalate)$")
 
-    def __init__(self, *args: Any, api_keys: set[str] | None = None, **kw: Any) -> None:
+    def __init__(self, *args: Any, api_keys: set[str] | None = None, path_prefix: str = "",
+                 **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.api_keys = api_keys  # None: any GenieKey is accepted
+        self.path_prefix = path_prefix  # "/jsm/ops/integration" plays JSM's integration API
         self.alerts: dict[str, dict[str, Any]] = {}  # alias -> {status, notes, ...}
         self._state = threading.Lock()
 
@@ -109,9 +111,12 @@ class FakeOpsgenie(FakeServer):
         if not auth.startswith("GenieKey ") or (
                 self.api_keys is not None and auth.removeprefix("GenieKey ") not in self.api_keys):
             return Answer(401, self._body(message="Could not authenticate"))
-        if request.method == "POST" and request.path == "/v2/alerts":
+        if not request.path.startswith(self.path_prefix):
+            return Answer(404, self._body(message="Resource or handler not found"))
+        path = request.path.removeprefix(self.path_prefix)
+        if request.method == "POST" and path == "/v2/alerts":
             return self._create(request.json or {})
-        match = self._ACTION_PATH.match(request.path)
+        match = self._ACTION_PATH.match(path)
         if request.method != "POST" or match is None:
             return Answer(404, self._body(message="Resource or handler not found"))
         id_type = (request.query.get("identifierType") or ["id"])[0]

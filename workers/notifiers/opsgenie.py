@@ -97,8 +97,10 @@ def _one_attempt(call: Callable[[], Any], credentials: OpsgenieCredentials) -> A
 def _delivery_error(exc: BaseException, credentials: OpsgenieCredentials) -> DeliveryError:
     secrets = (credentials.api_key,)
     if isinstance(exc, urllib3.exceptions.HTTPError):
-        return transport_error(CHANNEL, exc, secrets=secrets,
-                               timed_out=isinstance(exc, urllib3.exceptions.TimeoutError))
+        # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError for old callers.
+        timed_out = (isinstance(exc, urllib3.exceptions.TimeoutError)
+                     and not isinstance(exc, urllib3.exceptions.NewConnectionError))
+        return transport_error(CHANNEL, exc, secrets=secrets, timed_out=timed_out)
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status >= 100:
         error = status_error(CHANNEL, status, getattr(exc, "headers", None) or {},

@@ -92,8 +92,11 @@ def _routing_key(placeholder: str, credentials: PagerDutyCredentials) -> str:
 
 def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.EventsApiV2Client:
     """An Events client that makes exactly one HTTP attempt per call."""
+    if not credentials.events_url.startswith("https://"):  # the package raises UrlError
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                            "PAGERDUTY_EVENTS_URL must start with https://")
     tls: dict[str, Any] = {}
-    if credentials.ca_file is not None:
+    if credentials.ca_file is not None:  # trust one more CA; verification stays on
         tls["verify"] = ssl.create_default_context(cafile=str(credentials.ca_file))
     client = pagerduty.EventsApiV2Client(routing_key, base_url=credentials.events_url, **tls)
     connect, read = credentials.timeout
