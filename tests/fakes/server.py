@@ -173,6 +173,7 @@ class FakeServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 drops SYNs when tests send concurrently
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  tls: ssl.SSLContext | None) -> None:
