@@ -28,7 +28,7 @@ class TestCertificates:
 
 def make_certificates(directory: Path) -> TestCertificates:
     """Write ca.pem, server.pem and server.key (valid for 127.0.0.1 and localhost) to directory."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Klaxon test CA")])
     ca_cert = (_builder(ca_name, ca_name, ca_key.public_key(), ca_key.public_key(), now)

@@ -9,14 +9,14 @@ import secrets
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from fakes.server import Answer, FakeServer, Recorded
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class FakePagerDuty(FakeServer):
@@ -273,7 +273,7 @@ class FakeX(FakeServer):
     with the real duplicate-content 403; rate-limit headers on every answer."""
 
     name = "x"
-    DUPLICATE_BODY = {"detail": "You are not allowed to create a Tweet with duplicate content.",
+    DUPLICATE_BODY: ClassVar[dict[str, Any]] = {"detail": "You are not allowed to create a Tweet with duplicate content.",
                       "type": "about:blank", "title": "Forbidden", "status": 403}
     _OAUTH_PARAMS = ("oauth_consumer_key", "oauth_token", "oauth_signature",
                      "oauth_signature_method", "oauth_timestamp", "oauth_nonce")

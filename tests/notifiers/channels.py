@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fakes import FakeOpsgenie, FakePagerDuty, FakeServer, FakeStatuspage, FakeX
-from workers.notifiers import Channel, OutboundMessage, Receipt
-from workers.notifiers import opsgenie, pagerduty, statuspage, x
+
+from workers.notifiers import (
+    Channel,
+    OutboundMessage,
+    Receipt,
+    opsgenie,
+    pagerduty,
+    statuspage,
+    x,
+)
 
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 0.5  # the slow-response faults wait longer than this

@@ -8,8 +8,15 @@ import pytest
 import requests
 
 from workers.notifiers import Channel, DeliveryError, FailureReason
-from workers.notifiers._http import (DEFAULT_TIMEOUT, TimeoutSession, new_session, redact,
-                                     requests_error, retry_after_seconds, status_error)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    TimeoutSession,
+    new_session,
+    redact,
+    requests_error,
+    retry_after_seconds,
+    status_error,
+)
 
 NOW = 1_800_000_000.0
 

@@ -6,8 +6,8 @@ import threading
 
 import opsgenie_sdk
 import pytest
-
 from fakes import FakeOpsgenie
+
 from notifiers.channels import OPSGENIE_KEY, TIMEOUT
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
 from workers.notifiers.opsgenie import OpsgenieCredentials, send
@@ -85,7 +85,7 @@ def test_two_keys_in_one_process_do_not_cross(fake_opsgenie: FakeOpsgenie) -> No
 def test_two_keys_in_concurrent_threads_do_not_cross(fake_opsgenie: FakeOpsgenie) -> None:
     keys = [f"key-{n}-{'k' * 12}" for n in range(8)]
     barrier = threading.Barrier(len(keys))
-    errors: list[BaseException] = []
+    errors: list[DeliveryError] = []
 
     def run(key: str) -> None:
         try:
@@ -93,7 +93,7 @@ def test_two_keys_in_concurrent_threads_do_not_cross(fake_opsgenie: FakeOpsgenie
             for n in range(3):
                 send(message("create", {**CREATE, "alias": f"{key}-{n}"}),
                      creds(fake_opsgenie, key))
-        except BaseException as exc:  # pragma: no cover - reported below
+        except DeliveryError as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(key,)) for key in keys]

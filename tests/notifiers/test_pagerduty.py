@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from fakes import FakePagerDuty
+
 from notifiers.channels import PD_ROUTING_KEY, TIMEOUT, pagerduty_case
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
 from workers.notifiers.pagerduty import PagerDutyCredentials, send

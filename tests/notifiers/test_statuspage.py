@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import responses
-
 from fakes import FakeStatuspage
+
 from notifiers.channels import STATUSPAGE_KEY, TIMEOUT
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
 from workers.notifiers._http import new_session

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from fakes import FakeX
+
 from notifiers.channels import TIMEOUT, X_KEYS
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
 from workers.notifiers.x import XCredentials, send

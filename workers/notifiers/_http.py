@@ -52,7 +52,7 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+    def request(self, method: str, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
@@ -146,7 +146,7 @@ def check_response(channel: Channel, response: HttpResponse, *,
 def _text(response: HttpResponse) -> str:
     try:
         return response.text
-    except Exception:  # an undecodable or unread body must not hide the status
+    except (ValueError, LookupError, RuntimeError):  # undecodable or unread: keep the status
         return ""
 
 

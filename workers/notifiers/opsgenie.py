@@ -21,12 +21,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import opsgenie_sdk
+import opsgenie_sdk  # type: ignore[import-untyped]
 import tenacity
 import urllib3
 
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
-from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, status_error, transport_error
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    Timeout,
+    status_error,
+    transport_error,
+)
 
 CHANNEL = Channel.OPSGENIE
 DEFAULT_API_URL = "https://api.opsgenie.com"  # EU: https://api.eu.opsgenie.com

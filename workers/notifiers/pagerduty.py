@@ -11,15 +11,26 @@ import copy
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pagerduty
 
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
-from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, status_error, transport_error
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    Timeout,
+    status_error,
+    transport_error,
+)
 
 CHANNEL = Channel.PAGERDUTY
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com"  # must be https: the client refuses http
@@ -72,7 +83,7 @@ def _event(message: OutboundMessage, credentials: PagerDutyCredentials) -> dict[
         payload = event.setdefault("payload", {})
         # pagerduty 7.2's own timestamp helper is broken (apis.md §1.3); PagerDuty would stamp
         # the arrival time, which drifts from the alert's time after queueing and retries.
-        payload.setdefault("timestamp", datetime.now(timezone.utc).isoformat())
+        payload.setdefault("timestamp", datetime.now(UTC).isoformat())
     return event
 
 
@@ -101,7 +112,7 @@ def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.Ev
     client = pagerduty.EventsApiV2Client(routing_key, base_url=credentials.events_url, **tls)
     connect, read = credentials.timeout
     # ApiClient.request passes `timeout=self.timeout` on every request (default 60 s).
-    client.timeout = httpx2.Timeout(read, connect=connect)
+    client.timeout = httpx2.Timeout(read, connect=connect)  # type: ignore[assignment]
     # A status missing from `retry` (or mapped to 0) means "default", and the default for 429
     # is to retry forever. A non-zero entry is retried until `attempts > max_http_attempts`;
     # with max_http_attempts = -1 that holds before the first retry, so the first response

@@ -13,7 +13,13 @@ from urllib.parse import quote
 
 import requests
 
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
 from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, new_session
 
 CHANNEL = Channel.STATUSPAGE

@@ -13,11 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import tweepy
+import tweepy  # type: ignore[import-untyped]
 
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
-from workers.notifiers._http import (DEFAULT_TIMEOUT, Timeout, TimeoutSession, redact,
-                                     requests_error, status_error)
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    Timeout,
+    TimeoutSession,
+    redact,
+    requests_error,
+    status_error,
+)
 
 CHANNEL = Channel.X
 DEFAULT_API_URL = "https://api.twitter.com"
@@ -57,7 +69,7 @@ class _HostSession(TimeoutSession):
         self.api_url = api_url.rstrip("/")
         self.trust_env = False
 
-    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+    def request(self, method: str, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:
         if isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
             url = self.api_url + url.removeprefix(TWEEPY_HOST)
