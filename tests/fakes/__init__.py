@@ -6,12 +6,12 @@
         ...                                 # og.url, og.requests
 
 Fixtures (`fake_pagerduty` over HTTPS, `fake_opsgenie`, `fake_statuspage`, `fake_x`,
-`test_certificates`) are registered by `fakes.plugin`.
+`loopback_certificates`) are registered by `fakes.plugin`.
 """
 
 from fakes.server import Answer, FakeServer, Fault, Recorded
-from fakes.tls import TestCertificates, make_certificates
+from fakes.tls import LoopbackCertificates, make_certificates
 from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
 __all__ = ["Answer", "FakeOpsgenie", "FakePagerDuty", "FakeServer", "FakeStatuspage", "FakeX",
-           "Fault", "Recorded", "TestCertificates", "make_certificates"]
+           "Fault", "Recorded", "LoopbackCertificates", "make_certificates"]

@@ -6,21 +6,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakes.tls import TestCertificates, make_certificates
+from fakes.tls import LoopbackCertificates, make_certificates
 from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
 
 @pytest.fixture(scope="session")
-def test_certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+def loopback_certificates(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCertificates:
     """A CA (ca_file) and a 127.0.0.1 certificate, for HTTPS fakes."""
     return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def fake_pagerduty(test_certificates: TestCertificates) -> Iterator[FakePagerDuty]:
+def fake_pagerduty(loopback_certificates: LoopbackCertificates) -> Iterator[FakePagerDuty]:
     """PagerDuty Events v2 over HTTPS (the client refuses http://); trust `ca_file`."""
-    with FakePagerDuty(tls=test_certificates.server_context(),
-                       ca_file=test_certificates.ca_file) as fake:
+    with FakePagerDuty(tls=loopback_certificates.server_context(),
+                       ca_file=loopback_certificates.ca_file) as fake:
         yield fake
 
 

@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 
 @dataclass(frozen=True)
-class TestCertificates:
+class LoopbackCertificates:
     ca_file: Path  # give this to the client (e.g. PagerDutyCredentials.ca_file)
     cert_file: Path
     key_file: Path
@@ -26,7 +26,7 @@ class TestCertificates:
         return context
 
 
-def make_certificates(directory: Path) -> TestCertificates:
+def make_certificates(directory: Path) -> LoopbackCertificates:
     """Write ca.pem, server.pem and server.key (valid for 127.0.0.1 and localhost) to directory."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -49,7 +49,7 @@ def make_certificates(directory: Path) -> TestCertificates:
             .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
-    files = TestCertificates(directory / "ca.pem", directory / "server.pem",
+    files = LoopbackCertificates(directory / "ca.pem", directory / "server.pem",
                              directory / "server.key")
     files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

@@ -5,6 +5,7 @@ retryable, other 4xx are not, timeouts are bounded, and no credential ever leaks
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 
 import pytest
@@ -31,7 +32,9 @@ def failed_send(case: ChannelCase) -> DeliveryError:
 
 
 def assert_leaks_no_secret(error: DeliveryError, secrets: tuple[str, ...]) -> None:
-    texts = [str(error), repr(error), *map(str, error.args)]
+    """Nor in the chained causes: RQ and Sentry store the whole formatted traceback."""
+    texts = [str(error), repr(error), *map(str, error.args),
+             "".join(traceback.format_exception(error))]
     for secret in secrets:
         for text in texts:
             assert secret not in text

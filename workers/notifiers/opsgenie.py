@@ -99,10 +99,15 @@ def _one_attempt(call: Callable[[], Any], credentials: OpsgenieCredentials) -> A
     try:
         return call()
     except tenacity.RetryError as exc:  # even with retries off, failures come wrapped
-        cause = exc.last_attempt.exception()
-        raise _delivery_error(cause or exc, credentials) from cause
+        cause = exc.last_attempt.exception() or exc
     except (opsgenie_sdk.ApiException, urllib3.exceptions.HTTPError, ValueError) as exc:
-        raise _delivery_error(exc, credentials) from exc
+        cause = exc
+    error = _delivery_error(cause, credentials)
+    if error.status is not None:
+        # The SDK's exception text quotes the vendor's headers and body unredacted, and a
+        # chained cause lands in RQ's stored traceback; the status and redacted body are kept.
+        raise error from None
+    raise error from cause
 
 
 def _delivery_error(exc: BaseException, credentials: OpsgenieCredentials) -> DeliveryError:

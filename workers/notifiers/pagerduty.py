@@ -70,7 +70,10 @@ def send(message: OutboundMessage, credentials: PagerDutyCredentials) -> Receipt
         try:
             dedup_key = client.send_event(action, dedup_key=dedup_key, **event)
         except pagerduty.Error as exc:
-            raise _delivery_error(exc, credentials) from exc
+            error = _delivery_error(exc, credentials)
+            if exc.response is not None:  # its text may quote the vendor's body unredacted
+                raise error from None
+            raise error from exc
     return Receipt(CHANNEL, vendor_id=dedup_key, detail={"event_action": action})
 
 

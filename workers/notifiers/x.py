@@ -88,7 +88,9 @@ def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
     try:
         response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
     except tweepy.HTTPException as exc:
-        raise _http_error(exc, credentials) from exc
+        # tweepy's text quotes the vendor's body unredacted, and a chained cause lands in RQ's
+        # stored traceback; the DeliveryError keeps the status and the redacted body.
+        raise _http_error(exc, credentials) from None
     except requests.RequestException as exc:
         raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
     finally:
