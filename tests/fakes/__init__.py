@@ -14,4 +14,4 @@ from fakes.tls import LoopbackCertificates, make_certificates
 from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
 __all__ = ["Answer", "FakeOpsgenie", "FakePagerDuty", "FakeServer", "FakeStatuspage", "FakeX",
-           "Fault", "Recorded", "LoopbackCertificates", "make_certificates"]
+           "Fault", "LoopbackCertificates", "Recorded", "make_certificates"]
