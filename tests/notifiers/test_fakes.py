@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import requests
-
 from fakes import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
 
