@@ -20,6 +20,8 @@ from app.clock import VirtualClock
 from app.settings import Settings
 from app.store.connection import connect, is_reachable, start_embedded
 
+pytest_plugins = ["fakes.plugin"]  # fake_pagerduty, fake_opsgenie, fake_statuspage, fake_x
+
 DATA = Path(__file__).parent / "data"
 WEBHOOKS = DATA / "webhooks"
 

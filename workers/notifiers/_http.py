@@ -1,0 +1,182 @@
+"""Shared HTTP policy for the notifiers: default timeouts, and one mapping from a vendor's
+answer (or the lack of one) to DeliveryError, like Alertmanager's `notify.Retrier.Check`.
+
+    2xx                      ok
+    listed codes (429, 420)  RATE_LIMITED, retryable, retry_after from Retry-After or
+                             x-rate-limit-reset
+    5xx                      SERVER_ERROR, retryable
+    401, 403                 AUTH, permanent
+    other 4xx (and 1xx/3xx)  CLIENT_ERROR, permanent
+    timeout / refused, reset TIMEOUT / CONNECTION, retryable
+
+Error text is the vendor's trimmed body with every credential replaced; never a request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Protocol
+
+import requests
+
+from workers.notifiers import Channel, DeliveryError, FailureReason
+
+CONNECT_TIMEOUT_SECONDS = 3.05  # a little over a TCP retransmit window (requests' advice)
+READ_TIMEOUT_SECONDS = 10.0  # well under RQ's 180 s job_timeout; RQ's Retry does long waits
+DEFAULT_TIMEOUT: tuple[float, float] = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+DETAIL_MAX_CHARS = 300  # DeliveryError keeps 300 characters of detail
+REDACTED = "[redacted]"
+
+Timeout = tuple[float, float]
+
+
+class HttpResponse(Protocol):
+    """What requests.Response and httpx2.Response have in common and we read."""
+
+    status_code: int
+
+    @property
+    def headers(self) -> Any: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class TimeoutSession(requests.Session):
+    """A requests.Session whose every request has a (connect, read) timeout unless one is given:
+    requests' own default is to wait forever."""
+
+    def __init__(self, timeout: Timeout = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str, url: str | bytes,
+                *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def new_session(timeout: Timeout = DEFAULT_TIMEOUT) -> requests.Session:
+    """A session with default timeouts and no proxies or .netrc taken from the environment
+    (trust_env off: a .netrc could otherwise attach someone else's credentials)."""
+    session = TimeoutSession(timeout)
+    session.trust_env = False
+    return session
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (and anything after "Authorization:") blanked, trimmed."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = " ".join(text.split())
+    return text[:DETAIL_MAX_CHARS]
+
+
+def retry_after_seconds(headers: Mapping[str, str] | Any, now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After (delta-seconds or HTTP-date) or X's x-rate-limit-reset
+    (epoch seconds); None when the answer says nothing usable."""
+    now = time.time() if now is None else now
+    value = _header(headers, "Retry-After")
+    if value:
+        return _parse_retry_after(value.strip(), now)
+    reset = _header(headers, "x-rate-limit-reset")
+    if reset and reset.strip().isdigit():
+        return max(0.0, float(reset) - now)
+    return None
+
+
+def _parse_retry_after(value: str, now: float) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means "-0000"
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _header(headers: Mapping[str, str] | Any, name: str) -> str | None:
+    if headers is None:
+        return None
+    value = headers.get(name)
+    if value is None and hasattr(headers, "items"):  # plain dicts are case-sensitive
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return None if value is None else str(value)
+
+
+def status_error(channel: Channel, status: int, headers: Mapping[str, str] | Any, body: str,
+                 *, retry_on: Collection[int] = frozenset({429}),
+                 secrets: Iterable[str] = ()) -> DeliveryError | None:
+    """The DeliveryError an HTTP status means, or None for 2xx."""
+    if 200 <= status < 300:
+        return None
+    detail = redact(body or "", secrets)
+    if status in retry_on:
+        return DeliveryError(channel, FailureReason.RATE_LIMITED, detail, status=status,
+                             retry_after=retry_after_seconds(headers))
+    if status >= 500:
+        return DeliveryError(channel, FailureReason.SERVER_ERROR, detail, status=status,
+                             retry_after=retry_after_seconds(headers))
+    if status in (401, 403):
+        return DeliveryError(channel, FailureReason.AUTH, detail, status=status)
+    return DeliveryError(channel, FailureReason.CLIENT_ERROR, detail, status=status)
+
+
+def check_response(channel: Channel, response: HttpResponse, *,
+                   retry_on: Collection[int] = frozenset({429}),
+                   secrets: Iterable[str] = ()) -> None:
+    """Return quietly for a 2xx answer.
+
+    Raises:
+        DeliveryError: for anything else, saying whether a retry could help.
+    """
+    error = status_error(channel, response.status_code, response.headers, _text(response),
+                         retry_on=retry_on, secrets=secrets)
+    if error is not None:
+        raise error
+
+
+def _text(response: HttpResponse) -> str:
+    try:
+        return response.text
+    except (ValueError, LookupError, RuntimeError):  # undecodable or unread: keep the status
+        return ""
+
+
+def transport_error(channel: Channel, exc: BaseException, *, timed_out: bool,
+                    secrets: Iterable[str] = ()) -> DeliveryError:
+    """A retryable DeliveryError for a request that got no HTTP answer."""
+    reason = FailureReason.TIMEOUT if timed_out else FailureReason.CONNECTION
+    return DeliveryError(channel, reason, redact(f"{type(exc).__name__}: {exc}", secrets))
+
+
+def requests_error(channel: Channel, exc: requests.RequestException, *,
+                   secrets: Iterable[str] = ()) -> DeliveryError:
+    """Map a requests exception (no answer) to TIMEOUT or CONNECTION."""
+    # ConnectTimeout is both a Timeout and a ConnectionError: test Timeout first.
+    return transport_error(channel, exc, timed_out=isinstance(exc, requests.Timeout),
+                           secrets=secrets)
+
+
+def guarded(channel: Channel, call: Callable[[], requests.Response], *,
+            retry_on: Collection[int] = frozenset({429}),
+            secrets: Iterable[str] = ()) -> requests.Response:
+    """Make one requests call and return its 2xx response.
+
+    Raises:
+        DeliveryError: for a non-2xx answer or no answer at all.
+    """
+    try:
+        response = call()
+    except requests.RequestException as exc:
+        raise requests_error(channel, exc, secrets=secrets) from exc
+    with response:
+        check_response(channel, response, retry_on=retry_on, secrets=secrets)
+    return response

@@ -1,0 +1,184 @@
+"""Send one Opsgenie Alert API v2 request (apis.md §2) through opsgenie-sdk 2.1.5.
+
+Actions: create, acknowledge, close, note, escalate; all but create address the alert by its
+alias (`identifierType=alias`), the dedup key Klaxon chose when it created it.
+
+Two SDK habits are neutralised here (apis.md §2.4):
+* `Configuration()` hands out shallow copies of one process-wide default, so its `api_key`
+  dict is shared by every configuration: we give each call its own dicts, never mutate them.
+* tenacity retries 429/5xx and network errors for up to 60 s inside the call and then raises
+  `tenacity.RetryError`: we switch retries off (one attempt) and unwrap the last attempt.
+
+The same code reaches the US, EU and Jira Service Management hosts: `base_url` is the prefix
+in front of `/v2/alerts` (`https://api.atlassian.com/jsm/ops/integration` for JSM), and the
+SDK simply concatenates host and path, so no requests fallback is needed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import opsgenie_sdk  # type: ignore[import-untyped]
+import tenacity
+import urllib3
+
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    Timeout,
+    status_error,
+    transport_error,
+)
+
+CHANNEL = Channel.OPSGENIE
+DEFAULT_API_URL = "https://api.opsgenie.com"  # EU: https://api.eu.opsgenie.com
+ERROR_STATUSES = ["400-599"]  # raised inside the (single) attempt, before the SDK parses JSON
+
+
+@dataclass(frozen=True, slots=True)
+class OpsgenieCredentials:
+    """An API integration key and where to send it (US, EU or JSM base URL)."""
+
+    api_key: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_outbound(cls, outbound: Mapping[str, str]) -> OpsgenieCredentials:
+        """From Settings.outbound (OPSGENIE_API_KEY, OPSGENIE_API_URL)."""
+        return cls(outbound["OPSGENIE_API_KEY"],
+                   (outbound.get("OPSGENIE_API_URL") or DEFAULT_API_URL).rstrip("/"))
+
+
+def send(message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
+    """Make the one API call the message describes; vendor_id is Opsgenie's requestId (the
+    outcome is decided asynchronously: GET /v2/alerts/requests/{requestId}).
+
+    Raises:
+        DeliveryError: the request was not accepted; `retryable` says whether to try again.
+    """
+    call = _ACTIONS.get(message.action)
+    if call is None:
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                            f"unknown action {message.action!r}; expected one of "
+                            + ", ".join(_ACTIONS))
+    api_client = opsgenie_sdk.ApiClient(_configuration(credentials))
+    try:
+        answer = _one_attempt(lambda: call(opsgenie_sdk.AlertApi(api_client), message,
+                                           credentials.timeout), credentials)
+    finally:
+        api_client.rest_client.pool_manager.clear()
+    return Receipt(CHANNEL, vendor_id=answer.request_id or "",
+                   detail={"result": answer.result or "", "action": message.action})
+
+
+def _configuration(credentials: OpsgenieCredentials) -> opsgenie_sdk.Configuration:
+    """A configuration owning its key: rebinding (not mutating) the dicts leaves the shared
+    default and every other configuration untouched."""
+    conf = opsgenie_sdk.Configuration()
+    conf.api_key = {"Authorization": credentials.api_key}
+    conf.api_key_prefix = {"Authorization": "GenieKey"}
+    conf.host = credentials.api_url.rstrip("/")
+    conf.retry_enabled = False  # should_retry_stop() then stops after the first attempt
+    conf.retry_count = 1
+    conf.retry_max_delay = 0
+    conf.retry_http_response = list(ERROR_STATUSES)
+    return conf
+
+
+def _one_attempt(call: Callable[[], Any], credentials: OpsgenieCredentials) -> Any:
+    try:
+        return call()
+    except tenacity.RetryError as exc:  # even with retries off, failures come wrapped
+        cause = exc.last_attempt.exception() or exc
+    except (opsgenie_sdk.ApiException, urllib3.exceptions.HTTPError, ValueError) as exc:
+        cause = exc
+    error = _delivery_error(cause, credentials)
+    if error.status is not None:
+        # The SDK's exception text quotes the vendor's headers and body unredacted, and a
+        # chained cause lands in RQ's stored traceback; the status and redacted body are kept.
+        raise error from None
+    raise error from cause
+
+
+def _delivery_error(exc: BaseException, credentials: OpsgenieCredentials) -> DeliveryError:
+    secrets = (credentials.api_key,)
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError for old callers.
+        timed_out = (isinstance(exc, urllib3.exceptions.TimeoutError)
+                     and not isinstance(exc, urllib3.exceptions.NewConnectionError))
+        return transport_error(CHANNEL, exc, secrets=secrets, timed_out=timed_out)
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status >= 100:
+        error = status_error(CHANNEL, status, getattr(exc, "headers", None) or {},
+                             _text(getattr(exc, "body", "")), secrets=secrets)
+        if error is not None:
+            return error
+    # A 2xx whose body was not the JSON the SDK expects, or an SDK-side failure.
+    return DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
+                         f"unexpected answer: {type(exc).__name__}")
+
+
+def _text(body: Any) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+
+
+def _alias(message: OutboundMessage) -> str:
+    alias = message.target.get("opsgenie_alias") or message.body.get("alias")
+    if not alias:
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                            f"{message.action} needs the alert alias "
+                            "(target['opsgenie_alias'] or body['alias'])")
+    return str(alias)
+
+
+def _body(message: OutboundMessage, *drop: str) -> dict[str, Any]:
+    """The vendor JSON as it is: the SDK serialises plain dicts unchanged, so Opsgenie's own
+    field names (visibleTo, responders, details) need no translation into SDK models."""
+    body = copy.deepcopy(message.body)
+    for name in drop:
+        body.pop(name, None)
+    return body
+
+
+def _create(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
+    return api.create_alert(create_alert_payload=_body(message), _request_timeout=timeout)
+
+
+def _acknowledge(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
+    return api.acknowledge_alert(_alias(message), identifier_type="alias",
+                                 acknowledge_alert_payload=_body(message, "alias"),
+                                 _request_timeout=timeout)
+
+
+def _close(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
+    return api.close_alert(_alias(message), identifier_type="alias",
+                           close_alert_payload=_body(message, "alias"), _request_timeout=timeout)
+
+
+def _note(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
+    return api.add_note(_alias(message), identifier_type="alias",
+                        add_note_to_alert_payload=_body(message, "alias"),
+                        _request_timeout=timeout)
+
+
+def _escalate(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
+    return api.escalate_alert(_alias(message), identifier_type="alias",
+                              escalate_alert_to_next_payload=_body(message, "alias"),
+                              _request_timeout=timeout)
+
+
+_ACTIONS: dict[str, Callable[[opsgenie_sdk.AlertApi, OutboundMessage, Timeout], Any]] = {
+    "create": _create, "acknowledge": _acknowledge, "close": _close, "note": _note,
+    "escalate": _escalate,
+}
+

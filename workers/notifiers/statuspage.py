@@ -1,0 +1,99 @@
+"""Create or update one Atlassian Statuspage incident (apis.md §3) with a thin requests client.
+
+Statuspage allows one request per second per token and answers 420 or 429 beyond that;
+both are RATE_LIMITED with Retry-After kept, and spacing the calls is the queue's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, new_session
+
+CHANNEL = Channel.STATUSPAGE
+DEFAULT_API_URL = "https://api.statuspage.io/v1"
+RATE_LIMIT_STATUSES = frozenset({420, 429})  # the spec names both
+
+
+@dataclass(frozen=True, slots=True)
+class StatuspageCredentials:
+    """An API key (sent as `Authorization: OAuth <key>`, never as ?api_key=) and the page."""
+
+    api_key: str = field(repr=False)
+    page_id: str
+    api_url: str = DEFAULT_API_URL
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_outbound(cls, outbound: Mapping[str, str]) -> StatuspageCredentials:
+        """From Settings.outbound (STATUSPAGE_API_KEY, STATUSPAGE_PAGE_ID, STATUSPAGE_API_URL)."""
+        return cls(outbound["STATUSPAGE_API_KEY"], outbound["STATUSPAGE_PAGE_ID"],
+                   (outbound.get("STATUSPAGE_API_URL") or DEFAULT_API_URL).rstrip("/"))
+
+
+def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
+         session: requests.Session | None = None) -> Receipt:
+    """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id.
+
+    `message.body` is `{"incident": {name, status, body, components, impact_override, ...}}`;
+    an update names its incident in `message.target["statuspage_incident"]`.
+
+    Raises:
+        DeliveryError: the change was not accepted; `retryable` says whether to try again.
+    """
+    method, url = _request_line(message, credentials)
+    own_session = session is None
+    session = session or new_session(credentials.timeout)
+    try:
+        response = guarded(CHANNEL, lambda: session.request(
+            method, url, json=message.body, timeout=credentials.timeout,
+            headers={"Authorization": f"OAuth {credentials.api_key}",
+                     "Accept": "application/json"}),
+            retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
+    finally:
+        if own_session:
+            session.close()
+    incident = _incident(response)
+    return Receipt(CHANNEL, vendor_id=str(incident["id"]),
+                   detail={"status": incident.get("status", ""),
+                           "shortlink": incident.get("shortlink") or ""})
+
+
+def _request_line(message: OutboundMessage,
+                  credentials: StatuspageCredentials) -> tuple[str, str]:
+    incidents = f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
+    if message.action == "create":
+        return "POST", incidents
+    if message.action == "update":
+        incident_id = message.target.get("statuspage_incident")
+        if not incident_id:
+            raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                                "update needs target['statuspage_incident'] (the id the "
+                                "create answered)")
+        return "PATCH", f"{incidents}/{quote(incident_id, safe='')}"
+    raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                        f"unknown action {message.action!r}; expected create or update")
+
+
+def _incident(response: requests.Response) -> dict[str, Any]:
+    try:
+        incident = response.json()
+    except ValueError:
+        incident = None
+    if not isinstance(incident, dict) or not incident.get("id"):
+        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
+                            "Statuspage accepted the change but its answer had no incident id",
+                            status=response.status_code)
+    return incident

@@ -1,0 +1,142 @@
+"""Post one update to X (apis.md §4) with tweepy's v2 Client and OAuth 1.0a user context.
+
+tweepy 4.17 hard-codes `https://api.twitter.com` inside `BaseClient.request` and passes no
+timeout to `session.request`; its session is replaced by one that rewrites the host to
+`api_url` (so tests and `api.x.com` work) and always sets a timeout. OAuth 1.0a signs the
+rewritten URL, because requests applies the auth after our `request` override runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import tweepy  # type: ignore[import-untyped]
+
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    Receipt,
+)
+from workers.notifiers._http import (
+    DEFAULT_TIMEOUT,
+    Timeout,
+    TimeoutSession,
+    redact,
+    requests_error,
+    status_error,
+)
+
+CHANNEL = Channel.X
+DEFAULT_API_URL = "https://api.twitter.com"
+TWEEPY_HOST = "https://api.twitter.com"  # tweepy/client.py BaseClient.request, 4.17.0
+DUPLICATE_DETAIL = "duplicate content"  # 403 detail: "...create a Tweet with duplicate content."
+DUPLICATE_CODE = 187  # v1.1-style {"errors": [{"code": 187}]}
+
+
+@dataclass(frozen=True, slots=True)
+class XCredentials:
+    """OAuth 1.0a user-context keys of the posting account."""
+
+    api_key: str = field(repr=False)  # consumer key
+    api_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+    api_url: str = DEFAULT_API_URL
+    timeout: Timeout = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_outbound(cls, outbound: Mapping[str, str]) -> XCredentials:
+        """From Settings.outbound (X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN,
+        X_ACCESS_TOKEN_SECRET, X_API_URL)."""
+        return cls(outbound["X_API_KEY"], outbound["X_API_SECRET"], outbound["X_ACCESS_TOKEN"],
+                   outbound["X_ACCESS_TOKEN_SECRET"],
+                   (outbound.get("X_API_URL") or DEFAULT_API_URL).rstrip("/"))
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.api_key, self.api_secret, self.access_token, self.access_token_secret)
+
+
+class _HostSession(TimeoutSession):
+    """tweepy's session: sends what tweepy addresses to api.twitter.com to `api_url`."""
+
+    def __init__(self, api_url: str, timeout: Timeout) -> None:
+        super().__init__(timeout)
+        self.api_url = api_url.rstrip("/")
+        self.trust_env = False
+
+    def request(self, method: str, url: str | bytes,
+                *args: Any, **kwargs: Any) -> requests.Response:
+        if isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
+            url = self.api_url + url.removeprefix(TWEEPY_HOST)
+        return super().request(method, url, *args, **kwargs)
+
+
+def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
+    """Post `body.text` (a reply when `body.reply.in_reply_to_tweet_id` is set); vendor_id is
+    the new post's id, which the next update replies to.
+
+    Raises:
+        DeliveryError: not posted; DUPLICATE means X already has this exact text.
+    """
+    text, reply_to = _text_and_reply(message)
+    client = _client(credentials)
+    try:
+        response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
+    except tweepy.HTTPException as exc:
+        # tweepy's text quotes the vendor's body unredacted, and a chained cause lands in RQ's
+        # stored traceback; the DeliveryError keeps the status and the redacted body.
+        raise _http_error(exc, credentials) from None
+    except requests.RequestException as exc:
+        raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
+    finally:
+        client.session.close()
+    data = response.data or {}
+    return Receipt(CHANNEL, vendor_id=str(data.get("id", "")),
+                   detail={"in_reply_to": reply_to or ""})
+
+
+def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
+    text = message.body.get("text")
+    if not isinstance(text, str) or not text:
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR, "body.text is empty")
+    reply_to = ((message.body.get("reply") or {}).get("in_reply_to_tweet_id")
+                or message.target.get("x_in_reply_to"))
+    if message.action == "reply" and not reply_to:
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                            "reply needs body.reply.in_reply_to_tweet_id")
+    if message.action not in ("post", "reply"):
+        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
+                            f"unknown action {message.action!r}; expected post or reply")
+    return text, (str(reply_to) if reply_to else None)
+
+
+def _client(credentials: XCredentials) -> tweepy.Client:
+    client = tweepy.Client(consumer_key=credentials.api_key,
+                           consumer_secret=credentials.api_secret,
+                           access_token=credentials.access_token,
+                           access_token_secret=credentials.access_token_secret,
+                           wait_on_rate_limit=False)  # never sleep inside a job (apis.md §4.4)
+    client.session.close()
+    client.session = _HostSession(credentials.api_url, credentials.timeout)
+    return client
+
+
+def _http_error(exc: tweepy.HTTPException, credentials: XCredentials) -> DeliveryError:
+    response = exc.response
+    if response.status_code == 403 and _is_duplicate(exc):
+        return DeliveryError(CHANNEL, FailureReason.DUPLICATE,
+                             redact(response.text, credentials.secrets()), status=403)
+    error = status_error(CHANNEL, response.status_code, response.headers, response.text,
+                         secrets=credentials.secrets())
+    assert error is not None  # tweepy raises only for non-2xx answers
+    return error
+
+
+def _is_duplicate(exc: tweepy.HTTPException) -> bool:
+    return (DUPLICATE_CODE in exc.api_codes
+            or any(DUPLICATE_DETAIL in str(m).lower() for m in exc.api_messages))
