@@ -100,6 +100,18 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers() -> Iterator[None]:
+    """In-process RQ workers install SIGTERM/SIGINT handlers; a test must not leave them to
+    the next (a child started later would inherit an ignored signal)."""
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock()

@@ -53,6 +53,16 @@ def test_pagerduty_secrets_are_split_for_rotation() -> None:
     assert settings.pagerduty_webhook_secrets == ("old-secret", "new-secret")
 
 
+def _as_on_a_dyno() -> None:
+    """A dyno's processes start with default signal handling and nothing blocked; the test
+    runner's own state (threads, in-process workers) must not leak into the child."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_client) -> None:
     """Run the Procfile's web command as Heroku would (bash, $PORT, $WEB_CONCURRENCY)."""
     import os
@@ -74,7 +84,7 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
            "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
     server = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=_as_on_a_dyno)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -89,4 +99,9 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
         assert response.json()["checks"] == {"redis": "ok", "rules": "ok"}
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # Heroku signals every process of the dyno
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=30)  # Heroku's grace period before SIGKILL
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            raise AssertionError("web did not stop within Heroku's 30 s after SIGTERM")
