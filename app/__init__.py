@@ -15,6 +15,7 @@ from flask import Flask, g, request
 from app import api, health, http_errors, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log
+from app.notifications import enqueue_notification
 from app.observability import init_sentry
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
@@ -41,6 +42,11 @@ class Klaxon:
     outbox: Outbox
     maintenance: MaintenanceMode
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
+                update: dict[str, Any] | None = None) -> str | None:
+        """Tell the workers about a state change (one job per incident, event and seq)."""
+        return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
 
     def describe(self) -> dict[str, Any]:
         """What /readyz shows beside its checks."""
@@ -70,6 +76,8 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
         outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock))
+    configure_logging(settings.log_level,  # the routing keys the rules name are secrets too
+                      settings.secret_values(app.extensions["klaxon"].ruleset.environment))
     # The compiled rules live as long as the process: keep the collector from walking them
     # on every request (it caused the slowest 1% of classifications in bench/classify.py).
     gc.collect()

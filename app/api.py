@@ -67,8 +67,10 @@ def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
     body = request.get_json(silent=True) or {}
     who = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
-    result = current_app.extensions["klaxon"].incidents.resolve(
-        incident_id, by=(who or "API")[:100], force=True)
+    klaxon = current_app.extensions["klaxon"]
+    result = klaxon.incidents.resolve(incident_id, by=(who or "API")[:100], force=True)
+    if result == "resolved":
+        klaxon.enqueue(incident_id, "resolved", "", f"resolved by {who or 'API'}")
     return {"incident": incident_id, "result": result}, 200
 
 
@@ -102,7 +104,11 @@ def declare_incident() -> tuple[dict[str, Any], int]:
 def acknowledge(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     by = _text(_body(), "by", 100, required=True)
-    return current_app.extensions["klaxon"].incidents.acknowledge(incident_id, by, via="API")
+    klaxon = current_app.extensions["klaxon"]
+    result = klaxon.incidents.acknowledge(incident_id, by, via="API")
+    if result["result"] == "acknowledged":
+        klaxon.enqueue(incident_id, "acknowledged", "", f"acknowledged by {by}")
+    return result
 
 
 @blueprint.post("/incidents/<incident_id>/commander")
@@ -118,12 +124,17 @@ def commander(incident_id: str) -> dict[str, Any]:
 def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
     body = _body()
-    result = current_app.extensions["klaxon"].incidents.post_update(
-        incident_id, status=_choice(body, "status", list(STATUSES), required=True),
-        message=_text(body, "message", 5000, required=True), by=_text(body, "by", 100) or "API",
+    klaxon = current_app.extensions["klaxon"]
+    update = {"status": _choice(body, "status", list(STATUSES), required=True),
+              "message": _text(body, "message", 5000, required=True),
+              "by": _text(body, "by", 100) or "API"}
+    result = klaxon.incidents.post_update(
+        incident_id, update["status"], update["message"], update["by"],
         severity=_choice(body, "severity", [s.value for s in Severity]))
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    event = "resolved" if update["status"] == "resolved" else "update_posted"
+    klaxon.enqueue(incident_id, event, repr(klaxon.clock.now()), "status update posted", update)
     return result, 201
 
 

@@ -6,14 +6,21 @@ Everything before (verify, parse) is the source's; everything after is the worke
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.models import Alert, Outcome
+from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
 from app.sources import Parsed
 from app.store.incidents import Correlated, Correlation, IncidentStore
+
+# enqueue(incident_id, event, seq, reason): tells the workers about a state change.
+Enqueue = Callable[[str, str, str, str], Any]
+KLAXON_INCIDENT = re.compile(r"^INC-\d{4}-\d+$")
+PAGERS = {SourceName.PAGERDUTY, SourceName.OPSGENIE}
 
 # When one delivery carries several alerts (Alertmanager groups), the answer's top-level
 # outcome is the most consequential one.
@@ -42,21 +49,53 @@ class Answer:
 
 
 def ingest(parsed: Parsed, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
-           now: float) -> Answer:
+           now: float, enqueue: Enqueue) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
-    results = [_ingest_one(alert, raw_body, ruleset, store, now) for alert in parsed.alerts]
+    results = [_ingest_one(alert, raw_body, ruleset, store, now, enqueue)
+               for alert in parsed.alerts]
     top = max(results, key=lambda r: _OUTCOME_WEIGHT[r.outcome])
     return Answer(top.outcome, alert=top.alert_id, incident=top.incident_id, reason=top.reason,
                   alerts=[_summary(r) for r in results])
 
 
 def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
-                now: float) -> Correlated:
+                now: float, enqueue: Enqueue) -> Correlated:
+    own = _own_page(alert, store)
+    if own is not None:
+        return _page_came_back(alert, own, store, enqueue)
     decision = classify(alert, ruleset, now)
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
-    return store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    if result.notify == "severity_raised" and result.incident_id:
+        enqueue(result.incident_id, "severity_raised", decision.severity.value, decision.reason)
+    return result
+
+
+def _own_page(alert: Alert, store: IncidentStore) -> str | None:
+    """The Klaxon incident a PagerDuty/Opsgenie event is about, when Klaxon made that page
+    (its dedup key / alias is the incident id): it must never open a new incident."""
+    if alert.source in PAGERS and KLAXON_INCIDENT.match(alert.problem_key) and \
+            store.incident(alert.problem_key) is not None:
+        return alert.problem_key
+    return None
+
+
+def _page_came_back(alert: Alert, incident_id: str, store: IncidentStore,
+                    enqueue: Enqueue) -> Correlated:
+    who = alert.actor or alert.source.value
+    if alert.lifecycle is Lifecycle.ACKNOWLEDGE:
+        if store.acknowledge(incident_id, who, via=alert.source.value)["result"] == \
+                "acknowledged":
+            enqueue(incident_id, "acknowledged", "", f"acknowledged in {alert.source}")
+        return Correlated(None, Outcome.UPDATED, incident_id, reason=f"acknowledged by {who}")
+    if alert.lifecycle is Lifecycle.RESOLVE:
+        if store.resolve(incident_id, by=f"{who} via {alert.source}", force=True) == "resolved":
+            enqueue(incident_id, "resolved", "", f"resolved in {alert.source}")
+        return Correlated(None, Outcome.RESOLVED, incident_id, reason=f"resolved by {who}")
+    return Correlated(None, Outcome.DUPLICATE, incident_id,
+                      reason=f"{alert.source} event about Klaxon's own page")
 
 
 def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Correlation:

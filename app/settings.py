@@ -7,7 +7,7 @@ by a test, so a new variable cannot go undocumented.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -93,6 +93,9 @@ class Settings:
     sentry_dsn: str = ""
     sentry_environment: str = ""
     outbound: Mapping[str, str] = field(default_factory=dict)  # channel credentials and URLs
+    # The whole environment as read, for the variables the rules name (PagerDuty routing keys
+    # by the names in rules/teams.yml): only Settings reads os.environ.
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,13 +133,15 @@ class Settings:
             sentry_dsn=env.get("SENTRY_DSN", ""),
             sentry_environment=env.get("SENTRY_ENVIRONMENT", ""),
             outbound={name: env[name] for name in outbound_names if env.get(name)},
+            environment=dict(env),
         )
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
-    def secret_values(self) -> list[str]:
-        """Every configured secret, longest first, for scrubbing logs and error reports."""
+    def secret_values(self, rule_variables: Iterable[str] = ()) -> list[str]:
+        """Every configured secret (and the values of the variables the rules name, such as
+        routing keys), longest first, for scrubbing logs and error reports."""
         values = [*self.pagerduty_webhook_secrets, self.sentry_client_secret,
                   self.sentry_legacy_webhook_token, self.opsgenie_webhook_token, self.datadog_webhook_token,
                   self.alertmanager_webhook_token, self.grafana_webhook_secret,
@@ -144,6 +149,7 @@ class Settings:
         values += [v for k, v in self.outbound.items() if VARIABLES.get(k, ("", False))[1]]
         if self.redis_url and "@" in self.redis_url:
             values.append(self.redis_url)
+        values += [self.environment.get(name, "") for name in rule_variables]
         return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
 

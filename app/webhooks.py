@@ -31,7 +31,8 @@ def receive(source_name: str) -> tuple[dict[str, Any], int]:
     source.verify(request.headers, body, request.args)
     parsed = source.parse(request.headers, _decode(source_name, body), body)
     g.log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
-    answer = ingest(parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now())
+    answer = ingest(parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now(),
+                    klaxon.enqueue)
     g.log_fields.update(outcome=answer.outcome.value, alert=answer.alert,
                         incident=answer.incident)
     return answer.to_json(), 202

@@ -6,7 +6,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-NOTIFY_QUEUE = "klaxon-notify"  # pages, status page, X: what people are waiting for
+from app.notifications import NOTIFY_QUEUE  # pages, status page, X: what people wait for
 TIMERS_QUEUE = "klaxon-timers"  # escalations, reminders, post-mortem due dates
 QUEUE_NAMES = (NOTIFY_QUEUE, TIMERS_QUEUE)  # dequeue order: notifications first
 

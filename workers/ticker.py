@@ -12,6 +12,7 @@ import redis
 
 from app.clock import Clock
 from app.logs import log
+from app.notifications import enqueue_notification
 from app.store.incidents import IncidentStore
 from app.store.timers import Timer, Timers
 
@@ -19,21 +20,32 @@ logger = logging.getLogger("klaxon.ticker")
 TICK_SECONDS = 1.0
 
 
-def timer_handlers(incidents: IncidentStore) -> dict[str, Callable[[Timer], None]]:
-    """What each kind of timer does when it falls due."""
-    return {
-        "resolve": lambda timer: _log_result(
-            timer, incidents.resolve(timer.incident_id, by="quiet period")),
-        "declare": lambda timer: _log_result(timer, incidents.declare(timer.incident_id)),
-    }
+def timer_handlers(connection: redis.Redis,
+                   incidents: IncidentStore) -> dict[str, Callable[[Timer], None]]:
+    """What each kind of timer does when it falls due: a state change in Redis (idempotent),
+    then, only if it changed something, the notification job (enqueued once per event)."""
+
+    def declare(timer: Timer) -> None:
+        if _log_result(timer, incidents.declare(timer.incident_id)) == "declared":
+            enqueue_notification(connection, timer.incident_id, "declared", "",
+                                 "first notification after group_wait")
+
+    def resolve(timer: Timer) -> None:
+        if _log_result(timer, incidents.resolve(timer.incident_id, by="quiet period")) \
+                == "resolved":
+            enqueue_notification(connection, timer.incident_id, "resolved", "",
+                                 "all alerts resolved")
+
+    return {"declare": declare, "resolve": resolve}
 
 
-def _log_result(timer: Timer, result: str) -> None:
+def _log_result(timer: Timer, result: str) -> str:
     log(logger, "timer fired", kind=timer.kind, incident=timer.incident_id, result=result)
+    return result
 
 
 def tick(connection: redis.Redis, clock: Clock, incidents: IncidentStore) -> list[Timer]:
-    return Timers(connection).fire_due(clock.now(), timer_handlers(incidents))
+    return Timers(connection).fire_due(clock.now(), timer_handlers(connection, incidents))
 
 
 class TickerThread(threading.Thread):

@@ -75,6 +75,11 @@ def open_incidents() -> str:
     return f"{PREFIX}:incidents:open"
 
 
+def incident_last_job(incident_id: str) -> str:
+    """The incident's latest notification job: the next one waits for it."""
+    return f"{PREFIX}:incident:{incident_id}:last-job"
+
+
 def timers() -> str:
     """Sorted set of `<kind>:<incident>` by due time (epoch seconds of the Klaxon clock)."""
     return f"{PREFIX}:timers"

@@ -1,0 +1,41 @@
+"""Which channel has credentials, from Settings (the only reader of the environment) and the
+environment-variable names the rules declare. A channel, or a PagerDuty routing key, that is
+not configured returns None: the message goes to the outbox instead of failing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.ruleset import RuleSet
+from app.settings import Settings
+from workers.notifiers import Channel, OutboundMessage, Receipt, opsgenie, pagerduty, statuspage, x
+
+SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
+    Channel.PAGERDUTY: pagerduty.send, Channel.OPSGENIE: opsgenie.send,
+    Channel.STATUSPAGE: statuspage.send, Channel.X: x.send,
+}
+REQUIRED = {
+    Channel.OPSGENIE: ("OPSGENIE_API_KEY",),
+    Channel.STATUSPAGE: ("STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID"),
+    Channel.X: ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
+}
+
+
+def routing_keys(settings: Settings, ruleset: RuleSet) -> dict[str, str]:
+    """PagerDuty routing keys by the variable names the rules declare."""
+    return {name: settings.environment[name] for name in ruleset.environment
+            if settings.environment.get(name)}
+
+
+def for_message(message: OutboundMessage, settings: Settings, ruleset: RuleSet) -> Any | None:
+    if message.channel is Channel.PAGERDUTY:
+        keys = routing_keys(settings, ruleset)
+        if str(message.body.get("routing_key", "")).removeprefix("$") not in keys:
+            return None
+        return pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, keys)
+    if not all(settings.outbound.get(name) for name in REQUIRED[message.channel]):
+        return None
+    return {Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
+            Channel.STATUSPAGE: statuspage.StatuspageCredentials,
+            Channel.X: x.XCredentials}[message.channel].from_outbound(settings.outbound)

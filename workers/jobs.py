@@ -1,0 +1,187 @@
+"""RQ entry points, kept thin: load fresh state by id -> render -> plan -> send once -> record.
+
+`notify(incident_id, event, seq, reason, update)` tells every channel the incident's policy
+names about one lifecycle event. Each outbound effect goes through the ledger, so a retried
+job, a second worker, or a worker killed between a call and its record never pages, posts or
+updates twice. A channel without credentials writes to the outbox instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Any
+
+import redis
+
+from app import DEFAULT_REDIS_URL
+from app.clock import SystemClock
+from app.logs import log
+from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
+from app.ruleset.vocabulary import PageMode
+from app.settings import Settings
+from app.store import keys
+from app.store.connection import connect
+from app.store.incidents import IncidentStore
+from app.store.ledger import Ledger
+from app.store.outbox import Outbox
+from workers import credentials as creds
+from workers.context import MessageEvent, NotificationContext
+from workers.incident_context import build_context
+from workers.notifiers import DeliveryError, FailureReason, OutboundMessage, Receipt
+from workers.outbound import plan, wanted_channels
+from workers.render import NoMessage, render
+
+logger = logging.getLogger("klaxon.jobs")
+
+
+class Runtime:
+    """What jobs share in one worker process: built once, from the environment."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis, ruleset: RuleSet) -> None:
+        self.settings = settings
+        self.redis = connection
+        self.clock = SystemClock()
+        self.ruleset = ruleset
+        self.incidents = IncidentStore(connection, self.clock, settings.delivery_ttl_seconds)
+        self.ledger = Ledger(connection, self.clock)
+        self.outbox = Outbox(connection, self.clock)
+
+
+@lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    settings = Settings.from_env()
+    return Runtime(settings, connect(settings.redis_url or DEFAULT_REDIS_URL),
+                   load_ruleset(settings.rules_dir))
+
+
+def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
+           update: dict[str, Any] | None = None) -> dict[str, str]:
+    rt = runtime()
+    ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
+                        rt.settings.public_url, rt.clock.now(), update)
+    if ctx is None:
+        return {}
+    team = rt.ruleset.teams.get(ctx.incident["team"])
+    state = channel_state(rt.redis, incident_id)
+    sources = {alert["source"] for alert in ctx.alerts}
+    results: dict[str, str] = {}
+    retry_later: list[DeliveryError] = []
+    for channel in wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team)):
+        try:
+            rendered = render(channel, ctx.event, ctx, rt.settings.templates_dir)
+        except NoMessage:
+            continue
+        for message in plan(channel, ctx, rendered, team, state, seq or "0"):
+            try:
+                results[message.idempotency_key] = deliver_once(rt, message, state)
+            except DeliveryError as error:
+                retry_later.append(error)
+                break  # later messages of this channel depend on this one
+    if retry_later:
+        raise retry_later[0]  # RQ retries the job; what was sent is skipped by the ledger
+    return results
+
+
+def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -> str:
+    """Send one message unless the ledger says it was sent; record what it changed."""
+    begun = rt.ledger.begin(message.idempotency_key, message.channel, message.incident_id,
+                            message.action)
+    if begun == "sent":
+        return "already sent"
+    if begun == "busy":
+        raise DeliveryError(message.channel, FailureReason.CONNECTION,
+                            "another worker is sending this message")
+    credentials = creds.for_message(message, rt.settings, rt.ruleset)
+    if credentials is None:
+        entry = rt.outbox.add(_outbox_entry(message))
+        receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
+    else:
+        receipt = _send(rt, message, credentials)
+    rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
+    _record(rt, message, receipt, state, outbox=credentials is None)
+    return receipt.vendor_id
+
+
+def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
+    try:
+        return creds.SENDERS[message.channel](message, credentials)
+    except DeliveryError as error:
+        if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
+            return Receipt(message.channel, vendor_id="duplicate")
+        rt.ledger.fail(message.idempotency_key, str(error))
+        if not error.retryable:
+            _timeline(rt, message.incident_id, "delivery_failed",
+                      f"{message.channel} {message.action} failed and will not be retried: "
+                      f"{error}", channel=message.channel.value)
+            return Receipt(message.channel, vendor_id="failed")
+        raise
+
+
+def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, state: dict[str, str],
+            outbox: bool) -> None:
+    """Keep the ids later messages need (status-page incident, X thread) and say so."""
+    changes = _state_changes(message, receipt)
+    if changes:
+        rt.redis.hset(keys.incident(message.incident_id), mapping=changes)
+        state.update(changes)
+    where = "outbox" if outbox else receipt.vendor_id
+    _timeline(rt, message.incident_id, "notified",
+              f"{message.channel} {message.action} for {message.event} ({where})",
+              channel=message.channel.value, action=message.action, vendor_id=receipt.vendor_id)
+
+
+def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
+    action, vendor_id = f"{message.channel}:{message.action}", receipt.vendor_id
+    if vendor_id in ("failed", "duplicate"):
+        return {}
+    return {"statuspage:create": {"statuspage_id": vendor_id},
+            "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
+            "x:reply": {"x_last_id": vendor_id},
+            "pagerduty:trigger": {"pagerduty_open": "1"},
+            "pagerduty:resolve": {"pagerduty_open": ""},
+            "opsgenie:create": {"opsgenie_open": "1"},
+            "opsgenie:close": {"opsgenie_open": ""}}.get(action, {})
+
+
+def channel_state(connection: redis.Redis, incident_id: str) -> dict[str, str]:
+    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open")
+    values = connection.hmget(keys.incident(incident_id), names)
+    return {n: v.decode() for n, v in zip(names, values) if v}
+
+
+def _pages(ctx: NotificationContext, ruleset: RuleSet, team: Any) -> bool:
+    mode = PageMode(ctx.policy["page"])
+    if mode is PageMode.NOW:
+        return True
+    return mode is PageMode.BUSINESS_HOURS and team is not None and is_in_business_hours(
+        team, ctx.now)
+
+
+def _outbox_entry(message: OutboundMessage) -> dict[str, Any]:
+    entry = asdict(message)
+    entry["channel"] = message.channel.value
+    return entry
+
+
+def _timeline(rt: Runtime, incident_id: str, kind: str, text: str, **data: Any) -> None:
+    import json
+
+    rt.redis.xadd(keys.incident_timeline(incident_id), {
+        "at": repr(rt.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
+        maxlen=5000, approximate=True)
+
+
+def record_final_failure(job: Any, connection: redis.Redis, exc_type: Any, value: Any,
+                         traceback: Any) -> None:
+    """RQ calls this on every failed attempt; only the last one goes on the timeline."""
+    if job.retries_left:
+        return
+    incident_id = job.args[0] if job.args else ""
+    log(logger, "notification failed for good", logging.ERROR, incident=incident_id,
+        job=job.id, error=str(value)[:300])
+    if incident_id:
+        _timeline(runtime(), incident_id, "delivery_failed",
+                  f"notification {job.args[1]} failed after every retry: {str(value)[:300]}; "
+                  f"requeue with `klaxon failed --requeue {job.id}`")
