@@ -48,6 +48,8 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "SENTRY_ENVIRONMENT": ("Environment name on Klaxon's own Sentry events.", False),
     "PAGERDUTY_EVENTS_URL": ("PagerDuty Events API base URL "
                              "(default https://events.pagerduty.com).", False),
+    "PAGERDUTY_CA_FILE": ("Extra CA certificate to trust for the PagerDuty Events API (a "
+                          "TLS-inspecting proxy); unset in normal deployments.", False),
     "OPSGENIE_API_KEY": ("Opsgenie API integration key. Unset: Opsgenie goes to the outbox.",
                          True),
     "OPSGENIE_API_URL": ("Opsgenie API base URL (default https://api.opsgenie.com; EU or "
@@ -106,7 +108,7 @@ class Settings:
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
         if problems:
             raise ConfigError(problems)
-        outbound_names = ("PAGERDUTY_EVENTS_URL", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
+        outbound_names = ("PAGERDUTY_EVENTS_URL", "PAGERDUTY_CA_FILE", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
                           "STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID", "STATUSPAGE_API_URL",
                           "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
                           "X_ACCESS_TOKEN_SECRET", "X_API_URL")

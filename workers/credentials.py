@@ -5,6 +5,8 @@ not configured returns None: the message goes to the outbox instead of failing."
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from app.ruleset import RuleSet
@@ -33,7 +35,9 @@ def for_message(message: OutboundMessage, settings: Settings, ruleset: RuleSet) 
         keys = routing_keys(settings, ruleset)
         if str(message.body.get("routing_key", "")).removeprefix("$") not in keys:
             return None
-        return pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, keys)
+        credentials = pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, keys)
+        ca_file = settings.outbound.get("PAGERDUTY_CA_FILE")
+        return replace(credentials, ca_file=Path(ca_file)) if ca_file else credentials
     if not all(settings.outbound.get(name) for name in REQUIRED[message.channel]):
         return None
     return {Channel.OPSGENIE: opsgenie.OpsgenieCredentials,

@@ -21,9 +21,11 @@ def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
         return None
     alerts = store.incident_alerts(incident_id)
     team = ruleset.teams.get(incident.get("team", ""))
+    state = _incident(incident, len(alerts), public_url, now)
+    if update:  # the message reports that update, even if a later one is already stored
+        state["status"] = update.get("status", state["status"])
     return NotificationContext(
-        event=event, reason=reason,
-        incident=_incident(incident, len(alerts), public_url, now),
+        event=event, reason=reason, incident=state,
         alerts=[_alert(a) for a in alerts[:MAX_ALERTS_IN_CONTEXT]],
         team={"name": incident.get("team", ""), "description": team.description if team else ""},
         policy=_policy(ruleset, incident.get("severity", "SEV3")),

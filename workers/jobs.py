@@ -31,7 +31,7 @@ from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context
 from workers.notifiers import DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
-from workers.render import NoMessage, render
+from workers.render import NoMessage, Rendered, render
 
 logger = logging.getLogger("klaxon.jobs")
 
@@ -70,9 +70,10 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
     retry_later: list[DeliveryError] = []
     for channel in wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team)):
         try:
-            rendered = render(channel, ctx.event, ctx, rt.settings.templates_dir)
-        except NoMessage:
-            continue
+            rendered: Rendered | None = render(channel, ctx.event, ctx,
+                                               rt.settings.templates_dir)
+        except NoMessage:  # no text for this event; PagerDuty ack/resolve need none
+            rendered = None
         for message in plan(channel, ctx, rendered, team, state, seq or "0"):
             try:
                 results[message.idempotency_key] = deliver_once(rt, message, state)

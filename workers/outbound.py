@@ -43,19 +43,25 @@ def wanted_channels(ctx: NotificationContext, team: Team | None, state: dict[str
     return channels
 
 
-def plan(channel: Channel, ctx: NotificationContext, rendered: Rendered, team: Team | None,
-         state: dict[str, str], seq: str) -> list[OutboundMessage]:
+def plan(channel: Channel, ctx: NotificationContext, rendered: Rendered | None,
+         team: Team | None, state: dict[str, str], seq: str) -> list[OutboundMessage]:
+    """The messages for one channel; `rendered` is None when the channel has no text for the
+    event (render's NO_MESSAGE), which only PagerDuty's acknowledge and resolve can do without."""
+    if rendered is None and channel is not Channel.PAGERDUTY:
+        return []
     return _PLANNERS[channel](ctx, rendered, team, state, seq)
 
 
 def _message(channel: Channel, action: str, ctx: NotificationContext, seq: str,
              body: dict[str, Any], target: dict[str, str] | None = None) -> OutboundMessage:
     incident = ctx.incident["id"]
-    key = f"{channel}:{action}:{incident}:{ctx.event}:{seq}"
+    # Keyed by the event, not the action: a retry that finds the status-page incident already
+    # created (or the X thread already started) must skip, not send an update in its place.
+    key = f"{channel}:{incident}:{ctx.event}:{seq}"
     return OutboundMessage(channel, action, incident, ctx.event.value, key, body, target or {})
 
 
-def _pagerduty(ctx: NotificationContext, rendered: Rendered, team: Team | None,
+def _pagerduty(ctx: NotificationContext, rendered: Any, team: Team | None,
                state: dict[str, str], seq: str) -> list[OutboundMessage]:
     assert team is not None
     base = {"routing_key": f"${team.routing_key_env}", "dedup_key": ctx.incident["id"]}
@@ -65,7 +71,7 @@ def _pagerduty(ctx: NotificationContext, rendered: Rendered, team: Team | None,
     if ctx.event is E.RESOLVED:
         return [_message(Channel.PAGERDUTY, "resolve", ctx, seq,
                          base | {"event_action": "resolve"})]
-    if ctx.event not in PAGING_EVENTS:
+    if ctx.event not in PAGING_EVENTS or rendered is None:
         return []
     incident = ctx.incident
     return [_message(Channel.PAGERDUTY, "trigger", ctx, seq, base | {
@@ -83,7 +89,7 @@ def _pagerduty(ctx: NotificationContext, rendered: Rendered, team: Team | None,
         "client": "Klaxon", "client_url": ctx.links["incident"]})]
 
 
-def _opsgenie(ctx: NotificationContext, rendered: Rendered, team: Team | None,
+def _opsgenie(ctx: NotificationContext, rendered: Any, team: Team | None,
               state: dict[str, str], seq: str) -> list[OutboundMessage]:
     assert team is not None
     incident = ctx.incident
@@ -105,7 +111,7 @@ def _opsgenie(ctx: NotificationContext, rendered: Rendered, team: Team | None,
     return [_message(Channel.OPSGENIE, action, ctx, seq, body, {"opsgenie_alias": alias})]
 
 
-def _statuspage(ctx: NotificationContext, rendered: Rendered, team: Team | None,
+def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
                 state: dict[str, str], seq: str) -> list[OutboundMessage]:
     incident = ctx.incident
     fields: dict[str, Any] = {"name": rendered["name"], "status": incident["status"],
@@ -120,7 +126,7 @@ def _statuspage(ctx: NotificationContext, rendered: Rendered, team: Team | None,
                      {"statuspage_incident": state["statuspage_id"]})]
 
 
-def _x(ctx: NotificationContext, rendered: Rendered, team: Team | None,
+def _x(ctx: NotificationContext, rendered: Any, team: Team | None,
        state: dict[str, str], seq: str) -> list[OutboundMessage]:
     last = state.get("x_last_id")
     if not last:

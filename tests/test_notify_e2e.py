@@ -1,0 +1,143 @@
+"""Fixture webhooks in -> the fake vendors see the right calls, in the right order, once.
+
+Real HTTP everywhere: the webhook goes through the Flask app, the declare timer fires on the
+virtual clock, an RQ SimpleWorker runs the notify jobs against a real Redis, and the real SDKs
+talk to loopback fakes (PagerDuty over HTTPS with a test CA).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from app import create_app
+from app.settings import Settings
+from conftest import SECRETS, load_fixture, post
+from webhook_helpers import signed_for
+from workers import jobs
+from workers.queues import queues
+from workers.ticker import tick
+
+ROOT = Path(__file__).parent.parent
+ROUTING_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
+AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
+
+
+@pytest.fixture
+def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x):
+    env = {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
+           "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
+           "PD_ROUTING_KEY_CHECKOUT": ROUTING_KEY, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
+           "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
+           "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
+           "STATUSPAGE_API_URL": fake_statuspage.url + "/v1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    jobs.runtime.cache_clear()
+    clock.set(1773479640.0)  # the fixtures' story: Saturday 2026-03-14 09:14 UTC
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    yield app
+    jobs.runtime.cache_clear()
+
+
+def run_worker(redis_client) -> None:
+    SimpleWorker(queues(redis_client), connection=redis_client,
+                 serializer=JSONSerializer).work(burst=True)
+
+
+def events(fake) -> list[tuple[str, str]]:
+    return [(r.method, r.json.get("event_action") or r.json.get("incident", {}).get("status"))
+            for r in fake.requests]
+
+
+def test_declare_ack_update_resolve_reach_each_vendor_once(world, redis_client, clock,
+                                                           fake_pagerduty, fake_statuspage,
+                                                           fake_x) -> None:
+    client = world.test_client()
+    answer = post(client, load_fixture("datadog", "triggered")).get_json()
+    incident = answer["incident"]
+    run_worker(redis_client)
+    assert fake_pagerduty.requests == []  # group_wait: nobody is told yet
+
+    clock.advance(61)
+    assert [t.kind for t in tick(redis_client, clock, world.extensions["klaxon"].incidents)] \
+        == ["declare"]
+    run_worker(redis_client)
+    [page] = fake_pagerduty.requests
+    assert page.json["dedup_key"] == incident and page.json["routing_key"] == ROUTING_KEY
+    assert page.json["payload"]["severity"] == "error"  # SEV2
+    assert events(fake_statuspage) == [("POST", "investigating")]
+    assert fake_x.requests == []  # SEV2: no post on X by policy
+
+    # PagerDuty sends the acknowledgement of Klaxon's own page back: same incident.
+    fixture = load_fixture("pagerduty", "incident_acknowledged")
+    ack = json.loads(fixture.body)
+    ack["event"]["data"]["incident_key"] = incident
+    body = json.dumps(ack).encode()
+    headers, _ = signed_for(fixture, body)
+    response = post(client, fixture, body=body, headers=headers)
+    assert response.get_json()["incident"] == incident
+    assert response.get_json()["outcome"] == "updated"
+    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
+        "status": "identified", "message": "A bad deploy; rolling back", "by": "Marco"})
+    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
+        "status": "resolved", "message": "Latency is back to normal", "by": "Marco"})
+    run_worker(redis_client)
+
+    assert events(fake_pagerduty) == [("POST", "trigger"), ("POST", "acknowledge"),
+                                      ("POST", "resolve")]
+    assert events(fake_statuspage) == [("POST", "investigating"), ("PATCH", "identified"),
+                                       ("PATCH", "resolved")]
+    listed = client.get("/api/incidents?status=open", headers=AUTH).get_json()["incidents"]
+    assert listed == []
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    notified = [e["text"] for e in timeline["timeline"] if e["kind"] == "notified"]
+    assert len(notified) == 6
+
+
+def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerduty) -> None:
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    clock.advance(61)
+    tick(redis_client, clock, world.extensions["klaxon"].incidents)
+    run_worker(redis_client)
+    jobs.notify(incident, "declared", "", "again")  # what a retry or a second worker does
+    jobs.notify(incident, "declared", "", "again")
+    assert len(fake_pagerduty.requests) == 1
+
+
+def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock,
+                                               fake_pagerduty) -> None:
+    from workers.notifiers import DeliveryError
+
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    fake_pagerduty.fail_next(503)
+    with pytest.raises(DeliveryError) as raised:
+        jobs.notify(incident, "declared", "", "first try")
+    assert raised.value.retryable
+    jobs.notify(incident, "declared", "", "retry")
+    jobs.notify(incident, "declared", "", "retry")
+    statuses = [a.status for a in fake_pagerduty.answers]
+    assert statuses == [503, 202]
+
+
+def test_channels_without_credentials_write_to_the_outbox(world, redis_client, clock,
+                                                          monkeypatch) -> None:
+    for name in ("PD_ROUTING_KEY_CHECKOUT", "STATUSPAGE_API_KEY"):
+        monkeypatch.delenv(name)
+    jobs.runtime.cache_clear()
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    jobs.notify(incident, "declared", "", "dry run")
+    jobs.notify(incident, "declared", "", "dry run again")
+    messages = client.get(f"/api/outbox?incident={incident}", headers=AUTH).get_json()["messages"]
+    assert sorted((m["channel"], m["action"]) for m in messages) == [
+        ("pagerduty", "trigger"), ("statuspage", "create")]
+    page = next(m for m in messages if m["channel"] == "pagerduty")
+    assert page["body"]["routing_key"] == "$PD_ROUTING_KEY_CHECKOUT"  # the name, not a key
+    assert ROUTING_KEY not in json.dumps(messages)
