@@ -108,6 +108,33 @@ def maintenance(switch: str, services: str, until: str | None, reason: str,
         click.echo(f"maintenance: on for {scope} ({current.reason}; by {current.by}; {ends})")
 
 
+@main.command()
+@click.option("--requeue", "requeue", default=None, help="requeue this job id")
+@click.option("--requeue-all", is_flag=True, help="requeue every failed job")
+def failed(requeue: str | None, requeue_all: bool) -> None:
+    """List notification jobs that failed after every retry; requeue them."""
+    from rq.registry import FailedJobRegistry
+
+    from app import DEFAULT_REDIS_URL
+    from app.settings import Settings
+    from app.store.connection import connect
+    from workers.queues import queues
+
+    connection = connect(Settings.from_env().redis_url or DEFAULT_REDIS_URL)
+    for queue in queues(connection):
+        registry = FailedJobRegistry(queue=queue)
+        for job_id in registry.get_job_ids():
+            if requeue_all or requeue == job_id:
+                registry.requeue(job_id)
+                click.echo(f"requeued {job_id}")
+                continue
+            job = queue.fetch_job(job_id)
+            error = (job.latest_result().exc_string or "").strip().splitlines()[-1:] if job \
+                and job.latest_result() else [""]
+            click.echo(f"{job_id}  {queue.name}  {error[0][:160]}")
+            click.echo(f"  requeue: klaxon failed --requeue {job_id}")
+
+
 def _attach_optional_groups() -> None:
     try:
         from app.ruleset.cli import rules

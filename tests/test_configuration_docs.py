@@ -63,7 +63,8 @@ def _as_on_a_dyno() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_client) -> None:
+def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_client,
+                                                                tmp_path) -> None:
     """Run the Procfile's web command as Heroku would (bash, $PORT, $WEB_CONCURRENCY)."""
     import os
     import signal
@@ -82,9 +83,11 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
     env = {**os.environ, **SECRETS, "PORT": str(port), "WEB_CONCURRENCY": "2",
            "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
            "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
-    server = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True, preexec_fn=_as_on_a_dyno)
+    log = tmp_path / "web.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=ROOT, env=env,
+                                  stdout=output, stderr=output,
+                                  start_new_session=True, preexec_fn=_as_on_a_dyno)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -97,6 +100,11 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
             assert server.poll() is None and time.monotonic() < deadline, "web never ready"
             time.sleep(0.2)
         assert response.json()["checks"] == {"redis": "ok", "rules": "ok"}
+        # Both workers booted (WEB_CONCURRENCY=2). A SIGTERM that lands while a worker is still
+        # importing makes granian wait for it; on Heroku the 30 s SIGKILL ends that anyway.
+        while log.read_text().count("Started worker-") < 2:
+            assert time.monotonic() < deadline, "second web worker never started"
+            time.sleep(0.1)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # Heroku signals every process of the dyno
         try:
@@ -104,4 +112,5 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-            raise AssertionError("web did not stop within Heroku's 30 s after SIGTERM")
+            raise AssertionError("web did not stop within Heroku's 30 s after SIGTERM:\n"
+                                 + log.read_text()[-3000:]) from None

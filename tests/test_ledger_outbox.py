@@ -84,3 +84,23 @@ def test_klaxon_outbox_prints_the_messages(redis_url, redis_client, clock, monke
     assert result.exit_code == 0, result.output
     assert "statuspage create" in " ".join(result.output.split())
     assert "Checkout is slow" in result.output
+
+
+def test_klaxon_failed_lists_and_requeues(redis_url, redis_client, monkeypatch) -> None:
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from workers.queues import queues
+
+    notify_queue = queues(redis_client)[0]
+    job = notify_queue.enqueue("jobs_for_tests.fail_with_secret", "x" * 8, job_id="notify-broken")
+    SimpleWorker([notify_queue], connection=redis_client,
+                 serializer=JSONSerializer).work(burst=True)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    listed = CliRunner().invoke(main, ["failed"])
+    assert listed.exit_code == 0, listed.output
+    assert "notify-broken" in listed.output and "klaxon failed --requeue notify-broken" \
+        in listed.output
+    requeued = CliRunner().invoke(main, ["failed", "--requeue", job.id])
+    assert "requeued notify-broken" in requeued.output
+    assert job.id in notify_queue.get_job_ids()
