@@ -18,6 +18,7 @@ from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
 from app.ruleset import classify
+from app.store import keys
 from app.store.incidents import STATUSES
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -136,6 +137,18 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
     event = "resolved" if update["status"] == "resolved" else "update_posted"
     klaxon.enqueue(incident_id, event, repr(klaxon.clock.now()), "status update posted", update)
     return result, 201
+
+
+@blueprint.post("/incidents/<incident_id>/postmortem")
+def postmortem_status(incident_id: str) -> tuple[dict[str, Any], int]:
+    """Mark the post-mortem reviewed or published (stops the overdue reminders)."""
+    _incident(incident_id)
+    body = _body()
+    status = _choice(body, "status", ["draft", "in_review", "published"], required=True)
+    klaxon = current_app.extensions["klaxon"]
+    klaxon.redis.hset(keys.incident(incident_id), mapping={
+        "postmortem_status": status, "postmortem_url": _text(body, "url", 500)})
+    return {"incident": incident_id, "postmortem_status": status}, 200
 
 
 @blueprint.get("/maintenance")

@@ -16,6 +16,7 @@ from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry
+from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
@@ -31,8 +32,9 @@ def main(burst: bool = False) -> bool:
     init_sentry(settings)
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     clock = SystemClock()
-    ticker = TickerThread(connection, clock, IncidentStore(connection, clock,
-                                                           settings.delivery_ttl_seconds))
+    ticker = TickerThread(connection, clock,
+                          IncidentStore(connection, clock, settings.delivery_ttl_seconds),
+                          load_ruleset(settings.rules_dir))
     ticker.start()
     worker = HerokuWorker(queues(connection), connection=connection,
                           serializer=JSONSerializer)

@@ -26,6 +26,7 @@ from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from app.store.ledger import Ledger
 from app.store.outbox import Outbox
+from app.store.timers import Timers
 from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context
@@ -74,7 +75,7 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
                                                rt.settings.templates_dir)
         except NoMessage:  # no text for this event; PagerDuty ack/resolve need none
             rendered = None
-        for message in plan(channel, ctx, rendered, team, state, seq or "0"):
+        for message in plan(channel, ctx, rendered, team, state, seq or "0", rt.ruleset.teams):
             try:
                 results[message.idempotency_key] = deliver_once(rt, message, state)
             except DeliveryError as error:
@@ -82,7 +83,17 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
                 break  # later messages of this channel depend on this one
     if retry_later:
         raise retry_later[0]  # RQ retries the job; what was sent is skipped by the ledger
+    if ctx.event is MessageEvent.RESOLVED:
+        _schedule_postmortem(rt, ctx)
     return results
+
+
+def _schedule_postmortem(rt: Runtime, ctx: NotificationContext) -> None:
+    """SEV1/SEV2 (by default): the post-mortem draft is due a while after resolution."""
+    due = ctx.policy["postmortem_due_seconds"]
+    if due and ctx.incident["resolved_at"]:
+        Timers(rt.redis).schedule("postmortem", ctx.incident["id"],
+                                  ctx.incident["resolved_at"] + due)
 
 
 def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ already carries the incident, so a thread or a status-page incident is always cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +45,32 @@ def wanted_channels(ctx: NotificationContext, team: Team | None, state: dict[str
 
 
 def plan(channel: Channel, ctx: NotificationContext, rendered: Rendered | None,
-         team: Team | None, state: dict[str, str], seq: str) -> list[OutboundMessage]:
+         team: Team | None, state: dict[str, str], seq: str,
+         teams: Mapping[str, Team] | None = None) -> list[OutboundMessage]:
     """The messages for one channel; `rendered` is None when the channel has no text for the
     event (render's NO_MESSAGE), which only PagerDuty's acknowledge and resolve can do without."""
     if rendered is None and channel is not Channel.PAGERDUTY:
         return []
-    return _PLANNERS[channel](ctx, rendered, team, state, seq)
+    messages = _PLANNERS[channel](ctx, rendered, team, state, seq)
+    if channel is Channel.PAGERDUTY and ctx.event is E.ESCALATED and rendered is not None:
+        messages += _escalation_pages(ctx, rendered, teams or {}, seq)
+    return messages
+
+
+def _escalation_pages(ctx: NotificationContext, rendered: Any, teams: Mapping[str, Team],
+                      seq: str) -> list[OutboundMessage]:
+    """Page each `team:<name>` an escalation step names, on that team's own service."""
+    pages = []
+    for target in (ctx.update or {}).get("escalated_to", []):
+        name = target.removeprefix("team:")
+        other = teams.get(name) if target.startswith("team:") else None
+        if other is None or not other.routing_key_env or name == ctx.incident["team"]:
+            continue
+        [page] = _pagerduty(ctx, rendered, other, {}, seq)
+        body = page.body | {"dedup_key": f"{ctx.incident['id']}:{name}"}
+        pages.append(OutboundMessage(page.channel, page.action, page.incident_id, page.event,
+                                     f"{page.idempotency_key}:{name}", body))
+    return pages
 
 
 def _message(channel: Channel, action: str, ctx: NotificationContext, seq: str,

@@ -6,52 +6,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 import redis
 
 from app.clock import Clock
 from app.logs import log
-from app.notifications import enqueue_notification
+from app.ruleset import RuleSet
 from app.store.incidents import IncidentStore
 from app.store.timers import Timer, Timers
+from workers.incident_timers import IncidentTimers
 
 logger = logging.getLogger("klaxon.ticker")
 TICK_SECONDS = 1.0
 
 
-def timer_handlers(connection: redis.Redis,
-                   incidents: IncidentStore) -> dict[str, Callable[[Timer], None]]:
-    """What each kind of timer does when it falls due: a state change in Redis (idempotent),
-    then, only if it changed something, the notification job (enqueued once per event)."""
-
-    def declare(timer: Timer) -> None:
-        if _log_result(timer, incidents.declare(timer.incident_id)) == "declared":
-            enqueue_notification(connection, timer.incident_id, "declared", "",
-                                 "first notification after group_wait")
-
-    def resolve(timer: Timer) -> None:
-        if _log_result(timer, incidents.resolve(timer.incident_id, by="quiet period")) \
-                == "resolved":
-            enqueue_notification(connection, timer.incident_id, "resolved", "",
-                                 "all alerts resolved")
-
-    return {"declare": declare, "resolve": resolve}
-
-
-def _log_result(timer: Timer, result: str) -> str:
-    log(logger, "timer fired", kind=timer.kind, incident=timer.incident_id, result=result)
-    return result
-
-
-def tick(connection: redis.Redis, clock: Clock, incidents: IncidentStore) -> list[Timer]:
-    return Timers(connection).fire_due(clock.now(), timer_handlers(connection, incidents))
+def tick(connection: redis.Redis, clock: Clock, incidents: IncidentStore,
+         ruleset: RuleSet | None = None) -> list[Timer]:
+    """Fire every timer due on `clock`; returns the timers fired."""
+    handlers = IncidentTimers(connection, incidents, ruleset).handlers()
+    return Timers(connection).fire_due(clock.now(), handlers)
 
 
 class TickerThread(threading.Thread):
-    def __init__(self, connection: redis.Redis, clock: Clock, incidents: IncidentStore) -> None:
+    def __init__(self, connection: redis.Redis, clock: Clock, incidents: IncidentStore,
+                 ruleset: RuleSet | None) -> None:
         super().__init__(name="klaxon-ticker", daemon=True)
-        self._args = (connection, clock, incidents)
+        self._args = (connection, clock, incidents, ruleset)
         self.stopping = threading.Event()
 
     def run(self) -> None:

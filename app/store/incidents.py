@@ -116,6 +116,17 @@ class IncidentStore:
         """The first acknowledgement stops escalation; its author leads unless one was named."""
         return self._act(incident_id, "ack", by=by, via=via or None)
 
+    def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> str:
+        """Record escalation `level` unless the incident was acknowledged or got there already:
+        escalated, already_escalated, already_acknowledged, resolved or unknown."""
+        return str(self._act(incident_id, "escalate", level=level, targets=targets,
+                             waited=waited)["result"])
+
+    def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> str:
+        """Record a reminder once per `seq`: reminded, already_reminded, resolved or unknown."""
+        return str(self._act(incident_id, "remind", kind=kind, message=message, by=to,
+                             seq=seq)["result"])
+
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
 

@@ -18,12 +18,33 @@ end
 
 local status = redis.call('HGET', ikey, 'status')
 if not status then return reply('unknown') end
-if status == 'resolved' and a.action ~= 'update' then return reply('resolved') end
+local postmortem = a.action == 'remind' and a.kind == 'postmortem'  -- chases after the end
+if status == 'resolved' and a.action ~= 'update' and not postmortem then return reply('resolved') end
 
 if a.action == 'commander' then
   redis.call('HSET', ikey, 'commander', a.by, 'updated_at', a.now)
   timeline('commander', a.by .. ' is incident commander', {by = a.by, assigned_by = a.assigned_by})
   return reply('commander', {'commander'})
+end
+
+if a.action == 'escalate' then
+  -- Idempotent by level: a second ticker, or a retry, finds the level already reached.
+  if redis.call('HGET', ikey, 'acknowledged_at') then return reply('already_acknowledged') end
+  if tonumber(redis.call('HGET', ikey, 'escalation_level') or '0') >= tonumber(a.level) then
+    return reply('already_escalated')
+  end
+  redis.call('HSET', ikey, 'escalation_level', a.level, 'updated_at', a.now)
+  timeline('escalated', 'not acknowledged after ' .. a.waited .. '; escalated to ' .. a.targets ..
+           ' (level ' .. a.level .. ')', {level = a.level, targets = a.targets})
+  return reply('escalated', {'escalation'})
+end
+
+if a.action == 'remind' then
+  -- Idempotent by the reminder's due time.
+  if redis.call('HGET', ikey, 'last_reminder_seq') == a.seq then return reply('already_reminded') end
+  redis.call('HSET', ikey, 'last_reminder_seq', a.seq)
+  timeline('reminder', a.message, {kind = a.kind, to = a.by})
+  return reply('reminded', {'reminder'})
 end
 
 if a.action == 'ack' then
