@@ -3,6 +3,7 @@ the job by its dotted path, and the worker resolves it (a test checks that it do
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
@@ -44,9 +45,14 @@ def enqueue_notification(connection: redis.Redis, incident_id: str, event: str, 
     return job_id
 
 
+RETRY_INTERVALS_SECONDS = (5, 15, 60, 120, 300, 600)  # ~18 min in all, then `klaxon failed`
+
+
 def _retry() -> Any:
     from rq import Retry
 
-    # Vendors throttle for seconds to minutes (PagerDuty suggests backing off "a few
-    # minutes"); effects already made are skipped by the ledger on every retry.
-    return Retry(max=6, interval=[5, 15, 60, 120, 300, 600])
+    # Exponential-ish backoff with ±20% jitter, so jobs failed by one outage do not retry in
+    # lockstep. Vendors throttle for seconds to minutes (PagerDuty suggests "a few minutes");
+    # effects already made are skipped by the ledger on every retry.
+    return Retry(max=len(RETRY_INTERVALS_SECONDS),
+                 interval=[round(s * random.uniform(0.8, 1.2)) for s in RETRY_INTERVALS_SECONDS])

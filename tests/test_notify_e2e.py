@@ -141,3 +141,38 @@ def test_channels_without_credentials_write_to_the_outbox(world, redis_client, c
     page = next(m for m in messages if m["channel"] == "pagerduty")
     assert page["body"]["routing_key"] == "$PD_ROUTING_KEY_CHECKOUT"  # the name, not a key
     assert ROUTING_KEY not in json.dumps(messages)
+
+
+def test_a_short_retry_after_is_honoured_in_the_same_job(world, fake_pagerduty) -> None:
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    fake_pagerduty.fail_next(429, retry_after=1)
+    jobs.notify(incident, "declared", "", "throttled")
+    answers = fake_pagerduty.answers
+    assert [a.status for a in answers] == [429, 202]
+    gap = fake_pagerduty.requests[1].time - fake_pagerduty.requests[0].time
+    assert gap >= 0.95  # waited as told
+
+
+def test_a_long_retry_after_goes_back_to_rq_and_pages_once_later(world, fake_pagerduty) -> None:
+    from workers.notifiers import DeliveryError, FailureReason
+
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    fake_pagerduty.fail_next(429, retry_after=120)
+    with pytest.raises(DeliveryError) as raised:
+        jobs.notify(incident, "declared", "", "throttled")
+    assert raised.value.reason is FailureReason.RATE_LIMITED
+    assert raised.value.retry_after and raised.value.retry_after > 100
+    jobs.notify(incident, "declared", "", "rq retry")
+    assert [a.status for a in fake_pagerduty.answers] == [429, 202]
+
+
+def test_statuspage_calls_are_spaced_by_the_shared_limit(world, fake_statuspage) -> None:
+    client = world.test_client()
+    first = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    second = post(client, load_fixture("pagerduty", "incident_triggered")).get_json()["incident"]
+    jobs.notify(first, "declared", "", "x")
+    jobs.notify(second, "declared", "", "x")
+    times = [r.time for r in fake_statuspage.requests]
+    assert len(times) == 2 and times[1] - times[0] >= 0.95  # one request a second per key

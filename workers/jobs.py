@@ -9,6 +9,7 @@ updates twice. A channel without credentials writes to the outbox instead.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
@@ -26,6 +27,7 @@ from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from app.store.ledger import Ledger
 from app.store.outbox import Outbox
+from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
@@ -35,6 +37,8 @@ from workers.outbound import plan, wanted_channels
 from workers.render import NoMessage, Rendered, render
 
 logger = logging.getLogger("klaxon.jobs")
+MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a worker
+MAX_LIMIT_WAITS = 3
 
 
 class Runtime:
@@ -48,6 +52,7 @@ class Runtime:
         self.incidents = IncidentStore(connection, self.clock, settings.delivery_ttl_seconds)
         self.ledger = Ledger(connection, self.clock)
         self.outbox = Outbox(connection, self.clock)
+        self.limiter = RateLimiter(connection, self.clock)
 
 
 @lru_cache(maxsize=1)
@@ -110,15 +115,31 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         entry = rt.outbox.add(_outbox_entry(message))
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
     else:
+        _wait_for_rate_limit(rt, message)
         receipt = _send(rt, message, credentials)
     rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
     _record(rt, message, receipt, state, outbox=credentials is None)
     return receipt.vendor_id
 
 
+def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
+    """Take a slot of the destination's shared budget; wait briefly, or give the job back."""
+    destination = str(message.body.get("routing_key") or message.channel)
+    for _ in range(MAX_LIMIT_WAITS):
+        wait = rt.limiter.acquire(message.channel.value, destination)
+        if wait <= 0:
+            return
+        if wait > MAX_INLINE_WAIT_SECONDS:
+            break
+        time.sleep(wait)
+    rt.ledger.fail(message.idempotency_key, "rate limited before sending")
+    raise DeliveryError(message.channel, FailureReason.RATE_LIMITED,
+                        "the destination's shared rate limit is used up", retry_after=wait)
+
+
 def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     try:
-        return creds.SENDERS[message.channel](message, credentials)
+        return _send_honouring_retry_after(message, credentials)
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return Receipt(message.channel, vendor_id="duplicate")
@@ -129,6 +150,20 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
                       f"{error}", channel=message.channel.value)
             return Receipt(message.channel, vendor_id="failed")
         raise
+
+
+def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> Receipt:
+    """One call; a 429 asking for a short pause gets one more call after it, in this job.
+    Longer pauses go back to RQ, whose retry intervals grow past them."""
+    try:
+        return creds.SENDERS[message.channel](message, credentials)
+    except DeliveryError as error:
+        pause = error.retry_after
+        if error.reason is not FailureReason.RATE_LIMITED or pause is None or \
+                pause > MAX_INLINE_WAIT_SECONDS:
+            raise
+        time.sleep(max(pause, 0.0))
+        return creds.SENDERS[message.channel](message, credentials)
 
 
 def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, state: dict[str, str],

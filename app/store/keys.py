@@ -100,6 +100,10 @@ OUTBOX_MAX_ENTRIES = 10_000
 LEDGER_TTL_SECONDS = 90 * 24 * 3600  # longer than any incident stays open
 
 
+def rate_limit(channel: str, destination_digest: str) -> str:
+    return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
+
+
 def maintenance() -> str:
     """The maintenance window in force, if any (read by correlate.lua)."""
     return f"{PREFIX}:maintenance"
