@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import redis
 
 from app import DEFAULT_REDIS_URL
-from app.clock import SystemClock
+from app.clock import Clock, SystemClock
 from app.logs import log
 from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
 from app.ruleset.vocabulary import PageMode
@@ -44,10 +46,11 @@ MAX_LIMIT_WAITS = 3
 class Runtime:
     """What jobs share in one worker process: built once, from the environment."""
 
-    def __init__(self, settings: Settings, connection: redis.Redis, ruleset: RuleSet) -> None:
+    def __init__(self, settings: Settings, connection: redis.Redis, ruleset: RuleSet,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
         self.redis = connection
-        self.clock = SystemClock()
+        self.clock = clock or SystemClock()
         self.ruleset = ruleset
         self.incidents = IncidentStore(connection, self.clock, settings.delivery_ttl_seconds)
         self.ledger = Ledger(connection, self.clock)
@@ -57,9 +60,26 @@ class Runtime:
 
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
+    if _overrides:
+        return _overrides[-1]
     settings = Settings.from_env()
     return Runtime(settings, connect(settings.redis_url or DEFAULT_REDIS_URL),
                    load_ruleset(settings.rules_dir))
+
+
+_overrides: list[Runtime] = []
+
+
+@contextmanager
+def running_with(rt: Runtime) -> Iterator[None]:
+    """Run jobs in this process with a given runtime (another clock, another Redis)."""
+    runtime.cache_clear()
+    _overrides.append(rt)
+    try:
+        yield
+    finally:
+        _overrides.pop()
+        runtime.cache_clear()
 
 
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",

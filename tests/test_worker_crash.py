@@ -1,0 +1,114 @@
+"""Workers killed mid-job never page or post twice: a real `python -m workers` process is
+killed while its call to the fake PagerDuty is in flight (SIGKILL, and Heroku's SIGTERM to
+every process of the dyno), then the job runs again as RQ's retry would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app import create_app
+from app.clock import VirtualClock
+from app.ruleset import load_ruleset
+from app.settings import Settings
+from conftest import SECRETS, load_fixture, post
+from workers import jobs
+
+ROOT = Path(__file__).parent.parent
+ROUTING_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage) -> dict:
+    values = {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
+              "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
+              "PD_ROUTING_KEY_CHECKOUT": ROUTING_KEY, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
+              "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
+              "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
+              "STATUSPAGE_API_URL": fake_statuspage.url + "/v1"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    jobs.runtime.cache_clear()
+    yield values
+    jobs.runtime.cache_clear()
+
+
+def start_worker(values: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT,
+                            env={**os.environ, **values, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def open_incident(redis_client) -> str:
+    clock = VirtualClock(time.time())  # real time: the worker's own ticker must find nothing due
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
+    app.extensions["klaxon"].enqueue(incident, "declared", "", "first notification")
+    return incident
+
+
+def wait_for(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def dyno_processes(worker: subprocess.Popen) -> list[psutil.Process]:
+    parent = psutil.Process(worker.pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def triggers(fake) -> list[str]:
+    return [r.json["dedup_key"] for r in fake.requests if r.json.get("event_action") == "trigger"]
+
+
+def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerduty,
+                                                fake_statuspage) -> None:
+    incident = open_incident(redis_client)
+    fake_pagerduty.slow_next(30)  # the page is in flight when the worker dies
+    worker = start_worker(env)
+    try:
+        wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    finally:
+        for process in dyno_processes(worker):
+            process.send_signal(signal.SIGKILL)  # no handler runs: nothing is recorded after
+        worker.wait(timeout=10)
+
+    # RQ finds the job abandoned and retries it; by then the ledger's lease has run out.
+    later = VirtualClock(time.time() + 121)
+    settings = Settings.from_env()
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):  # the retried job, in a worker whose clock is 2 minutes on
+        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify(incident, "declared", "", "and a second retry")
+    assert set(triggers(fake_pagerduty)) == {incident}  # PagerDuty dedups by key: one page
+    assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
+
+
+def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_client,
+                                                                 fake_pagerduty,
+                                                                 fake_statuspage) -> None:
+    incident = open_incident(redis_client)
+    fake_pagerduty.slow_next(2)
+    worker = start_worker(env)
+    wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    for process in dyno_processes(worker):
+        process.send_signal(signal.SIGTERM)  # Heroku signals every process in the dyno
+    worker.wait(timeout=30)
+    again = start_worker(env)  # the restarted dyno
+    try:
+        time.sleep(3)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=30)
+    assert triggers(fake_pagerduty) == [incident]
+    assert len(fake_statuspage.requests) == 1
