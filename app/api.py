@@ -12,11 +12,12 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
+from app.postmortem import render_postmortem
 from app.ruleset import classify
 from app.store.incidents import STATUSES
 
@@ -60,6 +61,16 @@ def get_incident(incident_id: str) -> dict[str, Any]:
 def get_timeline(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     return {"timeline": current_app.extensions["klaxon"].incidents.timeline(incident_id)}
+
+
+@blueprint.get("/incidents/<incident_id>/postmortem.md")
+def postmortem(incident_id: str) -> Response:
+    """The post-mortem draft in Markdown, filled in from the incident as it is now."""
+    _incident(incident_id)
+    klaxon = current_app.extensions["klaxon"]
+    text = render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
+                             klaxon.settings.templates_dir, klaxon.clock.now())
+    return Response(text, mimetype="text/markdown")
 
 
 @blueprint.post("/incidents/<incident_id>/resolve")
