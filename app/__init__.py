@@ -12,7 +12,7 @@ from typing import Any
 import redis
 from flask import Flask, g, request
 
-from app import api, health, http_errors, webhooks
+from app import api, health, http_errors, pages, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    pages.register(app, settings)
     http_errors.register(app)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
