@@ -8,10 +8,19 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import SECRETS, load_fixture, post
-from incident_story import (AUTH, EMAIL, HOSTS, IDENTIFIED, MONITORING, PEOPLE, api, full_story,
-                            open_incident, respond)
+from incident_story import (
+    AUTH,
+    EMAIL,
+    HOSTS,
+    IDENTIFIED,
+    MONITORING,
+    PEOPLE,
+    api,
+    full_story,
+    open_incident,
+    respond,
+)
 from webhook_helpers import keyspace
 
 TOKEN = SECRETS["KLAXON_API_TOKEN"]

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from incident_story import AUTH, full_story, open_incident
 
 from app.postmortem import cell, responders
-from incident_story import AUTH, full_story, open_incident
 
 GOLDEN = Path(__file__).parent / "golden" / "postmortem" / "resolved_sev1.md"
 

@@ -6,9 +6,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers.response import Response as BaseResponse
 
 from app.errors import Conflict, NotFound, RequestRejected
 from app.models import Severity
@@ -30,7 +40,7 @@ OPTIONAL = ("title", "team", "service", "environment", "commander", "acknowledge
 
 
 @blueprint.before_request
-def require_sign_in() -> Response | None:
+def require_sign_in() -> BaseResponse | None:
     if request.endpoint in PUBLIC_ENDPOINTS or auth.signed_in():
         return None
     if request.authorization and request.authorization.type == "basic":
@@ -73,7 +83,7 @@ def login() -> Any:
 
 
 @blueprint.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     session.clear()
     return redirect(url_for("public.status"), 303)
 
@@ -88,7 +98,7 @@ def incidents() -> str:
 
 
 @blueprint.get("/incidents/<incident_id>")
-def incident(incident_id: str) -> str:
+def incident(incident_id: str) -> tuple[str, int]:
     return _incident_page(incident_id, {}, {}, 200)
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template
+from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected
 from app.pages.status import StatusPage, status_page
 from app.pages.web import error_page, security_headers
 from app.wording import iso
-from werkzeug.exceptions import HTTPException
 
 blueprint = Blueprint("public", __name__)
 blueprint.after_request(security_headers)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from browser.conftest import screenshot
 from conftest import SECRETS
 from incident_story import HOSTS, PEOPLE, open_incident, respond
+
+from browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
 TOKEN = SECRETS["KLAXON_API_TOKEN"]
