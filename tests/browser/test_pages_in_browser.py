@@ -10,7 +10,7 @@ import pytest
 from conftest import SECRETS
 from incident_story import HOSTS, PEOPLE, open_incident, respond
 
-from browser.conftest import screenshot
+from browser.conftest import ARTIFACTS, screenshot
 
 pytestmark = pytest.mark.browser
 TOKEN = SECRETS["KLAXON_API_TOKEN"]
@@ -65,4 +65,5 @@ def test_pages_fit_a_phone_screen(phone, http, live_server, clock) -> None:
     assert no_sideways_scroll(phone)
     phone.goto(f"{live_server}/incidents/{incident}")
     screenshot(phone, "incident-phone")
+    phone.screenshot(path=str(ARTIFACTS / "incident-phone-top.png"))
     assert no_sideways_scroll(phone)
