@@ -12,7 +12,7 @@ from typing import Any
 import redis
 from flask import Flask, g, request
 
-from app import api, health, http_errors, webhooks
+from app import api, health, http_errors, pages, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log
 from app.notifications import enqueue_notification
@@ -47,6 +47,16 @@ class Klaxon:
                 update: dict[str, Any] | None = None) -> str | None:
         """Tell the workers about a state change (one job per incident, event and seq)."""
         return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
+
+    def post_update(self, incident_id: str, status: str, message: str, by: str,
+                    severity: str = "") -> dict[str, Any]:
+        """A status update from a person (API or form): stored, then sent to the channels."""
+        result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
+        if result["result"] == "updated":
+            event = "resolved" if status == "resolved" else "update_posted"
+            self.enqueue(incident_id, event, repr(self.clock.now()), "status update posted",
+                         {"status": status, "message": message, "by": by})
+        return result
 
     def describe(self) -> dict[str, Any]:
         """What /readyz shows beside its checks."""
@@ -85,6 +95,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    pages.register(app, settings)
     http_errors.register(app)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)

@@ -12,11 +12,12 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
+from app.postmortem import render_postmortem
 from app.ruleset import classify
 from app.store import keys
 from app.store.incidents import STATUSES
@@ -61,6 +62,16 @@ def get_incident(incident_id: str) -> dict[str, Any]:
 def get_timeline(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     return {"timeline": current_app.extensions["klaxon"].incidents.timeline(incident_id)}
+
+
+@blueprint.get("/incidents/<incident_id>/postmortem.md")
+def postmortem(incident_id: str) -> Response:
+    """The post-mortem draft in Markdown, filled in from the incident as it is now."""
+    _incident(incident_id)
+    klaxon = current_app.extensions["klaxon"]
+    text = render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
+                             klaxon.settings.templates_dir, klaxon.clock.now())
+    return Response(text, mimetype="text/markdown")
 
 
 @blueprint.post("/incidents/<incident_id>/resolve")
@@ -129,13 +140,10 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
     update = {"status": _choice(body, "status", list(STATUSES), required=True),
               "message": _text(body, "message", 5000, required=True),
               "by": _text(body, "by", 100) or "API"}
-    result = klaxon.incidents.post_update(
-        incident_id, update["status"], update["message"], update["by"],
-        severity=_choice(body, "severity", [s.value for s in Severity]))
+    result = klaxon.post_update(incident_id, update["status"], update["message"], update["by"],
+                                severity=_choice(body, "severity", [s.value for s in Severity]))
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
-    event = "resolved" if update["status"] == "resolved" else "update_posted"
-    klaxon.enqueue(incident_id, event, repr(klaxon.clock.now()), "status update posted", update)
     return result, 201
 
 

@@ -13,11 +13,11 @@ from rq.callbacks import Callback
 from rq.job import Dependency, Job
 from rq.serializers import JSONSerializer
 
+from app.queue_names import NOTIFY_QUEUE
 from app.store import keys
 
 NOTIFY_JOB = "workers.jobs.notify"
 FAILURE_CALLBACK = "workers.jobs.record_final_failure"
-NOTIFY_QUEUE = "klaxon-notify"  # workers/queues.py dequeues it first
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # RQ job ids allow only these (apis.md §5.2)
 
 

@@ -6,9 +6,9 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from app.notifications import NOTIFY_QUEUE  # pages, status page, X: what people wait for
-TIMERS_QUEUE = "klaxon-timers"  # escalations, reminders, post-mortem due dates
-QUEUE_NAMES = (NOTIFY_QUEUE, TIMERS_QUEUE)  # dequeue order: notifications first
+from app.queue_names import NOTIFY_QUEUE, QUEUE_NAMES, TIMERS_QUEUE
+
+__all__ = ["NOTIFY_QUEUE", "QUEUE_NAMES", "TIMERS_QUEUE", "queues"]
 
 
 def queues(connection: redis.Redis) -> list[Queue]:

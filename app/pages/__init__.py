@@ -1,0 +1,25 @@
+"""Server-rendered pages from templates/web/: the public status page and its feed, and the
+internal incident pages. `register` hooks them into create_app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from jinja2 import FileSystemLoader, StrictUndefined
+
+from app.pages import auth, internal, public
+from app.settings import Settings
+from app.wording import duration, impact_title, iso, status_word, utc
+
+
+def register(app: Flask, settings: Settings) -> None:
+    app.jinja_loader = FileSystemLoader(str(settings.templates_dir / "web"))
+    # Flask only autoescapes .html/.xml names; ours end in .j2, so escape everything (the
+    # pages show text from webhooks).
+    app.jinja_env.autoescape = True
+    app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters.update({"duration": duration, "utc": utc, "iso": iso,
+                                  "status_word": status_word, "impact_title": impact_title})
+    auth.configure(app, settings.api_token, settings.public_url)
+    app.register_blueprint(public.blueprint)
+    app.register_blueprint(internal.blueprint)

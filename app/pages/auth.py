@@ -1,0 +1,69 @@
+"""Who may see the internal pages, and proof that a form came from them.
+
+Sign in with the API token, either through the login form (a signed Flask session cookie) or
+as the password of HTTP Basic auth (curl, scripts). The session key is derived from
+KLAXON_API_TOKEN, so rotating the token signs everyone out. Every form carries a per-session
+CSRF token in a hidden field, checked on every POST (also under Basic auth, which browsers
+send cross-site on their own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import Flask, current_app, request, session
+
+SESSION_LIFETIME = timedelta(hours=12)  # about one on-call shift
+CSRF_FIELD = "csrf_token"
+
+
+def configure(app: Flask, api_token: str, public_url: str) -> None:
+    # Without a token nobody can sign in; a random key keeps the session machinery working.
+    app.secret_key = (hmac.new(api_token.encode(), b"klaxon pages session v1",
+                               hashlib.sha256).hexdigest() if api_token
+                      else secrets.token_hex(32))
+    app.config.update(SESSION_COOKIE_NAME="klaxon_session", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=public_url.startswith("https://"),
+                      PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME)
+
+
+def token_matches(candidate: str) -> bool:
+    expected = current_app.extensions["klaxon"].settings.api_token
+    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def signed_in() -> bool:
+    if session.get("signed_in") is True:
+        return True
+    basic = request.authorization
+    return bool(basic and basic.type == "basic" and token_matches(basic.password or ""))
+
+
+def sign_in() -> None:
+    session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
+    session.permanent = True
+    session["signed_in"] = True
+    csrf_token()
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use; forms put it in a hidden field."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return str(session[CSRF_FIELD])
+
+
+def csrf_ok() -> bool:
+    sent, expected = request.form.get(CSRF_FIELD, ""), session.get(CSRF_FIELD, "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), str(expected).encode())
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: only a path on this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/incidents"

@@ -1,0 +1,176 @@
+"""The internal pages: incidents with their alerts and timelines, a form to post a status
+update, the outbox and failed jobs. Signed in with the API token (app/pages/auth.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from app.errors import Conflict, NotFound, RequestRejected
+from app.models import Severity
+from app.pages import auth
+from app.pages.failed import failed_jobs
+from app.pages.web import error_page, form_choice, form_text, security_headers
+from app.postmortem import render_postmortem
+from app.store.incidents import STATUSES
+
+blueprint = Blueprint("internal", __name__)
+blueprint.register_error_handler(RequestRejected, error_page)
+blueprint.register_error_handler(HTTPException, error_page)
+PUBLIC_ENDPOINTS = frozenset({"internal.login"})
+RECENT = 50
+# Fields the incident hash only gets once something happens; templates are strict about
+# undefined names, so absent ones read as empty.
+OPTIONAL = ("title", "team", "service", "environment", "commander", "acknowledged_at",
+            "acknowledged_by", "resolved_at")
+
+
+@blueprint.before_request
+def require_sign_in() -> BaseResponse | None:
+    if request.endpoint in PUBLIC_ENDPOINTS or auth.signed_in():
+        return None
+    if request.authorization and request.authorization.type == "basic":
+        return Response("wrong token", 401, {"WWW-Authenticate": 'Basic realm="Klaxon"'})
+    return redirect(url_for("internal.login", next=request.full_path.rstrip("?")), 303)
+
+
+@blueprint.before_request
+def require_csrf_token() -> tuple[str, int] | None:
+    if request.method == "POST" and not auth.csrf_ok():
+        return render_template("error.html.j2", status=400, title="Form expired",
+                               message="This form expired or came from another site. Go back, "
+                                       "reload the page and send it again."), 400
+    return None
+
+
+@blueprint.after_request
+def private(response: Response) -> Response:
+    response.cache_control.no_store = True  # incident details never sit in a shared cache
+    return security_headers(response)
+
+
+@blueprint.context_processor
+def csrf() -> dict[str, Any]:
+    return {"csrf_token": auth.csrf_token}
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error, status = "", 200
+    if request.method == "POST":
+        if auth.token_matches(request.form.get("token", "")):
+            auth.sign_in()
+            return redirect(auth.safe_next(request.args.get("next")), 303)
+        error, status = "That token is not KLAXON_API_TOKEN.", 401
+    if not current_app.extensions["klaxon"].settings.api_token:
+        error = "Sign-in is disabled: KLAXON_API_TOKEN is not set."
+    return render_template("login.html.j2", error=error,
+                           next=auth.safe_next(request.args.get("next"))), status
+
+
+@blueprint.post("/logout")
+def logout() -> BaseResponse:
+    session.clear()
+    return redirect(url_for("public.status"), 303)
+
+
+@blueprint.get("/incidents")
+def incidents() -> str:
+    store = current_app.extensions["klaxon"].incidents
+    open_ids = store.incident_ids(RECENT, open_only=True)
+    recent = [i for i in store.incident_ids(RECENT) if i not in set(open_ids)]
+    return render_template("incidents.html.j2", open=_load(open_ids), recent=_load(recent),
+                           now=current_app.extensions["klaxon"].clock.now())
+
+
+@blueprint.get("/incidents/<incident_id>")
+def incident(incident_id: str) -> tuple[str, int]:
+    return _incident_page(incident_id, {}, {}, 200)
+
+
+@blueprint.post("/incidents/<incident_id>/updates")
+def post_update(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/updates: the same store call."""
+    current = _incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {"status": form_choice(request.form, "status", list(STATUSES), errors, "Status",
+                                  required=True),
+            "message": form_text(request.form, "message", 5000, errors, "Message",
+                                 required=True),
+            "severity": form_choice(request.form, "severity", [s.value for s in Severity],
+                                    errors, "Severity"),
+            "by": form_text(request.form, "by", 100, errors, "Your name")}
+    if current["status"] == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    if errors:
+        return _incident_page(incident_id, form, errors, 400)
+    current_app.extensions["klaxon"].post_update(
+        incident_id, status=form["status"], message=form["message"], by=form["by"] or "web",
+        severity=form["severity"])
+    flash("Status update posted.")
+    return redirect(url_for("internal.incident", incident_id=incident_id) + "#timeline", 303)
+
+
+@blueprint.get("/incidents/<incident_id>/postmortem.md")
+def postmortem(incident_id: str) -> Response:
+    _incident(incident_id)
+    klaxon = current_app.extensions["klaxon"]
+    text = render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
+                             klaxon.settings.templates_dir, klaxon.clock.now())
+    return Response(text, mimetype="text/markdown",
+                    headers={"Content-Disposition": f"inline; filename={quote(incident_id)}"
+                                                    "-postmortem.md"})
+
+
+@blueprint.get("/outbox")
+def outbox() -> str:
+    messages = current_app.extensions["klaxon"].outbox.entries(100)
+    return render_template("outbox.html.j2", messages=messages)
+
+
+@blueprint.get("/failed")
+def failed() -> str:
+    return render_template("failed.html.j2",
+                           jobs=failed_jobs(current_app.extensions["klaxon"].redis))
+
+
+def _incident_page(incident_id: str, form: dict[str, str], errors: dict[str, str],
+                   status: int) -> tuple[str, int]:
+    klaxon = current_app.extensions["klaxon"]
+    found = _incident(incident_id)
+    return render_template(
+        "incident.html.j2", incident=found, alerts=klaxon.incidents.incident_alerts(incident_id),
+        timeline=list(reversed(klaxon.incidents.timeline(incident_id))),
+        statuses=STATUSES, severities=[s.value for s in Severity],
+        form={"status": "", "message": "", "severity": "", "by": "", **form}, errors=errors,
+        now=klaxon.clock.now()), status
+
+
+def _incident(incident_id: str) -> dict[str, Any]:
+    found = current_app.extensions["klaxon"].incidents.incident(incident_id[:40])
+    if found is None:
+        raise NotFound(f"There is no incident {incident_id[:40]!r}.")
+    return _complete(found)
+
+
+def _complete(incident: dict[str, Any]) -> dict[str, Any]:
+    return {**{name: "" for name in OPTIONAL}, **incident}
+
+
+def _load(ids: list[str]) -> list[dict[str, Any]]:
+    store = current_app.extensions["klaxon"].incidents
+    return [_complete(i) for i in (store.incident(x) for x in ids) if i]

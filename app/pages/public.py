@@ -1,0 +1,65 @@
+"""The public status page, its Atom feed and the stylesheet: no sign-in, and nothing internal
+(what is shown, and why, is in app/pages/status.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, render_template
+from werkzeug.exceptions import HTTPException
+
+from app.errors import RequestRejected
+from app.pages.status import StatusPage, status_page
+from app.pages.web import error_page, security_headers
+from app.wording import iso
+
+blueprint = Blueprint("public", __name__)
+blueprint.after_request(security_headers)
+blueprint.register_error_handler(RequestRejected, error_page)
+blueprint.register_error_handler(HTTPException, error_page)
+STATUS_MAX_AGE_SECONDS = 30  # a stampede of customers during an outage hits the cache
+FEED_ENTRIES = 50
+
+
+def _page() -> StatusPage:
+    klaxon = current_app.extensions["klaxon"]
+    return status_page(klaxon.incidents, klaxon.ruleset, klaxon.maintenance.current(),
+                       klaxon.clock.now(), klaxon.settings.public_url)
+
+
+@blueprint.get("/status")
+def status() -> Response:
+    response = Response(render_template("status.html.j2", page=_page()))
+    response.cache_control.public = True
+    response.cache_control.max_age = STATUS_MAX_AGE_SECONDS
+    return response
+
+
+@blueprint.get("/status/feed.atom")
+def feed() -> Response:
+    page = _page()
+    public_url = current_app.extensions["klaxon"].settings.public_url
+    incidents = sorted(page.open + page.history, key=lambda i: i.updated_at,
+                       reverse=True)[:FEED_ENTRIES]
+    updated = max([i.updated_at for i in incidents], default=page.now)
+    body = render_template("feed.atom.j2", incidents=incidents, updated=iso(updated),
+                           public_url=public_url, tag=_tag_authority(public_url))
+    response = Response(body, mimetype="application/atom+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = STATUS_MAX_AGE_SECONDS
+    return response
+
+
+def _tag_authority(public_url: str) -> str:
+    # Atom ids must never change: a tag URI (RFC 4151) from the deployment's host.
+    return f"tag:{urlsplit(public_url).hostname or 'localhost'},2026:klaxon"
+
+
+@blueprint.get("/assets/klaxon.css")
+def stylesheet() -> Response:
+    folder = Path(current_app.extensions["klaxon"].settings.templates_dir) / "web"
+    response = Response((folder / "klaxon.css").read_text(encoding="utf-8"), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
