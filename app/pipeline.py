@@ -68,7 +68,9 @@ def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: Incident
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
-    if result.notify == "severity_raised" and result.incident_id:
+    # Raised during group_wait: the declaration will carry the new severity by itself.
+    if result.notify == "severity_raised" and result.incident_id and \
+            store.is_declared(result.incident_id):
         enqueue(result.incident_id, "severity_raised", decision.severity.value, decision.reason)
     return result
 

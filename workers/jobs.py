@@ -87,8 +87,9 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
     rt = runtime()
     ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
                         rt.settings.public_url, rt.clock.now(), update)
-    if ctx is None:
-        return {}
+    if ctx is None or (ctx.event is MessageEvent.SEVERITY_RAISED
+                       and not rt.incidents.is_declared(incident_id)):
+        return {}  # raised during group_wait: the declaration carries the new severity
     team = rt.ruleset.teams.get(ctx.incident["team"])
     state = channel_state(rt.redis, incident_id)
     sources = {alert["source"] for alert in ctx.alerts}
@@ -206,14 +207,17 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
     return {"statuspage:create": {"statuspage_id": vendor_id},
             "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
             "x:reply": {"x_last_id": vendor_id},
-            "pagerduty:trigger": {"pagerduty_open": "1"},
+            "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
+            if message.body.get("dedup_key", "").endswith(":reminders")
+            else {"pagerduty_open": "1"},
             "pagerduty:resolve": {"pagerduty_open": ""},
             "opsgenie:create": {"opsgenie_open": "1"},
             "opsgenie:close": {"opsgenie_open": ""}}.get(action, {})
 
 
 def channel_state(connection: redis.Redis, incident_id: str) -> dict[str, str]:
-    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open")
+    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
+             "pagerduty_reminders_open")
     values = connection.hmget(keys.incident(incident_id), names)
     return {n: v.decode() for n, v in zip(names, values) if v}
 

@@ -90,16 +90,26 @@ def _pagerduty(ctx: NotificationContext, rendered: Any, team: Team | None,
         return [_message(Channel.PAGERDUTY, "acknowledge", ctx, seq,
                          base | {"event_action": "acknowledge"})]
     if ctx.event is E.RESOLVED:
-        return [_message(Channel.PAGERDUTY, "resolve", ctx, seq,
-                         base | {"event_action": "resolve"})]
+        resolve = [_message(Channel.PAGERDUTY, "resolve", ctx, seq,
+                            base | {"event_action": "resolve"})]
+        if state.get("pagerduty_reminders_open"):
+            reminders = base | {"event_action": "resolve", "dedup_key": _reminder_key(ctx)}
+            resolve.append(_keyed(_message(Channel.PAGERDUTY, "resolve", ctx, seq, reminders),
+                                  "reminders"))
+        return resolve
     if ctx.event not in PAGING_EVENTS or rendered is None:
         return []
     incident = ctx.incident
+    if ctx.event is E.REMINDER:
+        # A nudge, not an outage: its own low-urgency alert ("info"; PagerDuty's dynamic
+        # urgency), so it reaches the commander without re-opening the acknowledged page.
+        base = base | {"dedup_key": _reminder_key(ctx)}
     return [_message(Channel.PAGERDUTY, "trigger", ctx, seq, base | {
         "event_action": "trigger",
         "payload": {"summary": rendered["summary"],
                     "source": incident["service"] or incident["team"] or "klaxon",
-                    "severity": PD_SEVERITY[incident["severity"]],
+                    "severity": "info" if ctx.event is E.REMINDER
+                    else PD_SEVERITY[incident["severity"]],
                     "timestamp": _iso(incident["created_at"]),
                     "component": incident["service"] or None, "group": incident["team"],
                     "class": incident["severity"],
@@ -108,6 +118,15 @@ def _pagerduty(ctx: NotificationContext, rendered: Any, team: Team | None,
                                        "reason": ctx.reason}},
         "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
         "client": "Klaxon", "client_url": ctx.links["incident"]})]
+
+
+def _reminder_key(ctx: NotificationContext) -> str:
+    return f"{ctx.incident['id']}:reminders"
+
+
+def _keyed(message: OutboundMessage, suffix: str) -> OutboundMessage:
+    return OutboundMessage(message.channel, message.action, message.incident_id, message.event,
+                           f"{message.idempotency_key}:{suffix}", message.body, message.target)
 
 
 def _opsgenie(ctx: NotificationContext, rendered: Any, team: Team | None,

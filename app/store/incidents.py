@@ -149,6 +149,9 @@ class IncidentStore:
             result["changed"] = []
         return result
 
+    def is_declared(self, incident_id: str) -> bool:
+        return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
+
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))
         return data or None
