@@ -112,3 +112,35 @@ def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_clie
         again.wait(timeout=30)
     assert triggers(fake_pagerduty) == [incident]
     assert len(fake_statuspage.requests) == 1
+
+
+def test_timers_survive_stopping_every_process_and_fire_once(env, redis_client,
+                                                             fake_pagerduty) -> None:
+    """A quiet-period timer falls due while no worker runs; the next worker fires it once,
+    and a second worker started alongside does not fire it again."""
+    from app.store.incidents import IncidentStore
+    from app.store.timers import Timers
+
+    clock = VirtualClock(time.time())
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    client = app.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    post(client, load_fixture("datadog", "recovered"))
+    store = IncidentStore(redis_client, clock, 3600)
+    # Every process is stopped; the quiet period (5 min) passes while nothing runs.
+    now = time.time()
+    Timers(redis_client).schedule("declare", incident, now - 301)  # group_wait ended first
+    Timers(redis_client).schedule("resolve", incident, now - 1)
+    workers = [start_worker(env), start_worker(env)]
+    try:
+        wait_for(lambda: (store.incident(incident) or {}).get("status") == "resolved")
+        time.sleep(2)  # both tickers have ticked again by now
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=30)
+    kinds = [e["kind"] for e in store.timeline(incident)]
+    assert kinds.count("resolved") == 1 and kinds.count("declared") == 1
+    # Only the post-mortem is still to chase (SEV2: due 48 h after resolution).
+    assert [t.kind for t in Timers(redis_client).pending()] == ["postmortem"]

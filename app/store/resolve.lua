@@ -5,7 +5,8 @@ local P, id, now, who, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
-redis.call('ZREM', P .. ':timers', 'resolve:' .. id)
+-- A resolved incident escalates and chases updates no more (the post-mortem timer stays).
+redis.call('ZREM', P .. ':timers', 'resolve:' .. id, 'escalate:' .. id, 'remind:' .. id)
 if status == 'resolved' then return 'already_resolved' end
 if force ~= '1' and tonumber(redis.call('HGET', ikey, 'open_alerts') or '0') > 0 then
   return 'alerts_open'
