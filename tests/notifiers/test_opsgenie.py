@@ -25,8 +25,8 @@ def message(action: str, body: dict[str, object] | None = None,
                            dict(CREATE if body is None else body), target or {})
 
 
-def creds(fake: FakeOpsgenie, key: str = OPSGENIE_KEY) -> OpsgenieCredentials:
-    return OpsgenieCredentials(key, fake.url, TIMEOUT)
+def creds(fake: FakeOpsgenie, key: str = OPSGENIE_KEY, timeout=TIMEOUT) -> OpsgenieCredentials:
+    return OpsgenieCredentials(key, fake.url, timeout)
 
 
 def test_create_sends_the_alert_json_unchanged_with_genie_key_auth(
@@ -91,8 +91,10 @@ def test_two_keys_in_concurrent_threads_do_not_cross(fake_opsgenie: FakeOpsgenie
         try:
             barrier.wait()
             for n in range(3):
+                # Generous timeouts: this test is about keys crossing, not about speed, and
+                # eight threads on a busy two-core machine can be slow to be scheduled.
                 send(message("create", {**CREATE, "alias": f"{key}-{n}"}),
-                     creds(fake_opsgenie, key))
+                     creds(fake_opsgenie, key, timeout=(5.0, 10.0)))
         except DeliveryError as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
