@@ -68,6 +68,11 @@ def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: Incident
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    # No group_wait: tell responders now rather than at the next tick (the declare timer,
+    # kept as a safety net, then finds it declared and does nothing).
+    if result.notify == "declare" and result.incident_id and decision.group_wait_s <= 0 and \
+            store.declare(result.incident_id) == "declared":
+        enqueue(result.incident_id, "declared", "", "first notification (no group_wait)")
     # Raised during group_wait: the declaration will carry the new severity by itself.
     if result.notify == "severity_raised" and result.incident_id and \
             store.is_declared(result.incident_id):

@@ -40,14 +40,21 @@ class IncidentTimers:
                 "postmortem": self.postmortem, "resolve": self.resolve}
 
     def declare(self, timer: Timer) -> None:
-        if self._logged(timer, self.incidents.declare(timer.incident_id)) != "declared":
-            return
-        self._notify(timer.incident_id, "declared", "", "first notification after group_wait")
-        incident = self.incidents.incident(timer.incident_id) or {}
+        if self._logged(timer, self.incidents.declare(timer.incident_id)) == "declared":
+            self._notify(timer.incident_id, "declared", "",
+                         "first notification after group_wait")
+
+    def start_clocks(self, incident_id: str) -> None:
+        """Once responders are told: the ack clock (escalation) and the update clock start.
+        Called by the declared notification job; scheduling again changes nothing."""
+        incident = self.incidents.incident(incident_id) or {}
+        if incident.get("status", "resolved") == "resolved":
+            return  # resolved before this job ran: nothing left to chase
         self._schedule_escalation(incident, level=1)
         every = self._policy(incident, "update_every_s")
-        if every:
-            Timers(self.connection).schedule("remind", timer.incident_id, timer.due + every)
+        if every and incident.get("declared_at"):
+            Timers(self.connection).schedule("remind", incident_id,
+                                             float(incident["declared_at"]) + every)
 
     def escalate(self, timer: Timer) -> None:
         incident = self.incidents.incident(timer.incident_id) or {}

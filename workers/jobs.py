@@ -34,6 +34,7 @@ from app.store.timers import Timers
 from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context
+from workers.incident_timers import IncidentTimers
 from workers.notifiers import DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
 from workers.render import NoMessage, Rendered, render
@@ -109,6 +110,8 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
                 break  # later messages of this channel depend on this one
     if retry_later:
         raise retry_later[0]  # RQ retries the job; what was sent is skipped by the ledger
+    if ctx.event is MessageEvent.DECLARED:
+        IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
     if ctx.event is MessageEvent.RESOLVED:
         _schedule_postmortem(rt, ctx)
     return results
