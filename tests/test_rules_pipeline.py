@@ -127,3 +127,19 @@ def test_rules_check_lints_templates_too(tmp_path) -> None:
     ok = CliRunner().invoke(main, ["rules", "check", str(ROOT / "rules"),
                                    "--templates", str(ROOT / "templates")])
     assert ok.exit_code == 0, ok.output
+
+
+def test_without_group_wait_responders_are_told_at_once(settings, redis_client, clock,
+                                                        tmp_path) -> None:
+    from app.notifications import notify_job_id
+    from workers.queues import queues
+
+    (tmp_path / "rules.yml").write_text(
+        "teams:\n  sre: {description: Everyone}\n"
+        "defaults: {team: sre, severity: SEV2, group_by: [], group_wait: 0s}\n")
+    app = create_app(settings.with_changes(rules_dir=tmp_path), connection=redis_client,
+                     clock=clock)
+    incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
+    assert notify_job_id(incident, "declared", "") in queues(redis_client)[0].get_job_ids()
+    kinds = [e["kind"] for e in app.extensions["klaxon"].incidents.timeline(incident)]
+    assert kinds == ["opened", "alert_received", "declared"]
