@@ -123,7 +123,8 @@ def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Corre
         provides_inhibit=_inhibition_keys(ruleset, decision, side="source"),
         # "this many changes make an alert flapping" -> the store's "more than N-1 changes".
         flapping_max_changes=max(flapping.state_changes - 1, 0) if flapping else 0,
-        flapping_window_seconds=flapping.window_s if flapping else 0)
+        flapping_window_seconds=flapping.window_s if flapping else 0,
+        flapping_hold_seconds=flapping.hold_s if flapping else 0)
 
 
 def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[str, ...]:

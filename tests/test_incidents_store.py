@@ -199,3 +199,26 @@ def test_group_wait_gathers_a_burst_and_declares_once(store, clock, redis_client
     declared = [e for e in store.timeline(first.incident_id) if e["kind"] == "declared"]
     assert len(declared) == 1 and declared[0]["data"]["alerts"] == 2
     assert store.declare(first.incident_id) == "already_declared"
+
+
+def test_a_flapping_alert_holds_its_incident_until_it_calms_down(store, clock,
+                                                                  redis_client) -> None:
+    from workers.ticker import tick
+
+    flappy = decide(flapping_max_changes=3, flapping_window_seconds=600,
+                    flapping_hold_seconds=300, group_key="")
+    for _ in range(2):  # fires and clears twice: 4 state changes
+        store.correlate(alert("web-03"), flappy, b"{}")
+        clock.advance(30)
+        store.correlate(alert("web-03", Lifecycle.RESOLVE), flappy, b"{}")
+        clock.advance(30)
+    held = store.correlate(alert("web-03"), flappy, b"{}")  # the 5th change: flapping
+    assert held.notify == "held"
+    timeline = store.timeline(held.incident_id)
+    assert [e["kind"] for e in timeline].count("flapping") == 1
+    assert "5 state changes in 600" in next(e for e in timeline if e["kind"] == "flapping")["text"]
+    tick(redis_client, clock, store)
+    assert not store.is_declared(held.incident_id)  # held: nobody is paged
+    clock.advance(700)  # the window slides past the old changes: calm again
+    tick(redis_client, clock, store)
+    assert store.is_declared(held.incident_id)

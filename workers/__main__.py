@@ -20,6 +20,7 @@ from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
+from workers.jobs import warm_up
 from workers.queues import queues
 from workers.ticker import TickerThread
 
@@ -36,6 +37,7 @@ def main(burst: bool = False) -> bool:
                           IncidentStore(connection, clock, settings.delivery_ttl_seconds),
                           load_ruleset(settings.rules_dir))
     ticker.start()
+    warm_up()
     worker = HerokuWorker(queues(connection), connection=connection,
                           serializer=JSONSerializer)
     log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst)

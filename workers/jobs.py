@@ -35,13 +35,14 @@ from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context
 from workers.incident_timers import IncidentTimers
-from workers.notifiers import DeliveryError, FailureReason, OutboundMessage, Receipt
+from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
-from workers.render import NoMessage, Rendered, render
+from workers.render import NoMessage, Rendered, environment, render
 
 logger = logging.getLogger("klaxon.jobs")
 MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a worker
 MAX_LIMIT_WAITS = 3
+CHANNEL_FOLDERS = {channel.value for channel in Channel}
 
 
 class Runtime:
@@ -81,6 +82,16 @@ def running_with(rt: Runtime) -> Iterator[None]:
     finally:
         _overrides.pop()
         runtime.cache_clear()
+
+
+def warm_up() -> None:
+    """Load the rules and compile every template in the worker's main process, so each job's
+    forked process starts warm instead of doing it again (RQ forks a process per job)."""
+    rt = runtime()
+    templates = environment(str(rt.settings.templates_dir))
+    for name in templates.list_templates(extensions=["j2"]):
+        if name.split("/")[0] in CHANNEL_FOLDERS:  # web/ and postmortem/ belong to the app
+            templates.get_template(name)
 
 
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",

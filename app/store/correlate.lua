@@ -60,24 +60,25 @@ end
 
 -- 2. Flapping: count this alert's state changes inside the window.
 local function record_state_change()
-  if not d.flapping then return false end
+  -- Returns the number of state changes in the window when the alert is flapping, else nil.
+  if not d.flapping then return nil end
   local key = k('alert', e.alert_id, 'changes')
   redis.call('ZADD', key, now, e.now .. ':' .. e.delivery_hash)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - d.flapping.window)
   redis.call('EXPIRE', key, math.ceil(d.flapping.window) + 60)
   local changes = redis.call('ZCARD', key)
   if changes > d.flapping.max_changes then
-    if redis.call('HGET', alert_key, 'flapping') ~= '1' then
-      redis.call('HSET', alert_key, 'flapping', '1')
-      if incident then
-        timeline(incident, 'flapping', 'alert ' .. e.alert_id .. ' is flapping: ' .. changes ..
-                 ' state changes in ' .. d.flapping.window .. ' s; notifications held',
-                 {alert = e.alert_id, changes = changes})
-      end
-    end
-    return true
+    redis.call('HSET', alert_key, 'flapping', '1')
+    return changes
   end
-  return false
+  redis.call('HSET', alert_key, 'flapping', '0')  -- calm again: its notifications flow
+  return nil
+end
+
+local function note_flapping(id, changes)
+  timeline(id, 'flapping', 'alert ' .. e.alert_id .. ' is flapping: ' .. changes ..
+           ' state changes in ' .. d.flapping.window .. ' s; notifications held',
+           {alert = e.alert_id, changes = changes, hold = d.flapping.hold})
 end
 
 local function raise_severity(id)
@@ -194,13 +195,21 @@ if e.lifecycle == 'trigger' then
       attach(existing, 'alert_grouped')
       register_inhibitors(existing)
       redis.call('EXPIRE', k('group', d.group_hash), math.max(60, math.ceil(d.group_window)))
+      if flapping then note_flapping(existing, flapping) end
       local raised = raise_severity(existing)
       return answer('grouped', existing, d.reason, (raised and not flapping) and 'severity_raised' or '')
     end
     local id = open_incident()
     attach(id, 'alert_received')
     register_inhibitors(id)
-    return answer('new', id, d.reason, flapping and 'held' or 'declare')
+    if flapping then
+      -- declare.lua holds the declaration while every alert of the incident keeps flapping.
+      redis.call('HSET', k('incident', id), 'held', '1', 'hold', d.flapping.hold,
+                 'flap_window', d.flapping.window, 'flap_max', d.flapping.max_changes)
+      note_flapping(id, flapping)
+      return answer('new', id, d.reason, 'held')
+    end
+    return answer('new', id, d.reason, 'declare')
   end
   -- A repeat of an open alert: counted, not re-notified, unless its severity moved.
   redis.call('HINCRBY', alert_key, 'count', 1)

@@ -53,6 +53,7 @@ class Correlation:
     provides_inhibit: tuple[str, ...] = ()  # inhibition keys this alert's incident provides
     flapping_max_changes: int = 0  # 0 = no flap detection
     flapping_window_seconds: float = 0.0
+    flapping_hold_seconds: float = 0.0  # how long a held declaration waits before a new look
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +227,8 @@ def _event_args(alert: Alert, alert_id: str, decision: Correlation,
             "inhibited_by": list(decision.inhibited_by),
             "provides_inhibit": list(decision.provides_inhibit),
             "flapping": {"max_changes": decision.flapping_max_changes,
-                         "window": decision.flapping_window_seconds}
+                         "window": decision.flapping_window_seconds,
+                         "hold": decision.flapping_hold_seconds}
             if decision.flapping_max_changes else False,
         },
     }
