@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 _secrets: list[str] = []
+request_logger = logging.getLogger("klaxon.request")
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,3 +50,13 @@ def configure_logging(level: str, secrets: list[str]) -> None:
 def log(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
     if logger.isEnabledFor(level):
         logger.log(level, message, extra={"fields": fields})
+
+
+def log_request(method: str, path: str, status: int, started: float,
+                fields: dict[str, Any]) -> None:
+    """The one line per request (health checks excepted), for Flask's routes and the webhook
+    fast path alike: method, path, status, latency and what the handler recorded."""
+    if path.startswith(("/healthz", "/readyz")):
+        return
+    log(request_logger, "request", method=method, path=path, status=status,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
