@@ -1,0 +1,77 @@
+"""app/store/lua.py: the lean EVALSHA keeps redis-py's behaviour where it matters: NOSCRIPT
+loads the script, a dropped connection is reconnected by the retry policy, an unreachable
+server raises ConnectionError, error replies raise ResponseError and leave the connection
+usable, and threads never share a connection."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+
+import pytest
+import redis
+
+from app.store.connection import connect
+from app.store.lua import LuaScript, _pack
+
+
+def fresh(source: str) -> str:
+    """A script no Redis has seen (so the first EVALSHA is answered NOSCRIPT)."""
+    return f"-- {uuid.uuid4().hex}\n{source}"
+
+
+def test_first_call_loads_the_script_and_returns_its_reply(redis_client):
+    script = LuaScript(redis_client, fresh("return {ARGV[1], ARGV[2], #ARGV}"))
+    assert script(b"a", "é".encode()) == [b"a", "é".encode(), 2]
+    assert script(b"", b"\x00\xff") == [b"", b"\x00\xff", 2]
+
+
+def test_packing_is_what_redis_py_sends(redis_client):
+    args = [b"EVALSHA", b"abc", b"0", b"", b"x" * 10_000, "ü".encode()]
+    connection = redis_client.connection_pool.get_connection()
+    try:
+        assert _pack(args) == b"".join(connection.pack_command(*args))
+    finally:
+        redis_client.connection_pool.release(connection)
+
+
+def test_a_dropped_connection_is_reconnected(redis_client):
+    script = LuaScript(redis_client, fresh("return ARGV[1]"))
+    assert script(b"one") == b"one"
+    script._local.held.conn._sock.shutdown(socket.SHUT_RDWR)  # as if Redis restarted
+    assert script(b"two") == b"two"
+
+
+def test_error_reply_raises_and_the_connection_stays_usable(redis_client):
+    script = LuaScript(redis_client, fresh("if ARGV[1] == 'x' then return redis.error_reply("
+                                           "'BOOM here') end return ARGV[1]"))
+    with pytest.raises(redis.ResponseError, match="BOOM"):
+        script(b"x")
+    assert script(b"ok") == b"ok"
+
+
+def test_unreachable_server_raises_connection_error():
+    client = connect("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    with pytest.raises(redis.ConnectionError):
+        LuaScript(client, "return 1")()
+
+
+def test_each_thread_has_its_own_connection_and_returns_it_when_it_ends(redis_client):
+    script = LuaScript(redis_client, fresh("return ARGV[1]"))
+    seen: list[object] = []
+    together = threading.Barrier(3)
+
+    def call() -> None:
+        assert script(b"t") == b"t"
+        seen.append(script._local.held.conn)
+        together.wait(timeout=10)  # all three hold their connection at once
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(conn) for conn in seen}) == 3
+    pool = redis_client.connection_pool
+    assert not set(seen) & pool._in_use_connections  # back in the pool
