@@ -75,3 +75,15 @@ def test_each_thread_has_its_own_connection_and_returns_it_when_it_ends(redis_cl
     assert len({id(conn) for conn in seen}) == 3
     pool = redis_client.connection_pool
     assert not set(seen) & pool._in_use_connections  # back in the pool
+
+
+
+def test_a_connection_the_server_closed_is_replaced_before_sending(redis_client):
+    script = LuaScript(redis_client, fresh("return ARGV[1]"))
+    assert script(b"one") == b"one"
+    local = script._local.held.conn._sock.getsockname()
+    if not isinstance(local, tuple):
+        pytest.skip("needs Redis over TCP to find the connection in CLIENT LIST")
+    [client] = [c for c in redis_client.client_list() if c["addr"] == f"{local[0]}:{local[1]}"]
+    redis_client.client_kill_filter(_id=client["id"])  # as a Redis restart or timeout would
+    assert script(b"two") == b"two"  # no error: the closed socket was noticed and replaced
