@@ -25,7 +25,7 @@ import threading
 from typing import Any
 
 import redis
-from redis.connection import AbstractConnection, ConnectionPool
+from redis.connection import Connection, ConnectionPool
 
 
 class LuaScript:
@@ -42,7 +42,7 @@ class LuaScript:
         return conn.retry.call_with_retry(lambda: self._run(conn, command),
                                           lambda error: conn.disconnect())
 
-    def _run(self, conn: AbstractConnection, command: list[bytes]) -> Any:
+    def _run(self, conn: Connection, command: list[bytes]) -> Any:
         try:
             conn.send_packed_command(command)
             try:
@@ -58,7 +58,7 @@ class LuaScript:
             conn.disconnect()  # a reply may be half read: never reuse this socket as it is
             raise
 
-    def _connection(self) -> AbstractConnection:
+    def _connection(self) -> Connection:
         held = getattr(self._local, "held", None)
         if held is None or held.pid != os.getpid():  # first use in this thread, or forked
             held = self._local.held = _Held(self._pool)
@@ -73,7 +73,7 @@ class _Held:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self.pid = os.getpid()
-        self.conn: AbstractConnection = pool.get_connection()
+        self.conn: Connection = pool.get_connection()
         self._polled: Any = None  # the socket self._poll watches
         self._poll: Any = None
 
