@@ -7,6 +7,10 @@ answers: webhooks.handle() does the work on a Werkzeug request of Flask's own re
 errors become answers through http_errors.answer_for(), and the request log line is
 logs.log_request()'s. Everything else, including other methods on a webhook URL (405 with
 Allow) and paths Flask's router would not match, goes to Flask unchanged.
+
+Flask's signals (request_started, got_request_exception, ...) are not sent for these requests:
+nothing in Klaxon listens, and Sentry's WSGI middleware, which wraps Flask.__call__ and so this
+too, still scopes each request (tests/test_observability.py).
 """
 
 from __future__ import annotations
