@@ -1,7 +1,7 @@
 """app/store/lua.py: the lean EVALSHA keeps redis-py's behaviour where it matters: NOSCRIPT
-loads the script, a dropped connection is reconnected by the retry policy, an unreachable
-server raises ConnectionError, error replies raise ResponseError and leave the connection
-usable, and threads never share a connection."""
+loads the script, a closed connection is replaced, an unreachable server raises
+ConnectionError, error replies raise ResponseError and leave the connection usable, calls at
+the same time never share a connection, and no more connections are kept than ran at once."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_packing_is_what_redis_py_sends(redis_client):
 def test_a_dropped_connection_is_reconnected(redis_client):
     script = LuaScript(redis_client, fresh("return ARGV[1]"))
     assert script(b"one") == b"one"
-    script._local.held.conn._sock.shutdown(socket.SHUT_RDWR)  # as if Redis restarted
+    script._idle[-1].conn._sock.shutdown(socket.SHUT_RDWR)  # as if Redis restarted
     assert script(b"two") == b"two"
 
 
@@ -57,31 +57,35 @@ def test_unreachable_server_raises_connection_error():
         LuaScript(client, "return 1")()
 
 
-def test_each_thread_has_its_own_connection_and_returns_it_when_it_ends(redis_client):
+def test_calls_at_once_get_their_own_connection_and_idle_ones_are_reused(redis_client):
     script = LuaScript(redis_client, fresh("return ARGV[1]"))
-    seen: list[object] = []
-    together = threading.Barrier(3)
+    taken = [script._checkout() for _ in range(3)]  # three calls in flight together
+    assert len({id(held.conn) for held in taken}) == 3
+    script._idle.extend(taken)
 
     def call() -> None:
         assert script(b"t") == b"t"
-        seen.append(script._local.held.conn)
-        together.wait(timeout=10)  # all three hold their connection at once
 
-    threads = [threading.Thread(target=call) for _ in range(3)]
-    for thread in threads:
+    for _ in range(6):  # six threads, one after another
+        thread = threading.Thread(target=call)
         thread.start()
-    for thread in threads:
         thread.join()
-    assert len({id(conn) for conn in seen}) == 3
-    pool = redis_client.connection_pool
-    assert not set(seen) & pool._in_use_connections  # back in the pool
+    assert len(script._idle) == 3  # reused, not one more per thread
+    assert {id(held.conn) for held in script._idle} == {id(held.conn) for held in taken}
 
+
+def test_closing_the_client_closes_them_and_the_next_call_reconnects(redis_client):
+    script = LuaScript(redis_client, fresh("return ARGV[1]"))
+    assert script(b"one") == b"one"
+    redis_client.connection_pool.disconnect()
+    assert script._idle[-1].conn._sock is None
+    assert script(b"two") == b"two"
 
 
 def test_a_connection_the_server_closed_is_replaced_before_sending(redis_client):
     script = LuaScript(redis_client, fresh("return ARGV[1]"))
     assert script(b"one") == b"one"
-    local = script._local.held.conn._sock.getsockname()
+    local = script._idle[-1].conn._sock.getsockname()
     if not isinstance(local, tuple):
         pytest.skip("needs Redis over TCP to find the connection in CLIENT LIST")
     [client] = [c for c in redis_client.client_list() if c["addr"] == f"{local[0]}:{local[1]}"]

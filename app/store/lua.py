@@ -1,10 +1,12 @@
-"""LuaScript: EVALSHA of one script on a pool connection this thread keeps, for the hot path.
+"""LuaScript: EVALSHA of one script on connections it keeps idle between calls, for the hot path.
 
 redis-py's client wraps every command in a pool checkout and release, metrics hooks, event
 dispatch and retry closures: about 80 µs of CPU per command on the development VM, more than
-Redis spends running correlate.lua. This sends the same bytes on a connection checked out of
-the client's pool once per thread (web servers run requests on several threads) and process
-(workers fork), and keeps what the client guarantees:
+Redis spends running correlate.lua. This sends the same bytes on a connection from a small
+stack of its own: a call takes an idle one (or checks a new one out of the client's pool),
+and puts it back afterwards. So it holds as many connections as calls ever ran at once, as
+the pool would (Redis plans limit connections: one per thread would not do under a server
+that runs hundreds of threads). It keeps what the client guarantees:
 
 - a connection the server closed (a restart) is noticed before sending, as the pool's checkout
   does (with one poll() instead of can_read()'s three system calls), and replaced; the command
@@ -12,8 +14,9 @@ the client's pool once per thread (web servers run requests on several threads) 
 - a connection that failed mid-command is never reused as it is (it may hold half a reply);
 - a NOSCRIPT reply (a restarted or flushed Redis) loads the script and sends it again;
 - errors are redis-py's own (ConnectionError, TimeoutError, ResponseError and subclasses);
-- closing the client (pool.disconnect()) closes these connections too; a thread's connection
-  goes back to the pool when the thread ends.
+- a forked worker never uses its parent's sockets;
+- closing the client (pool.disconnect()) closes these connections too (they stay checked
+  out of the pool); the next call connects again.
 """
 
 from __future__ import annotations
@@ -33,14 +36,21 @@ class LuaScript:
         self.source = source.encode()
         self.sha = hashlib.sha1(self.source).hexdigest().encode()
         self._pool = client.connection_pool
-        self._local = threading.local()
+        self._idle: list[_Held] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def __call__(self, *args: bytes) -> Any:
         """The script's reply to EVALSHA with no keys and these ARGV."""
-        conn = self._connection()
+        held = self._checkout()
+        conn = held.conn
         command = [_pack([b"EVALSHA", self.sha, b"0", *args])]  # a list of buffers to send
-        return conn.retry.call_with_retry(lambda: self._run(conn, command),
-                                          lambda error: conn.disconnect())
+        try:
+            return conn.retry.call_with_retry(lambda: self._run(conn, command),
+                                              lambda error: conn.disconnect())
+        finally:
+            with self._lock:
+                self._idle.append(held)  # disconnected if it failed: the next use reconnects
 
     def _run(self, conn: Connection, command: list[bytes]) -> Any:
         try:
@@ -58,21 +68,22 @@ class LuaScript:
             conn.disconnect()  # a reply may be half read: never reuse this socket as it is
             raise
 
-    def _connection(self) -> Connection:
-        held = getattr(self._local, "held", None)
-        if held is None or held.pid != os.getpid():  # first use in this thread, or forked
-            held = self._local.held = _Held(self._pool)
+    def _checkout(self) -> _Held:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker: the parent's sockets are not ours
+                self._idle, self._pid = [], os.getpid()
+            held = self._idle.pop() if self._idle else None
+        if held is None:
+            held = _Held(self._pool)
         if held.stale():
             held.conn.disconnect()  # the next send connects again
-        return held.conn
+        return held
 
 
 class _Held:
-    """One thread's connection, checked out of the pool until the thread ends."""
+    """A connection checked out of the pool for good, and how to tell it went stale."""
 
     def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
-        self.pid = os.getpid()
         self.conn: Connection = pool.get_connection()
         self._polled: Any = None  # the socket self._poll watches
         self._poll: Any = None
@@ -88,13 +99,6 @@ class _Held:
             self._poll.register(sock, select.POLLIN)
             self._polled = sock
         return bool(self._poll.poll(0))
-
-    def __del__(self) -> None:  # the thread ended (its locals are dropped)
-        if self.pid == os.getpid():
-            try:
-                self.pool.release(self.conn)
-            except Exception:  # noqa: BLE001, S110 - the pool may be gone at shutdown
-                pass
 
 
 def _pack(parts: list[bytes]) -> bytes:
