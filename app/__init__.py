@@ -4,7 +4,6 @@ connects or loads files at import time."""
 from __future__ import annotations
 
 import gc
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,9 +11,9 @@ from typing import Any
 import redis
 from flask import Flask, g, request
 
-from app import api, health, http_errors, pages, webhooks
+from app import api, fastpath, health, http_errors, pages, webhooks
 from app.clock import Clock, SystemClock
-from app.logs import configure_logging, log
+from app.logs import configure_logging, log_request
 from app.notifications import enqueue_notification
 from app.observability import init_sentry
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
@@ -26,7 +25,6 @@ from app.store.outbox import Outbox
 from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-request_logger = logging.getLogger("klaxon.request")
 
 
 @dataclass
@@ -99,6 +97,7 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     http_errors.register(app)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
+    fastpath.install(app)  # POST /webhooks/<source> without Flask's request cycle
     return app
 
 
@@ -108,11 +107,6 @@ def _start_request_log() -> None:
 
 
 def _write_request_log(response: Any) -> Any:
-    if request.path.startswith(("/healthz", "/readyz")):
-        return response
-    fields = getattr(g, "log_fields", {})
-    started = getattr(g, "started", time.perf_counter())
-    log(request_logger, "request", method=request.method, path=request.path,
-        status=response.status_code,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+    log_request(request.method, request.path, response.status_code,
+                getattr(g, "started", time.perf_counter()), getattr(g, "log_fields", {}))
     return response

@@ -1,5 +1,5 @@
-"""POST /webhooks/<source>: verify -> parse -> ingest -> 202. The only module that reads
-flask.request for webhooks; errors are raised, and mapped to answers in app/http_errors.py."""
+"""POST /webhooks/<source>: verify -> parse -> ingest -> 202. The only module that reads the
+request for webhooks; errors are raised, and mapped to answers in app/http_errors.py."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from werkzeug.wrappers import Request
 
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
@@ -20,25 +21,33 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 @blueprint.post("/webhooks/<source_name>")
 def receive(source_name: str) -> tuple[dict[str, Any], int]:
-    klaxon = current_app.extensions["klaxon"]
-    g.log_fields["source"] = source_name
+    # Production requests take app/fastpath.py, which calls the same handle(); this route
+    # answers when the app is used without it, and gives Flask's 405 its Allow header.
+    return handle(current_app.extensions["klaxon"], request, source_name, g.log_fields), 202
+
+
+def handle(klaxon: Any, request: Request, source_name: str,
+           log_fields: dict[str, Any]) -> dict[str, Any]:
+    """The 202 body for one webhook request; raises the errors app/http_errors.py answers.
+    `log_fields` collects what the request log line reports."""
+    log_fields["source"] = source_name
     source = klaxon.sources.get(source_name)
     if source is None:
         raise UnknownSource(f"no webhook source named {source_name!r}",
                             expected="one of " + ", ".join(sorted(klaxon.sources)))
-    _require_json_content_type(source_name)
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    _require_json_content_type(request, source_name)
+    body = request.get_data(cache=False)  # raises 413 past max_content_length
     source.verify(request.headers, body, request.args)
     parsed = source.parse(request.headers, _decode(source_name, body), body)
-    g.log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
+    log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
     answer = ingest(parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now(),
                     klaxon.enqueue)
-    g.log_fields.update(outcome=answer.outcome.value, alert=answer.alert,
-                        incident=answer.incident)
-    return answer.to_json(), 202
+    log_fields.update(outcome=answer.outcome.value, alert=answer.alert,
+                      incident=answer.incident)
+    return answer.to_json()
 
 
-def _require_json_content_type(source_name: str) -> None:
+def _require_json_content_type(request: Request, source_name: str) -> None:
     mimetype = request.mimetype or ""
     if mimetype not in JSON_CONTENT_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(

@@ -75,3 +75,27 @@ def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client) -> N
     sent = json.dumps(sentry.events[0])
     assert "RuntimeError" in sent
     assert secret not in sent
+
+
+def test_webhook_fast_path_error_is_reported_without_secrets_or_body(sentry, settings,
+                                                                     redis_client) -> None:
+    app = create_app(settings, connection=redis_client)
+    secret = SECRETS["DATADOG_WEBHOOK_TOKEN"]
+    source = app.extensions["klaxon"].sources["datadog"]
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(f"token {secret} leaked into an exception")
+
+    source.parse = explode  # the instance only: other apps build their own sources
+    fixture = load_fixture("datadog", "triggered")
+    response = app.test_client().post("/webhooks/datadog", data=fixture.body,
+                                      headers=fixture.headers)
+    sentry_sdk.flush()
+
+    assert response.status_code == 500
+    assert "leaked" not in response.get_data(as_text=True)
+    assert len(sentry.events) == 1
+    sent = json.dumps(sentry.events[0])
+    assert "leaked into an exception" in sent
+    for value in (secret, fixture.headers["X-Klaxon-Token"], fixture.json["title"]):
+        assert value not in sent

@@ -20,6 +20,7 @@ from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys
+from app.store.lua import LuaScript
 
 # Conditions a sender should retry through (503), as opposed to bugs (500).
 _UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError,
@@ -76,7 +77,7 @@ class IncidentStore:
     _script: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._script = self.connection.register_script(_CORRELATE)
+        self._script = LuaScript(self.connection, _CORRELATE)  # per alert event: the lean call
         self._resolve = self.connection.register_script(_RESOLVE)
         self._declare = self.connection.register_script(_DECLARE)
         self._lifecycle = self.connection.register_script(_LIFECYCLE)
@@ -87,8 +88,8 @@ class IncidentStore:
         event = _event_args(alert, alert_id, decision, self.clock.now(),
                             self.delivery_ttl_seconds)
         try:
-            result = json.loads(self._script(args=[json.dumps(event, ensure_ascii=False),
-                                                   alert.to_json(), raw_body]))
+            result = json.loads(self._script(json.dumps(event, ensure_ascii=False).encode(),
+                                             alert.to_json().encode(), raw_body))
         except _UNAVAILABLE as exc:
             raise StorageUnavailable("Redis is unreachable") from exc
         except redis.ResponseError as exc:
