@@ -15,7 +15,7 @@ from app import api, fastpath, health, http_errors, pages, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request
 from app.notifications import enqueue_notification
-from app.observability import init_sentry
+from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
@@ -84,8 +84,10 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
         outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock))
-    configure_logging(settings.log_level,  # the routing keys the rules name are secrets too
-                      settings.secret_values(app.extensions["klaxon"].ruleset.environment))
+    # The routing keys the rules name are secrets too: logs and Sentry scrub them.
+    rule_secrets = settings.secret_values(app.extensions["klaxon"].ruleset.environment)
+    configure_logging(settings.log_level, rule_secrets)
+    remember_secrets(rule_secrets)
     # The compiled rules live as long as the process: keep the collector from walking them
     # on every request (it caused the slowest 1% of classifications in bench/classify.py).
     gc.collect()

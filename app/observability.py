@@ -28,7 +28,8 @@ def init_sentry(settings: Settings, transport: Any = None) -> bool:
     """Initialise sentry-sdk; returns False (and does nothing) without a DSN."""
     if not settings.sentry_dsn:
         return False
-    secrets = settings.secret_values()
+    remember_secrets(settings.secret_values())
+    secrets = _SECRETS
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.sentry_environment or None,
@@ -42,6 +43,14 @@ def init_sentry(settings: Settings, transport: Any = None) -> bool:
         transport=transport,
     )
     return True
+
+
+_SECRETS: list[str] = []  # grows when the rules load (the routing keys they name)
+
+
+def remember_secrets(values: list[str]) -> None:
+    """Scrub these values too, longest first, from every event sent from now on."""
+    _SECRETS[:] = sorted(set(_SECRETS) | {v for v in values if v}, key=len, reverse=True)
 
 
 def scrub_event(event: dict[str, Any], secrets: list[str]) -> dict[str, Any]:

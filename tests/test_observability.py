@@ -99,3 +99,24 @@ def test_webhook_fast_path_error_is_reported_without_secrets_or_body(sentry, set
     assert "leaked into an exception" in sent
     for value in (secret, fixture.headers["X-Klaxon-Token"], fixture.json["title"]):
         assert value not in sent
+
+
+def test_routing_keys_named_by_the_rules_are_scrubbed(sentry, settings, redis_client) -> None:
+    from pathlib import Path
+
+    from app.settings import Settings
+
+    routing_key = "R0UT1NGK3YCHECKOUTpd0123456789ab"
+    rules = Path(__file__).parent.parent / "rules"
+    with_key = Settings.from_env({**settings.environment, "PD_ROUTING_KEY_CHECKOUT": routing_key,
+                                  "KLAXON_RULES_DIR": str(rules)})
+    app = create_app(with_key, connection=redis_client)
+
+    @app.post("/explode")
+    def explode():
+        raise RuntimeError(f"PagerDuty refused routing key {routing_key}")
+
+    app.test_client().post("/explode")
+    sentry_sdk.flush()
+    sent = json.dumps(sentry.events)
+    assert "PagerDuty refused routing key" in sent and routing_key not in sent
