@@ -176,3 +176,35 @@ def test_statuspage_calls_are_spaced_by_the_shared_limit(world, fake_statuspage)
     jobs.notify(second, "declared", "", "x")
     times = [r.time for r in fake_statuspage.requests]
     assert len(times) == 2 and times[1] - times[0] >= 0.95  # one request a second per key
+
+
+def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incident(
+        monkeypatch, redis_url, redis_client, clock, fake_opsgenie) -> None:
+    for name, value in {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
+                        "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
+                        "OPSGENIE_API_KEY": "og-api-key-1234567",
+                        "OPSGENIE_API_URL": fake_opsgenie.url}.items():
+        monkeypatch.setenv(name, value)
+    jobs.runtime.cache_clear()
+    clock.set(1773479640.0)
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    client = app.test_client()
+    incident = post(client, load_fixture("alertmanager", "firing")).get_json()["incident"]
+    clock.advance(3600)
+    tick(redis_client, clock, app.extensions["klaxon"].incidents)
+    run_worker(redis_client)
+    assert [(r.method, r.path) for r in fake_opsgenie.requests] == [("POST", "/v2/alerts")]
+    assert fake_opsgenie.requests[0].json["alias"] == incident
+
+    for action, outcome in (("acknowledge", "updated"), ("close", "resolved")):
+        fixture = load_fixture("opsgenie", action)
+        body = json.loads(fixture.body)
+        body["alert"]["alias"] = incident  # Opsgenie reports on the alert Klaxon created
+        answer = post(client, fixture, body=json.dumps(body).encode()).get_json()
+        assert (answer["outcome"], answer["incident"]) == (outcome, incident)
+    run_worker(redis_client)
+    assert [r.path for r in fake_opsgenie.requests] == [
+        "/v2/alerts", f"/v2/alerts/{incident}/acknowledge", f"/v2/alerts/{incident}/close"]
+    assert client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()["status"] == \
+        "resolved"
+    jobs.runtime.cache_clear()
