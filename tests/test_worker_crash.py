@@ -144,3 +144,27 @@ def test_timers_survive_stopping_every_process_and_fire_once(env, redis_client,
     assert kinds.count("resolved") == 1 and kinds.count("declared") == 1
     # Only the post-mortem is still to chase (SEV2: due 48 h after resolution).
     assert [t.kind for t in Timers(redis_client).pending()] == ["postmortem"]
+
+
+def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
+        env, redis_client, fake_statuspage) -> None:
+    """The worker died after Statuspage created the incident and before the ledger recorded
+    it: the retry finds the incident by Klaxon's marker instead of creating a second one."""
+    from app.store.ledger import Ledger
+    from workers.notifiers import Channel, OutboundMessage, statuspage
+
+    incident = open_incident(redis_client)
+    settings = Settings.from_env()
+    key = f"statuspage:{incident}:declared:0"
+    Ledger(redis_client, VirtualClock(time.time())).begin(key, "statuspage", incident, "create")
+    statuspage.send(OutboundMessage(Channel.STATUSPAGE, "create", incident, "declared", key, {
+        "incident": {"name": "Partial outage: Checkout API", "status": "investigating",
+                     "metadata": {"klaxon": {"incident": incident}}}}),
+        statuspage.StatuspageCredentials.from_outbound(settings.outbound))
+    later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+    assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
+    assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == \
+        fake_statuspage.answers[0].body["id"]

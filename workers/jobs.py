@@ -35,7 +35,8 @@ from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context
 from workers.incident_timers import IncidentTimers
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
+from workers.notifiers import (Channel, DeliveryError, FailureReason, OutboundMessage,
+                               Receipt, statuspage)
 from workers.outbound import plan, wanted_channels
 from workers.render import NoMessage, Rendered, environment, render
 
@@ -151,10 +152,21 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
     else:
         _wait_for_rate_limit(rt, message)
-        receipt = _send(rt, message, credentials)
+        receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
+            or _send(rt, message, credentials)
     rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
     _record(rt, message, receipt, state, outbox=credentials is None)
     return receipt.vendor_id
+
+
+def _already_made(message: OutboundMessage, credentials: Any) -> Receipt | None:
+    """An earlier attempt began this call and never recorded the answer (its worker died).
+    PagerDuty and Opsgenie deduplicate by key and X refuses duplicate text, so only a
+    Statuspage create needs a look first, or the public page would get a second incident."""
+    if message.channel is not Channel.STATUSPAGE or message.action != "create":
+        return None
+    existing = statuspage.find_incident(message.incident_id, credentials)
+    return Receipt(message.channel, vendor_id=existing) if existing else None
 
 
 def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:

@@ -161,6 +161,9 @@ def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
     if not state.get("statuspage_id"):
         if incident["status"] == "resolved":
             return []  # never open a public incident only to close it
+        # Statuspage metadata values must be objects; the marker lets a retry find this
+        # incident if the answer to the create was lost (workers/jobs.py, "unsure").
+        fields["metadata"] = {"klaxon": {"incident": incident["id"]}}
         return [_message(Channel.STATUSPAGE, "create", ctx, seq, {"incident": fields})]
     return [_message(Channel.STATUSPAGE, "update", ctx, seq, {"incident": fields},
                      {"statuspage_incident": state["statuspage_id"]})]

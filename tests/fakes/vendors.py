@@ -202,6 +202,11 @@ class FakeStatuspage(FakeServer):
         match = self._INCIDENTS.match(request.path)
         if match is None or (self.page_ids is not None and match["page"] not in self.page_ids):
             return Answer(404, {"message": "The requested resource could not be found."})
+        if request.method == "GET" and match["id"] == "unresolved":
+            with self._state:
+                return Answer(200, [dict(i) for i in self.incidents.values()
+                                    if i["page_id"] == match["page"]
+                                    and i["status"] != "resolved"])
         body = (request.json or {}).get("incident")
         if not isinstance(body, dict):
             return Answer(400, {"message": "incident is missing"})
@@ -224,7 +229,8 @@ class FakeStatuspage(FakeServer):
                     "impact_override": body.get("impact_override"),
                     "shortlink": f"https://stspg.io/{incident_id[:6]}", "created_at": now,
                     "updated_at": now, "started_at": now, "monitoring_at": None,
-                    "resolved_at": None, "postmortem_body": None, "metadata": {},
+                    "resolved_at": None, "postmortem_body": None,
+                    "metadata": body.get("metadata") or {},
                     "components": self._components(body), "incident_updates": []}
         self._add_update(incident, body, now)
         with self._state:

@@ -71,6 +71,30 @@ def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
                            "shortlink": incident.get("shortlink") or ""})
 
 
+def find_incident(marker: str, credentials: StatuspageCredentials, *,
+                  session: requests.Session | None = None) -> str | None:
+    """The unresolved Statuspage incident Klaxon created for `marker` (its incident id, kept in
+    the incident's metadata), if any: how a create whose answer was lost is recognised."""
+    url = (f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}"
+           "/incidents/unresolved")
+    own_session = session is None
+    session = session or new_session(credentials.timeout)
+    try:
+        response = guarded(CHANNEL, lambda: session.get(
+            url, timeout=credentials.timeout,
+            headers={"Authorization": f"OAuth {credentials.api_key}",
+                     "Accept": "application/json"}),
+            retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
+    finally:
+        if own_session:
+            session.close()
+    incidents = response.json() if response.content else []
+    for incident in incidents if isinstance(incidents, list) else []:
+        if ((incident.get("metadata") or {}).get("klaxon") or {}).get("incident") == marker:
+            return str(incident["id"])
+    return None
+
+
 def _request_line(message: OutboundMessage,
                   credentials: StatuspageCredentials) -> tuple[str, str]:
     incidents = f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
