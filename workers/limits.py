@@ -137,8 +137,14 @@ def fit_x(text: str, limit: int = X_MAX_WEIGHTED) -> str:
     Raises:
         DoesNotFit: the URLs and line structure alone exceed the limit."""
     parts = pieces(text)
-    while sum(piece.weight for piece in parts) > limit:
-        parts = _shorten_longest_prose(parts, sum(p.weight for p in parts) - limit)
+    # Re-read the joined text each round: a cut can bring two URLs together, and X reads
+    # what it is sent, not our pieces.
+    while (weight := x_weighted_length("".join(p.text for p in parts))) > limit:
+        parts = pieces(_join(_shorten_longest_prose(parts, weight - limit)))
+    return "".join(piece.text for piece in parts)
+
+
+def _join(parts: list[Piece]) -> str:
     return "".join(piece.text for piece in parts)
 
 
@@ -179,4 +185,5 @@ def _keep_weight(run: list[Piece], budget: int) -> list[Piece]:
                         "".join(p.text for p in run[len(prefix):]))
     cut = pieces(text + ELLIPSIS) if text.strip() else []
     tail = [run[-1]] if run[-1].text.isspace() and cut else []
-    return cut + tail
+    # A run cut away entirely still leaves a space, so the URLs on either side stay apart.
+    return cut + tail if cut else [Piece(" ", char_weight(" "))]
