@@ -15,14 +15,17 @@ Known divergences, which is why the generator below is restricted:
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from workers.limits import (
     ELLIPSIS,
+    X_DEFAULT_WEIGHT,
     X_MAX_WEIGHTED,
+    X_URL_WEIGHT,
     DoesNotFit,
     fit_x,
+    pieces,
     truncate,
     x_weighted_length,
 )
@@ -89,6 +92,10 @@ def test_fit_x_cuts_prose_at_a_word_and_keeps_the_url_whole() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(TOKEN, min_size=1, max_size=80).map(" ".join))
 def test_fit_x_always_fits_when_urls_leave_room(text: str) -> None:
+    # URLs are never cut and must stay apart: they need 23 each plus a space between them,
+    # and the cut prose its ellipsis. Beyond that fit_x must say DoesNotFit (tested below).
+    urls = sum(1 for piece in pieces(text) if piece.is_url)
+    assume(urls * X_URL_WEIGHT + max(urls - 1, 0) + 2 * X_DEFAULT_WEIGHT <= X_MAX_WEIGHTED)
     fitted = fit_x(text)
     assert x_weighted_length(fitted) <= X_MAX_WEIGHTED
     assert twitter_text.parse_tweet(fitted).weightedLength <= X_MAX_WEIGHTED
