@@ -15,7 +15,7 @@ from rq.worker import HerokuWorker
 from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
-from app.observability import init_sentry
+from app.observability import init_sentry, remember_secrets
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.connection import connect
@@ -33,9 +33,14 @@ def main(burst: bool = False) -> bool:
     init_sentry(settings)
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     clock = SystemClock()
+    ruleset = load_ruleset(settings.rules_dir)
+    # The routing keys the rules name are secrets too: logs and Sentry scrub them.
+    rule_secrets = settings.secret_values(ruleset.environment)
+    configure_logging(settings.log_level, rule_secrets)
+    remember_secrets(rule_secrets)
     ticker = TickerThread(connection, clock,
                           IncidentStore(connection, clock, settings.delivery_ttl_seconds),
-                          load_ruleset(settings.rules_dir))
+                          ruleset)
     ticker.start()
     warm_up()
     worker = HerokuWorker(queues(connection), connection=connection,
