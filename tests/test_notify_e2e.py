@@ -208,3 +208,23 @@ def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incid
     assert client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()["status"] == \
         "resolved"
     jobs.runtime.cache_clear()
+
+
+def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
+                                                          fake_pagerduty) -> None:
+    from app.store.ledger import Ledger
+    from app.clock import SystemClock
+
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    fake_pagerduty.fail_next(400)  # PagerDuty refuses the event: not worth retrying
+    jobs.notify(incident, "declared", "", "refused")
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    texts = [(e["kind"], e["text"]) for e in timeline["timeline"]]
+    assert any(kind == "delivery_failed" and "pagerduty trigger" in text
+               for kind, text in texts)
+    assert not any(kind == "notified" and text.startswith("pagerduty") for kind, text in texts)
+    key = f"pagerduty:{incident}:declared:0"
+    assert Ledger(redis_client, SystemClock()).entry(key).state == "failed"
+    jobs.notify(incident, "declared", "", "after the fix")  # e.g. requeued once corrected
+    assert [a.status for a in fake_pagerduty.answers] == [400, 202]

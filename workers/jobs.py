@@ -154,6 +154,8 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         _wait_for_rate_limit(rt, message)
         receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
             or _send(rt, message, credentials)
+        if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
+            return "failed"
     rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
     _record(rt, message, receipt, state, outbox=credentials is None)
     return receipt.vendor_id
@@ -228,7 +230,7 @@ def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, state: dict
 
 def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
     action, vendor_id = f"{message.channel}:{message.action}", receipt.vendor_id
-    if vendor_id in ("failed", "duplicate"):
+    if vendor_id == "duplicate":  # X had it already: the post id is unknown
         return {}
     return {"statuspage:create": {"statuspage_id": vendor_id},
             "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
