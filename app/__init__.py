@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -39,7 +39,6 @@ class Klaxon:
     ruleset: RuleSet
     outbox: Outbox
     maintenance: MaintenanceMode
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
                 update: dict[str, Any] | None = None) -> str | None:

@@ -111,7 +111,3 @@ def maintenance() -> str:
 
 def maintenance_log() -> str:
     return f"{PREFIX}:maintenance:log"
-
-
-def readiness_probe() -> str:
-    return f"{PREFIX}:ready"
