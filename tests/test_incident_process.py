@@ -15,12 +15,12 @@ from app import create_app
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
+from fakes.environment import vendor_environment
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
 
 ROOT = Path(__file__).parent.parent
-CHECKOUT_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
 PLATFORM_KEY = "R0UT1NGK3YPLATFORMpd0123456789ab"
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 MINUTE = 60
@@ -28,11 +28,8 @@ MINUTE = 60
 
 @pytest.fixture
 def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty):
-    env = {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
-           "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
-           "PD_ROUTING_KEY_CHECKOUT": CHECKOUT_KEY, "PD_ROUTING_KEY_PLATFORM": PLATFORM_KEY,
-           "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
-           "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file)}
+    env = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
+                             PD_ROUTING_KEY_PLATFORM=PLATFORM_KEY)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()

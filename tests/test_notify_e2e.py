@@ -17,24 +17,21 @@ from rq.serializers import JSONSerializer
 from app import create_app
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
+from fakes.environment import CHECKOUT_ROUTING_KEY, vendor_environment
 from webhook_helpers import signed_for
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
 
 ROOT = Path(__file__).parent.parent
-ROUTING_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
+ROUTING_KEY = CHECKOUT_ROUTING_KEY
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 
 
 @pytest.fixture
 def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x):
-    env = {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
-           "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
-           "PD_ROUTING_KEY_CHECKOUT": ROUTING_KEY, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
-           "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
-           "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
-           "STATUSPAGE_API_URL": fake_statuspage.url + "/v1"}
+    env = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
+                             statuspage=fake_statuspage)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -180,10 +177,7 @@ def test_statuspage_calls_are_spaced_by_the_shared_limit(world, fake_statuspage)
 
 def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incident(
         monkeypatch, redis_url, redis_client, clock, fake_opsgenie) -> None:
-    for name, value in {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
-                        "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
-                        "OPSGENIE_API_KEY": "og-api-key-1234567",
-                        "OPSGENIE_API_URL": fake_opsgenie.url}.items():
+    for name, value in vendor_environment(SECRETS, redis_url, opsgenie=fake_opsgenie).items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
     clock.set(1773479640.0)

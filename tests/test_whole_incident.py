@@ -18,29 +18,20 @@ from app.ruleset import load_ruleset
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
 from webhook_helpers import signed_for
+from fakes.environment import vendor_environment
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
 
 ROOT = Path(__file__).parent.parent
-CHECKOUT_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 MINUTE = 60
 
 
 def test_a_whole_incident(monkeypatch, redis_url, redis_client, clock, fake_pagerduty,
                           fake_statuspage, fake_x) -> None:
-    for name, value in {**SECRETS, "REDIS_URL": redis_url,
-                        "KLAXON_RULES_DIR": str(ROOT / "rules"),
-                        "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
-                        "PD_ROUTING_KEY_CHECKOUT": CHECKOUT_KEY,
-                        "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
-                        "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
-                        "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
-                        "STATUSPAGE_API_URL": fake_statuspage.url + "/v1",
-                        "X_API_KEY": "xck-1234567", "X_API_SECRET": "xcs-1234567",
-                        "X_ACCESS_TOKEN": "xat-1234567", "X_ACCESS_TOKEN_SECRET": "xas-1234567",
-                        "X_API_URL": fake_x.url}.items():
+    for name, value in vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
+                                          statuspage=fake_statuspage, x=fake_x).items():
         monkeypatch.setenv(name, value)
     clock.set(1773479640.0)  # 2026-03-14 09:14 UTC
     settings = Settings.from_env()

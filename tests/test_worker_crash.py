@@ -19,21 +19,17 @@ from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
+from fakes.environment import vendor_environment
 from workers import jobs
 
 ROOT = Path(__file__).parent.parent
-ROUTING_KEY = "R0UT1NGK3YCHECKOUTpd0123456789ab"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage) -> dict:
-    values = {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
-              "KLAXON_TEMPLATES_DIR": str(ROOT / "templates"),
-              "PD_ROUTING_KEY_CHECKOUT": ROUTING_KEY, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
-              "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
-              "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
-              "STATUSPAGE_API_URL": fake_statuspage.url + "/v1"}
+    values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
+                                statuspage=fake_statuspage)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
