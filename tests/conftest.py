@@ -39,6 +39,15 @@ SECRETS = {
 }
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now, for servers the tests start."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _server_url() -> str:
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
     if is_reachable(url):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,21 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import DATA, SECRETS, load_fixture
+from conftest import SECRETS, free_port, load_fixture
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def web(redis_url, redis_client):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **SECRETS, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT),
            "KLAXON_RULES_DIR": str(ROOT / "rules"), "KLAXON_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "app.wsgi:app", "--workers", "4",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,10 @@ import psutil
 import pytest
 import requests
 
-from conftest import load_fixture
+from conftest import free_port, load_fixture
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_ready(base: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -41,7 +34,7 @@ def _wait_ready(base: str, process: subprocess.Popen, seconds: float = 30) -> No
 
 
 def test_klaxon_run_serves_webhooks_on_embedded_redis_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "KLAXON_"))}
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)],
                                cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT),

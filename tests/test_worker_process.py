@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,11 @@ from rq.serializers import JSONSerializer
 
 from app import create_app
 from app.store.connection import connect, rq_url
-from conftest import load_fixture
+from conftest import free_port, load_fixture
 from workers.queues import NOTIFY_QUEUE
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def tls_redis_url(tmp_path_factory) -> Iterator[str]:
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=ec2-heroku-redis", "-keyout", folder / "key.pem",
                     "-out", folder / "cert.pem"], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port),
                                "--tls-cert-file", folder / "cert.pem", "--tls-key-file",
                                folder / "key.pem", "--tls-auth-clients", "no", "--save", "",

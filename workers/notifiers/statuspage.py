@@ -54,18 +54,7 @@ def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
         DeliveryError: the change was not accepted; `retryable` says whether to try again.
     """
     method, url = _request_line(message, credentials)
-    own_session = session is None
-    session = session or new_session(credentials.timeout)
-    try:
-        response = guarded(CHANNEL, lambda: session.request(
-            method, url, json=message.body, timeout=credentials.timeout,
-            headers={"Authorization": f"OAuth {credentials.api_key}",
-                     "Accept": "application/json"}),
-            retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
-    finally:
-        if own_session:
-            session.close()
-    incident = _incident(response)
+    incident = _incident(_call(method, url, credentials, session, message.body))
     return Receipt(CHANNEL, vendor_id=str(incident["id"]),
                    detail={"status": incident.get("status", ""),
                            "shortlink": incident.get("shortlink") or ""})
@@ -75,29 +64,41 @@ def find_incident(marker: str, credentials: StatuspageCredentials, *,
                   session: requests.Session | None = None) -> str | None:
     """The unresolved Statuspage incident Klaxon created for `marker` (its incident id, kept in
     the incident's metadata), if any: how a create whose answer was lost is recognised."""
-    url = (f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}"
-           "/incidents/unresolved")
+    response = _call("GET", f"{_incidents_url(credentials)}/unresolved", credentials, session)
+    try:
+        incidents = response.json()
+    except ValueError:
+        incidents = []
+    for incident in incidents if isinstance(incidents, list) else []:
+        if isinstance(incident, dict) and \
+                ((incident.get("metadata") or {}).get("klaxon") or {}).get("incident") == marker:
+            return str(incident["id"])
+    return None
+
+
+def _call(method: str, url: str, credentials: StatuspageCredentials,
+          session: requests.Session | None, body: Any = None) -> requests.Response:
+    """One request with the API key in the header (never ?api_key=, it ends up in logs)."""
     own_session = session is None
     session = session or new_session(credentials.timeout)
     try:
-        response = guarded(CHANNEL, lambda: session.get(
-            url, timeout=credentials.timeout,
+        return guarded(CHANNEL, lambda: session.request(
+            method, url, json=body, timeout=credentials.timeout,
             headers={"Authorization": f"OAuth {credentials.api_key}",
                      "Accept": "application/json"}),
             retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
     finally:
         if own_session:
             session.close()
-    incidents = response.json() if response.content else []
-    for incident in incidents if isinstance(incidents, list) else []:
-        if ((incident.get("metadata") or {}).get("klaxon") or {}).get("incident") == marker:
-            return str(incident["id"])
-    return None
+
+
+def _incidents_url(credentials: StatuspageCredentials) -> str:
+    return f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
 
 
 def _request_line(message: OutboundMessage,
                   credentials: StatuspageCredentials) -> tuple[str, str]:
-    incidents = f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
+    incidents = _incidents_url(credentials)
     if message.action == "create":
         return "POST", incidents
     if message.action == "update":
