@@ -55,19 +55,19 @@ def body(delivery: str, problem: str, service: int = 0) -> bytes:
     return json.dumps(payload).encode()
 
 
-def write_rules(folder: Path) -> dict[str, str]:
+def write_rules(folder: Path, services: int = SERVICES) -> dict[str, str]:
     """One team (and routing key) per service, no group_wait, SEV2: the page goes out as
     soon as an incident opens. Returns the routing-key variables."""
     keys = {f"PD_ROUTING_KEY_SVC{n}": f"BENCHR0UT1NGK3Y{n:04d}{'0' * 13}"[:32]
-            for n in range(SERVICES)}
+            for n in range(services)}
     lines = ["environment:"] + [f"  {name}: routing key of svc-{n}"
                                 for n, name in enumerate(keys)]
     lines += ["teams:"] + [f"  svc-{n}: {{description: svc-{n}, pagerduty: "
                            f"{{routing_key_env: PD_ROUTING_KEY_SVC{n}}}}}"
-                           for n in range(SERVICES)]
+                           for n in range(services)]
     lines += ["defaults: {team: svc-0, severity: SEV2, group_by: [], group_wait: 0s}",
               "routes:"] + [f"  - {{name: svc-{n}, match: {{service: svc-{n}}}, team: svc-{n}}}"
-                            for n in range(SERVICES)]
+                            for n in range(services)]
     (folder / "rules.yml").write_text("\n".join(lines) + "\n")
     return keys
 
