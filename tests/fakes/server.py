@@ -33,6 +33,7 @@ class Recorded:
     body: bytes
     json: Any
     time: float
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             return Recorded(self.command, parts.path, parse_qs(parts.query),
                             {k.lower(): v for k, v in self.headers.items()}, raw, parsed,
-                            time.monotonic())
+                            time.monotonic(), tuple(self.client_address[:2]))
 
         def _send(self, answer: Answer) -> None:
             data = answer.body if isinstance(answer.body, bytes) else (

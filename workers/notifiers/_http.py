@@ -15,9 +15,11 @@ Error text is the vendor's trimmed body with every credential replaced; never a 
 from __future__ import annotations
 
 import email.utils
+import functools
+import os
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 
@@ -30,6 +32,25 @@ DETAIL_MAX_CHARS = 300  # DeliveryError keeps 300 characters of detail
 REDACTED = "[redacted]"
 
 Timeout = tuple[float, float]
+# Idle keep-alive connections are dropped after this long: under the 60 s idle timeout common
+# at vendors' load balancers, so a reused connection is rarely one the far end already closed
+# (a call that meets one fails as CONNECTION and RQ retries the job; the ledger keeps it once).
+KEEPALIVE_SECONDS = 30.0
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def per_process(maxsize: int) -> Callable[[F], F]:
+    """functools.lru_cache for HTTP clients, one per destination and credentials, reused by
+    every job of the worker process (keep-alive: no TLS handshake per call). Keyed by the
+    credentials themselves, so a client only ever carries the secret it was built with.
+    A forked child (the RQ scheduler, `--processes` workers) starts with an empty cache:
+    two processes never share a connection."""
+    def decorate(function: F) -> F:
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+        os.register_at_fork(after_in_child=cached.cache_clear)
+        return cached  # type: ignore[return-value]
+    return decorate
 
 
 class HttpResponse(Protocol):
@@ -57,6 +78,13 @@ class TimeoutSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
+
+
+@per_process(maxsize=16)
+def shared_session(owner: Any, timeout: Timeout = DEFAULT_TIMEOUT) -> requests.Session:
+    """The process's session for `owner` (a frozen credentials object): its pooled
+    connections are reused, and no other credentials ever use it."""
+    return new_session(timeout)
 
 
 def new_session(timeout: Timeout = DEFAULT_TIMEOUT) -> requests.Session:

@@ -5,7 +5,8 @@ alias (`identifierType=alias`), the dedup key Klaxon chose when it created it.
 
 Two SDK habits are neutralised here (apis.md §2.4):
 * `Configuration()` hands out shallow copies of one process-wide default, so its `api_key`
-  dict is shared by every configuration: we give each call its own dicts, never mutate them.
+  dict is shared by every configuration: each client (one per key and host, reused by the
+  process's jobs) gets its own dicts, never mutated.
 * tenacity retries 429/5xx and network errors for up to 60 s inside the call and then raises
   `tenacity.RetryError`: we switch retries off (one attempt) and unwrap the last attempt.
 
@@ -35,6 +36,7 @@ from workers.notifiers import (
 from workers.notifiers._http import (
     DEFAULT_TIMEOUT,
     Timeout,
+    per_process,
     status_error,
     transport_error,
 )
@@ -71,14 +73,17 @@ def send(message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
         raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
                             f"unknown action {message.action!r}; expected one of "
                             + ", ".join(_ACTIONS))
-    api_client = opsgenie_sdk.ApiClient(_configuration(credentials))
-    try:
-        answer = _one_attempt(lambda: call(opsgenie_sdk.AlertApi(api_client), message,
-                                           credentials.timeout), credentials)
-    finally:
-        api_client.rest_client.pool_manager.clear()
+    api = _alert_api(credentials)
+    answer = _one_attempt(lambda: call(api, message, credentials.timeout), credentials)
     return Receipt(CHANNEL, vendor_id=answer.request_id or "",
                    detail={"result": answer.result or "", "action": message.action})
+
+
+@per_process(maxsize=4)
+def _alert_api(credentials: OpsgenieCredentials) -> opsgenie_sdk.AlertApi:
+    """One SDK client per key and host in this process: its urllib3 pool keeps the
+    connection alive between calls, and its configuration holds only this key."""
+    return opsgenie_sdk.AlertApi(opsgenie_sdk.ApiClient(_configuration(credentials)))
 
 
 def _configuration(credentials: OpsgenieCredentials) -> opsgenie_sdk.Configuration:

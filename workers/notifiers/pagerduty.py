@@ -2,7 +2,8 @@
 
 The package retries on its own (429 without limit, 5xx up to six times, network errors three
 times, 60 s timeout); every client built here is trimmed to exactly one HTTP attempt so retry
-stays in workers/jobs.py.
+stays in workers/jobs.py. Clients are kept for the life of the worker process (one per
+routing key, all of a destination's sharing one keep-alive connection pool).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from workers.notifiers import (
 )
 from workers.notifiers._http import (
     DEFAULT_TIMEOUT,
+    KEEPALIVE_SECONDS,
     Timeout,
+    per_process,
     status_error,
     transport_error,
 )
@@ -67,14 +70,14 @@ def send(message: OutboundMessage, credentials: PagerDutyCredentials) -> Receipt
     event = _event(message, credentials)
     action = event.pop("event_action")
     dedup_key = event.pop("dedup_key", None)
-    with _client(event.pop("routing_key"), credentials) as client:
-        try:
-            dedup_key = client.send_event(action, dedup_key=dedup_key, **event)
-        except pagerduty.Error as exc:
-            error = _delivery_error(exc, credentials)
-            if exc.response is not None:  # its text may quote the vendor's body unredacted
-                raise error from None
-            raise error from exc
+    client = _client(event.pop("routing_key"), credentials)
+    try:
+        dedup_key = client.send_event(action, dedup_key=dedup_key, **event)
+    except pagerduty.Error as exc:
+        error = _delivery_error(exc, credentials)
+        if exc.response is not None:  # its text may quote the vendor's body unredacted
+            raise error from None
+        raise error from exc
     return Receipt(CHANNEL, vendor_id=dedup_key, detail={"event_action": action})
 
 
@@ -116,13 +119,27 @@ def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
 
 
 def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.EventsApiV2Client:
-    """An Events client that makes exactly one HTTP attempt per call."""
+    """The process's Events client for this routing key and destination."""
     if not credentials.events_url.startswith("https://"):  # the package raises UrlError
         raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
                             "PAGERDUTY_EVENTS_URL must start with https://")
-    tls: dict[str, Any] = {"verify": _tls_context(credentials.ca_file)}
-    client = pagerduty.EventsApiV2Client(routing_key, base_url=credentials.events_url, **tls)
-    connect, read = credentials.timeout
+    return _keyed_client(routing_key, credentials.events_url, credentials.ca_file,
+                         credentials.timeout)
+
+
+@per_process(maxsize=256)
+def _keyed_client(routing_key: str, events_url: str, ca_file: Path | None,
+                  timeout: Timeout) -> pagerduty.EventsApiV2Client:
+    """An Events client that makes exactly one HTTP attempt per call.
+
+    The package puts its client's routing key into every body it sends, so each key gets a
+    client of its own (a key never travels with another key's client); the clients of one
+    destination share one connection pool, so a page reuses a kept-alive TLS connection
+    whichever service it is for."""
+    tls = _tls_context(ca_file)
+    client = pagerduty.EventsApiV2Client(routing_key, base_url=events_url, verify=tls,
+                                         transport=_transport(events_url, ca_file))
+    connect, read = timeout
     # ApiClient.request passes `timeout=self.timeout` on every request (default 60 s).
     client.timeout = httpx2.Timeout(read, connect=connect)  # type: ignore[assignment]
     # A status missing from `retry` (or mapped to 0) means "default", and the default for 429
@@ -136,6 +153,16 @@ def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.Ev
     client.max_network_attempts = 0
     client.sleep_timer = 0
     return client
+
+
+@per_process(maxsize=4)
+def _transport(events_url: str, ca_file: Path | None) -> httpx2.HTTPTransport:
+    """One connection pool per Events API destination (URL and trusted CA) in this process.
+    No transport-level retries: one attempt per call, as above."""
+    return httpx2.HTTPTransport(
+        verify=_tls_context(ca_file), retries=0,
+        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=4,
+                             keepalive_expiry=KEEPALIVE_SECONDS))
 
 
 def _delivery_error(exc: pagerduty.Error, credentials: PagerDutyCredentials) -> DeliveryError:

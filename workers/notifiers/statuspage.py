@@ -20,7 +20,7 @@ from workers.notifiers import (
     OutboundMessage,
     Receipt,
 )
-from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, new_session
+from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, shared_session
 
 CHANNEL = Channel.STATUSPAGE
 DEFAULT_API_URL = "https://api.statuspage.io/v1"
@@ -78,18 +78,14 @@ def find_incident(marker: str, credentials: StatuspageCredentials, *,
 
 def _call(method: str, url: str, credentials: StatuspageCredentials,
           session: requests.Session | None, body: Any = None) -> requests.Response:
-    """One request with the API key in the header (never ?api_key=, it ends up in logs)."""
-    own_session = session is None
-    session = session or new_session(credentials.timeout)
-    try:
-        return guarded(CHANNEL, lambda: session.request(
-            method, url, json=body, timeout=credentials.timeout,
-            headers={"Authorization": f"OAuth {credentials.api_key}",
-                     "Accept": "application/json"}),
-            retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
-    finally:
-        if own_session:
-            session.close()
+    """One request with the API key in the header (never ?api_key=, it ends up in logs), on
+    the process's keep-alive session for these credentials unless a session is given."""
+    session = session or shared_session(credentials, credentials.timeout)
+    return guarded(CHANNEL, lambda: session.request(
+        method, url, json=body, timeout=credentials.timeout,
+        headers={"Authorization": f"OAuth {credentials.api_key}",
+                 "Accept": "application/json"}),
+        retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
 
 
 def _incidents_url(credentials: StatuspageCredentials) -> str:

@@ -26,6 +26,7 @@ from workers.notifiers._http import (
     DEFAULT_TIMEOUT,
     Timeout,
     TimeoutSession,
+    per_process,
     redact,
     requests_error,
     status_error,
@@ -84,7 +85,7 @@ def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
         DeliveryError: not posted; DUPLICATE means X already has this exact text.
     """
     text, reply_to = _text_and_reply(message)
-    client = _client(credentials)
+    client = _client(credentials)  # the process's client for these keys (keep-alive)
     try:
         response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
     except tweepy.HTTPException as exc:
@@ -93,8 +94,6 @@ def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
         raise _http_error(exc, credentials) from None
     except requests.RequestException as exc:
         raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
-    finally:
-        client.session.close()
     data = response.data or {}
     return Receipt(CHANNEL, vendor_id=str(data.get("id", "")),
                    detail={"in_reply_to": reply_to or ""})
@@ -115,7 +114,10 @@ def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
     return text, (str(reply_to) if reply_to else None)
 
 
+@per_process(maxsize=4)
 def _client(credentials: XCredentials) -> tweepy.Client:
+    """One tweepy client per posting account and process: tweepy keeps no state between
+    calls but its session and OAuth 1.0a signer, both bound to these keys."""
     client = tweepy.Client(consumer_key=credentials.api_key,
                            consumer_secret=credentials.api_secret,
                            access_token=credentials.access_token,
