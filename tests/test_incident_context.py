@@ -34,3 +34,48 @@ def test_context_of_an_unknown_incident_is_none(app, clock) -> None:
     klaxon = app.extensions["klaxon"]
     assert build_context(klaxon.incidents, klaxon.ruleset, "INC-2026-9999",
                          MessageEvent.DECLARED, "", "http://x", clock.now()) is None
+
+
+def test_a_big_incident_is_read_in_two_round_trips_as_the_store_reads_it(
+        settings, redis_client, clock, monkeypatch) -> None:
+    """Sixty alerts grouped into one incident: the job reads the incident and the first 50
+    alerts (what a message can show) in two round trips, the count says 60, and what it reads
+    is what IncidentStore reads."""
+    import json
+
+    from app import create_app
+    from workers.incident_context import MAX_ALERTS_IN_CONTEXT, load_incident
+
+    app = create_app(settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client,
+                     clock=clock)
+    fixture = load_fixture("datadog", "triggered")
+    incidents = set()
+    for n in range(60):  # same team, service and environment: one group
+        body = fixture.json
+        body["id"], body["alert"]["id"] = f"evt-{n}", f"mon-{n}"
+        incidents.add(post(app.test_client(), fixture, body=json.dumps(body).encode())
+                      .get_json()["incident"])
+    [incident_id] = incidents
+    store = app.extensions["klaxon"].incidents
+
+    from redis.connection import AbstractConnection
+
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        if check_health:  # not redis-py's own health-check PING
+            sent.append(command)
+        return send(connection, command, check_health)
+
+    load_incident(redis_client, incident_id)  # connected: HELLO and the like are not counted
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    loaded = load_incident(redis_client, incident_id)
+    monkeypatch.undo()
+    assert loaded is not None and len(sent) == 2
+    assert loaded.incident == store.incident(incident_id)
+    assert loaded.alert_count == 60
+    assert loaded.alerts == store.incident_alerts(incident_id)[:MAX_ALERTS_IN_CONTEXT]
+    ctx = build_context(store, load_ruleset(ROOT / "rules"), incident_id, MessageEvent.DECLARED,
+                        "", "http://x", clock.now(), loaded=loaded)
+    assert ctx.incident["alert_count"] == 60 and len(ctx.alerts) == MAX_ALERTS_IN_CONTEXT

@@ -30,16 +30,29 @@ def routing_keys(settings: Settings, ruleset: RuleSet) -> dict[str, str]:
             if settings.environment.get(name)}
 
 
-def for_message(message: OutboundMessage, settings: Settings, ruleset: RuleSet) -> Any | None:
-    if message.channel is Channel.PAGERDUTY:
-        keys = routing_keys(settings, ruleset)
-        if str(message.body.get("routing_key", "")).removeprefix("$") not in keys:
-            return None
-        credentials = pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, keys)
+class Credentials:
+    """Every channel's credentials, resolved once (jobs share one per worker process): not
+    one pass over the rules' variables per message."""
+
+    def __init__(self, settings: Settings, ruleset: RuleSet) -> None:
+        self._routing_keys = routing_keys(settings, ruleset)
+        pd = pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, self._routing_keys)
         ca_file = settings.outbound.get("PAGERDUTY_CA_FILE")
-        return replace(credentials, ca_file=Path(ca_file)) if ca_file else credentials
-    if not all(settings.outbound.get(name) for name in REQUIRED[message.channel]):
-        return None
-    return {Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
-            Channel.STATUSPAGE: statuspage.StatuspageCredentials,
-            Channel.X: x.XCredentials}[message.channel].from_outbound(settings.outbound)
+        self._pagerduty = replace(pd, ca_file=Path(ca_file)) if ca_file else pd
+        builders = {Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
+                    Channel.STATUSPAGE: statuspage.StatuspageCredentials,
+                    Channel.X: x.XCredentials}
+        self._others: dict[Channel, Any | None] = {
+            channel: build.from_outbound(settings.outbound)
+            if all(settings.outbound.get(name) for name in REQUIRED[channel]) else None
+            for channel, build in builders.items()}
+
+    def for_message(self, message: OutboundMessage) -> Any | None:
+        if message.channel is Channel.PAGERDUTY:
+            name = str(message.body.get("routing_key", "")).removeprefix("$")
+            return self._pagerduty if name in self._routing_keys else None
+        return self._others[message.channel]
+
+
+def for_message(message: OutboundMessage, settings: Settings, ruleset: RuleSet) -> Any | None:
+    return Credentials(settings, ruleset).for_message(message)

@@ -3,25 +3,71 @@ and load fresh state when they run (a retried job reports the incident as it is)
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
+
+import redis
 
 from app.models import Severity
 from app.ruleset import RuleSet
+from app.store import keys
 from app.store.incidents import IncidentStore
 from workers.context import MessageEvent, NotificationContext
 
 MAX_ALERTS_IN_CONTEXT = 50  # a message lists a few; the count says how many there are
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedIncident:
+    """What one job reads about an incident, in two round trips to Redis.
+
+    incident:    the incident hash as stored (IncidentStore.incident)
+    alert_count: how many alerts it has, suppressed ones included
+    alerts:      the first MAX_ALERTS_IN_CONTEXT of them as IncidentStore.incident_alerts
+                 gives them (sorted ids, suppressed last; `alert` decoded from JSON)
+    """
+
+    incident: dict[str, str]
+    alert_count: int
+    alerts: list[dict[str, Any]]
+
+
+def load_incident(connection: redis.Redis, incident_id: str) -> LoadedIncident | None:
+    """The incident and its alerts: the hash and both alert sets in one pipeline, then only
+    the alert hashes a message can show in a second (not one read per alert)."""
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.hgetall(keys.incident(incident_id))
+        pipe.smembers(keys.incident_alerts(incident_id))
+        pipe.smembers(keys.incident_suppressed(incident_id))
+        raw, members, suppressed = pipe.execute()
+    if not raw:
+        return None
+    ids = sorted(_text(i) for i in members) + sorted(_text(i) for i in suppressed)
+    alerts: list[dict[str, Any]] = []
+    if ids:
+        with connection.pipeline(transaction=False) as pipe:
+            for alert_id in ids[:MAX_ALERTS_IN_CONTEXT]:
+                pipe.hgetall(keys.alert(alert_id))
+            for data in pipe.execute():
+                if data:
+                    alert = {_text(k): _text(v) for k, v in data.items()}
+                    alert["alert"] = json.loads(alert.get("alert") or "null")
+                    alerts.append(alert)
+    return LoadedIncident({_text(k): _text(v) for k, v in raw.items()}, len(ids), alerts)
+
+
 def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
                   event: MessageEvent, reason: str, public_url: str, now: float,
-                  update: dict[str, Any] | None = None) -> NotificationContext | None:
-    incident = store.incident(incident_id)
-    if incident is None:
+                  update: dict[str, Any] | None = None,
+                  loaded: LoadedIncident | None = None) -> NotificationContext | None:
+    """The context for one message; `loaded` is what the job already read (load_incident)."""
+    loaded = loaded or load_incident(store.connection, incident_id)
+    if loaded is None:
         return None
-    alerts = store.incident_alerts(incident_id)
+    incident, alerts = loaded.incident, loaded.alerts
     team = ruleset.teams.get(incident.get("team", ""))
-    state = _incident(incident, len(alerts), public_url, now)
+    state = _incident(incident, loaded.alert_count, public_url, now)
     if update:  # the message reports that update, even if a later one is already stored
         state["status"] = update.get("status", state["status"])
     return NotificationContext(
@@ -67,3 +113,7 @@ def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
 
 def _time(value: Any) -> float | None:
     return float(value) if value not in (None, "") else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

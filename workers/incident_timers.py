@@ -23,10 +23,13 @@ from app.logs import log
 from app.models import Severity
 from app.notifications import enqueue_notification
 from app.ruleset import RuleSet
+from app.store import keys
 from app.store.incidents import IncidentStore
 from app.store.timers import Timer, Timers
 
 logger = logging.getLogger("klaxon.timers")
+# What start_clocks, _step and _policy read of the incident.
+CLOCK_FIELDS = ("id", "status", "declared_at", "team", "acknowledged_at", "severity")
 
 
 @dataclass
@@ -47,14 +50,22 @@ class IncidentTimers:
     def start_clocks(self, incident_id: str) -> None:
         """Once responders are told: the ack clock (escalation) and the update clock start.
         Called by the declared notification job; scheduling again changes nothing."""
-        incident = self.incidents.incident(incident_id) or {}
+        # Read again (not the job's copy): the incident may have been resolved meanwhile.
+        # Only the fields the clocks need, not the whole hash.
+        values = self.connection.hmget(keys.incident(incident_id), CLOCK_FIELDS)
+        incident = {name: v.decode() for name, v in zip(CLOCK_FIELDS, values) if v is not None}
         if incident.get("status", "resolved") == "resolved":
             return  # resolved before this job ran: nothing left to chase
-        self._schedule_escalation(incident, level=1)
+        if not incident.get("declared_at"):
+            return
+        declared, due = float(incident["declared_at"]), {}
+        step = self._step(incident, level=1)
+        if step is not None:
+            due["escalate"] = declared + step[0]
         every = self._policy(incident, "update_every_s")
-        if every and incident.get("declared_at"):
-            Timers(self.connection).schedule("remind", incident_id,
-                                             float(incident["declared_at"]) + every)
+        if every:
+            due["remind"] = declared + every
+        Timers(self.connection).schedule_all(incident_id, due)  # both clocks, one call
 
     def escalate(self, timer: Timer) -> None:
         incident = self.incidents.incident(timer.incident_id) or {}

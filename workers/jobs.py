@@ -8,6 +8,7 @@ updates twice. A channel without credentials writes to the outbox instead.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict
@@ -33,7 +34,7 @@ from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
-from workers.incident_context import build_context
+from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
 from workers.notifiers import (Channel, DeliveryError, FailureReason, OutboundMessage,
                                Receipt, statuspage)
@@ -59,6 +60,7 @@ class Runtime:
         self.ledger = Ledger(connection, self.clock)
         self.outbox = Outbox(connection, self.clock)
         self.limiter = RateLimiter(connection, self.clock)
+        self.credentials = creds.Credentials(settings, ruleset)
 
 
 @lru_cache(maxsize=1)
@@ -98,13 +100,14 @@ def warm_up() -> None:
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
            update: dict[str, Any] | None = None) -> dict[str, str]:
     rt = runtime()
+    loaded = load_incident(rt.redis, incident_id)
     ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
-                        rt.settings.public_url, rt.clock.now(), update)
-    if ctx is None or (ctx.event is MessageEvent.SEVERITY_RAISED
-                       and not rt.incidents.is_declared(incident_id)):
+                        rt.settings.public_url, rt.clock.now(), update, loaded)
+    if ctx is None or loaded is None or (ctx.event is MessageEvent.SEVERITY_RAISED
+                                         and "declared_at" not in loaded.incident):
         return {}  # raised during group_wait: the declaration carries the new severity
     team = rt.ruleset.teams.get(ctx.incident["team"])
-    state = channel_state(rt.redis, incident_id)
+    state = channel_state(loaded.incident)
     sources = {alert["source"] for alert in ctx.alerts}
     results: dict[str, str] = {}
     retry_later: list[DeliveryError] = []
@@ -146,7 +149,7 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
     if begun == "busy":
         raise DeliveryError(message.channel, FailureReason.CONNECTION,
                             "another worker is sending this message")
-    credentials = creds.for_message(message, rt.settings, rt.ruleset)
+    credentials = rt.credentials.for_message(message)
     if credentials is None:
         entry = rt.outbox.add(_outbox_entry(message))
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
@@ -156,8 +159,13 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
             or _send(rt, message, credentials)
         if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
             return "failed"
-    rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
-    _record(rt, message, receipt, state, outbox=credentials is None)
+    # One transaction: the ledger's "sent", the ids later messages need and the timeline entry
+    # land together (and in one round trip), or not at all.
+    with rt.redis.pipeline() as pipe:
+        rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail, pipe)
+        changes = _record(rt, message, receipt, outbox=credentials is None, pipe=pipe)
+        pipe.execute()
+    state.update(changes)
     return receipt.vendor_id
 
 
@@ -215,17 +223,19 @@ def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> R
         return creds.SENDERS[message.channel](message, credentials)
 
 
-def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, state: dict[str, str],
-            outbox: bool) -> None:
-    """Keep the ids later messages need (status-page incident, X thread) and say so."""
+def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, outbox: bool,
+            pipe: redis.client.Pipeline) -> dict[str, str]:
+    """Keep the ids later messages need (status-page incident, X thread) and say so, on
+    `pipe`; returns the incident fields it sets."""
     changes = _state_changes(message, receipt)
     if changes:
-        rt.redis.hset(keys.incident(message.incident_id), mapping=changes)
-        state.update(changes)
+        pipe.hset(keys.incident(message.incident_id), mapping=changes)
     where = "outbox" if outbox else receipt.vendor_id
     _timeline(rt, message.incident_id, "notified",
               f"{message.channel} {message.action} for {message.event} ({where})",
-              channel=message.channel.value, action=message.action, vendor_id=receipt.vendor_id)
+              channel=message.channel.value, action=message.action, vendor_id=receipt.vendor_id,
+              pipe=pipe)
+    return changes
 
 
 def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
@@ -243,11 +253,13 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
             "opsgenie:close": {"opsgenie_open": ""}}.get(action, {})
 
 
-def channel_state(connection: redis.Redis, incident_id: str) -> dict[str, str]:
-    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
-             "pagerduty_reminders_open")
-    values = connection.hmget(keys.incident(incident_id), names)
-    return {n: v.decode() for n, v in zip(names, values) if v}
+CHANNEL_STATE = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
+                 "pagerduty_reminders_open")
+
+
+def channel_state(incident: dict[str, str]) -> dict[str, str]:
+    """What the channels already carry for this incident, from its stored hash."""
+    return {name: incident[name] for name in CHANNEL_STATE if incident.get(name)}
 
 
 def _pages(ctx: NotificationContext, ruleset: RuleSet, team: Any) -> bool:
@@ -264,10 +276,9 @@ def _outbox_entry(message: OutboundMessage) -> dict[str, Any]:
     return entry
 
 
-def _timeline(rt: Runtime, incident_id: str, kind: str, text: str, **data: Any) -> None:
-    import json
-
-    rt.redis.xadd(keys.incident_timeline(incident_id), {
+def _timeline(rt: Runtime, incident_id: str, kind: str, text: str,
+              pipe: redis.client.Pipeline | None = None, **data: Any) -> None:
+    (pipe if pipe is not None else rt.redis).xadd(keys.incident_timeline(incident_id), {
         "at": repr(rt.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
         maxlen=5000, approximate=True)
 

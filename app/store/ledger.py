@@ -65,8 +65,11 @@ class Ledger:
                                    action, keys.LEDGER_TTL_SECONDS])
         return result.decode() if isinstance(result, bytes) else result
 
-    def complete(self, key: str, vendor_id: str, detail: dict[str, Any] | None = None) -> None:
-        self._redis.hset(keys.ledger(key), mapping={
+    def complete(self, key: str, vendor_id: str, detail: dict[str, Any] | None = None,
+                 pipeline: redis.client.Pipeline | None = None) -> None:
+        """Mark the key sent; on `pipeline` to record it in the same transaction as what the
+        send changed."""
+        (pipeline if pipeline is not None else self._redis).hset(keys.ledger(key), mapping={
             "state": "sent", "sent_at": repr(self._clock.now()), "vendor_id": vendor_id,
             "detail": json.dumps(detail or {}), "lease_until": 0})
 

@@ -8,7 +8,7 @@ in effect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import redis
@@ -40,6 +40,12 @@ class Timers:
 
     def schedule(self, kind: str, incident_id: str, due: float) -> None:
         self._redis.zadd(keys.timers(), {f"{kind}:{incident_id}": due})
+
+    def schedule_all(self, incident_id: str, due: Mapping[str, float]) -> None:
+        """Several timers of one incident (kind -> due), in one call."""
+        if due:
+            self._redis.zadd(keys.timers(), {f"{kind}:{incident_id}": at
+                                             for kind, at in due.items()})
 
     def cancel(self, kind: str, incident_id: str) -> None:
         self._redis.zrem(keys.timers(), f"{kind}:{incident_id}")
