@@ -15,6 +15,7 @@ from sentry_sdk.transport import Transport
 from app import create_app
 from app.observability import init_sentry
 from conftest import SECRETS, load_fixture
+from workers.worker import InlineHerokuWorker
 
 
 class RecordingTransport(Transport):
@@ -63,17 +64,21 @@ def test_flask_error_is_reported_without_secrets_or_body(sentry, settings, redis
     assert "[Filtered]" in sent
 
 
-def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client) -> None:
+@pytest.mark.parametrize("worker_class", [SimpleWorker, InlineHerokuWorker])
+def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client,
+                                                      worker_class) -> None:
+    """Through Sentry's RQ integration, with the worker class Klaxon runs (jobs in-process)."""
     queue = Queue("klaxon-test", connection=redis_client, serializer=JSONSerializer)
     secret = SECRETS["OPSGENIE_WEBHOOK_TOKEN"]
     queue.enqueue("jobs_for_tests.fail_with_secret", secret)
-    SimpleWorker([queue], connection=redis_client,
+    worker_class([queue], connection=redis_client,
                  serializer=JSONSerializer).work(burst=True)
     sentry_sdk.flush()
 
     assert len(sentry.events) == 1
     sent = json.dumps(sentry.events[0])
     assert "RuntimeError" in sent
+    assert "rq-job" in sentry.events[0]["extra"]  # the integration saw the job
     assert secret not in sent
 
 

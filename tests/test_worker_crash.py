@@ -90,6 +90,50 @@ def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerdut
     assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
 
 
+def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
+        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    """The same crash through RQ's own recovery: the dead worker's job stays started until its
+    registry entry expires (job timeout + 60 s), the next maintenance retries it, and the
+    retried job, run by Klaxon's worker class, pages under the same dedup key and creates the
+    status-page incident once."""
+    from rq import Queue
+    from rq.job import Job, JobStatus
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from workers.queues import NOTIFY_QUEUE
+    from workers.worker import InlineHerokuWorker
+
+    incident = open_incident(redis_client)
+    fake_pagerduty.slow_next(30)
+    worker = start_worker(env)
+    try:
+        wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    finally:
+        for process in dyno_processes(worker):
+            process.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    killed_at = time.time()
+
+    queue = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
+    [job_id] = StartedJobRegistry(queue=queue).get_job_ids(cleanup=False)
+    StartedJobRegistry(queue=queue).cleanup(killed_at + 181)  # maintenance, 3 minutes on
+    job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 5
+    ScheduledJobRegistry(queue=queue).remove(job)  # what the scheduler does when it falls due
+    queue.enqueue_job(job)
+
+    settings = Settings.from_env()
+    later = VirtualClock(time.time() + 181)  # the dead worker's ledger lease has run out
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):
+        InlineHerokuWorker([queue], connection=redis_client,
+                           serializer=JSONSerializer).work(burst=True)
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert triggers(fake_pagerduty) == [incident, incident]  # one dedup key: one page
+    assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
+
+
 def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_client,
                                                                  fake_pagerduty,
                                                                  fake_statuspage) -> None:
@@ -108,6 +152,41 @@ def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_clie
         again.wait(timeout=30)
     assert triggers(fake_pagerduty) == [incident]
     assert len(fake_statuspage.requests) == 1
+
+
+def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_retry(
+        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    """The call outlasts the grace: the job is interrupted inside the HTTP read, fails
+    cleanly and is scheduled for a retry; the ledger keeps the page as begun, so the retry
+    pages again under the same dedup key (one PagerDuty incident) and goes on."""
+    from rq import Queue
+    from rq.job import Job, JobStatus
+    from rq.registry import ScheduledJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from workers.queues import NOTIFY_QUEUE
+
+    incident = open_incident(redis_client)
+    fake_pagerduty.slow_next(30)
+    worker = start_worker(env)
+    wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    for process in dyno_processes(worker):
+        process.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+
+    queue = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
+    [job_id] = ScheduledJobRegistry(queue=queue).get_job_ids()
+    job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 5
+    assert fake_statuspage.requests == []  # interrupted before the status page
+
+    settings = Settings.from_env()
+    later = VirtualClock(time.time() + 121)  # the retry, after the ledger's lease
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):
+        jobs.notify(*job.args)
+    assert triggers(fake_pagerduty) == [incident, incident]
+    assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
 
 
 def test_timers_survive_stopping_every_process_and_fire_once(env, redis_client,

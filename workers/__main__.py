@@ -1,7 +1,8 @@
 """`python -m workers`: the Procfile's worker process.
 
-A HerokuWorker (on SIGTERM the running job gets a few seconds, then fails cleanly and is
-retried) with the RQ scheduler, on a connection built by Klaxon rather than RQ's CLI, because
+An InlineHerokuWorker (workers/worker.py: jobs run in this process, no fork per job; on
+SIGTERM the running job gets a few seconds, then fails cleanly and is retried) with the RQ
+scheduler, on a connection built by Klaxon rather than RQ's CLI, because
 RQ's CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 
 from rq.serializers import JSONSerializer
-from rq.worker import HerokuWorker
 
 from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
@@ -23,6 +23,7 @@ from app.store.incidents import IncidentStore
 from workers.jobs import warm_up
 from workers.queues import queues
 from workers.ticker import TickerThread
+from workers.worker import InlineHerokuWorker
 
 logger = logging.getLogger("klaxon.worker")
 
@@ -43,8 +44,8 @@ def main(burst: bool = False) -> bool:
                           ruleset)
     ticker.start()
     warm_up()
-    worker = HerokuWorker(queues(connection), connection=connection,
-                          serializer=JSONSerializer)
+    worker = InlineHerokuWorker(queues(connection), connection=connection,
+                                serializer=JSONSerializer)
     log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst)
     try:
         return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)

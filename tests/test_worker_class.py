@@ -1,0 +1,184 @@
+"""The worker Klaxon runs (workers/worker.py, `python -m workers`): jobs run in the worker
+process itself, and every guarantee of RQ's HerokuWorker still holds, against a real Redis
+and real worker processes signalled the way Heroku signals a dyno."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+from rq.worker import Worker
+
+from workers.queues import NOTIFY_QUEUE, TIMERS_QUEUE
+from workers.worker import MAINTENANCE_INTERVAL_SECONDS, InlineHerokuWorker
+
+ROOT = Path(__file__).parent.parent
+pytestmark = pytest.mark.slow
+JOB_TIMEOUT = 120  # what app/notifications.py gives notify jobs
+
+
+@pytest.fixture
+def queue(redis_client) -> Queue:
+    return Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
+
+
+def start(redis_url: str) -> subprocess.Popen:
+    env = {**os.environ, "REDIS_URL": redis_url, "KLAXON_LOG_LEVEL": "WARNING",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    return subprocess.Popen([sys.executable, "-m", "workers"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def dyno(process: subprocess.Popen) -> list[psutil.Process]:
+    parent = psutil.Process(process.pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def signal_dyno(process: subprocess.Popen, sig: int) -> None:
+    """What Heroku does: the signal goes to every process of the dyno."""
+    for member in dyno(process):
+        try:
+            member.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def wait_for(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def started(redis_client, job: Job) -> int:
+    return int(redis_client.get(f"started:{job.id}") or 0)
+
+
+def status(job: Job) -> str:
+    return Job.fetch(job.id, connection=job.connection, serializer=JSONSerializer).get_status()
+
+
+def test_jobs_run_in_the_worker_process_without_a_fork(redis_url, redis_client, queue) -> None:
+    jobs = [queue.enqueue("jobs_for_tests.pid") for _ in range(3)]
+    worker = start(redis_url)
+    try:
+        wait_for(lambda: all(status(j) == JobStatus.FINISHED for j in jobs))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    assert {Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
+            for j in jobs} == {worker.pid}
+
+
+@pytest.mark.parametrize("retry", [Retry(max=1, interval=600), None], ids=["retry", "no-retry"])
+def test_sigterm_gives_the_running_job_its_grace_then_fails_it_cleanly(
+        redis_url, redis_client, queue, retry) -> None:
+    job = queue.enqueue("jobs_for_tests.sleep", 60, job_timeout=JOB_TIMEOUT, retry=retry)
+    worker = start(redis_url)
+    wait_for(lambda: started(redis_client, job) == 1)
+    signalled = time.monotonic()
+    signal_dyno(worker, signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    took = time.monotonic() - signalled
+    assert InlineHerokuWorker.imminent_shutdown_delay - 0.5 <= took < 15
+    # Failed inside the job and recorded by RQ: never left behind as started.
+    assert StartedJobRegistry(queue=queue).get_job_ids() == []
+    if retry is not None:  # RQ scheduled the retry (notify jobs all have one)
+        assert status(job) == JobStatus.SCHEDULED
+        assert job.id in ScheduledJobRegistry(queue=queue).get_job_ids()
+    else:
+        assert status(job) == JobStatus.FAILED
+        [result] = Job.fetch(job.id, connection=redis_client,
+                             serializer=JSONSerializer).results()
+        assert "ShutDownImminentException" in result.exc_string
+
+
+def test_a_job_that_ends_within_the_grace_finishes_even_when_sigterm_comes_twice(
+        redis_url, redis_client, queue) -> None:
+    job = queue.enqueue("jobs_for_tests.sleep", 3, job_timeout=JOB_TIMEOUT)
+    worker = start(redis_url)
+    wait_for(lambda: started(redis_client, job) == 1)
+    signal_dyno(worker, signal.SIGTERM)
+    time.sleep(1.5)  # past RQ's one-second filter for duplicate signals
+    signal_dyno(worker, signal.SIGTERM)  # Heroku may signal more than once
+    assert worker.wait(timeout=30) == 0
+    assert status(job) == JobStatus.FINISHED
+    assert Job.fetch(job.id, connection=redis_client,
+                     serializer=JSONSerializer).return_value() == "slept"
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(redis_url, redis_client) -> None:
+    worker = start(redis_url)
+    wait_for(lambda: Worker.count(connection=redis_client) == 1)
+    signalled = time.monotonic()
+    signal_dyno(worker, signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert time.monotonic() - signalled < InlineHerokuWorker.imminent_shutdown_delay
+
+
+def test_sigkill_leaves_the_job_to_registry_maintenance_which_retries_it(
+        redis_url, redis_client, queue) -> None:
+    """A worker killed outright cannot fail its job. RQ's StartedJobRegistry keeps it until
+    the job's timeout + 60 s have passed (a job that may still run is never taken away);
+    then any worker's maintenance retries it as abandoned, and the retry runs."""
+    job = queue.enqueue("jobs_for_tests.sleep_first_time", 60, job_timeout=JOB_TIMEOUT,
+                        retry=Retry(max=2, interval=1))
+    worker = start(redis_url)
+    wait_for(lambda: started(redis_client, job) == 1)
+    killed_at = time.time()
+    signal_dyno(worker, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+    registry = StartedJobRegistry(queue=queue)
+    assert status(job) == JobStatus.STARTED and registry.get_job_ids(cleanup=False) == [job.id]
+    assert registry.get_expired_job_ids(killed_at + JOB_TIMEOUT) == []  # might still run
+    later = killed_at + JOB_TIMEOUT + 61
+    assert registry.get_expired_job_ids(later) == [job.id]
+    registry.cleanup(later)  # what the next maintenance does once that time has come
+    assert status(job) == JobStatus.SCHEDULED
+    assert Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer).retries_left == 1
+
+    # By then the dead dyno's scheduler lock (61 s) has lapsed too, so the next worker's
+    # scheduler takes over.
+    for name in (NOTIFY_QUEUE, TIMERS_QUEUE):
+        redis_client.delete(RQScheduler.get_locking_key(name))
+    again = start(redis_url)  # its scheduler enqueues the retry, a worker runs it
+    try:
+        wait_for(lambda: status(job) == JobStatus.FINISHED)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=30)
+    assert Job.fetch(job.id, connection=redis_client,
+                     serializer=JSONSerializer).return_value() == "retried"
+    assert started(redis_client, job) == 2
+
+
+def test_registry_maintenance_runs_every_minute(redis_client, queue) -> None:
+    """How soon an abandoned job is found once its registry entry has expired (and how soon
+    a live worker's scheduler takes over from a dead one's): RQ's default is 10 minutes."""
+    worker = InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer)
+    assert worker.maintenance_interval == MAINTENANCE_INTERVAL_SECONDS == 60
+
+
+def test_job_timeouts_still_apply_and_the_worker_goes_on(redis_client, queue) -> None:
+    slow = queue.enqueue("jobs_for_tests.sleep", 10, job_timeout=1)
+    quick = queue.enqueue("jobs_for_tests.add", 2, 3)
+    InlineHerokuWorker([queue], connection=redis_client,
+                       serializer=JSONSerializer).work(burst=True)
+    assert status(slow) == JobStatus.FAILED
+    [result] = Job.fetch(slow.id, connection=redis_client, serializer=JSONSerializer).results()
+    assert "JobTimeoutException" in result.exc_string
+    assert Job.fetch(quick.id, connection=redis_client,
+                     serializer=JSONSerializer).return_value() == 5
