@@ -8,8 +8,10 @@ and the worker processes' CPU (user + system, forked work horses included) per j
     PYTHONPATH=.:tests python -m bench.jobs --jobs 1000 --processes 2
 
 `--inprocess` calls `workers.jobs.notify` directly in this process instead (no RQ, no
-worker): µs of CPU per call, the figure to compare before and after a change to the job
-itself; with `--profile` cProfile's top functions too.
+worker): µs of CPU per call and Redis round trips, the figures to compare before and after a
+change to the job itself; `--inprocess --rq` runs the queued jobs through the worker class in
+this process (RQ's bookkeeping included). `--profile` prints cProfile's top functions (CPU
+time of this thread).
 """
 
 from __future__ import annotations
@@ -43,14 +45,15 @@ from bench.notify import TOKEN, body, write_rules  # noqa: E402
 SERVICES = 500
 
 
-def open_incidents(env: dict[str, str], connection: redis_py.Redis, count: int) -> list[str]:
+def open_incidents(env: dict[str, str], connection: redis_py.Redis, count: int,
+                   first: int = 0) -> list[str]:
     from app import create_app
     from app.settings import Settings
 
     app = create_app(Settings.from_env(env), connection=connection)
     client = app.test_client()
     incidents = []
-    for n in range(count):
+    for n in range(first, first + count):
         answer = client.post("/webhooks/datadog", data=body(f"job-{n}", f"job{n}", n % SERVICES),
                              headers={"Content-Type": "application/json",
                                       "X-Klaxon-Token": TOKEN}).get_json()
@@ -122,22 +125,38 @@ def _pages(fake: FakePagerDuty) -> dict[str, float]:
 
 
 def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, count: int,
-              profile: bool) -> dict:
+              profile: bool, sort: str = "cumulative", with_rq: bool = False) -> dict:
+    """CPU of this thread only (the fake PagerDuty answers from other threads)."""
     os.environ.update(env)
+    from rq.serializers import JSONSerializer
+
     from workers import jobs
+    from workers.queues import queues
+    from workers.worker import InlineHerokuWorker
 
     jobs.runtime.cache_clear()
     jobs.warm_up()
-    incidents = open_incidents(env, connection, count + 20)
-    for incident in incidents[:20]:  # warm: first connections, first renders
-        jobs.notify(incident, "declared", "", "bench")
-    profiler = cProfile.Profile() if profile else None
+    if with_rq:  # the jobs the webhooks enqueued, run by the worker class, in this thread
+        worker = InlineHerokuWorker(queues(connection), connection=connection,
+                                    serializer=JSONSerializer)
+        worker.log.setLevel("WARNING")
+        open_incidents(env, connection, 20)
+        worker.work(burst=True, logging_level="WARNING")  # warm
+        open_incidents(env, connection, count, first=20)
+        worker = InlineHerokuWorker(queues(connection), connection=connection,
+                                    serializer=JSONSerializer)
+        run = lambda: worker.work(burst=True, logging_level="WARNING")  # noqa: E731
+    else:  # notify() alone, called directly
+        incidents = open_incidents(env, connection, count + 20)
+        for incident in incidents[:20]:  # warm: first connections, first renders
+            jobs.notify(incident, "declared", "", "bench")
+        run = lambda: [jobs.notify(i, "declared", "", "bench") for i in incidents[20:]]  # noqa: E731
+    profiler = cProfile.Profile(time.thread_time) if profile else None  # CPU, not waits
     round_trips = _count_round_trips()
     cpu, wall = time.thread_time(), time.perf_counter()
     if profiler:
         profiler.enable()
-    for incident in incidents[20:]:
-        jobs.notify(incident, "declared", "", "bench")
+    run()
     if profiler:
         profiler.disable()
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
@@ -148,7 +167,7 @@ def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDu
               "redis_round_trips_per_job": round(sent / count, 1)}
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(40)
         print(out.getvalue())
     return result
 
@@ -162,7 +181,7 @@ def _count_round_trips() -> list[int]:
     sent = [0]
 
     def counting(self, command, check_health=True):  # type: ignore[no-untyped-def]
-        sent[0] += 1
+        sent[0] += check_health  # not counting redis-py's own health-check PINGs
         return original(self, command, check_health)
 
     AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
@@ -183,7 +202,10 @@ def main() -> None:
     parser.add_argument("--worker-args", default="",
                         help="extra arguments for each `python -m workers`")
     parser.add_argument("--inprocess", action="store_true")
+    parser.add_argument("--rq", action="store_true",
+                        help="with --inprocess: run the queued jobs through the worker class")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, ...)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args()
 
@@ -199,7 +221,8 @@ def main() -> None:
                "PAGERDUTY_CA_FILE": str(fake.ca_file), "PYTHONPATH": str(ROOT)}
         try:
             if args.inprocess:
-                result = inprocess(env, connection, fake, args.jobs, args.profile)
+                result = inprocess(env, connection, fake, args.jobs, args.profile, args.sort,
+                                   args.rq)
             else:
                 result = drain(env, connection, fake, args.jobs, args.processes,
                                args.worker_args.split())
