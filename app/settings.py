@@ -15,6 +15,7 @@ from app.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
 DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
+DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -30,6 +31,8 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": ("Seconds a delivery id is remembered for redelivery detection "
                             "(default 604800, PagerDuty retries for 48 h).", False),
+    "KLAXON_WORKER_PROCESSES": ("Worker processes `python -m workers` runs, each sending one "
+                                "notification at a time (default 2).", False),
     "PAGERDUTY_WEBHOOK_SECRET": ("PagerDuty V3 webhook subscription secret(s), "
                                  "comma-separated during rotation.", True),
     "SENTRY_CLIENT_SECRET": ("Client secret of the Sentry integration (signs webhooks).", True),
@@ -83,6 +86,7 @@ class Settings:
     public_url: str = "http://localhost:8000"
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
+    worker_processes: int = DEFAULT_WORKER_PROCESSES
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -106,6 +110,7 @@ class Settings:
         problems: list[str] = []
         max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
+        processes = _int(env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems)
         if problems:
             raise ConfigError(problems)
         outbound_names = ("PAGERDUTY_EVENTS_URL", "PAGERDUTY_CA_FILE", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
@@ -122,6 +127,7 @@ class Settings:
             public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
+            worker_processes=processes,
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),
@@ -162,8 +168,8 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -
     try:
         value = int(raw)
     except ValueError:
-        problems.append(f"{name} must be a whole number of "
-                        f"{'bytes' if 'BODY' in name else 'seconds'}, got {raw!r}")
+        unit = "bytes" if "BODY" in name else "processes" if "PROCESSES" in name else "seconds"
+        problems.append(f"{name} must be a whole number of {unit}, got {raw!r}")
         return default
     if value <= 0:
         problems.append(f"{name} must be positive, got {value}")

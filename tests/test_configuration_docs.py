@@ -114,3 +114,13 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
             server.wait()
             raise AssertionError("web did not stop within Heroku's 30 s after SIGTERM:\n"
                                  + log.read_text()[-3000:]) from None
+
+
+def test_worker_processes_default_and_invalid_values() -> None:
+    assert Settings.from_env({}).worker_processes == 2
+    assert Settings.from_env({"KLAXON_WORKER_PROCESSES": "4"}).worker_processes == 4
+    for raw, problem in (("many", "a whole number of processes, got 'many'"),
+                         ("0", "positive, got 0")):
+        with pytest.raises(ConfigError) as raised:
+            Settings.from_env({"KLAXON_WORKER_PROCESSES": raw})
+        assert raised.value.problems == [f"KLAXON_WORKER_PROCESSES must be {problem}"]

@@ -33,10 +33,10 @@ def queue(redis_client) -> Queue:
     return Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
 
 
-def start(redis_url: str) -> subprocess.Popen:
+def start(redis_url: str, processes: int = 1) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": redis_url, "KLAXON_LOG_LEVEL": "WARNING",
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    return subprocess.Popen([sys.executable, "-m", "workers"],
+    return subprocess.Popen([sys.executable, "-m", "workers", "--processes", str(processes)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -182,3 +182,37 @@ def test_job_timeouts_still_apply_and_the_worker_goes_on(redis_client, queue) ->
     assert "JobTimeoutException" in result.exc_string
     assert Job.fetch(quick.id, connection=redis_client,
                      serializer=JSONSerializer).return_value() == 5
+
+
+def test_the_scheduler_retries_a_failed_job_in_a_multi_process_dyno(
+        redis_url, redis_client, queue) -> None:
+    job = queue.enqueue("jobs_for_tests.fail_first_time", retry=Retry(max=1, interval=1))
+    worker = start(redis_url, processes=2)
+    try:
+        wait_for(lambda: status(job) == JobStatus.FINISHED)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert started(redis_client, job) == 2
+
+
+def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
+        redis_url, redis_client, queue) -> None:
+    worker = start(redis_url, processes=2)
+    try:
+        wait_for(lambda: Worker.count(connection=redis_client) == 2)
+        [first, second] = sorted(psutil.Process(worker.pid).children(), key=lambda p: p.pid)
+        first.send_signal(signal.SIGKILL)
+        wait_for(lambda: len(psutil.Process(worker.pid).children()) == 2
+                 and first.pid not in {p.pid for p in psutil.Process(worker.pid).children()})
+        job = queue.enqueue("jobs_for_tests.add", 1, 2)
+        wait_for(lambda: status(job) == JobStatus.FINISHED)
+        children = psutil.Process(worker.pid).children(recursive=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)  # to the supervisor only, as `klaxon run` does
+        code = worker.wait(timeout=30)
+    assert code == 0
+    psutil.wait_procs(children, timeout=10)
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+                   for child in children)
+    assert second.pid in {c.pid for c in children}

@@ -1,14 +1,28 @@
 """`python -m workers`: the Procfile's worker process.
 
-An InlineHerokuWorker (workers/worker.py: jobs run in this process, no fork per job; on
-SIGTERM the running job gets a few seconds, then fails cleanly and is retried) with the RQ
-scheduler, on a connection built by Klaxon rather than RQ's CLI, because
-RQ's CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
+KLAXON_WORKER_PROCESSES (default 2, `--processes N` overrides) InlineHerokuWorkers
+(workers/worker.py: jobs run in the worker process, no fork per job; on SIGTERM the running
+job gets a few seconds, then fails cleanly and is retried), each with the RQ scheduler (one
+of them holds its lock), on connections built by Klaxon rather than RQ's CLI, because RQ's
+CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
+
+One worker runs one job at a time, and a job mostly waits for a vendor's answer, so a dyno
+runs several. With more than one, this process loads the rules and compiles the templates
+once, forks the workers, runs the timer ticker, and restarts a worker that dies; on SIGTERM
+or SIGINT it passes the signal on (Heroku signals every process itself; `klaxon run` and
+other process managers signal only this one) and exits when they have stopped.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
 
 from rq.serializers import JSONSerializer
 
@@ -16,7 +30,7 @@ from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry, remember_secrets
-from app.ruleset import load_ruleset
+from app.ruleset import RuleSet, load_ruleset
 from app.settings import Settings
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
@@ -26,34 +40,130 @@ from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker
 
 logger = logging.getLogger("klaxon.worker")
+RESTART_PAUSE_SECONDS = 1.0  # a worker that dies at once is not restarted in a tight loop
 
 
-def main(burst: bool = False) -> bool:
+def main(burst: bool = False, processes: int | None = None) -> bool:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.secret_values())
     init_sentry(settings)
-    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
-    clock = SystemClock()
     ruleset = load_ruleset(settings.rules_dir)
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.
     rule_secrets = settings.secret_values(ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
     remember_secrets(rule_secrets)
+    warm_up()  # before any fork: every worker starts with the rules and templates compiled
+    count = max(1, processes or settings.worker_processes)
+    if count == 1:
+        ticker = start_ticker(settings, ruleset)
+        try:
+            return run_worker(settings, burst)
+        finally:
+            ticker.stopping.set()
+    return Supervisor(settings, count, burst).run(lambda: start_ticker(settings, ruleset))
+
+
+def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
+    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    clock = SystemClock()
     ticker = TickerThread(connection, clock,
                           IncidentStore(connection, clock, settings.delivery_ttl_seconds),
                           ruleset)
     ticker.start()
-    warm_up()
+    return ticker
+
+
+def run_worker(settings: Settings, burst: bool) -> bool:
+    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     worker = InlineHerokuWorker(queues(connection), connection=connection,
                                 serializer=JSONSerializer)
-    log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst)
-    try:
-        return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
-    finally:
-        ticker.stopping.set()
+    log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst,
+        pid=os.getpid())
+    return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
+
+
+class Supervisor:
+    """Forks `count` workers, restarts one that dies (unless stopping or in burst mode), and
+    passes SIGTERM/SIGINT on. The ticker runs here, once per dyno."""
+
+    def __init__(self, settings: Settings, count: int, burst: bool) -> None:
+        self.settings = settings
+        self.count = count
+        self.burst = burst
+        self.children: dict[int, int] = {}  # pid -> slot
+        self.stopping = False
+
+    def run(self, start_ticker: Callable[[], TickerThread]) -> bool:
+        """Until every worker has stopped; True if any was started (as Worker.work)."""
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for slot in range(self.count):
+            self._spawn(slot)
+        ticker = start_ticker()  # after the first forks: no thread is running when they fork
+        try:
+            while self.children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:
+                    break
+                slot = self.children.pop(pid, None)
+                if slot is None:
+                    continue
+                code = os.waitstatus_to_exitcode(status)
+                if self.stopping or self.burst:
+                    if code != 0:
+                        log(logger, "worker process stopped abnormally", logging.WARNING,
+                            pid=pid, exit_code=code)
+                    continue
+                log(logger, "worker process exited; restarting it", logging.WARNING, pid=pid,
+                    exit_code=code)
+                time.sleep(RESTART_PAUSE_SECONDS)
+                if not self.stopping:
+                    self._spawn(slot)
+        finally:
+            ticker.stopping.set()
+        return True
+
+    def _spawn(self, slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker process
+            code = 1
+            try:
+                # The worker installs its own handlers; until then a signal ends it plainly.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                run_worker(self.settings, self.burst)
+                code = 0
+            except BaseException:  # noqa: BLE001 - report, then leave without the parent's code
+                logger.exception("worker process failed")
+            finally:
+                _flush_sentry()
+                os._exit(code)
+        self.children[pid] = slot
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def _flush_sentry() -> None:
+    import sentry_sdk
+
+    sentry_sdk.flush(timeout=2)
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m workers")
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="worker processes (default KLAXON_WORKER_PROCESSES, else 2)")
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":  # the scheduler is a multiprocessing child: keep this guard
-    import sys
-
-    main(burst="--burst" in sys.argv[1:])
+    args = _arguments(sys.argv[1:])
+    main(burst=args.burst, processes=args.processes)

@@ -88,8 +88,8 @@ def running_with(rt: Runtime) -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Load the rules and compile every template in the worker's main process, so each job's
-    forked process starts warm instead of doing it again (RQ forks a process per job)."""
+    """Load the rules and compile every template before the first job (and before
+    `python -m workers` forks its worker processes, which then share them)."""
     rt = runtime()
     templates = environment(str(rt.settings.templates_dir))
     for name in templates.list_templates(extensions=["j2"]):
