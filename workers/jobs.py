@@ -39,7 +39,7 @@ from workers.incident_timers import IncidentTimers
 from workers.notifiers import (Channel, DeliveryError, FailureReason, OutboundMessage,
                                Receipt, statuspage)
 from workers.outbound import plan, wanted_channels
-from workers.render import NoMessage, Rendered, environment, render
+from workers.render import NoMessage, Rendered, environment, render, resolved
 
 logger = logging.getLogger("klaxon.jobs")
 MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a worker
@@ -91,7 +91,7 @@ def warm_up() -> None:
     """Load the rules and compile every template before the first job (and before
     `python -m workers` forks its worker processes, which then share them)."""
     rt = runtime()
-    templates = environment(str(rt.settings.templates_dir))
+    templates = environment(resolved(rt.settings.templates_dir))  # the one render() uses
     for name in templates.list_templates(extensions=["j2"]):
         if name.split("/")[0] in CHANNEL_FOLDERS:  # web/ and postmortem/ belong to the app
             templates.get_template(name)

@@ -131,7 +131,7 @@ def _render_field(templates_dir: Path, channel: Channel, event: MessageEvent, fi
                   template_vars: dict[str, Any]) -> str:
     name = f"{channel.value}/{field.filename(event)}"
     try:
-        template = environment(str(templates_dir.resolve())).get_template(name)
+        template = environment(resolved(templates_dir)).get_template(name)
     except TemplateNotFound as missing:
         raise RenderError(f"{name}: missing template in {templates_dir}") from missing
     text = template.render(template_vars)
@@ -166,6 +166,13 @@ def _fit(channel: Channel, field: Field, text: str, event: MessageEvent) -> tupl
     else:
         fitted = limits.truncate(text, field.limit)
     return fitted, fitted != text
+
+
+@lru_cache(maxsize=8)
+def resolved(templates_dir: Path | str) -> str:
+    """The absolute path that names a templates directory's environment (once per path, not
+    a filesystem walk per rendered field)."""
+    return str(Path(templates_dir).resolve())
 
 
 @lru_cache(maxsize=8)

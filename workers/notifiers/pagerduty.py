@@ -8,7 +8,6 @@ routing key, all of a destination's sharing one keep-alive connection pool).
 
 from __future__ import annotations
 
-import copy
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,12 +81,14 @@ def send(message: OutboundMessage, credentials: PagerDutyCredentials) -> Receipt
 
 
 def _event(message: OutboundMessage, credentials: PagerDutyCredentials) -> dict[str, Any]:
-    """The Events v2 body with the real routing key and an explicit payload timestamp."""
-    event = copy.deepcopy(message.body)
+    """The Events v2 body with the real routing key and an explicit payload timestamp; the
+    message itself is left as it was (only top-level keys and the payload are replaced, and
+    the package deep-copies what it sends)."""
+    event = dict(message.body)
     event.setdefault("event_action", message.action)
     event["routing_key"] = _routing_key(str(event.get("routing_key", "")), credentials)
     if event["event_action"] == "trigger":
-        payload = event.setdefault("payload", {})
+        payload = event["payload"] = dict(event.get("payload") or {})
         # pagerduty 7.2's own timestamp helper is broken (apis.md §1.3); PagerDuty would stamp
         # the arrival time, which drifts from the alert's time after queueing and retries.
         payload.setdefault("timestamp", datetime.now(UTC).isoformat())
