@@ -1,6 +1,6 @@
 """End to end: from a webhook's 202 to the fake PagerDuty receiving the page, over loopback
-with a real Redis, the web server (granian, 2 workers) and one worker dyno
-(`python -m workers --processes N`).
+with a real Redis, the web server (granian, 2 workers) and a worker dyno
+(`python -m workers --processes N`; `--dynos D` starts D of them).
 
 Two runs in one invocation:
   storm    --storm N duplicate webhooks for one problem (new delivery ids, same monitor and
@@ -177,22 +177,23 @@ def paced(new_rate: float, dup_rate: float, duration: float, port: int,
     return list(heapq.merge(new, dup, key=lambda item: item[0]))
 
 
-def start(env: dict[str, str], port: int, worker_processes: int) -> list[subprocess.Popen]:
+def start(env: dict[str, str], port: int, worker_processes: int,
+          dynos: int = 1) -> list[subprocess.Popen]:
     web = subprocess.Popen([str(Path(sys.executable).parent / "granian"), "--interface", "wsgi",
                             "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
                             "app.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
-    workers = subprocess.Popen([sys.executable, "-m", "workers", "--processes",
-                                str(worker_processes)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    workers = [subprocess.Popen([sys.executable, "-m", "workers", "--processes",
+                                 str(worker_processes)], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True) for _ in range(dynos)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
                 probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 if b" 200 " in probe.recv(100):
-                    return [web, workers]
+                    return [web, *workers]
         except OSError:
             pass
         time.sleep(0.2)
@@ -210,15 +211,15 @@ class Cpu:
     """CPU seconds of the benchmark's parts and of the whole machine, between two readings."""
 
     def __init__(self, processes: list[subprocess.Popen], database: redis_py.Redis) -> None:
-        self.groups = {"web": psutil.Process(processes[0].pid),
-                       "workers": psutil.Process(processes[1].pid)}
+        self.groups = {"web": [psutil.Process(processes[0].pid)],
+                       "workers": [psutil.Process(p.pid) for p in processes[1:]]}
         self.database = database
 
     def read(self) -> dict[str, float]:
         seconds = {}
-        for name, root in self.groups.items():
+        for name, roots in self.groups.items():
             total = 0.0
-            for process in [root, *root.children(recursive=True)]:
+            for process in [p for root in roots for p in [root, *root.children(recursive=True)]]:
                 try:
                     times = process.cpu_times()
                     total += times.user + times.system + times.children_user + \
@@ -339,7 +340,9 @@ def main() -> None:
     parser.add_argument("--dup-rate", type=float, default=2000)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--worker-processes", type=int, default=2,
+                        help="workers per worker dyno (python -m workers --processes N)")
+    parser.add_argument("--dynos", type=int, default=1, help="worker dynos to start")
     parser.add_argument("--wait", type=float, default=30,
                         help="seconds to wait for the last pages after the load")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
@@ -357,7 +360,7 @@ def main() -> None:
                **routing_keys, "PAGERDUTY_EVENTS_URL": fake.url,
                "PAGERDUTY_CA_FILE": str(fake.ca_file), "PYTHONPATH": str(ROOT)}
         port = free_port()
-        processes = start(env, port, args.worker_processes)
+        processes = start(env, port, args.worker_processes, args.dynos)
         try:
             load = Load(port, args.connections)
             if args.storm:
