@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 from werkzeug.wrappers import Request
 
+from app import jsontext
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
 
@@ -61,7 +62,7 @@ def _decode(source_name: str, body: bytes) -> Any:
         raise PayloadError(source_name, "", "a JSON object", got="an empty body")
     try:
         # Strict decoding: json.loads(bytes) would let UTF-8-encoded surrogates through.
-        payload = json.loads(body.decode(json.detect_encoding(body)))
+        payload = jsontext.loads_body(body)
         # Only bodies with a \uD800-\uDFFF escape (or in UTF-16/32) can hold a surrogate.
         if _SURROGATE_ESCAPE.search(body) or b"\x00" in body[:4]:
             payload = _repair_surrogates(payload)
