@@ -20,7 +20,7 @@ from conftest import SECRETS
 from fakes.environment import vendor_environment
 from webhook_helpers import fatal_sentry_error
 from workers import jobs
-from workers.notifiers import DeliveryError
+from workers.notifiers import Channel, DeliveryError, OutboundMessage, x
 
 UPDATE = "A bad deploy exhausted the connection pool; rolling back."
 X_SECRETS = ("xck-1234567", "xcs-1234567", "xat-1234567", "xas-1234567")  # environment.py's
@@ -72,14 +72,24 @@ def test_a_post_whose_answer_was_dropped_is_found_when_x_refuses_it_again(
     with pytest.raises(DeliveryError):
         jobs.notify(incident, "declared", "", "first try")
     [first] = fake_x.posts
-    jobs.notify(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
-
-    assert thread(redis_client, incident) == first
-    post_update(app, incident)
+    with later(redis_client):  # RQ's retry, minutes on: it posts the first attempt's text
+        jobs.notify(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
+        assert thread(redis_client, incident) == first
+        post_update(app, incident)
     assert [a.status for a in fake_x.answers] == [403, 200, 200, 201]  # refused, looked, replied
     assert len(fake_x.posts) == 2
     assert posts(fake_x)[-1].json["reply"] == {"in_reply_to_tweet_id": first}
     assert "found among the account's recent posts" in notified(app, incident)[0]
+
+
+def test_an_unsure_post_is_looked_for_before_posting_again(app, redis_client, fake_x) -> None:
+    incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
+    first = made_and_lost(app, redis_client, incident)
+    with later(redis_client):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+        post_update(app, incident)
+    assert [r.method for r in fake_x.requests] == ["POST", "GET", "GET", "POST"]
+    assert posts(fake_x)[-1].json["reply"] == {"in_reply_to_tweet_id": first}
 
 
 def test_an_unsure_post_that_never_reached_x_is_posted_once(app, redis_client, fake_x) -> None:
@@ -113,3 +123,56 @@ def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(app, redis_clie
     assert not any(secret in text or secret in str(entry) for secret in X_SECRETS)
     post_update(app, incident)  # as before this change: the update starts a new post
     assert "reply" not in posts(fake_x)[-1].json and len(fake_x.posts) == 2
+
+
+def test_unsure_with_every_lookup_failing_still_posts_once(app, redis_client, fake_x) -> None:
+    incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
+    made_and_lost(app, redis_client, incident)
+    fake_x.fail_next(503)  # the look before posting again
+    fake_x.slow_next(0)  # the post, refused as duplicate content
+    fake_x.fail_next(503)  # the look after X's refusal
+    with later(redis_client):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+    assert [r.method for r in fake_x.requests] == ["POST", "GET", "POST", "GET"]
+    assert len(fake_x.posts) == 1 and thread(redis_client, incident) == ""
+    assert "looking it up failed" in notified(app, incident)[0]
+
+
+def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_client,
+                                                               fake_x) -> None:
+    incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
+    first = made_and_lost(app, redis_client, incident)
+    for n in range(x.RECENT_POSTS):  # the lost post is no longer among the recent ones
+        x.send(OutboundMessage(Channel.X, "post", "other", "declared", f"o{n}",
+                               {"text": f"Something else {n}"}), credentials())
+    with later(redis_client):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+    assert list(fake_x.posts)[0] == first and len(fake_x.posts) == 1 + x.RECENT_POSTS
+    assert "none of the account's recent posts has it" in notified(app, incident)[0]
+
+
+def made_and_lost(app, redis_client, incident: str) -> str:
+    """The declaration's post made on X by a worker that died before recording it: the
+    ledger began it, X has it, nothing else knows."""
+    key = f"x:{incident}:declared:0"
+    ledger = Ledger(redis_client, VirtualClock(time.time()))
+    ledger.begin(key, "x", incident, "post")
+    text = ledger.first_body(key, declared_text(incident))  # as deliver_once keeps it
+    return x.send(OutboundMessage(Channel.X, "post", incident, "declared", key,
+                                  {"text": text}), credentials()).vendor_id
+
+
+def declared_text(incident: str) -> str:
+    """The text the declaration's job renders for X (what the retry will post again)."""
+    from workers.incident_context import build_context
+    from workers.context import MessageEvent
+    from workers.render import render
+
+    rt = jobs.runtime()
+    ctx = build_context(rt.incidents, rt.ruleset, incident, MessageEvent.DECLARED, "",
+                        rt.settings.public_url, rt.clock.now(), None)
+    return render(Channel.X, ctx.event, ctx, rt.settings.templates_dir)["post"]
+
+
+def credentials() -> x.XCredentials:
+    return x.XCredentials.from_outbound(Settings.from_env().outbound)

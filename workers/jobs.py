@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -154,6 +154,7 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
     else:
         _wait_for_rate_limit(rt, message)
+        message = _as_first_sent(rt, message)
         receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
             or _send(rt, message, credentials)
         if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
@@ -161,6 +162,18 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
     rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
     _record(rt, message, receipt, state, outbox=credentials is None)
     return receipt.vendor_id
+
+
+def _as_first_sent(rt: Runtime, message: OutboundMessage) -> OutboundMessage:
+    """An X post carries the text of its first attempt: X recognises a repeat, and a lost post
+    is found, only by the exact text, and a retry a minute later renders another one. Other
+    vendors recognise a repeat by its key (PagerDuty, Opsgenie) or Klaxon's marker (Statuspage)
+    and get what is rendered now."""
+    text = message.body.get("text")
+    if message.channel is not Channel.X or not isinstance(text, str) or not text:
+        return message  # x.send refuses a post without text; nothing to keep
+    return replace(message, body=message.body | {
+        "text": rt.ledger.first_body(message.idempotency_key, text)})
 
 
 def _already_made(message: OutboundMessage, credentials: Any) -> Receipt | None:
@@ -215,7 +228,7 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
-        rt.ledger.fail(message.idempotency_key, str(error))
+        rt.ledger.fail(message.idempotency_key, str(error), final=not error.retryable)
         if not error.retryable:
             _timeline(rt, message.incident_id, "delivery_failed",
                       f"{message.channel} {message.action} failed and will not be retried: "
