@@ -20,10 +20,12 @@ from conftest import SECRETS
 from fakes.environment import vendor_environment
 from webhook_helpers import fatal_sentry_error
 from workers import jobs
+from workers.context import MessageEvent
+from workers.incident_context import build_context
 from workers.notifiers import Channel, DeliveryError, OutboundMessage, x
+from workers.render import render
 
 UPDATE = "A bad deploy exhausted the connection pool; rolling back."
-X_SECRETS = ("xck-1234567", "xcs-1234567", "xat-1234567", "xas-1234567")  # environment.py's
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ def test_a_post_whose_answer_was_dropped_is_found_when_x_refuses_it_again(
 
 def test_an_unsure_post_is_looked_for_before_posting_again(app, redis_client, fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
-    first = made_and_lost(app, redis_client, incident)
+    first = made_and_lost(redis_client, incident)
     with later(redis_client):
         jobs.notify(incident, "declared", "", "retry after the crash")
         post_update(app, incident)
@@ -120,14 +122,14 @@ def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(app, redis_clie
     assert f"HTTP {status}" in text and "the next update starts a new post" in text
     entry = Ledger(redis_client, VirtualClock()).entry(f"x:{incident}:declared:0")
     assert (entry.state, entry.vendor_id) == ("sent", "duplicate")
-    assert not any(secret in text or secret in str(entry) for secret in X_SECRETS)
+    assert not any(secret in text or secret in str(entry) for secret in credentials().secrets())
     post_update(app, incident)  # as before this change: the update starts a new post
     assert "reply" not in posts(fake_x)[-1].json and len(fake_x.posts) == 2
 
 
 def test_unsure_with_every_lookup_failing_still_posts_once(app, redis_client, fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
-    made_and_lost(app, redis_client, incident)
+    made_and_lost(redis_client, incident)
     fake_x.fail_next(503)  # the look before posting again
     fake_x.slow_next(0)  # the post, refused as duplicate content
     fake_x.fail_next(503)  # the look after X's refusal
@@ -141,7 +143,7 @@ def test_unsure_with_every_lookup_failing_still_posts_once(app, redis_client, fa
 def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_client,
                                                                fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
-    first = made_and_lost(app, redis_client, incident)
+    first = made_and_lost(redis_client, incident)
     for n in range(x.RECENT_POSTS):  # the lost post is no longer among the recent ones
         x.send(OutboundMessage(Channel.X, "post", "other", "declared", f"o{n}",
                                {"text": f"Something else {n}"}), credentials())
@@ -151,7 +153,7 @@ def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_clien
     assert "none of the account's recent posts has it" in notified(app, incident)[0]
 
 
-def made_and_lost(app, redis_client, incident: str) -> str:
+def made_and_lost(redis_client, incident: str) -> str:
     """The declaration's post made on X by a worker that died before recording it: the
     ledger began it, X has it, nothing else knows."""
     key = f"x:{incident}:declared:0"
@@ -163,11 +165,7 @@ def made_and_lost(app, redis_client, incident: str) -> str:
 
 
 def declared_text(incident: str) -> str:
-    """The text the declaration's job renders for X (what the retry will post again)."""
-    from workers.incident_context import build_context
-    from workers.context import MessageEvent
-    from workers.render import render
-
+    """The text the declaration's job renders for X, now."""
     rt = jobs.runtime()
     ctx = build_context(rt.incidents, rt.ruleset, incident, MessageEvent.DECLARED, "",
                         rt.settings.public_url, rt.clock.now(), None)
