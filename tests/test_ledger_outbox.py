@@ -104,3 +104,16 @@ def test_klaxon_failed_lists_and_requeues(redis_url, redis_client, monkeypatch) 
     requeued = CliRunner().invoke(main, ["failed", "--requeue", job.id])
     assert "requeued notify-broken" in requeued.output
     assert job.id in notify_queue.get_job_ids()
+
+
+def test_every_attempt_sends_the_first_body_until_the_vendor_refuses_it(redis_client,
+                                                                        clock) -> None:
+    ledger = Ledger(redis_client, clock)
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 09:50") == "next update by 09:50"
+    ledger.fail(KEY, "x: timeout")  # the post may have been made
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 09:52") == "next update by 09:50"
+    ledger.fail(KEY, "x: client_error (HTTP 400)", final=True)  # refused: nothing was made
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 10:05") == "next update by 10:05"
