@@ -42,6 +42,14 @@ def test_a_failed_effect_may_be_tried_again(redis_client, clock) -> None:
     assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "send"
 
 
+def test_a_call_that_got_no_answer_is_unsure_next_time(redis_client, clock) -> None:
+    ledger = Ledger(redis_client, clock)
+    ledger.begin(KEY, "statuspage", "INC-2026-0001", "create")
+    ledger.fail(KEY, "statuspage: timeout", maybe_made=True)  # the vendor may have acted
+    assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "unsure"
+    assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "busy"  # leased again
+
+
 def test_racing_workers_never_both_send(redis_url, redis_client, clock) -> None:
     ledgers = [Ledger(connect(redis_url), clock) for _ in range(8)]
     barrier = threading.Barrier(len(ledgers))

@@ -22,6 +22,7 @@ from conftest import SECRETS, load_fixture, post
 from fakes.environment import vendor_environment
 from webhook_helpers import fatal_sentry_error
 from workers import jobs
+from workers.notifiers import DeliveryError
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
@@ -170,6 +171,24 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
     assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == \
         fake_statuspage.answers[0].body["id"]
+
+
+def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repeated(
+        env, redis_client, fake_statuspage) -> None:
+    """Statuspage made the incident but the answer never came (the connection dropped): the
+    attempt fails as retryable, and RQ's retry looks for the incident before creating one."""
+    incident = open_incident(redis_client)
+    fake_statuspage.lose_next()
+    with pytest.raises(DeliveryError):
+        jobs.notify(incident, "declared", "", "first try")
+    settings = Settings.from_env()
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir),
+                      clock=VirtualClock(time.time() + 30))
+    with jobs.running_with(rt):
+        jobs.notify(incident, "declared", "", "RQ's retry")
+    assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
+    [made] = fake_statuspage.incidents
+    assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == made
 
 
 def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(

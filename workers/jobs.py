@@ -228,7 +228,10 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
-        rt.ledger.fail(message.idempotency_key, str(error), final=not error.retryable)
+        # No answer (timeout, dropped connection): the vendor may have acted on the call.
+        rt.ledger.fail(message.idempotency_key, str(error), final=not error.retryable,
+                       maybe_made=error.reason in (FailureReason.TIMEOUT,
+                                                   FailureReason.CONNECTION))
         if not error.retryable:
             _timeline(rt, message.incident_id, "delivery_failed",
                       f"{message.channel} {message.action} failed and will not be retried: "
