@@ -67,21 +67,37 @@ def notified(app, incident: str) -> list[str]:
     return [e["text"] for e in timeline if e["kind"] == "notified" and e["text"].startswith("x ")]
 
 
-def test_a_post_whose_answer_was_dropped_is_found_when_x_refuses_it_again(
+def test_a_post_whose_answer_was_dropped_is_looked_for_before_posting_again(
         app, redis_client, fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()  # X posts it; the connection drops before the answer
     with pytest.raises(DeliveryError):
         jobs.notify(incident, "declared", "", "first try")
     [first] = fake_x.posts
-    with later(redis_client):  # RQ's retry, minutes on: it posts the first attempt's text
-        jobs.notify(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
+    with later(redis_client):  # RQ's retry: no answer means X may have posted it; look first
+        jobs.notify(incident, "declared", "", "RQ's retry")
         assert thread(redis_client, incident) == first
         post_update(app, incident)
-    assert [a.status for a in fake_x.answers] == [403, 200, 200, 201]  # refused, looked, replied
+    assert [(r.method, a.status) for r, a in zip(fake_x.requests[1:], fake_x.answers)] == [
+        ("GET", 200), ("GET", 200), ("POST", 201)]  # looked, found, replied
     assert len(fake_x.posts) == 2
     assert posts(fake_x)[-1].json["reply"] == {"in_reply_to_tweet_id": first}
     assert "found among the account's recent posts" in notified(app, incident)[0]
+
+
+def test_when_the_look_first_fails_the_repost_is_refused_and_found_after(
+        app, redis_client, fake_x) -> None:
+    incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
+    fake_x.lose_next()
+    with pytest.raises(DeliveryError):
+        jobs.notify(incident, "declared", "", "first try")
+    [first] = fake_x.posts
+    fake_x.fail_next(503)  # the look before posting again
+    with later(redis_client):
+        jobs.notify(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
+        assert thread(redis_client, incident) == first
+    assert [a.status for a in fake_x.answers] == [503, 403, 200, 200]  # refused, then found
+    assert len(fake_x.posts) == 1
 
 
 def test_an_unsure_post_is_looked_for_before_posting_again(app, redis_client, fake_x) -> None:
@@ -112,8 +128,9 @@ def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(app, redis_clie
     fake_x.lose_next()
     with pytest.raises(DeliveryError):
         jobs.notify(incident, "declared", "", "first try")
+    fake_x.fail_next(status, retry_after=60)  # the look before posting again fails,
     fake_x.slow_next(0)  # the repeated post is answered (403 duplicate content) ...
-    fake_x.fail_next(status, retry_after=60)  # ... and the lookup is not
+    fake_x.fail_next(status, retry_after=60)  # ... and the lookup after it fails too
     assert jobs.notify(incident, "declared", "", "RQ's retry")  # the job succeeds
 
     assert len(fake_x.posts) == 1 and thread(redis_client, incident) == ""
