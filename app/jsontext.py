@@ -22,24 +22,43 @@ from typing import Any
 
 import orjson
 
-# A number of 19 digits or more may be an integer orjson would read as a float (below -2**63
-# or above 2**64 - 1). A number starts a value: after ':', '[' or ',' and whitespace, or the
-# document; a match inside a string only costs the slower path.
-_LONG_NUMBER = re.compile(rb"(?:^|[:\[,])\s*-?\d{19}")
+# An integer orjson would read as a float: above 2**64 - 1 (20 digits or more) or below
+# -2**63 (19 or more after the sign; JSON allows no leading zeros). A number starts a value:
+# after ':', '[' or ',' and whitespace, or the document; a match inside a string only costs
+# the slower path. (Opsgenie's nanosecond updatedAt has 19 digits and stays on the fast one.)
+_LONG_NUMBER = re.compile(rb"(?:^|[:\[,])\s*(?:-\d{19}|\d{20})")
 # orjson accepts nesting to 1024 levels; json.loads stops at Python's recursion limit, and the
 # parsers of the sources walk payloads recursively: deep bodies take json's path and answer.
 _DEEP = 200
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def loads_body(body: bytes) -> Any:
-    """The value `json.loads(body.decode(json.detect_encoding(body)))` returns, faster.
-    Raises what that raises (ValueError subclasses, RecursionError)."""
+    """The value `json.loads(body.decode(json.detect_encoding(body)))` returns, faster, with
+    lone surrogates made U+FFFD. Raises what that raises (ValueError subclasses,
+    RecursionError). Strict: json.loads(bytes) would let UTF-8-encoded surrogates through."""
     if not _LONG_NUMBER.search(body) and body.count(b"[") + body.count(b"{") < _DEEP:
         try:
-            return orjson.loads(body)
+            return orjson.loads(body)  # refuses lone surrogates: none in what it returns
         except orjson.JSONDecodeError:
             pass  # the standard library answers, with its own message
-    return json.loads(body.decode(json.detect_encoding(body)))
+    value = json.loads(body.decode(json.detect_encoding(body)))
+    # Only bodies with a \uD800-\uDFFF escape (or in UTF-16/32) can hold a surrogate.
+    if _SURROGATE_ESCAPE.search(body) or b"\x00" in body[:4]:
+        value = _repair_surrogates(value)
+    return value
+
+
+def _repair_surrogates(value: Any) -> Any:
+    """Lone UTF-16 surrogates (a "\\ud83d" whose pair a truncation cut off) become U+FFFD:
+    they cannot be encoded as UTF-8, so they could be neither stored nor logged."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_repair_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_repair_surrogates(k): _repair_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def loads(text: bytes | str) -> Any:
