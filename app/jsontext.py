@@ -23,10 +23,21 @@ from typing import Any
 import orjson
 
 # An integer orjson would read as a float: above 2**64 - 1 (20 digits or more) or below
-# -2**63 (19 or more after the sign; JSON allows no leading zeros). A number starts a value:
-# after ':', '[' or ',' and whitespace, or the document; a match inside a string only costs
-# the slower path. (Opsgenie's nanosecond updatedAt has 19 digits and stays on the fast one.)
-_LONG_NUMBER = re.compile(rb"(?:^|[:\[,])\s*(?:-\d{19}|\d{20})")
+# -2**63 (19 or more after the sign; JSON allows no leading zeros). A number starts a value,
+# after ':', '[' or ',' and whitespace, or the document. A regular expression over the body
+# cost several times orjson's own parse, so the body is mapped to a few classes (digits -> 0,
+# value starts -> ':', whitespace dropped, the rest -> x) and searched as bytes. Digits inside
+# a string after one of those characters only cost the slower path.
+_NUMBER_CLASSES = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord(":") if b in b":[,"
+                        else b if b == ord("-") else ord("x") for b in range(256))
+_LONG_POSITIVE, _LONG_NEGATIVE = b":" + b"0" * 20, b":-" + b"0" * 19
+
+
+def _may_hold_a_huge_integer(body: bytes) -> bool:
+    classes = b":" + body.translate(_NUMBER_CLASSES, b" \t\n\r")
+    return _LONG_POSITIVE in classes or _LONG_NEGATIVE in classes
+
+
 # orjson accepts nesting to 1024 levels; json.loads stops at Python's recursion limit, and the
 # parsers of the sources walk payloads recursively: deep bodies take json's path and answer.
 _DEEP = 200
@@ -37,7 +48,7 @@ def loads_body(body: bytes) -> Any:
     """The value `json.loads(body.decode(json.detect_encoding(body)))` returns, faster, with
     lone surrogates made U+FFFD. Raises what that raises (ValueError subclasses,
     RecursionError). Strict: json.loads(bytes) would let UTF-8-encoded surrogates through."""
-    if not _LONG_NUMBER.search(body) and body.count(b"[") + body.count(b"{") < _DEEP:
+    if not _may_hold_a_huge_integer(body) and body.count(b"[") + body.count(b"{") < _DEEP:
         try:
             return orjson.loads(body)  # refuses lone surrogates: none in what it returns
         except orjson.JSONDecodeError:
