@@ -4,18 +4,16 @@ callers pass named fields, and every value is scrubbed of configured secrets."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import sys
 import time
 from typing import Any
 
+from app import jsontext
+
 _secrets: list[str] = []
 request_logger = logging.getLogger("klaxon.request")
 
-
-# One encoder for every line: json.dumps() with options builds a new one per call.
-_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +27,8 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return scrub(_ENCODER.encode(entry))
+        # Compact JSON (app/jsontext.py); str() for what JSON has no type for.
+        return scrub(jsontext.dumps_bytes(entry, default=str).decode())
 
 
 @functools.lru_cache(maxsize=4)

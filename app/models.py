@@ -6,10 +6,11 @@ No IO here. Vendor words (`incident.triggered`, `Create`, `Re-Triggered`) stay i
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
+
+from app import jsontext
 
 
 class SourceName(StrEnum):
@@ -106,12 +107,12 @@ class Alert:
         return data
 
     def to_json(self) -> str:
-        # The same text as json.dumps(self.to_dict()), without asdict()'s deep copy of every
+        # The same document as to_dict(), without asdict()'s deep copy of every
         # value: this runs for every stored alert event.
         data = {name: getattr(self, name) for name in _ALERT_FIELDS}
         data["links"] = [{"href": link.href, "text": link.text} for link in self.links]
         data["truncated"] = list(self.truncated)
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        return jsontext.dumps(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:

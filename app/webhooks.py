@@ -4,19 +4,18 @@ request for webhooks; errors are raised, and mapped to answers in app/http_error
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.wrappers import Request
 
+from app import jsontext
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
 
 blueprint = Blueprint("webhooks", __name__)
 
 JSON_CONTENT_TYPES = ("application/json", "text/json")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 @blueprint.post("/webhooks/<source_name>")
@@ -60,29 +59,12 @@ def _decode(source_name: str, body: bytes) -> Any:
     if not body.strip():
         raise PayloadError(source_name, "", "a JSON object", got="an empty body")
     try:
-        # Strict decoding: json.loads(bytes) would let UTF-8-encoded surrogates through.
-        payload = json.loads(body.decode(json.detect_encoding(body)))
-        # Only bodies with a \uD800-\uDFFF escape (or in UTF-16/32) can hold a surrogate.
-        if _SURROGATE_ESCAPE.search(body) or b"\x00" in body[:4]:
-            payload = _repair_surrogates(payload)
-        return payload
+        return jsontext.loads_body(body)
     except RecursionError as exc:
         raise PayloadError(source_name, "", "JSON nested less deeply",
                            got="nesting too deep to read") from exc
     except ValueError as exc:  # JSONDecodeError, invalid UTF-8, over-long integers
         raise PayloadError(source_name, "", "valid JSON", got=_describe(exc)) from exc
-
-
-def _repair_surrogates(value: Any) -> Any:
-    """Lone UTF-16 surrogates (a "\\ud83d" whose pair a truncation cut off) become U+FFFD:
-    they cannot be encoded as UTF-8, so they could be neither stored nor logged."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    if isinstance(value, list):
-        return [_repair_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {_repair_surrogates(k): _repair_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _describe(exc: ValueError) -> str:

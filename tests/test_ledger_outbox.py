@@ -42,6 +42,14 @@ def test_a_failed_effect_may_be_tried_again(redis_client, clock) -> None:
     assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "send"
 
 
+def test_a_call_that_got_no_answer_is_unsure_next_time(redis_client, clock) -> None:
+    ledger = Ledger(redis_client, clock)
+    ledger.begin(KEY, "statuspage", "INC-2026-0001", "create")
+    ledger.fail(KEY, "statuspage: timeout", maybe_made=True)  # the vendor may have acted
+    assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "unsure"
+    assert ledger.begin(KEY, "statuspage", "INC-2026-0001", "create") == "busy"  # leased again
+
+
 def test_racing_workers_never_both_send(redis_url, redis_client, clock) -> None:
     ledgers = [Ledger(connect(redis_url), clock) for _ in range(8)]
     barrier = threading.Barrier(len(ledgers))
@@ -104,3 +112,16 @@ def test_klaxon_failed_lists_and_requeues(redis_url, redis_client, monkeypatch) 
     requeued = CliRunner().invoke(main, ["failed", "--requeue", job.id])
     assert "requeued notify-broken" in requeued.output
     assert job.id in notify_queue.get_job_ids()
+
+
+def test_every_attempt_sends_the_first_body_until_the_vendor_refuses_it(redis_client,
+                                                                        clock) -> None:
+    ledger = Ledger(redis_client, clock)
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 09:50") == "next update by 09:50"
+    ledger.fail(KEY, "x: timeout")  # the post may have been made
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 09:52") == "next update by 09:50"
+    ledger.fail(KEY, "x: client_error (HTTP 400)", final=True)  # refused: nothing was made
+    ledger.begin(KEY, "x", "INC-2026-0001", "post")
+    assert ledger.first_body(KEY, "next update by 10:05") == "next update by 10:05"

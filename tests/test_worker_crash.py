@@ -1,6 +1,6 @@
 """Workers killed mid-job never page or post twice: a real `python -m workers` process is
-killed while its call to the fake PagerDuty is in flight (SIGKILL, and Heroku's SIGTERM to
-every process of the dyno), then the job runs again as RQ's retry would."""
+killed while its call to a fake vendor is in flight (SIGKILL, and Heroku's SIGTERM to every
+process of the dyno), then the job runs again as RQ's retry would."""
 
 from __future__ import annotations
 
@@ -20,16 +20,18 @@ from app.ruleset import load_ruleset
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
 from fakes.environment import vendor_environment
+from webhook_helpers import fatal_sentry_error
 from workers import jobs
+from workers.notifiers import DeliveryError
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage) -> dict:
+def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x) -> dict:
     values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                statuspage=fake_statuspage)
+                                statuspage=fake_statuspage, x=fake_x)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -43,10 +45,15 @@ def start_worker(values: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def open_incident(redis_client) -> str:
+def open_incident(redis_client, sev1: bool = False) -> str:
+    """A checkout incident, declared at once: SEV2 from Datadog, or SEV1 (which also posts on
+    X) from a fatal Sentry error."""
     clock = VirtualClock(time.time())  # real time: the worker's own ticker must find nothing due
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
-    incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
+    client = app.test_client()
+    answer = fatal_sentry_error(client) if sev1 else post(client, load_fixture("datadog",
+                                                                               "triggered"))
+    incident = answer.get_json()["incident"]
     app.extensions["klaxon"].enqueue(incident, "declared", "", "first notification")
     return incident
 
@@ -243,3 +250,52 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
     assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == \
         fake_statuspage.answers[0].body["id"]
+
+
+def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repeated(
+        env, redis_client, fake_statuspage) -> None:
+    """Statuspage made the incident but the answer never came (the connection dropped): the
+    attempt fails as retryable, and RQ's retry looks for the incident before creating one."""
+    incident = open_incident(redis_client)
+    fake_statuspage.lose_next()
+    with pytest.raises(DeliveryError):
+        jobs.notify(incident, "declared", "", "first try")
+    settings = Settings.from_env()
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir),
+                      clock=VirtualClock(time.time() + 30))
+    with jobs.running_with(rt):
+        jobs.notify(incident, "declared", "", "RQ's retry")
+    assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
+    [made] = fake_statuspage.incidents
+    assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == made
+
+
+def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
+        env, redis_client, fake_x) -> None:
+    """The worker dies after X made the post and before the ledger recorded it: the retry
+    finds the post among the account's recent posts instead of posting again, and the next
+    update replies to it."""
+    incident = open_incident(redis_client, sev1=True)
+    fake_x.lose_next(30)  # X makes the post; its answer is still on the way when the worker dies
+    worker = start_worker(env)
+    try:
+        wait_for(lambda: len(fake_x.posts) == 1)
+    finally:
+        for process in dyno_processes(worker):
+            process.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    [first] = fake_x.posts
+
+    later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
+    settings = Settings.from_env()
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+        assert [(r.method, r.path) for r in fake_x.requests[1:]] == [
+            ("GET", "/2/users/me"), ("GET", f"/2/users/{fake_x.USER['id']}/tweets")]
+        rt.incidents.post_update(incident, "identified", "A bad deploy; rolling back.", "Marco")
+        jobs.notify(incident, "update_posted", "1", "status update posted", {
+            "status": "identified", "message": "A bad deploy; rolling back.", "by": "Marco"})
+    posts = [r for r in fake_x.requests if r.method == "POST"]
+    assert len(posts) == 2 and len(fake_x.posts) == 2  # the lost post, then the update
+    assert posts[-1].json["reply"] == {"in_reply_to_tweet_id": first}

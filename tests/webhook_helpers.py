@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
-from conftest import SECRETS, Fixture
+from conftest import SECRETS, Fixture, load_fixture
 
 PAGERDUTY_SECRETS = SECRETS["PAGERDUTY_WEBHOOK_SECRET"].split(",")
 PAGERDUTY_CURRENT, PAGERDUTY_OLD = PAGERDUTY_SECRETS
@@ -61,6 +62,15 @@ def send(client, fixture: Fixture, body: bytes | None = None,
     auth_headers, auth_query = signed_for(fixture, body)
     return client.post(f"/webhooks/{fixture.source}" + (auth_query if query is None else query),
                        data=body, headers=auth_headers if headers is None else headers)
+
+
+def fatal_sentry_error(client):
+    """A fatal Sentry error on checkout-api in production: a new SEV1 incident, the severity
+    that posts on X (rules/severities.yml)."""
+    fixture = load_fixture("sentry", "event_alert_triggered")
+    body = fixture.json
+    body["data"]["event"]["level"] = "fatal"
+    return send(client, fixture, json.dumps(body).encode())
 
 
 def keyspace(redis_client) -> dict[bytes, bytes]:

@@ -17,6 +17,12 @@ SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
     Channel.PAGERDUTY: pagerduty.send, Channel.OPSGENIE: opsgenie.send,
     Channel.STATUSPAGE: statuspage.send, Channel.X: x.send,
 }
+# What an earlier attempt made when its answer was lost. PagerDuty and Opsgenie deduplicate by
+# key, so only a Statuspage create (a second public incident) and an X post (X refuses the text
+# again without saying which post has it, and the thread loses its place) need a look.
+FINDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt | None]] = {
+    Channel.STATUSPAGE: statuspage.already_made, Channel.X: x.already_made,
+}
 REQUIRED = {
     Channel.OPSGENIE: ("OPSGENIE_API_KEY",),
     Channel.STATUSPAGE: ("STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID"),

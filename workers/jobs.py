@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -36,14 +36,16 @@ from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
-from workers.notifiers import (Channel, DeliveryError, FailureReason, OutboundMessage,
-                               Receipt, statuspage)
+from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
 from workers.render import NoMessage, Rendered, environment, render, resolved
 
 logger = logging.getLogger("klaxon.jobs")
 MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a worker
 MAX_LIMIT_WAITS = 3
+LOST_POST = {  # what an X post whose id stays unknown costs the thread
+    "post": "its id is unknown, so the next update starts a new post instead of replying",
+    "reply": "its id is unknown, so the next update replies to the post before it"}
 CHANNEL_FOLDERS = {channel.value for channel in Channel}
 
 
@@ -155,6 +157,7 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
     else:
         _wait_for_rate_limit(rt, message)
+        message = _as_first_sent(rt, message)
         receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
             or _send(rt, message, credentials)
         if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
@@ -169,14 +172,47 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
     return receipt.vendor_id
 
 
+def _as_first_sent(rt: Runtime, message: OutboundMessage) -> OutboundMessage:
+    """An X post carries the text of its first attempt: X recognises a repeat, and a lost post
+    is found, only by the exact text, and a retry a minute later renders another one. Other
+    vendors recognise a repeat by its key (PagerDuty, Opsgenie) or Klaxon's marker (Statuspage)
+    and get what is rendered now."""
+    text = message.body.get("text")
+    if message.channel is not Channel.X or not isinstance(text, str) or not text:
+        return message  # x.send refuses a post without text; nothing to keep
+    return replace(message, body=message.body | {
+        "text": rt.ledger.first_body(message.idempotency_key, text)})
+
+
 def _already_made(message: OutboundMessage, credentials: Any) -> Receipt | None:
-    """An earlier attempt began this call and never recorded the answer (its worker died).
-    PagerDuty and Opsgenie deduplicate by key and X refuses duplicate text, so only a
-    Statuspage create needs a look first, or the public page would get a second incident."""
-    if message.channel is not Channel.STATUSPAGE or message.action != "create":
+    """An earlier attempt began this call and never recorded the answer (its worker died):
+    what it made, for the channels that can tell (creds.FINDERS)."""
+    find = creds.FINDERS.get(message.channel)
+    if find is None:
         return None
-    existing = statuspage.find_incident(message.incident_id, credentials)
-    return Receipt(message.channel, vendor_id=existing) if existing else None
+    try:
+        return find(message, credentials)
+    except DeliveryError as error:
+        if message.channel is not Channel.X:
+            raise  # creating blind could open a second public incident: RQ tries again later
+        # Posting blind cannot post twice (X refuses the same text), and if X refuses it,
+        # _posted_before looks again.
+        log(logger, "could not look for a lost X post", logging.WARNING,
+            incident=message.incident_id, key=message.idempotency_key, error=str(error))
+        return None
+
+
+def _posted_before(message: OutboundMessage, credentials: Any) -> Receipt:
+    """X refused the post as duplicate content: an earlier attempt made it and its answer was
+    lost. Find it, so the next update replies to it; failing that, count it as posted, as X
+    says, and say in the receipt (and so on the timeline) what the thread loses."""
+    try:
+        found = creds.FINDERS[Channel.X](message, credentials)
+        why = "none of the account's recent posts has it"
+    except DeliveryError as error:
+        found, why = None, f"looking it up failed ({error})"
+    return found or Receipt(message.channel, vendor_id="duplicate", detail={
+        "note": f"X already had this text but {why}: {LOST_POST[message.action]}"})
 
 
 def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
@@ -199,8 +235,11 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
         return _send_honouring_retry_after(message, credentials)
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
-            return Receipt(message.channel, vendor_id="duplicate")
-        rt.ledger.fail(message.idempotency_key, str(error))
+            return _posted_before(message, credentials)
+        # No answer (timeout, dropped connection): the vendor may have acted on the call.
+        rt.ledger.fail(message.idempotency_key, str(error), final=not error.retryable,
+                       maybe_made=error.reason in (FailureReason.TIMEOUT,
+                                                   FailureReason.CONNECTION))
         if not error.retryable:
             _timeline(rt, message.incident_id, "delivery_failed",
                       f"{message.channel} {message.action} failed and will not be retried: "
@@ -231,8 +270,9 @@ def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, outbox: boo
     if changes:
         pipe.hset(keys.incident(message.incident_id), mapping=changes)
     where = "outbox" if outbox else receipt.vendor_id
+    note = f": {receipt.detail['note']}" if receipt.detail.get("note") else ""
     _timeline(rt, message.incident_id, "notified",
-              f"{message.channel} {message.action} for {message.event} ({where})",
+              f"{message.channel} {message.action} for {message.event} ({where}){note}",
               channel=message.channel.value, action=message.action, vendor_id=receipt.vendor_id,
               pipe=pipe)
     return changes

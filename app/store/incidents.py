@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from app import jsontext
 from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
@@ -88,8 +89,8 @@ class IncidentStore:
         event = _event_args(alert, alert_id, decision, self.clock.now(),
                             self.delivery_ttl_seconds)
         try:
-            result = json.loads(self._script(json.dumps(event, ensure_ascii=False).encode(),
-                                             alert.to_json().encode(), raw_body))
+            result = jsontext.loads(self._script(jsontext.dumps_bytes(event),
+                                                 alert.to_json().encode(), raw_body))
         except _UNAVAILABLE as exc:
             raise StorageUnavailable("Redis is unreachable") from exc
         except redis.ResponseError as exc:
@@ -212,7 +213,7 @@ def _event_args(alert: Alert, alert_id: str, decision: Correlation,
         "title_line": f"[{alert.source}] {alert.event_type}{where}: "
                       f"{alert.title or alert.description[:200]} ({alert_id})",
         "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES, "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
-        "decision_json": json.dumps({"rule": decision.rule, "severity": decision.severity.value,
+        "decision_json": jsontext.dumps({"rule": decision.rule, "severity": decision.severity.value,
                                      "team": decision.team, "reason": decision.reason,
                                      "rules_version": decision.rules_version}),
         "decision": {

@@ -7,7 +7,12 @@ update, a post on X) is named by an idempotency key and recorded before and afte
                                 killed between the call and the record): the caller must make
                                 the call in a way that cannot duplicate the effect
     complete(key)  after the vendor answered 2xx (or the outbox took it)
-    fail(key)      after a final failure
+    fail(key)      after a failed attempt; `final` when the vendor refused it for good,
+                   `maybe_made` when the call got no answer (a timeout, a dropped connection):
+                   the vendor may have acted, so the next begin() says "unsure" too
+    first_body(key, body)
+                   what the first attempt sent, kept until the vendor refuses it for good, so
+                   a retry sends the same (see the method)
 
 Atomic per key (one Lua call each), so two workers holding the same job never both send.
 """
@@ -29,9 +34,10 @@ _BEGIN = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'sent' then return 'sent' end
 local now = tonumber(ARGV[1])
-if state == 'sending' then
+if state == 'sending' or state == 'maybe' then
   local leased = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
   if leased > now then return 'busy' end   -- another worker is sending it right now
+  redis.call('HSET', KEYS[1], 'state', 'sending')
   redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[2]))
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
   return 'unsure'
@@ -73,10 +79,30 @@ class Ledger:
             "state": "sent", "sent_at": repr(self._clock.now()), "vendor_id": vendor_id,
             "detail": json.dumps(detail or {}), "lease_until": 0})
 
-    def fail(self, key: str, reason: str) -> None:
-        self._redis.hset(keys.ledger(key), mapping={
-            "state": "failed", "failed_at": repr(self._clock.now()), "reason": reason[:500],
-            "lease_until": 0})
+    def fail(self, key: str, reason: str, *, final: bool = False,
+             maybe_made: bool = False) -> None:
+        """A final failure also forgets the first body: the vendor refused it, so nothing of
+        it exists to be repeated, and a later try (after a fix) sends what is rendered then.
+        A call without an answer (`maybe_made`) may have been acted on: the next attempt is
+        told "unsure", as after a crash, and looks before it sends."""
+        with self._redis.pipeline() as pipe:
+            pipe.hset(keys.ledger(key), mapping={
+                "state": "maybe" if maybe_made else "failed",
+                "failed_at": repr(self._clock.now()), "reason": reason[:500],
+                "lease_until": 0})
+            if final:
+                pipe.hdel(keys.ledger(key), "body")
+            pipe.execute()
+
+    def first_body(self, key: str, body: str) -> str:
+        """The body the first attempt of `key` sent (`body`, if this is the first). Messages
+        are rendered again on every attempt, with the time of that attempt ("next update by
+        09:50"); a retry that sends the first body is a repeat the vendor can recognise (X
+        refuses the same text twice) and find (by its text), not a second message."""
+        with self._redis.pipeline() as pipe:  # MULTI: keep-if-absent and read back as one
+            pipe.hsetnx(keys.ledger(key), "body", body)
+            pipe.hget(keys.ledger(key), "body")
+            return pipe.execute()[1].decode()
 
     def entry(self, key: str) -> LedgerEntry | None:
         data = {k.decode(): v.decode() for k, v in self._redis.hgetall(keys.ledger(key)).items()}

@@ -1,5 +1,6 @@
 """A loopback HTTP(S) server that plays a vendor API in tests: it records every request, checks
-credentials, and can be told to misbehave for the next N requests (status, slow, drop, reset).
+credentials, and can be told to misbehave for the next N requests (status, slow, drop, reset,
+lose: act on the request, then never answer).
 
 Vendor behaviour lives in subclasses (`vendors.py`): `route(request) -> Answer`.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-FaultKind = Literal["status", "slow", "drop", "reset"]
+FaultKind = Literal["status", "slow", "drop", "reset", "lose"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,11 @@ class FakeServer:
         """Wait `delay` seconds before answering normally (or until the fake stops)."""
         self._add(Fault("slow", delay=delay), n)
 
+    def lose_next(self, delay: float = 0.0, n: int = 1) -> None:
+        """Do what the request asks, then hold the answer `delay` seconds (or until the fake
+        stops) and close the connection: the vendor acted, the client never hears of it."""
+        self._add(Fault("lose", delay=delay), n)
+
     def drop_next(self, n: int = 1) -> None:
         """Read the request, then close the connection without answering."""
         self._add(Fault("drop"), n)
@@ -168,6 +174,9 @@ class FakeServer:
         if fault.kind == "slow":
             self._stopping.wait(fault.delay)
             return self.route(request)
+        if fault.kind == "lose":
+            self.route(request)
+            self._stopping.wait(fault.delay)
         return fault
 
 

@@ -3,6 +3,7 @@ status codes, auth checks and response bodies as the real services."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import secrets
@@ -275,18 +276,26 @@ class FakeStatuspage(FakeServer):
 
 
 class FakeX(FakeServer):
-    """X API v2 POST /2/tweets with OAuth 1.0a user context; the same text twice is refused
-    with the real duplicate-content 403; rate-limit headers on every answer."""
+    """X API v2 with OAuth 1.0a user context: POST /2/tweets (the same text twice is refused with
+    the real duplicate-content 403), and the reads a lost post is found with: GET /2/users/me and
+    GET /2/users/:id/tweets (newest first, one page, only the tweet.fields asked for). Posts read
+    back as X shows them: links wrapped as t.co links (entities.urls keeps the original) and
+    &, < and > escaped. Rate-limit headers on every answer."""
 
     name = "x"
     DUPLICATE_BODY: ClassVar[dict[str, Any]] = {"detail": "You are not allowed to create a Tweet with duplicate content.",
                       "type": "about:blank", "title": "Forbidden", "status": 403}
+    USER: ClassVar[dict[str, str]] = {"id": "1422883372845862913", "name": "Klaxon Status",
+                                      "username": "klaxon_status"}
     _OAUTH_PARAMS = ("oauth_consumer_key", "oauth_token", "oauth_signature",
                      "oauth_signature_method", "oauth_timestamp", "oauth_nonce")
+    _USER_TWEETS = re.compile(r"^/2/users/(?P<id>[^/]+)/tweets$")
+    _URL = re.compile(r"https?://\S+")
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.posts: dict[str, dict[str, Any]] = {}  # id -> {"text", "in_reply_to"}
+        # id -> {"text" (as sent), "in_reply_to", "created_at", "conversation_id"}, oldest first
+        self.posts: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1_790_000_000_000_000_000)
         self._state = threading.Lock()
 
@@ -308,13 +317,19 @@ class FakeX(FakeServer):
         auth = request.headers.get("authorization", "")
         if not auth.startswith("OAuth ") or not all(p in auth for p in self._OAUTH_PARAMS):
             return self._problem(401, "Unauthorized", "Unauthorized")
-        if request.method != "POST" or request.path != "/2/tweets":
-            return self._problem(404, "Not Found Error", "Not Found")
-        body = request.json or {}
+        if request.method == "POST" and request.path == "/2/tweets":
+            return self._create(request.json or {})
+        if request.method == "GET" and request.path == "/2/users/me":
+            return Answer(200, {"data": dict(self.USER)}, self._rate_headers())
+        match = self._USER_TWEETS.match(request.path)
+        if request.method == "GET" and match is not None:
+            return self._timeline(match["id"], request.query)
+        return self._problem(404, "Not Found Error", "Not Found")
+
+    def _create(self, body: dict[str, Any]) -> Answer:
         text = body.get("text")
         if not isinstance(text, str) or not text:
-            return self._problem(400, "Invalid Request",
-                                 "One or more parameters to your request was invalid.")
+            return self._invalid()
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         with self._state:
             if any(post["text"] == text for post in self.posts.values()):
@@ -323,10 +338,77 @@ class FakeX(FakeServer):
                 return self._problem(403, "Forbidden", "You attempted to reply to a Tweet "
                                      "that is deleted or not visible to you.")
             post_id = str(next(self._ids))
-            self.posts[post_id] = {"text": text, "in_reply_to": reply_to}
-        return Answer(201, {"data": {"id": post_id, "text": text,
+            root = self.posts[reply_to]["conversation_id"] if reply_to else post_id
+            self.posts[post_id] = {"text": text, "in_reply_to": reply_to,
+                                   "created_at": _now_iso(), "conversation_id": root}
+            shown = self._as_shown(post_id, ("entities",))
+        return Answer(201, {"data": {"id": post_id, "text": shown["text"],
                                      "edit_history_tweet_ids": [post_id]}},
                       self._rate_headers())
+
+    def _timeline(self, user_id: str, query: dict[str, list[str]]) -> Answer:
+        """GET /2/users/:id/tweets: one page, newest first; `meta` as X gives it."""
+        size = (query.get("max_results") or ["10"])[0]  # X's default page is 10, at most 100
+        if not user_id.isdigit() or not size.isdigit() or not 5 <= int(size) <= 100:
+            return self._invalid()
+        if user_id != self.USER["id"]:
+            return Answer(200, {"errors": [{
+                "value": user_id, "detail": f"Could not find user with id: [{user_id}].",
+                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
+                "resource_id": user_id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found"}]},
+                self._rate_headers())
+        fields = _listed(query, "tweet.fields")
+        exclude = _listed(query, "exclude")
+        token = (query.get("pagination_token") or ["0"])[0]
+        if not token.isdigit():
+            return self._invalid()
+        start = int(token)
+        with self._state:  # no retweets exist here; `exclude=replies` drops replies
+            ids = [i for i in reversed(self.posts)
+                   if not ("replies" in exclude and self.posts[i]["in_reply_to"])]
+            page = [self._as_shown(i, fields) for i in ids[start:start + int(size)]]
+        if not page:
+            return Answer(200, {"meta": {"result_count": 0}}, self._rate_headers())
+        meta: dict[str, Any] = {"result_count": len(page), "newest_id": page[0]["id"],
+                                "oldest_id": page[-1]["id"]}
+        if start + len(page) < len(ids):
+            meta["next_token"] = str(start + len(page))
+        return Answer(200, {"data": page, "meta": meta}, self._rate_headers())
+
+    def _as_shown(self, post_id: str, fields: Any) -> dict[str, Any]:
+        """One post as X returns it: default fields plus the tweet.fields asked for."""
+        post = self.posts[post_id]
+        text, links = self._wrapped(post_id, post["text"])
+        shown: dict[str, Any] = {"id": post_id, "text": text,
+                                 "edit_history_tweet_ids": [post_id]}
+        extra: dict[str, Any] = {"author_id": self.USER["id"], "created_at": post["created_at"],
+                                 "conversation_id": post["conversation_id"]}
+        if links:
+            extra["entities"] = {"urls": links}
+        if post["in_reply_to"]:
+            extra["in_reply_to_user_id"] = self.USER["id"]  # Klaxon threads under itself
+            extra["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to"]}]
+        shown.update({k: v for k, v in extra.items() if k in fields})
+        return shown
+
+    def _wrapped(self, post_id: str, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """X's stored text: every link becomes a 23-character t.co link, &<> are escaped."""
+        out, links, at = "", [], 0
+        for n, match in enumerate(self._URL.finditer(text)):
+            out += _escape(text[at:match.start()])
+            short = f"https://t.co/{_tco_path(post_id, n)}"
+            shown = match.group().split("://", 1)[1]
+            links.append({"start": len(out), "end": len(out) + len(short), "url": short,
+                          "expanded_url": match.group(),
+                          "display_url": shown if len(shown) <= 26 else shown[:25] + "…"})
+            out += short
+            at = match.end()
+        return out + _escape(text[at:]), links
+
+    def _invalid(self) -> Answer:
+        return self._problem(400, "Invalid Request",
+                             "One or more parameters to your request was invalid.")
 
     def _problem(self, status: int, title: str, detail: str) -> Answer:
         return Answer(status, {"title": title, "detail": detail, "type": "about:blank",
@@ -337,3 +419,16 @@ class FakeX(FakeServer):
             remaining = max(0, 100 - len(self._requests))
         return {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(remaining),
                 "x-rate-limit-reset": str(int(time.time()) + 900)}
+
+
+def _listed(query: dict[str, list[str]], name: str) -> set[str]:
+    return {v for value in query.get(name) or [] for v in value.split(",") if v}
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _tco_path(post_id: str, n: int) -> str:
+    """A stable 10-character t.co path for the n-th link of a post."""
+    return hashlib.sha256(f"{post_id}:{n}".encode()).hexdigest()[:10]

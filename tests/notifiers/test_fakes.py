@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 from fakes import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
+
+# The fake checks that OAuth 1.0a parameters are present, not that they sign the request.
+X_AUTH = {"Authorization": 'OAuth oauth_consumer_key="k", oauth_token="t", '
+          'oauth_signature="s", oauth_signature_method="HMAC-SHA1", oauth_timestamp="1", '
+          'oauth_nonce="n"'}
 
 
 def test_faults_apply_to_the_next_n_requests_in_order(fake_opsgenie: FakeOpsgenie) -> None:
@@ -48,3 +54,48 @@ def test_missing_credentials_are_refused(fake_opsgenie: FakeOpsgenie,
     answer = requests.post(fake_pagerduty.url + "/v2/enqueue", json={"event_action": "trigger"},
                            verify=str(fake_pagerduty.ca_file), timeout=5)
     assert answer.status_code == 400 and answer.json()["errors"] == ["Invalid routing key"]
+
+
+def test_a_lost_answer_still_acts(fake_x: FakeX) -> None:
+    fake_x.lose_next()
+    with pytest.raises(requests.ConnectionError):
+        requests.post(fake_x.url + "/2/tweets", json={"text": "t"}, headers=X_AUTH, timeout=5)
+    assert [p["text"] for p in fake_x.posts.values()] == ["t"] and fake_x.answers == []
+
+
+def test_x_reads_back_the_account_and_its_posts_newest_first(fake_x: FakeX) -> None:
+    get = lambda path, **params: requests.get(fake_x.url + path, params=params,  # noqa: E731
+                                              headers=X_AUTH, timeout=5).json()
+    me = get("/2/users/me")["data"]
+    assert set(me) == {"id", "name", "username"}
+    assert get(f"/2/users/{me['id']}/tweets") == {"meta": {"result_count": 0}}
+    post = lambda body: requests.post(fake_x.url + "/2/tweets", json=body,  # noqa: E731
+                                      headers=X_AUTH, timeout=5).json()["data"]["id"]
+    first = post({"text": "Down & out: https://st.example/i/1"})
+    second = post({"text": "Fixed", "reply": {"in_reply_to_tweet_id": first}})
+
+    plain = get(f"/2/users/{me['id']}/tweets", max_results=5)
+    assert [p["id"] for p in plain["data"]] == [second, first]
+    assert set(plain["data"][1]) == {"id", "text", "edit_history_tweet_ids"}  # default fields
+    assert plain["meta"] == {"result_count": 2, "newest_id": second, "oldest_id": first}
+    shown = plain["data"][1]["text"]
+    assert shown.startswith("Down &amp; out: https://t.co/") and len(shown) == 16 + 23
+
+    fields = get(f"/2/users/{me['id']}/tweets", max_results=5,
+                 **{"tweet.fields": "entities,referenced_tweets,conversation_id"})["data"]
+    assert fields[0]["referenced_tweets"] == [{"type": "replied_to", "id": first}]
+    assert fields[0]["conversation_id"] == first and "entities" not in fields[0]
+    [link] = fields[1]["entities"]["urls"]
+    assert link["expanded_url"] == "https://st.example/i/1"
+    assert shown[link["start"]:link["end"]] == link["url"]
+    assert get(f"/2/users/{me['id']}/tweets", max_results=5, exclude="replies")["meta"][
+        "result_count"] == 1
+
+
+def test_x_timeline_refuses_what_x_refuses(fake_x: FakeX) -> None:
+    tweets = f"{fake_x.url}/2/users/{FakeX.USER['id']}/tweets"
+    assert requests.get(tweets, params={"max_results": 101}, headers=X_AUTH,
+                        timeout=5).status_code == 400
+    assert requests.get(tweets, timeout=5).status_code == 401
+    other = requests.get(f"{fake_x.url}/2/users/12/tweets", headers=X_AUTH, timeout=5).json()
+    assert other["errors"][0]["title"] == "Not Found Error" and "data" not in other

@@ -1,15 +1,17 @@
-"""X posts and reply threads through tweepy, against the fake on a configurable host."""
+"""X posts and reply threads through tweepy, against the fake on a configurable host, and
+finding a post whose answer was lost among the account's recent posts."""
 
 from __future__ import annotations
 
 import time
+import traceback
 
 import pytest
 from fakes import FakeX
 
 from notifiers.channels import TIMEOUT, X_KEYS
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers.x import XCredentials, send
+from workers.notifiers.x import RECENT_POSTS, XCredentials, already_made, find_post, send
 
 
 def creds(fake: FakeX) -> XCredentials:
@@ -85,3 +87,77 @@ def test_credentials_from_settings_outbound_and_repr() -> None:
     assert not any(key in repr(creds) for key in X_KEYS)
     assert XCredentials.from_outbound({**outbound, "X_API_URL": "https://api.x.com/"}).api_url \
         == "https://api.x.com"
+
+
+# ---- finding a post whose answer was lost (find_post, already_made) ---------------------------
+LINKED = "Investigating checkout errors & slow pages <EU>. https://status.example.com/i/abc"
+
+
+def test_find_post_matches_the_exact_text_as_sent_among_other_posts(fake_x: FakeX) -> None:
+    wanted = send(post(LINKED), creds(fake_x)).vendor_id
+    send(post("Investigating checkout errors & slow pages <EU>."), creds(fake_x))
+    send(post(LINKED.replace("/abc", "/abd")), creds(fake_x))
+    assert fake_x.posts[wanted]["text"] == LINKED  # X shows it with a t.co link and &amp;
+    assert find_post(LINKED, None, creds(fake_x)) == wanted
+    for near_miss in (LINKED[:-1], LINKED + " ", LINKED.replace("&", "&amp;"), "Resolved."):
+        assert find_post(near_miss, None, creds(fake_x)) is None
+
+
+def test_find_post_asks_for_one_signed_page_of_the_accounts_posts(fake_x: FakeX) -> None:
+    send(post("Resolved."), creds(fake_x))
+    fake_x.clear()
+    assert find_post("Resolved.", None, creds(fake_x)) is not None
+    me, timeline = fake_x.requests
+    assert (me.method, me.path) == ("GET", "/2/users/me")
+    assert (timeline.method, timeline.path) == ("GET", f"/2/users/{FakeX.USER['id']}/tweets")
+    assert timeline.query == {"max_results": [str(RECENT_POSTS)], "exclude": ["retweets"],
+                              "tweet.fields": ["entities,referenced_tweets"]}
+    for request in (me, timeline):
+        assert 'oauth_signature_method="HMAC-SHA1"' in request.headers["authorization"]
+
+
+def test_a_reply_is_found_only_under_the_post_it_replies_to(fake_x: FakeX) -> None:
+    root = send(post("Investigating."), creds(fake_x)).vendor_id
+    other = send(post("Investigating something else."), creds(fake_x)).vendor_id
+    reply = send(post("Identified: a bad deploy.", root), creds(fake_x)).vendor_id
+    assert find_post("Identified: a bad deploy.", root, creds(fake_x)) == reply
+    assert find_post("Identified: a bad deploy.", other, creds(fake_x)) is None
+    assert find_post("Identified: a bad deploy.", None, creds(fake_x)) is None
+    assert find_post("Investigating.", other, creds(fake_x)) is None  # a root is no reply
+
+
+def test_nothing_is_found_when_x_has_no_such_recent_post(fake_x: FakeX) -> None:
+    assert find_post("Resolved.", None, creds(fake_x)) is None  # an account with no posts
+    send(post("Resolved."), creds(fake_x))
+    for n in range(RECENT_POSTS):
+        send(post(f"Update {n}"), creds(fake_x))
+    fake_x.clear()
+    assert find_post("Resolved.", None, creds(fake_x)) is None  # one page back only
+    assert len(fake_x.requests) == 2
+
+
+def test_already_made_gives_the_found_post_as_the_receipt(fake_x: FakeX) -> None:
+    root = send(post("Investigating."), creds(fake_x)).vendor_id
+    reply = send(post("Resolved.", root), creds(fake_x)).vendor_id
+    receipt = already_made(post("Resolved.", root), creds(fake_x))
+    assert receipt is not None and receipt.vendor_id == reply
+    assert receipt.detail["in_reply_to"] == root and "lost" in receipt.detail["note"]
+    assert already_made(post("Resolved."), creds(fake_x)) is None
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    (lambda f: f.fail_next(500), FailureReason.SERVER_ERROR),
+    (lambda f: f.fail_next(429, retry_after=60), FailureReason.RATE_LIMITED),
+    (lambda f: f.drop_next(), FailureReason.CONNECTION),
+    (lambda f: f.fail_next(200, body=b"<html>maintenance</html>"), FailureReason.SERVER_ERROR),
+    (lambda f: f.fail_next(200, body={"data": {"name": "no id"}}), FailureReason.SERVER_ERROR),
+], ids=["500", "429", "dropped", "not-json", "no-user-id"])
+def test_a_lookup_x_does_not_answer_is_a_typed_error_without_secrets(fake_x: FakeX, fault,
+                                                                     reason) -> None:
+    fault(fake_x)
+    with pytest.raises(DeliveryError) as caught:
+        find_post("Resolved.", None, creds(fake_x))
+    assert caught.value.reason == reason
+    assert caught.value.retryable
+    text = "".join(traceback.format_exception(caught.value))
+    assert not any(secret in text for secret in X_KEYS)

@@ -3,6 +3,8 @@
     build(ctx, rendered) -> list[OutboundMessage]   pure: what to send, no IO
     send(message, credentials) -> Receipt           one call over the vendor's SDK or HTTP;
                                                     raises DeliveryError, never retries itself
+    already_made(message, credentials)              Statuspage and X only: what an earlier send
+        -> Receipt | None                           made when its answer was lost (reads only)
 
 Retry, "already delivered?" (the outbound ledger), rate limits and the outbox are steps in
 workers/jobs.py around `send`, never inside a notifier.

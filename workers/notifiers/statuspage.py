@@ -60,6 +60,19 @@ def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
                            "shortlink": incident.get("shortlink") or ""})
 
 
+def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -> Receipt | None:
+    """The incident an earlier create of `message` made, if Statuspage has it: only a create
+    whose answer was lost could leave a second public incident behind.
+
+    Raises:
+        DeliveryError: the unresolved incidents could not be read.
+    """
+    if message.action != "create":
+        return None
+    existing = find_incident(message.incident_id, credentials)
+    return Receipt(CHANNEL, vendor_id=existing) if existing else None
+
+
 def find_incident(marker: str, credentials: StatuspageCredentials, *,
                   session: requests.Session | None = None) -> str | None:
     """The unresolved Statuspage incident Klaxon created for `marker` (its incident id, kept in

@@ -1,4 +1,5 @@
-"""Post one update to X (apis.md §4) with tweepy's v2 Client and OAuth 1.0a user context.
+"""Post one update to X (apis.md §4) with tweepy's v2 Client and OAuth 1.0a user context, and
+find a post whose answer was lost among the account's recent posts.
 
 tweepy 4.17 hard-codes `https://api.twitter.com` inside `BaseClient.request` and passes no
 timeout to `session.request`; its session is replaced by one that rewrites the host to
@@ -8,6 +9,7 @@ rewritten URL, because requests applies the auth after our `request` override ru
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,10 @@ DEFAULT_API_URL = "https://api.twitter.com"
 TWEEPY_HOST = "https://api.twitter.com"  # tweepy/client.py BaseClient.request, 4.17.0
 DUPLICATE_DETAIL = "duplicate content"  # 403 detail: "...create a Tweet with duplicate content."
 DUPLICATE_CODE = 187  # v1.1-style {"errors": [{"code": 187}]}
+# One page of the account's timeline: a lost answer is minutes old, and X bills reads per post.
+RECENT_POSTS = 20  # X allows 5-100
+LOOKUP_FIELDS = ["entities", "referenced_tweets"]  # t.co links' originals; what a post replies to
+X_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # X escapes these three in `text`
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,89 @@ def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
                    detail={"in_reply_to": reply_to or ""})
 
 
+def already_made(message: OutboundMessage, credentials: XCredentials) -> Receipt | None:
+    """The post an earlier attempt of `message` made, if X has it: how a post whose answer was
+    lost (a worker killed after the call, a dropped connection) is found, since X refuses the
+    same text again without saying which post has it.
+
+    Raises:
+        DeliveryError: the account's recent posts could not be read.
+    """
+    text, reply_to = _text_and_reply(message)
+    post_id = find_post(text, reply_to, credentials)
+    if post_id is None:
+        return None
+    return Receipt(CHANNEL, vendor_id=post_id, detail={
+        "in_reply_to": reply_to or "",
+        "note": "found among the account's recent posts; the answer to posting it was lost"})
+
+
+def find_post(text: str, in_reply_to: str | None, credentials: XCredentials) -> str | None:
+    """The id of the newest of the account's RECENT_POSTS latest posts that says exactly `text`
+    and replies to `in_reply_to` (to nothing when None), if any.
+
+    Raises:
+        DeliveryError: X did not answer both reads with what they promise.
+    """
+    client = _client(credentials, return_type=dict)  # plain JSON: nothing for tweepy to parse
+    try:
+        me = client.get_me(user_auth=True)
+        timeline = client.get_users_tweets(
+            _user_id(me), max_results=RECENT_POSTS, exclude=["retweets"],
+            tweet_fields=LOOKUP_FIELDS, user_auth=True)  # replies stay in: updates are replies
+    except tweepy.HTTPException as exc:
+        raise _http_error(exc, credentials) from None
+    except requests.JSONDecodeError as exc:  # a 2xx that is not JSON: X is not itself
+        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
+                            f"X's answer was not JSON: {exc.msg}") from None
+    except requests.RequestException as exc:
+        raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
+    wanted = unicodedata.normalize("NFC", text)
+    for post in _posts(timeline):
+        if _replied_to(post) == in_reply_to and _as_sent(post) == wanted:
+            return str(post["id"])
+    return None
+
+
+def _user_id(answer: Any) -> str:
+    data = answer.get("data") if isinstance(answer, dict) else None
+    user_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(user_id, str) or not user_id.isdigit():
+        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
+                            "X's answer to GET /2/users/me named no user id")
+    return user_id
+
+
+def _posts(answer: Any) -> list[dict[str, Any]]:
+    """The posts of a timeline page; an empty page has no `data` at all."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [post for post in data if isinstance(post, dict) and post.get("id")]
+
+
+def _as_sent(post: dict[str, Any]) -> str:
+    """A post's text as Klaxon sent it: X gives it back with &, < and > escaped and each link
+    replaced by a t.co link whose original is in entities.urls."""
+    text = str(post.get("text") or "")
+    for escaped, plain in X_ESCAPES:
+        text = text.replace(escaped, plain)
+    entities = post.get("entities")
+    links = entities.get("urls") if isinstance(entities, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("url") and link.get("expanded_url"):
+            text = text.replace(str(link["url"]), str(link["expanded_url"]), 1)
+    return unicodedata.normalize("NFC", text)
+
+
+def _replied_to(post: dict[str, Any]) -> str | None:
+    references = post.get("referenced_tweets")
+    for reference in references if isinstance(references, list) else []:
+        if isinstance(reference, dict) and reference.get("type") == "replied_to":
+            return str(reference.get("id"))
+    return None
+
+
 def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
     text = message.body.get("text")
     if not isinstance(text, str) or not text:
@@ -114,14 +203,15 @@ def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
     return text, (str(reply_to) if reply_to else None)
 
 
-@per_process(maxsize=4)
-def _client(credentials: XCredentials) -> tweepy.Client:
-    """One tweepy client per posting account and process: tweepy keeps no state between
-    calls but its session and OAuth 1.0a signer, both bound to these keys."""
+@per_process(maxsize=8)
+def _client(credentials: XCredentials, return_type: Any = tweepy.Response) -> tweepy.Client:
+    """One tweepy client per posting account (and answer type) and process: tweepy keeps no
+    state between calls but its session and OAuth 1.0a signer, both bound to these keys."""
     client = tweepy.Client(consumer_key=credentials.api_key,
                            consumer_secret=credentials.api_secret,
                            access_token=credentials.access_token,
                            access_token_secret=credentials.access_token_secret,
+                           return_type=return_type,
                            wait_on_rate_limit=False)  # never sleep inside a job (apis.md §4.4)
     client.session.close()
     client.session = _HostSession(credentials.api_url, credentials.timeout)
