@@ -163,14 +163,16 @@ def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_clie
 
 def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_retry(
         env, redis_client, fake_pagerduty, fake_statuspage) -> None:
-    """The call outlasts the grace: the job is interrupted inside the HTTP read, fails
-    cleanly and is scheduled for a retry; the ledger keeps the page as begun, so the retry
-    pages again under the same dedup key (one PagerDuty incident) and goes on."""
+    """The call outlasts the grace: the job is interrupted inside the HTTP read and fails
+    cleanly; the ledger says the page may have been made, so the retry RQ schedules (seconds
+    later, run by the restarted dyno) pages again under the same dedup key (one PagerDuty
+    incident) without waiting out the ledger's lease, and goes on to the status page."""
     from rq import Queue
     from rq.job import Job, JobStatus
     from rq.registry import ScheduledJobRegistry
     from rq.serializers import JSONSerializer
 
+    from app.store.ledger import Ledger
     from workers.queues import NOTIFY_QUEUE
 
     incident = open_incident(redis_client)
@@ -186,12 +188,45 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 5
     assert fake_statuspage.requests == []  # interrupted before the status page
+    ledger = Ledger(redis_client, VirtualClock(time.time()))
+    assert ledger.entry(f"pagerduty:{incident}:declared:0").state == "maybe"
 
-    settings = Settings.from_env()
-    later = VirtualClock(time.time() + 121)  # the retry, after the ledger's lease
-    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
-    with jobs.running_with(rt):
-        jobs.notify(*job.args)
+    again = start_worker(env)  # the restarted dyno; its scheduler enqueues the retry
+    try:
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, seconds=30)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=30)
+    assert triggers(fake_pagerduty) == [incident, incident]
+    assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
+
+
+def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safely(
+        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    """RQ's job timeout interrupts the call (in the worker process itself): the ledger says
+    the page may have been made, so the retry pages again under the same key at once."""
+    from rq import Queue, Retry
+    from rq.job import JobStatus
+    from rq.serializers import JSONSerializer
+
+    from app.store.ledger import Ledger
+    from workers.queues import NOTIFY_QUEUE
+    from workers.worker import InlineHerokuWorker
+
+    clock = VirtualClock(time.time())
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
+    queue = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
+    job = queue.enqueue("workers.jobs.notify", incident, "declared", "", "test", None,
+                        job_timeout=1, retry=Retry(max=1))
+    fake_pagerduty.slow_next(5)
+    worker = InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer)
+    worker.work(burst=True, max_jobs=1)
+    assert job.get_status(refresh=True) == JobStatus.QUEUED  # Retry(max=1): again at once
+    ledger = Ledger(redis_client, clock)
+    assert ledger.entry(f"pagerduty:{incident}:declared:0").state == "maybe"
+    worker.work(burst=True)
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert triggers(fake_pagerduty) == [incident, incident]
     assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
 

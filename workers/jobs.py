@@ -18,6 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from rq.exceptions import ShutDownImminentException
+from rq.timeouts import JobTimeoutException
 
 from app import DEFAULT_REDIS_URL
 from app.clock import Clock, SystemClock
@@ -158,8 +160,16 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
     else:
         _wait_for_rate_limit(rt, message)
         message = _as_first_sent(rt, message)
-        receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
-            or _send(rt, message, credentials)
+        try:
+            receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
+                or _send(rt, message, credentials)
+        except (ShutDownImminentException, JobTimeoutException):
+            # Interrupted mid-call (the SIGTERM grace ran out, or the job's timeout): the
+            # vendor may have acted. The retry RQ makes is told "unsure" and looks first, as
+            # after a crash, instead of finding the message busy until the lease runs out.
+            rt.ledger.fail(message.idempotency_key, "interrupted during the call",
+                           maybe_made=True)
+            raise
         if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
             return "failed"
     # One transaction: the ledger's "sent", the ids later messages need and the timeline entry
