@@ -47,12 +47,16 @@ def dyno(process: subprocess.Popen) -> list[psutil.Process]:
 
 
 def signal_dyno(process: subprocess.Popen, sig: int) -> None:
-    """What Heroku does: the signal goes to every process of the dyno."""
-    for member in dyno(process):
+    """What Heroku does: the signal goes to every process of the dyno. After SIGKILL, wait
+    until every one is gone (and its Redis connections closed)."""
+    members = dyno(process)
+    for member in members:
         try:
             member.send_signal(sig)
         except psutil.NoSuchProcess:
             pass
+    if sig == signal.SIGKILL:
+        psutil.wait_procs(members, timeout=10)
 
 
 def wait_for(condition, seconds: float = 20) -> None:

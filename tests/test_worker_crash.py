@@ -70,6 +70,16 @@ def dyno_processes(worker: subprocess.Popen) -> list[psutil.Process]:
     return [parent, *parent.children(recursive=True)]
 
 
+def kill_dyno(worker: subprocess.Popen) -> None:
+    """SIGKILL every process of the dyno and wait until each is gone (its Redis connections
+    closed), as when a dyno is lost."""
+    processes = dyno_processes(worker)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    psutil.wait_procs(processes, timeout=10)
+
+
 def triggers(fake) -> list[str]:
     return [r.json["dedup_key"] for r in fake.requests if r.json.get("event_action") == "trigger"]
 
@@ -82,9 +92,7 @@ def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerdut
     try:
         wait_for(lambda: len(fake_pagerduty.requests) == 1)
     finally:
-        for process in dyno_processes(worker):
-            process.send_signal(signal.SIGKILL)  # no handler runs: nothing is recorded after
-        worker.wait(timeout=10)
+        kill_dyno(worker)  # no handler runs: nothing is recorded after
 
     # RQ finds the job abandoned and retries it; by then the ledger's lease has run out.
     later = VirtualClock(time.time() + 121)
@@ -117,9 +125,7 @@ def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
     try:
         wait_for(lambda: len(fake_pagerduty.requests) == 1)
     finally:
-        for process in dyno_processes(worker):
-            process.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        kill_dyno(worker)
     killed_at = time.time()
 
     queue = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
@@ -316,9 +322,7 @@ def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
     try:
         wait_for(lambda: len(fake_x.posts) == 1)
     finally:
-        for process in dyno_processes(worker):
-            process.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        kill_dyno(worker)
     [first] = fake_x.posts
 
     later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
