@@ -131,19 +131,19 @@ def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDu
     from rq.serializers import JSONSerializer
 
     from workers import jobs
-    from workers.queues import queues
+    from workers.queues import worked_queues
     from workers.worker import InlineHerokuWorker
 
     jobs.runtime.cache_clear()
     jobs.warm_up()
     if with_rq:  # the jobs the webhooks enqueued, run by the worker class, in this thread
-        worker = InlineHerokuWorker(queues(connection), connection=connection,
+        worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
                                     serializer=JSONSerializer)
         worker.log.setLevel("WARNING")
         open_incidents(env, connection, 20)
         worker.work(burst=True, logging_level="WARNING")  # warm
         open_incidents(env, connection, count, first=20)
-        worker = InlineHerokuWorker(queues(connection), connection=connection,
+        worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
                                     serializer=JSONSerializer)
         run = lambda: worker.work(burst=True, logging_level="WARNING")  # noqa: E731
     else:  # notify() alone, called directly

@@ -220,3 +220,35 @@ def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
     assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE
                    for child in children)
     assert second.pid in {c.pid for c in children}
+
+
+def test_a_job_taken_by_a_worker_that_dies_before_starting_it_is_recovered(
+        redis_url, redis_client, queue) -> None:
+    """The worker takes jobs from the notify queue alone, so RQ dequeues with BLMOVE into an
+    intermediate list: a job handed to a worker in the instant it is killed (or stopped by
+    SIGTERM while blocked on the queue) is found there by maintenance a minute later and
+    retried, not lost."""
+    from rq.intermediate_queue import IntermediateQueue
+
+    from workers.queues import worked_queues
+
+    assert [q.name for q in worked_queues(redis_client)] == [NOTIFY_QUEUE]
+    job = queue.enqueue("jobs_for_tests.add", 2, 3, retry=Retry(max=1))
+    # What the worker's dequeue does, then the worker is gone before prepare_job_execution.
+    dead = InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
+                              serializer=JSONSerializer)
+    taken = Queue.dequeue_any(dead.queues, None, connection=redis_client,
+                              serializer=JSONSerializer)
+    assert taken is not None and queue.get_job_ids() == []
+    intermediate = IntermediateQueue(queue.key, redis_client)
+    assert intermediate.get_job_ids() == [job.id]
+
+    live = InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
+                              serializer=JSONSerializer)
+    live.clean_registries()  # first look: noted
+    redis_client.set(intermediate.get_first_seen_key(job.id), time.time() - 61)  # a minute on
+    live.clean_registries()  # second look: failed as stuck, and retried (Retry(max=1))
+    assert intermediate.get_job_ids() == []
+    InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
+                       serializer=JSONSerializer).work(burst=True)
+    assert status(job) == JobStatus.FINISHED

@@ -35,7 +35,7 @@ from app.settings import Settings
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from workers.jobs import warm_up
-from workers.queues import queues
+from workers.queues import worked_queues
 from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker
 
@@ -75,7 +75,7 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
 
 def run_worker(settings: Settings, burst: bool) -> bool:
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
-    worker = InlineHerokuWorker(queues(connection), connection=connection,
+    worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
                                 serializer=JSONSerializer)
     log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst,
         pid=os.getpid())
