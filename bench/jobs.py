@@ -128,15 +128,16 @@ def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDu
               profile: bool, sort: str = "cumulative", with_rq: bool = False) -> dict:
     """CPU of this thread only (the fake PagerDuty answers from other threads)."""
     os.environ.update(env)
-    from rq.serializers import JSONSerializer
-
     from workers import jobs
-    from workers.queues import worked_queues
-    from workers.worker import InlineHerokuWorker
 
     jobs.runtime.cache_clear()
     jobs.warm_up()
     if with_rq:  # the jobs the webhooks enqueued, run by the worker class, in this thread
+        from rq.serializers import JSONSerializer
+
+        from workers.queues import worked_queues
+        from workers.worker import InlineHerokuWorker
+
         worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
                                     serializer=JSONSerializer)
         worker.log.setLevel("WARNING")
