@@ -202,24 +202,42 @@ def test_the_scheduler_retries_a_failed_job_in_a_multi_process_dyno(
 
 def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
         redis_url, redis_client, queue) -> None:
+    """A worker killed outright (the OOM killer) is replaced, and its scheduler process does
+    not live on without it; SIGTERM to the supervisor alone (as `klaxon run` and process
+    managers send it) stops every worker."""
     worker = start(redis_url, processes=2)
     try:
         wait_for(lambda: Worker.count(connection=redis_client) == 2)
-        [first, second] = sorted(psutil.Process(worker.pid).children(), key=lambda p: p.pid)
+        supervisor = psutil.Process(worker.pid)
+        wait_for(lambda: any(child.children() for child in supervisor.children()))
+        [first] = [child for child in supervisor.children() if child.children()]
+        [scheduler] = first.children()  # the worker holding the RQ scheduler lock
+        [second] = [child for child in supervisor.children() if child.pid != first.pid]
         first.send_signal(signal.SIGKILL)
-        wait_for(lambda: len(psutil.Process(worker.pid).children()) == 2
-                 and first.pid not in {p.pid for p in psutil.Process(worker.pid).children()})
+        gone, alive = psutil.wait_procs([first, scheduler], timeout=10)
+        assert alive == []  # the kernel told the scheduler its worker died; it stopped
+        wait_for(lambda: len(supervisor.children()) == 2
+                 and first.pid not in {p.pid for p in supervisor.children()})
         job = queue.enqueue("jobs_for_tests.add", 1, 2)
         wait_for(lambda: status(job) == JobStatus.FINISHED)
-        children = psutil.Process(worker.pid).children(recursive=True)
+        children = supervisor.children(recursive=True)
     finally:
-        worker.send_signal(signal.SIGTERM)  # to the supervisor only, as `klaxon run` does
+        worker.send_signal(signal.SIGTERM)  # to the supervisor only
         code = worker.wait(timeout=30)
     assert code == 0
-    psutil.wait_procs(children, timeout=10)
-    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE
-                   for child in children)
-    assert second.pid in {c.pid for c in children}
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [] and second.pid in {c.pid for c in children}
+
+
+def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -> None:
+    worker = start(redis_url, processes=2)
+    wait_for(lambda: Worker.count(connection=redis_client) == 2)
+    processes = psutil.Process(worker.pid).children(recursive=True)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    gone, alive = psutil.wait_procs(processes, timeout=15)
+    assert alive == []  # each got SIGTERM from the kernel and stopped as on a dyno restart
+    wait_for(lambda: Worker.count(connection=redis_client) == 0)
 
 
 def test_a_job_taken_by_a_worker_that_dies_before_starting_it_is_recovered(

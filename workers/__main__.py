@@ -16,6 +16,7 @@ other process managers signal only this one) and exits when they have stopped.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import signal
@@ -41,6 +42,7 @@ from workers.worker import InlineHerokuWorker
 
 logger = logging.getLogger("klaxon.worker")
 RESTART_PAUSE_SECONDS = 1.0  # a worker that dies at once is not restarted in a tight loop
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def main(burst: bool = False, processes: int | None = None) -> bool:
@@ -74,6 +76,10 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
 
 
 def run_worker(settings: Settings, burst: bool) -> bool:
+    # The RQ scheduler is a process this worker forks: it must not outlive the worker (a
+    # worker killed outright would leave it holding the scheduler lock, and running).
+    worker_pid = os.getpid()
+    os.register_at_fork(after_in_child=lambda: die_with_parent(worker_pid))
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
                                 serializer=JSONSerializer)
@@ -125,10 +131,12 @@ class Supervisor:
         return True
 
     def _spawn(self, slot: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker process
             code = 1
             try:
+                die_with_parent(parent)  # a supervisor killed outright stops its workers
                 # The worker installs its own handlers; until then a signal ends it plainly.
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -148,6 +156,20 @@ class Supervisor:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
+
+
+def die_with_parent(parent: int, sig: int = signal.SIGTERM) -> None:
+    """Linux: have the kernel send `sig` to this process when its parent dies (prctl
+    PR_SET_PDEATHSIG), so no worker or scheduler outlives the process that started it; SIGTERM
+    lets it stop as on a dyno restart. Elsewhere this does nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request was in place
+        os.kill(os.getpid(), sig)
 
 
 def _flush_sentry() -> None:
