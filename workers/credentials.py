@@ -11,7 +11,8 @@ from typing import Any
 
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers.notifiers import Channel, OutboundMessage, Receipt, opsgenie, pagerduty, statuspage, x
+from workers.notifiers import (Channel, DeliveryError, OutboundMessage, Receipt, opsgenie,
+                               pagerduty, statuspage, x)
 
 SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
     Channel.PAGERDUTY: pagerduty.send, Channel.OPSGENIE: opsgenie.send,
@@ -22,6 +23,10 @@ SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
 # again without saying which post has it, and the thread loses its place) need a look.
 FINDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt | None]] = {
     Channel.STATUSPAGE: statuspage.already_made, Channel.X: x.already_made,
+}
+WARMERS: dict[Channel, Callable[[Any], None]] = {
+    Channel.OPSGENIE: opsgenie.warm_up, Channel.STATUSPAGE: statuspage.warm_up,
+    Channel.X: x.warm_up,
 }
 REQUIRED = {
     Channel.OPSGENIE: ("OPSGENIE_API_KEY",),
@@ -52,6 +57,21 @@ class Credentials:
             channel: build.from_outbound(settings.outbound)
             if all(settings.outbound.get(name) for name in REQUIRED[channel]) else None
             for channel, build in builders.items()}
+
+    def warm_up(self) -> None:
+        """Build every configured channel's clients once, without connecting: the vendors'
+        HTTP stacks load modules on first use (httpcore, h11, truststore: ~50 ms), which the
+        first page of every worker process waited for. Before `python -m workers` forks, so
+        the modules are loaded once; each process then builds its own clients (and
+        connections) on its first call (notifiers/_http.per_process)."""
+        if self._routing_keys:
+            try:
+                pagerduty.warm_up(self._pagerduty)
+            except DeliveryError:  # PAGERDUTY_EVENTS_URL is not https: sends will say so
+                pass
+        for channel, credentials in self._others.items():
+            if credentials is not None:
+                WARMERS[channel](credentials)
 
     def for_message(self, message: OutboundMessage) -> Any | None:
         if message.channel is Channel.PAGERDUTY:

@@ -92,13 +92,15 @@ def running_with(rt: Runtime) -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Load the rules and compile every template before the first job (and before
-    `python -m workers` forks its worker processes, which then share them)."""
+    """Load the rules, compile every template and load the vendors' HTTP stacks before the
+    first job (and before `python -m workers` forks its worker processes, which then share
+    them)."""
     rt = runtime()
     templates = environment(resolved(rt.settings.templates_dir))  # the one render() uses
     for name in templates.list_templates(extensions=["j2"]):
         if name.split("/")[0] in CHANNEL_FOLDERS:  # web/ and postmortem/ belong to the app
             templates.get_template(name)
+    rt.credentials.warm_up()
 
 
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",

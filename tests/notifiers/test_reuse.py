@@ -102,17 +102,45 @@ def test_a_forked_process_starts_without_the_parents_clients(
     credentials = pagerduty.PagerDutyCredentials(
         {"PD_A": KEY_A}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file)
     pagerduty.send(page("PD_A", 1), credentials)  # the parent now holds a kept-alive client
-    assert pagerduty._keyed_client.cache_info().currsize >= 1
+    assert len(pagerduty._keyed_client) >= 1
     caches = (pagerduty._keyed_client, pagerduty._transport, _http.shared_session, x._client)
     read, write = os.pipe()
     with warnings.catch_warnings():  # 3.12+ warns about forking with threads (the fake's)
         warnings.simplefilter("ignore", DeprecationWarning)
         child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
-        os.write(write, bytes(f.cache_info().currsize for f in caches))
+        os.write(write, bytes(len(cache) for cache in caches))
         os._exit(0)
     os.close(write)
     sizes = os.read(read, 16)
     os.close(read)
     os.waitpid(child, 0)
     assert list(sizes) == [0] * len(caches)
+
+
+def test_warm_up_builds_the_clients_without_calling_anyone(fake_pagerduty: FakePagerDuty,
+                                                           fake_statuspage: FakeStatuspage,
+                                                           fake_x: FakeX) -> None:
+    """What `python -m workers` does before it forks: every configured channel's client is
+    built (so the HTTP stack's modules are loaded once), and no vendor is contacted."""
+    from pathlib import Path
+
+    from app.ruleset import load_ruleset
+    from app.settings import Settings
+    from workers.credentials import Credentials
+
+    settings = Settings.from_env({
+        "PD_ROUTING_KEY_CHECKOUT": KEY_A, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
+        "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
+        "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
+        "STATUSPAGE_API_URL": fake_statuspage.url + "/v1",
+        "X_API_KEY": X_KEYS[0], "X_API_SECRET": X_KEYS[1], "X_ACCESS_TOKEN": X_KEYS[2],
+        "X_ACCESS_TOKEN_SECRET": X_KEYS[3], "X_API_URL": fake_x.url})
+    ruleset = load_ruleset(Path(__file__).parent.parent.parent / "rules")  # names that key
+    for cache in (pagerduty._keyed_client, _http.shared_session, x._client):
+        cache.clear()
+    Credentials(settings, ruleset).warm_up()
+    assert len(pagerduty._keyed_client) == 1
+    assert len(_http.shared_session) == 1
+    assert len(x._client) == 2
+    assert fake_pagerduty.requests == fake_statuspage.requests == fake_x.requests == []

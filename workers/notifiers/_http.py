@@ -17,9 +17,11 @@ from __future__ import annotations
 import email.utils
 import functools
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import requests
 
@@ -37,19 +39,68 @@ Timeout = tuple[float, float]
 # (a call that meets one fails as CONNECTION and RQ retries the job; the ledger keeps it once).
 KEEPALIVE_SECONDS = 30.0
 
-F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
-def per_process(maxsize: int) -> Callable[[F], F]:
-    """functools.lru_cache for HTTP clients, one per destination and credentials, reused by
-    every job of the worker process (keep-alive: no TLS handshake per call). Keyed by the
-    credentials themselves, so a client only ever carries the secret it was built with.
-    A forked child (the RQ scheduler, `--processes` workers) starts with an empty cache:
-    two processes never share a connection."""
-    def decorate(function: F) -> F:
-        cached = functools.lru_cache(maxsize=maxsize)(function)
-        os.register_at_fork(after_in_child=cached.cache_clear)
-        return cached  # type: ignore[return-value]
+class ProcessCache(Generic[T]):
+    """What `per_process` makes of a function: its results by arguments, at most `maxsize`,
+    least recently used dropped first and released with `close` (its pooled connections
+    closed, not left to the garbage collector)."""
+
+    def __init__(self, function: Callable[..., T], maxsize: int,
+                 close: Callable[[T], None] | None) -> None:
+        self._function = function
+        self._maxsize = maxsize
+        self._close = close
+        self._values: OrderedDict[Any, T] = OrderedDict()
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> T:
+        key = (args, tuple(sorted(kwargs.items())))
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = self._function(*args, **kwargs)
+        with self._lock:
+            self._values[key] = value
+            dropped = [self._values.popitem(last=False)[1]
+                       for _ in range(len(self._values) - self._maxsize)]
+        for old in dropped:
+            self._release(old)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def clear(self) -> None:
+        """Release every value (in a forked child: its copies of the parent's sockets, which
+        closing in the child leaves open in the parent) and start empty."""
+        with self._lock:
+            values, self._values = list(self._values.values()), OrderedDict()
+        for value in values:
+            self._release(value)
+
+    def _release(self, value: T) -> None:
+        if self._close is not None:
+            try:
+                self._close(value)
+            except Exception:  # noqa: BLE001 - a client that cannot close is dropped anyway
+                pass
+
+
+def per_process(maxsize: int, close: Callable[[T], None] | None = None
+                ) -> Callable[[Callable[..., T]], ProcessCache[T]]:
+    """A cache for HTTP clients, one per destination and credentials, reused by every job of
+    the worker process (keep-alive: no TLS handshake per call). Keyed by the credentials
+    themselves, so a client only ever carries the secret it was built with. A forked child
+    (the RQ scheduler, `--processes` workers) starts empty: two processes never share a
+    connection. `close` releases a value that is dropped."""
+    def decorate(function: Callable[..., T]) -> ProcessCache[T]:
+        cache = ProcessCache(function, maxsize, close)
+        os.register_at_fork(after_in_child=cache.clear)
+        return cache
     return decorate
 
 
@@ -80,7 +131,7 @@ class TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-@per_process(maxsize=16)
+@per_process(maxsize=16, close=lambda session: session.close())
 def shared_session(owner: Any, timeout: Timeout = DEFAULT_TIMEOUT) -> requests.Session:
     """The process's session for `owner` (a frozen credentials object): its pooled
     connections are reused, and no other credentials ever use it."""

@@ -79,7 +79,12 @@ def send(message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
                    detail={"result": answer.result or "", "action": message.action})
 
 
-@per_process(maxsize=4)
+def warm_up(credentials: OpsgenieCredentials) -> None:
+    """Build the client now (no connection is made), as the first call would."""
+    _alert_api(credentials)
+
+
+@per_process(maxsize=4, close=lambda api: api.api_client.rest_client.pool_manager.clear())
 def _alert_api(credentials: OpsgenieCredentials) -> opsgenie_sdk.AlertApi:
     """One SDK client per key and host in this process: its urllib3 pool keeps the
     connection alive between calls, and its configuration holds only this key."""

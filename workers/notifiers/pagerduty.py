@@ -95,6 +95,13 @@ def _event(message: OutboundMessage, credentials: PagerDutyCredentials) -> dict[
     return event
 
 
+def warm_up(credentials: PagerDutyCredentials) -> None:
+    """Build every routing key's client now (no connection is made): the HTTP stack's modules
+    load on first use, which the first page of a worker process would otherwise wait for."""
+    for key in credentials.routing_keys.values():
+        _client(key, credentials)
+
+
 def _routing_key(placeholder: str, credentials: PagerDutyCredentials) -> str:
     """Resolve "$PD_ROUTING_KEY_X"; a literal key in the body would end up in the ledger."""
     name = placeholder.removeprefix("$")
@@ -128,7 +135,7 @@ def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.Ev
                          credentials.timeout)
 
 
-@per_process(maxsize=256)
+@per_process(maxsize=256)  # holds no connection itself: the transport below does
 def _keyed_client(routing_key: str, events_url: str, ca_file: Path | None,
                   timeout: Timeout) -> pagerduty.EventsApiV2Client:
     """An Events client that makes exactly one HTTP attempt per call.
@@ -156,7 +163,7 @@ def _keyed_client(routing_key: str, events_url: str, ca_file: Path | None,
     return client
 
 
-@per_process(maxsize=4)
+@per_process(maxsize=4, close=lambda transport: transport.close())
 def _transport(events_url: str, ca_file: Path | None) -> httpx2.HTTPTransport:
     """One connection pool per Events API destination (URL and trusted CA) in this process.
     No transport-level retries: one attempt per call, as above."""

@@ -101,6 +101,11 @@ def _call(method: str, url: str, credentials: StatuspageCredentials,
         retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
 
 
+def warm_up(credentials: StatuspageCredentials) -> None:
+    """Build the session now (no connection is made), as the first call would."""
+    shared_session(credentials, credentials.timeout)
+
+
 def _incidents_url(credentials: StatuspageCredentials) -> str:
     return f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
 

@@ -203,7 +203,13 @@ def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
     return text, (str(reply_to) if reply_to else None)
 
 
-@per_process(maxsize=8)
+def warm_up(credentials: XCredentials) -> None:
+    """Build the clients now (no connection is made), as the first call would."""
+    _client(credentials)
+    _client(credentials, return_type=dict)
+
+
+@per_process(maxsize=8, close=lambda client: client.session.close())
 def _client(credentials: XCredentials, return_type: Any = tweepy.Response) -> tweepy.Client:
     """One tweepy client per posting account (and answer type) and process: tweepy keeps no
     state between calls but its session and OAuth 1.0a signer, both bound to these keys."""
