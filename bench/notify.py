@@ -193,12 +193,22 @@ def start(env: dict[str, str], port: int, worker_processes: int,
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
                 probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in probe.recv(100):
+                if b" 200 " in probe.recv(100) and _workers_ready(env, worker_processes * dynos):
                     return [web, *workers]
         except OSError:
             pass
         time.sleep(0.2)
     raise SystemExit("the web server never became ready")
+
+
+def _workers_ready(env: dict[str, str], count: int) -> bool:
+    """Every worker has registered and is waiting on the queue: load sent before that
+    measures process start-up, not notifications."""
+    from rq.worker import Worker
+
+    connection = redis_py.Redis.from_url(env["REDIS_URL"])
+    workers = Worker.all(connection=connection)
+    return len(workers) >= count and all(w.get_state() == "idle" for w in workers)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -265,7 +275,7 @@ def storm(load: Load, fake: FakePagerDuty, count: int, bodies: Bodies) -> dict:
 
 
 def latency(load: Load, fake: FakePagerDuty, cpu: Cpu, new_rate: float, dup_rate: float,
-            duration: float, wait: float, bodies: Bodies) -> dict:
+            duration: float, wait: float, bodies: Bodies, dump: Path | None = None) -> dict:
     schedule = paced(new_rate, dup_rate, duration, load.port, bodies)
     before = cpu.read()
     started = time.monotonic()
@@ -279,7 +289,8 @@ def latency(load: Load, fake: FakePagerDuty, cpu: Cpu, new_rate: float, dup_rate
         time.sleep(0.1)
     arrived = triggers(fake)
     delays = sorted((arrived[i] - t) * 1000 for i, t in accepted.items() if i in arrived)
-    waits, runs = job_timings(cpu.database, {i: arrived[i] for i in accepted if i in arrived})
+    waits, runs = job_timings(cpu.database, {i: arrived[i] for i in accepted if i in arrived},
+                              accepted, dump)
     answers = sorted((o.answered - o.sent) * 1000 for o in outcomes)
     late = sorted((o.sent - o.due) * 1000 for o in outcomes)
     sent_new = sum(1 for o in outcomes if o.kind == "new")
@@ -303,26 +314,33 @@ def latency(load: Load, fake: FakePagerDuty, cpu: Cpu, new_rate: float, dup_rate
             "cores": Cpu.used(before, after, elapsed)}
 
 
-def job_timings(database: redis_py.Redis,
-                pages: dict[str, float]) -> tuple[list[float], list[float]]:
+def job_timings(database: redis_py.Redis, pages: dict[str, float], accepted: dict[str, float],
+                dump: Path | None = None) -> tuple[list[float], list[float]]:
     """From RQ's job hashes (wall-clock, UTC): ms each declared job waited in the queue, and
-    ms from its start to its page's arrival at the fake (monotonic, shifted to wall time)."""
+    ms from its start to its page's arrival at the fake (monotonic, shifted to wall time).
+    `dump` gets one JSON line per incident (wall-clock seconds of each step, the worker)."""
     from rq.utils import utcparse
 
     from app.notifications import notify_job_id
 
     shift = time.time() - time.monotonic()
-    waits, runs = [], []
+    waits, runs, lines = [], [], []
     with database.pipeline(transaction=False) as pipe:
         for incident in pages:
             pipe.hmget(f"rq:job:{notify_job_id(incident, 'declared', '')}",
-                       ["enqueued_at", "started_at"])
-        for (incident, arrived), (enqueued, started) in zip(pages.items(), pipe.execute()):
+                       ["enqueued_at", "started_at", "worker_name"])
+        for (incident, arrived), (enqueued, started, worker) in zip(pages.items(),
+                                                                   pipe.execute()):
             if enqueued and started:
                 enqueued_at = utcparse(enqueued.decode()).timestamp()
                 started_at = utcparse(started.decode()).timestamp()
                 waits.append((started_at - enqueued_at) * 1000)
                 runs.append((arrived + shift - started_at) * 1000)
+                lines.append({"incident": incident, "enqueued": enqueued_at,
+                              "answered": accepted[incident] + shift, "started": started_at,
+                              "paged": arrived + shift, "worker": (worker or b"").decode()})
+    if dump is not None:
+        dump.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return sorted(waits), sorted(runs)
 
 
@@ -347,6 +365,8 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=30,
                         help="seconds to wait for the last pages after the load")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write each incident's timings (JSON lines) to this file")
     args = parser.parse_args()
 
     database = redis_py.Redis.from_url(args.redis)
@@ -371,7 +391,7 @@ def main() -> None:
             fake.clear()
             print("latency:", json.dumps(latency(load, fake, Cpu(processes, database),
                                                  args.new_rate, args.dup_rate, args.duration,
-                                                 args.wait, bodies)))
+                                                 args.wait, bodies, args.dump)))
         finally:
             stop(processes)
             database.flushdb()
