@@ -272,7 +272,11 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
     action, vendor_id = f"{message.channel}:{message.action}", receipt.vendor_id
     if vendor_id == "duplicate":  # X had it already: the post id is unknown
         return {}
-    return {"statuspage:create": {"statuspage_id": vendor_id},
+    # The components Statuspage accepted stay on the incident's list until it resolves.
+    components = {"statuspage_components": receipt.detail["components"]} \
+        if receipt.detail.get("components") else {}
+    return {"statuspage:create": {"statuspage_id": vendor_id} | components,
+            "statuspage:update": components,
             "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
             "x:reply": {"x_last_id": vendor_id},
             "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
@@ -284,8 +288,8 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
 
 
 def channel_state(connection: redis.Redis, incident_id: str) -> dict[str, str]:
-    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
-             "pagerduty_reminders_open")
+    names = ("statuspage_id", "statuspage_components", "x_last_id", "x_root_id",
+             "pagerduty_open", "opsgenie_open", "pagerduty_reminders_open")
     values = connection.hmget(keys.incident(incident_id), names)
     return {n: v.decode() for n, v in zip(names, values) if v}
 

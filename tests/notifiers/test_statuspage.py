@@ -39,6 +39,7 @@ def test_create_posts_the_incident_with_its_components_map(fake_statuspage: Fake
     assert request.json == CREATE
     assert receipt.vendor_id in fake_statuspage.incidents
     assert receipt.detail["status"] == "investigating"
+    assert receipt.detail["components"] == "cmp0checkout cmp1api"  # kept on the incident
 
 
 def test_update_patches_the_incident_named_in_the_target(fake_statuspage: FakeStatuspage) -> None:

@@ -45,19 +45,24 @@ class StatuspageCredentials:
 
 def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
          session: requests.Session | None = None) -> Receipt:
-    """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id.
+    """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id, and
+    detail["components"] the component ids the change named (space-separated), if any.
 
-    `message.body` is `{"incident": {name, status, body, components, impact_override, ...}}`;
-    an update names its incident in `message.target["statuspage_incident"]`.
+    `message.body` is `{"incident": {name, status, body, component_ids, components,
+    impact_override, ...}}`; an update names its incident in
+    `message.target["statuspage_incident"]`.
 
     Raises:
         DeliveryError: the change was not accepted; `retryable` says whether to try again.
     """
     method, url = _request_line(message, credentials)
     incident = _incident(_call(method, url, credentials, session, message.body))
+    # The components this change named, now accepted: later updates keep naming them.
+    components = " ".join((message.body.get("incident") or {}).get("component_ids") or ())
     return Receipt(CHANNEL, vendor_id=str(incident["id"]),
                    detail={"status": incident.get("status", ""),
-                           "shortlink": incident.get("shortlink") or ""})
+                           "shortlink": incident.get("shortlink") or ""}
+                   | ({"components": components} if components else {}))
 
 
 def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -> Receipt | None:
