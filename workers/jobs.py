@@ -224,7 +224,7 @@ def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
 
 def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     try:
-        return _send_honouring_retry_after(message, credentials)
+        return _send_repairing(rt, message, credentials)
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
@@ -238,6 +238,25 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
                       f"{error}", channel=message.channel.value)
             return Receipt(message.channel, vendor_id="failed")
         raise
+
+
+def _send_repairing(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
+    """One call; a message the vendor refuses for naming what it does not have (creds.REPAIRS:
+    a Statuspage component gone from the page) goes once more without it, and the receipt (so
+    the timeline) says what was left out."""
+    try:
+        return _send_honouring_retry_after(message, credentials)
+    except DeliveryError as error:
+        repair = creds.REPAIRS.get(message.channel)
+        repaired = repair(message, credentials, error) if repair else None
+        if repaired is None:
+            raise
+        message, note = repaired
+    log(logger, "sending again without what the vendor does not have", logging.WARNING,
+        incident=message.incident_id, key=message.idempotency_key, note=note)
+    _wait_for_rate_limit(rt, message)
+    receipt = _send_honouring_retry_after(message, credentials)
+    return replace(receipt, detail=receipt.detail | {"note": note})
 
 
 def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> Receipt:
