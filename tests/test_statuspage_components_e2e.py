@@ -5,11 +5,15 @@ that knows the page's components and refuses any other, as Statuspage does."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from app import create_app
+from app.ruleset import load_ruleset
 from app.settings import Settings
 from conftest import SECRETS, load_fixture, post
 from fakes import FakeStatuspage
@@ -19,6 +23,7 @@ from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
 
+ROOT = Path(__file__).parent.parent
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 CHECKOUT = "ftgks51sfs2d"  # rules/statuspage.yml: checkout-api and PagerDuty's "Checkout API"
 # The example company's page, as GET /v1/pages/<page_id>/components would list it.
@@ -120,3 +125,26 @@ def test_a_component_the_page_does_not_have_is_left_out_and_the_timeline_says_so
     assert notified.startswith("statuspage create for declared (")
     assert notified.endswith(f"the Statuspage page has no component {CHECKOUT}, so it was sent "
                              "without it: correct statuspage.components in the rules")
+
+
+def test_a_rules_change_during_the_incident_still_releases_the_first_component(
+        monkeypatch, redis_url, redis_client, clock, page, tmp_path) -> None:
+    app = start(monkeypatch, redis_url, redis_client, clock, page)
+    incident = declare(app, redis_client, clock)
+    assert page.component_statuses()[CHECKOUT] == "partial_outage"
+
+    # A merged pull request maps checkout-api to another component while the incident is open.
+    shutil.copytree(ROOT / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("tests"))
+    mapping = tmp_path / "rules" / "statuspage.yml"
+    mapping.write_text(mapping.read_text().replace(
+        "checkout-api: ftgks51sfs2d", "checkout-api: 7yhl8w0jp3k5"))
+    rt = jobs.Runtime(Settings.from_env(), redis_client, load_ruleset(tmp_path / "rules"))
+    with jobs.running_with(rt):
+        app.test_client().post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
+            "status": "resolved", "message": "Latency is back to normal", "by": "Marco"})
+        run_worker(redis_client)
+
+    resolve = page.requests[-1].json["incident"]
+    assert resolve["status"] == "resolved"
+    assert resolve["components"] == {"7yhl8w0jp3k5": "operational", CHECKOUT: "operational"}
+    assert set(page.component_statuses().values()) == {"operational"}
