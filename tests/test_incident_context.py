@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app import create_app
 from app.ruleset import load_ruleset
-from conftest import load_fixture, post
+from app.settings import Settings
+from conftest import SECRETS, load_fixture, post
 from workers.context import MessageEvent
 from workers.incident_context import build_context
 from workers.render import render
@@ -34,3 +36,38 @@ def test_context_of_an_unknown_incident_is_none(app, clock) -> None:
     klaxon = app.extensions["klaxon"]
     assert build_context(klaxon.incidents, klaxon.ruleset, "INC-2026-9999",
                          MessageEvent.DECLARED, "", "http://x", clock.now()) is None
+
+
+ONE_TEAM_RULES = """teams:
+  sre: {}
+defaults: {team: sre, severity: SEV2, group_by: [team]}
+statuspage:
+  components:
+    checkout-api: ftgks51sfs2d
+    Checkout API: [7yhl8w0jp3k5, ftgks51sfs2d]
+"""
+
+
+def test_context_names_the_components_of_every_service_of_the_incident(
+        tmp_path, redis_url, redis_client, clock) -> None:
+    (tmp_path / "rules.yml").write_text(ONE_TEAM_RULES)
+    settings = Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
+                                  "KLAXON_RULES_DIR": str(tmp_path)})
+    app = create_app(settings, connection=redis_client, clock=clock)
+    client = app.test_client()
+    first = post(client, load_fixture("datadog", "triggered")).get_json()  # checkout-api
+    second = post(client, load_fixture("pagerduty", "incident_triggered")).get_json()
+    assert first["incident"] == second["incident"]  # grouped by team
+    klaxon = app.extensions["klaxon"]
+    ctx = build_context(klaxon.incidents, klaxon.ruleset, first["incident"],
+                        MessageEvent.DECLARED, "", "http://x", clock.now())
+    assert ctx.components == ("ftgks51sfs2d", "7yhl8w0jp3k5")  # the incident's service first
+
+
+def test_context_of_services_the_rules_do_not_map_has_no_components(app, client,
+                                                                    clock) -> None:
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    klaxon = app.extensions["klaxon"]  # tests/data/rules/per-alert maps no component
+    ctx = build_context(klaxon.incidents, klaxon.ruleset, incident_id, MessageEvent.DECLARED,
+                        "", "http://x", clock.now())
+    assert ctx.components == ()

@@ -11,7 +11,8 @@ from typing import Any
 
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers.notifiers import Channel, OutboundMessage, Receipt, opsgenie, pagerduty, statuspage, x
+from workers.notifiers import (Channel, DeliveryError, OutboundMessage, Receipt, opsgenie,
+                               pagerduty, statuspage, x)
 
 SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
     Channel.PAGERDUTY: pagerduty.send, Channel.OPSGENIE: opsgenie.send,
@@ -22,6 +23,13 @@ SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
 # again without saying which post has it, and the thread loses its place) need a look.
 FINDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt | None]] = {
     Channel.STATUSPAGE: statuspage.already_made, Channel.X: x.already_made,
+}
+# A refused message the vendor would take with less in it, and a note saying what was left
+# out. Only Statuspage: a component id gone stale in the rules must not keep the incident off
+# the public page.
+REPAIRS: dict[Channel, Callable[[OutboundMessage, Any, DeliveryError],
+                                tuple[OutboundMessage, str] | None]] = {
+    Channel.STATUSPAGE: statuspage.without_unknown_components,
 }
 REQUIRED = {
     Channel.OPSGENIE: ("OPSGENIE_API_KEY",),

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.models import Severity
 from app.ruleset import RuleSet
+from app.ruleset.components import affected_components
 from app.store.incidents import IncidentStore
 from workers.context import MessageEvent, NotificationContext
 
@@ -31,7 +32,7 @@ def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
         policy=_policy(ruleset, incident.get("severity", "SEV3")),
         links={"incident": f"{public_url}/incidents/{incident_id}",
                "status_page": f"{public_url}/status"},
-        now=now, update=update)
+        now=now, update=update, components=_components(ruleset, incident, alerts))
 
 
 def _incident(data: dict[str, Any], alert_count: int, public_url: str,
@@ -54,6 +55,14 @@ def _alert(data: dict[str, Any]) -> dict[str, Any]:
             "host": alert.get("host") or None, "source_severity": data.get("source_severity"),
             "status": data.get("status", ""), "count": int(data.get("count") or 0),
             "links": alert.get("links", [])}
+
+
+def _components(ruleset: RuleSet, incident: dict[str, Any],
+                alerts: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The components of the incident's service first, then those of every alert's service."""
+    services = [incident.get("service")] + [(a.get("alert") or {}).get("service")
+                                            for a in alerts]
+    return affected_components(ruleset, services)
 
 
 def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:

@@ -224,7 +224,7 @@ def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
 
 def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     try:
-        return _send_honouring_retry_after(message, credentials)
+        return _send_repairing(rt, message, credentials)
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
@@ -238,6 +238,25 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
                       f"{error}", channel=message.channel.value)
             return Receipt(message.channel, vendor_id="failed")
         raise
+
+
+def _send_repairing(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
+    """One call; a message the vendor refuses for naming what it does not have (creds.REPAIRS:
+    a Statuspage component gone from the page) goes once more without it, and the receipt (so
+    the timeline) says what was left out."""
+    try:
+        return _send_honouring_retry_after(message, credentials)
+    except DeliveryError as error:
+        repair = creds.REPAIRS.get(message.channel)
+        repaired = repair(message, credentials, error) if repair else None
+        if repaired is None:
+            raise
+        message, note = repaired
+    log(logger, "sending again without what the vendor does not have", logging.WARNING,
+        incident=message.incident_id, key=message.idempotency_key, note=note)
+    _wait_for_rate_limit(rt, message)
+    receipt = _send_honouring_retry_after(message, credentials)
+    return replace(receipt, detail=receipt.detail | {"note": note})
 
 
 def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> Receipt:
@@ -272,7 +291,11 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
     action, vendor_id = f"{message.channel}:{message.action}", receipt.vendor_id
     if vendor_id == "duplicate":  # X had it already: the post id is unknown
         return {}
-    return {"statuspage:create": {"statuspage_id": vendor_id},
+    # The components Statuspage accepted stay on the incident's list until it resolves.
+    components = {"statuspage_components": receipt.detail["components"]} \
+        if receipt.detail.get("components") else {}
+    return {"statuspage:create": {"statuspage_id": vendor_id} | components,
+            "statuspage:update": components,
             "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
             "x:reply": {"x_last_id": vendor_id},
             "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
@@ -284,8 +307,8 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
 
 
 def channel_state(connection: redis.Redis, incident_id: str) -> dict[str, str]:
-    names = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
-             "pagerduty_reminders_open")
+    names = ("statuspage_id", "statuspage_components", "x_last_id", "x_root_id",
+             "pagerduty_open", "opsgenie_open", "pagerduty_reminders_open")
     values = connection.hmget(keys.incident(incident_id), names)
     return {n: v.decode() for n, v in zip(names, values) if v}
 
