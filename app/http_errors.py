@@ -33,7 +33,7 @@ def answer_for(error: Exception) -> ErrorAnswer:
     if isinstance(error, RequestRejected):
         # The message may quote a value from the body ("got 'Trigered'"): the sender sees it,
         # the log keeps only which field was wrong.
-        return ErrorAnswer(error.status, error.to_json(), log_fields={
+        return ErrorAnswer(error.status, error.to_json(), error.http_headers(), log_fields={
             "error": error.code, "field": error.details.get("field")})
     if isinstance(error, StorageUnavailable):
         return ErrorAnswer(error.status,
