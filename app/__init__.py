@@ -23,6 +23,7 @@ from app.sources import Source, build_sources
 from app.store.incidents import IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
+from app.store.token_failures import TokenFailures
 from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -40,6 +41,7 @@ class Klaxon:
     ruleset: RuleSet
     outbox: Outbox
     maintenance: MaintenanceMode
+    token_failures: TokenFailures  # wrong API tokens per client address (app/token_guard.py)
 
     def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
                 update: dict[str, Any] | None = None) -> str | None:
@@ -83,7 +85,8 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
-        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock))
+        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock),
+        token_failures=TokenFailures(connection, clock))
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.
     rule_secrets = settings.secret_values(app.extensions["klaxon"].ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
