@@ -84,3 +84,21 @@ def test_the_webhook_fast_path_sees_the_same_client_address(settings, redis_clie
         **authentic(fixture)[0], "X-Forwarded-For": f"198.51.100.9, {CLIENT}"})
     assert response.status_code == 202
     assert seen == [CLIENT]
+
+
+@pytest.mark.parametrize(("environ", "warned"), [
+    ({"DYNO": "release.1234"}, True),
+    ({"DYNO": "release.1234", "KLAXON_TRUSTED_PROXIES": "1"}, False),
+    ({}, False),  # not on Heroku: no router in front
+])
+def test_the_release_phase_warns_when_heroku_router_addresses_would_be_counted(
+        monkeypatch, environ, warned) -> None:
+    from app.release import check_release
+
+    for name in ("DYNO", "KLAXON_TRUSTED_PROXIES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    lines = list(check_release())
+    assert any("KLAXON_TRUSTED_PROXIES is 0 on Heroku" in line for line in lines) is warned
