@@ -72,7 +72,8 @@ def csrf() -> dict[str, Any]:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    error, status, headers = "", 200, {}
+    error, status = "", 200
+    headers: dict[str, str] = {}  # Retry-After while the address is paused
     if request.method == "POST":
         try:
             if token_accepted(request.form.get("token", ""), via="form"):
