@@ -11,7 +11,8 @@
     │   └── Conflict               409  a valid request the current state does not allow
     ├── StorageUnavailable         503  Redis unreachable: the sender should retry
     ├── ConfigError                     invalid environment (collected, raised once)
-    └── RulesError                      invalid rules directory (every problem, file:line:col)
+    ├── RulesError                      invalid rules directory (every problem, file:line:col)
+    └── CorpusError                     alerts `klaxon rules diff` cannot replay (file:line)
 
 Messages say what was expected, what was got and what to do. They never contain a secret,
 a signature or a request body.
@@ -107,3 +108,8 @@ class RulesError(KlaxonError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class CorpusError(KlaxonError):
+    """An alert `klaxon rules diff` was asked to replay and cannot read: a rule test whose
+    alert cannot be built, a fixture its parser refuses, a line of an alerts file."""
