@@ -1,6 +1,6 @@
-"""`klaxon rules check|test|explain|diff|schema`: the pull-request workflow for rules/
+"""`klaxon rules check|test|explain|diff|sample|schema`: the pull-request workflow for rules/
 (our `amtool check-config` and `amtool config routes test`), and what a change does to real
-alerts (`diff`)."""
+alerts (`diff`, replaying what `sample` exported)."""
 
 from __future__ import annotations
 
@@ -214,6 +214,36 @@ def _corpus(head_dir: str, tests_dir: str | None, fixtures_dir: str | None,
     for file in files:
         replays += from_alerts_file(file)
     return replays
+
+
+@rules.command()
+@click.option("--out", "out", required=True,
+              help="JSON-lines file to write ('-': standard output)")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1),
+              help="how many distinct alerts")
+def sample(out: str, limit: int) -> None:
+    """Export the last LIMIT distinct alerts Klaxon received (each one's latest trigger, from
+    the webhook log in Redis at $REDIS_URL) for `klaxon rules diff --alerts`."""
+    import redis
+
+    from app import DEFAULT_REDIS_URL
+    from app.settings import Settings
+    from app.store.connection import connect
+    from app.store.webhooklog import recent_alerts
+
+    connection = connect(Settings.from_env().redis_url or DEFAULT_REDIS_URL)
+    try:
+        alerts = recent_alerts(connection, limit)
+    except redis.RedisError as error:
+        # Never the URL itself: it carries the password.
+        raise click.ClickException(f"cannot read the webhook log from Redis (REDIS_URL): "
+                                   f"{type(error).__name__}") from None
+    lines = "".join(alert.to_json() + "\n" for alert in alerts)
+    if out == "-":
+        click.echo(lines, nl=False)
+        return
+    Path(out).write_text(lines, encoding="utf-8")
+    click.echo(f"{out}: {len(alerts)} alert{'s' if len(alerts) != 1 else ''}")
 
 
 @rules.command()
