@@ -280,3 +280,19 @@ def test_at_needs_a_utc_offset() -> None:
     assert code == 2
     assert "'2026-03-16T10:00:00' has no UTC offset; add one, e.g. 2026-03-16T10:00:00Z" \
         in output
+
+
+def test_a_sample_committed_beside_the_rule_tests_is_replayed_too(tmp_path: Path) -> None:
+    head = rules_copy(tmp_path, "head", "silences.yml", "silences:\n", """silences:
+  - name: checkout-deploy-freeze
+    match: {service: checkout-api}
+    starts_at: 2026-03-16T09:00:00Z
+    ends_at: 2026-03-16T11:00:00Z
+""")
+    (head / "tests" / "sample.jsonl").write_text(CHECKOUT.to_json() + "\n")
+    code, output = run("diff", "rules", str(head), "--at", AT, "--fixtures", "")
+    assert code == 0, output
+    assert output.splitlines()[1:5] == [
+        "29 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1", "",
+        "datadog  [prod] checkout-api p99 latency high  (service checkout-api)",
+        f"  from {head}/tests/sample.jsonl:1 at {AT}"]
