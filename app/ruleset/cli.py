@@ -196,9 +196,11 @@ def _instant(at: str | None) -> float:
 
 def _corpus(head_dir: str, tests_dir: str | None, fixtures_dir: str | None,
             alerts_files: tuple[Path, ...]) -> list[Replay]:
-    """Rule tests (and the *.jsonl beside them), then fixtures, then --alerts files."""
-    tests = Path(head_dir) / "tests" if tests_dir is None else Path(tests_dir) if tests_dir \
-        else None
+    """Rule tests, fixtures, then alert files: the tests directory's *.jsonl, then --alerts."""
+    if tests_dir is None:
+        tests: Path | None = Path(head_dir) / "tests"
+    else:
+        tests = Path(tests_dir) if tests_dir else None
     replays: list[Replay] = []
     files = list(alerts_files)
     if tests is not None and tests.is_dir():
@@ -242,7 +244,10 @@ def sample(out: str, limit: int) -> None:
     if out == "-":
         click.echo(lines, nl=False)
         return
-    Path(out).write_text(lines, encoding="utf-8")
+    try:
+        Path(out).write_text(lines, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"{out}: {error.strerror or error}") from None
     click.echo(f"{out}: {len(alerts)} alert{'s' if len(alerts) != 1 else ''}")
 
 
