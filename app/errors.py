@@ -12,7 +12,8 @@
     │   └── TooManyAttempts        429  too many wrong API tokens from one address (Retry-After)
     ├── StorageUnavailable         503  Redis unreachable: the sender should retry
     ├── ConfigError                     invalid environment (collected, raised once)
-    └── RulesError                      invalid rules directory (every problem, file:line:col)
+    ├── RulesError                      invalid rules directory (every problem, file:line:col)
+    └── CorpusError                     alerts `klaxon rules diff` cannot replay (file:line)
 
 Messages say what was expected, what was got and what to do. They never contain a secret,
 a signature or a request body.
@@ -128,3 +129,8 @@ class RulesError(KlaxonError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class CorpusError(KlaxonError):
+    """An alert `klaxon rules diff` was asked to replay and cannot read: a rule test whose
+    alert cannot be built, a fixture its parser refuses, a line of an alerts file."""
