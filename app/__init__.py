@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, fastpath, health, http_errors, pages, webhooks
 from app.clock import Clock, SystemClock
@@ -22,6 +23,7 @@ from app.sources import Source, build_sources
 from app.store.incidents import IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
+from app.store.token_failures import TokenFailures
 from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -39,6 +41,7 @@ class Klaxon:
     ruleset: RuleSet
     outbox: Outbox
     maintenance: MaintenanceMode
+    token_failures: TokenFailures  # wrong API tokens per client address (app/token_guard.py)
 
     def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
                 update: dict[str, Any] | None = None) -> str | None:
@@ -82,7 +85,8 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
-        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock))
+        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock),
+        token_failures=TokenFailures(connection, clock))
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.
     rule_secrets = settings.secret_values(app.extensions["klaxon"].ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
@@ -99,7 +103,19 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
     fastpath.install(app)  # POST /webhooks/<source> without Flask's request cycle
+    if settings.trusted_proxies:
+        _trust_forwarded_for(app, settings.trusted_proxies)
     return app
+
+
+def _trust_forwarded_for(app: Flask, hops: int) -> None:
+    """request.remote_addr becomes the X-Forwarded-For entry `hops` from the right: the address
+    the last trusted proxy (Heroku's router) saw connect. Entries left of it are the client's
+    own words, so sending X-Forwarded-For cannot choose the address the token guard counts.
+    Outermost, so the webhook fast path and Flask see the same address. Only X-Forwarded-For:
+    links are built from KLAXON_PUBLIC_URL, never from forwarded scheme or host headers."""
+    fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+    app.wsgi_app = fixed  # type: ignore[method-assign]
 
 
 def _start_request_log() -> None:

@@ -1,12 +1,12 @@
 """Internal HTTP API (bearer token): incidents with their alerts and timelines.
 
 Every route needs `Authorization: Bearer $KLAXON_API_TOKEN`; without a configured token the
-API refuses everything (fail closed).
+API refuses everything (fail closed). An address that sent too many wrong tokens gets 429
+until its window ends (app/token_guard.py).
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 import uuid
 from dataclasses import replace
@@ -21,6 +21,7 @@ from app.postmortem import render_postmortem
 from app.ruleset import classify
 from app.store import keys
 from app.store.incidents import STATUSES
+from app.token_guard import token_accepted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -30,12 +31,13 @@ MAX_LIST = 500
 
 @blueprint.before_request
 def require_token() -> None:
-    expected = current_app.extensions["klaxon"].settings.api_token
-    if not expected:
+    """Raises TooManyAttempts (429) for an address past the wrong-token limit: its token is
+    not checked (app/token_guard.py)."""
+    if not current_app.extensions["klaxon"].settings.api_token:
         raise Unauthorized("the API is disabled: KLAXON_API_TOKEN is not set")
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                             expected.encode()):
+    # No bearer token is no guess: refused without counting.
+    if scheme.lower() != "bearer" or not token_accepted(token.strip(), via="api"):
         raise Unauthorized("send Authorization: Bearer <KLAXON_API_TOKEN>")
 
 

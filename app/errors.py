@@ -8,10 +8,12 @@
     │   ├── PayloadTooLarge        413  body over KLAXON_MAX_BODY
     │   ├── UnsupportedMediaType   415  not JSON
     │   ├── PayloadError           400  malformed or unrecognised payload, names the field
-    │   └── Conflict               409  a valid request the current state does not allow
+    │   ├── Conflict               409  a valid request the current state does not allow
+    │   └── TooManyAttempts        429  too many wrong API tokens from one address (Retry-After)
     ├── StorageUnavailable         503  Redis unreachable: the sender should retry
     ├── ConfigError                     invalid environment (collected, raised once)
-    └── RulesError                      invalid rules directory (every problem, file:line:col)
+    ├── RulesError                      invalid rules directory (every problem, file:line:col)
+    └── CorpusError                     alerts `klaxon rules diff` cannot replay (file:line)
 
 Messages say what was expected, what was got and what to do. They never contain a secret,
 a signature or a request body.
@@ -37,6 +39,10 @@ class RequestRejected(KlaxonError):
 
     def to_json(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, **self.details}
+
+    def http_headers(self) -> dict[str, str]:
+        """Headers the answer carries beside the body, as JSON or as a page."""
+        return {}
 
 
 class UnknownSource(RequestRejected):
@@ -67,6 +73,22 @@ class UnsupportedMediaType(RequestRejected):
 class Conflict(RequestRejected):
     status = 409
     code = "conflict"
+
+
+class TooManyAttempts(RequestRejected):
+    """The client's address sent too many wrong tokens; nothing it sends is checked until the
+    window ends (app/token_guard.py)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"too many wrong tokens from this address; try again in "
+                         f"{retry_after_seconds} seconds", retry_after=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
 
 
 class PayloadError(RequestRejected):
@@ -107,3 +129,8 @@ class RulesError(KlaxonError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class CorpusError(KlaxonError):
+    """An alert `klaxon rules diff` was asked to replay and cannot read: a rule test whose
+    alert cannot be built, a fixture its parser refuses, a line of an alerts file."""

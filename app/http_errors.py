@@ -10,12 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 import sentry_sdk
 from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected, StorageUnavailable
 from app.logs import log
+from app.store.connection import is_unavailable
 
 logger = logging.getLogger("klaxon.http")
 
@@ -33,8 +35,12 @@ def answer_for(error: Exception) -> ErrorAnswer:
     if isinstance(error, RequestRejected):
         # The message may quote a value from the body ("got 'Trigered'"): the sender sees it,
         # the log keeps only which field was wrong.
-        return ErrorAnswer(error.status, error.to_json(), log_fields={
+        return ErrorAnswer(error.status, error.to_json(), error.http_headers(), log_fields={
             "error": error.code, "field": error.details.get("field")})
+    if isinstance(error, redis.RedisError) and is_unavailable(error):
+        # Any route that reads or writes Redis while it is down: the client should retry.
+        log(logger, "storage unavailable", logging.WARNING, error=type(error).__name__)
+        error = StorageUnavailable("Redis is unavailable")
     if isinstance(error, StorageUnavailable):
         return ErrorAnswer(error.status,
                            {"error": error.code, "message": "storage is unavailable; retry later"},

@@ -18,3 +18,8 @@ def check_release() -> Iterator[str]:
            f"version {ruleset.version})")
     if not settings.redis_url:
         yield "warning: REDIS_URL is not set"
+    if settings.environment.get("DYNO") and not settings.trusted_proxies:
+        # app.json sets 1, but only for apps it creates: not `heroku create`, nor older apps.
+        yield ("warning: KLAXON_TRUSTED_PROXIES is 0 on Heroku: every request seems to come "
+               "from the router, so ten wrong API tokens from anyone pause sign-in for "
+               "everyone (heroku config:set KLAXON_TRUSTED_PROXIES=1)")

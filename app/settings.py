@@ -16,6 +16,9 @@ from app.errors import ConfigError
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
 DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
+# No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
+# address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
+DEFAULT_TRUSTED_PROXIES = 0
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -33,6 +36,10 @@ VARIABLES: dict[str, tuple[str, bool]] = {
                             "(default 604800, PagerDuty retries for 48 h).", False),
     "KLAXON_WORKER_PROCESSES": ("Worker processes `python -m workers` runs, each sending one "
                                 "notification at a time (default 2).", False),
+    "KLAXON_TRUSTED_PROXIES": ("How many proxies in front of the web process append to "
+                               "X-Forwarded-For; the client address is the entry that many "
+                               "from the right. 1 on Heroku (its router), 2 behind a CDN in "
+                               "front of Heroku. Default 0: the header is ignored.", False),
     "PAGERDUTY_WEBHOOK_SECRET": ("PagerDuty V3 webhook subscription secret(s), "
                                  "comma-separated during rotation.", True),
     "SENTRY_CLIENT_SECRET": ("Client secret of the Sentry integration (signs webhooks).", True),
@@ -87,6 +94,7 @@ class Settings:
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
+    trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -110,7 +118,10 @@ class Settings:
         problems: list[str] = []
         max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
-        processes = _int(env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems)
+        processes = _int(env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems,
+                         unit="processes")
+        proxies = _int(env, "KLAXON_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES, problems,
+                       unit="proxies", minimum=0)
         if problems:
             raise ConfigError(problems)
         outbound_names = ("PAGERDUTY_EVENTS_URL", "PAGERDUTY_CA_FILE", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
@@ -128,6 +139,7 @@ class Settings:
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
             worker_processes=processes,
+            trusted_proxies=proxies,
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),
@@ -161,16 +173,18 @@ class Settings:
         return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str],
+         unit: str = "", minimum: int = 1) -> int:
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        unit = "bytes" if "BODY" in name else "processes" if "PROCESSES" in name else "seconds"
+        unit = unit or ("bytes" if "BODY" in name else "seconds")
         problems.append(f"{name} must be a whole number of {unit}, got {raw!r}")
         return default
-    if value <= 0:
-        problems.append(f"{name} must be positive, got {value}")
+    if value < minimum:
+        problems.append(f"{name} must be " + ("positive" if minimum == 1 else f"{minimum} or more")
+                        + f", got {value}")
     return value

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app import create_app
 from app.ruleset import load_ruleset
-from conftest import load_fixture, post
+from app.settings import Settings
+from conftest import SECRETS, load_fixture, post
 from workers.context import MessageEvent
 from workers.incident_context import build_context
 from workers.render import render
@@ -43,7 +45,6 @@ def test_a_big_incident_is_read_in_two_round_trips_as_the_store_reads_it(
     is what IncidentStore reads."""
     import json
 
-    from app import create_app
     from workers.incident_context import MAX_ALERTS_IN_CONTEXT, load_incident
 
     app = create_app(settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client,
@@ -79,3 +80,70 @@ def test_a_big_incident_is_read_in_two_round_trips_as_the_store_reads_it(
     ctx = build_context(store, load_ruleset(ROOT / "rules"), incident_id, MessageEvent.DECLARED,
                         "", "http://x", clock.now(), loaded=loaded)
     assert ctx.incident["alert_count"] == 60 and len(ctx.alerts) == MAX_ALERTS_IN_CONTEXT
+
+
+ONE_TEAM_RULES = """teams:
+  sre: {}
+defaults: {team: sre, severity: SEV2, group_by: [team]}
+statuspage:
+  components:
+    checkout-api: ftgks51sfs2d
+    Checkout API: [7yhl8w0jp3k5, ftgks51sfs2d]
+"""
+
+
+def test_context_names_the_components_of_every_service_of_the_incident(
+        tmp_path, redis_url, redis_client, clock) -> None:
+    (tmp_path / "rules.yml").write_text(ONE_TEAM_RULES)
+    settings = Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
+                                  "KLAXON_RULES_DIR": str(tmp_path)})
+    app = create_app(settings, connection=redis_client, clock=clock)
+    client = app.test_client()
+    first = post(client, load_fixture("datadog", "triggered")).get_json()  # checkout-api
+    second = post(client, load_fixture("pagerduty", "incident_triggered")).get_json()
+    assert first["incident"] == second["incident"]  # grouped by team
+    klaxon = app.extensions["klaxon"]
+    ctx = build_context(klaxon.incidents, klaxon.ruleset, first["incident"],
+                        MessageEvent.DECLARED, "", "http://x", clock.now())
+    assert ctx.components == ("ftgks51sfs2d", "7yhl8w0jp3k5")  # the incident's service first
+
+
+def test_context_of_services_the_rules_do_not_map_has_no_components(app, client,
+                                                                    clock) -> None:
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    klaxon = app.extensions["klaxon"]  # tests/data/rules/per-alert maps no component
+    ctx = build_context(klaxon.incidents, klaxon.ruleset, incident_id, MessageEvent.DECLARED,
+                        "", "http://x", clock.now())
+    assert ctx.components == ()
+
+
+def test_components_count_every_alert_beyond_those_a_message_shows(
+        tmp_path, redis_url, redis_client, clock) -> None:
+    """Sixty alerts of sixty services in one incident: the context shows 50 alerts, and the
+    status-page components still come from all sixty services."""
+    import json
+
+    services = [f"svc-{n:02d}" for n in range(60)]
+    (tmp_path / "rules.yml").write_text(
+        "teams:\n  sre: {}\ndefaults: {team: sre, severity: SEV2, group_by: [team]}\n"
+        "statuspage:\n  components:\n"
+        + "".join(f"    {name}: {component(name)}\n" for name in services))
+    settings = Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
+                                  "KLAXON_RULES_DIR": str(tmp_path)})
+    app = create_app(settings, connection=redis_client, clock=clock)
+    fixture = load_fixture("datadog", "triggered")
+    for n, service in enumerate(services):
+        body = fixture.json
+        body["id"], body["alert"]["id"] = f"evt-{n}", f"mon-{n}"
+        body["tags"] = f"env:prod, service:{service}"
+        incident = post(app.test_client(), fixture, body=json.dumps(body).encode()).get_json()
+    klaxon = app.extensions["klaxon"]
+    ctx = build_context(klaxon.incidents, klaxon.ruleset, incident["incident"],
+                        MessageEvent.DECLARED, "", "http://x", clock.now())
+    assert len(ctx.alerts) == 50 and ctx.incident["alert_count"] == 60
+    assert sorted(ctx.components) == [component(name) for name in services]
+    assert ctx.components[0] == component("svc-00")  # the incident's own service first
+
+
+def component(service: str) -> str:
+    return f"cmp{service[-2:]}" + "x" * 7  # 12 characters, as Statuspage's ids are

@@ -99,3 +99,13 @@ def test_concurrent_threads_in_one_app_make_one_new(app, client):
     fixture = load_fixture("opsgenie", "create")
     outcomes = _race([app.test_client() for _ in range(8)], fixture, fixture.body, None)
     assert outcomes == ["202:duplicate"] * 7 + ["202:new"]
+
+
+@pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/INC-2026-0001",
+                                  "/api/outbox"])
+def test_the_api_answers_503_not_500_while_redis_is_down(app_without_redis, settings, path):
+    response = app_without_redis.test_client().get(
+        path, headers={"Authorization": f"Bearer {settings.api_token}"})
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "storage_unavailable"
+    assert int(response.headers["Retry-After"]) > 0

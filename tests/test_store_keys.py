@@ -34,3 +34,14 @@ def test_keys_written_by_correlate_are_the_ones_keys_py_names(redis_client, cloc
     assert written - set(group) == expected
     assert {m.decode() for m in redis_client.zrange(keys.timers(), 0, -1)} == {
         f"declare:{incident}", f"resolve:{incident}"}
+
+
+def test_keys_written_by_the_token_guard_are_the_ones_keys_py_names(redis_client,
+                                                                    clock) -> None:
+    from app.store.token_failures import TokenFailures
+
+    failures = TokenFailures(redis_client, clock)
+    failures.attempt("203.0.113.7")  # a wrong token stays counted
+    failures.succeeded("2001:db8::/64", failures.attempt("2001:db8::/64"))  # a right one not
+    written = {k.decode() for k in redis_client.keys(f"{keys.PREFIX}:*")}
+    assert written == {keys.token_failures("203.0.113.7")}

@@ -78,6 +78,8 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
 
     # 09:15 group_wait is over: page, public status page, post on X (SEV1)
     assert later(31) == ["declare"]
+    # rules/statuspage.yml maps checkout-api to the Checkout component: SEV1's major outage
+    assert fake_statuspage.component_statuses() == {"ftgks51sfs2d": "major_outage"}
     # 09:30 nobody acknowledged: escalation level 1
     assert later(15 * MINUTE) == ["escalate"]
     # 09:31 Marco acknowledges in PagerDuty; PagerDuty tells Klaxon
@@ -112,6 +114,7 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     # Statuspage: created once, updated, resolved
     assert [(r.method, r.json["incident"]["status"]) for r in fake_statuspage.requests] == [
         ("POST", "investigating"), ("PATCH", "identified"), ("PATCH", "resolved")]
+    assert fake_statuspage.component_statuses() == {"ftgks51sfs2d": "operational"}
     # X: a post, then replies in the same thread
     posts = fake_x.requests
     assert len(posts) == 3 and "reply" not in posts[0].json

@@ -37,6 +37,9 @@ class NotificationContext:
     links:    {incident, status_page}
     public:   which internal details a rule allows on public channels (status page, X):
               a set of names among "hosts", "services", "people"; empty by default
+    components: the Statuspage component ids the rules map the incident's services to (its
+              own and every alert's, not only the alerts listed here); for the Statuspage
+              message, not for templates: an id means nothing to a reader
     """
 
     event: MessageEvent
@@ -49,6 +52,7 @@ class NotificationContext:
     now: float
     update: dict[str, Any] | None = None
     public: frozenset[str] = field(default_factory=frozenset)
+    components: tuple[str, ...] = ()
 
     def as_template_vars(self) -> dict[str, Any]:
         return {"event": self.event.value, "reason": self.reason, "incident": self.incident,

@@ -28,6 +28,13 @@ WARMERS: dict[Channel, Callable[[Any], None]] = {
     Channel.OPSGENIE: opsgenie.warm_up, Channel.STATUSPAGE: statuspage.warm_up,
     Channel.X: x.warm_up,
 }
+# A refused message the vendor would take with less in it, and a note saying what was left
+# out. Only Statuspage: a component id gone stale in the rules must not keep the incident off
+# the public page.
+REPAIRS: dict[Channel, Callable[[OutboundMessage, Any, DeliveryError],
+                                tuple[OutboundMessage, str] | None]] = {
+    Channel.STATUSPAGE: statuspage.without_unknown_components,
+}
 REQUIRED = {
     Channel.OPSGENIE: ("OPSGENIE_API_KEY",),
     Channel.STATUSPAGE: ("STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID"),

@@ -11,6 +11,7 @@ import redis
 
 from app.models import Severity
 from app.ruleset import RuleSet
+from app.ruleset.components import affected_components
 from app.store import keys
 from app.store.incidents import IncidentStore
 from workers.context import MessageEvent, NotificationContext
@@ -26,16 +27,21 @@ class LoadedIncident:
     alert_count: how many alerts it has, suppressed ones included
     alerts:      the first MAX_ALERTS_IN_CONTEXT of them as IncidentStore.incident_alerts
                  gives them (sorted ids, suppressed last; `alert` decoded from JSON)
+    services:    the service of every alert, in the same order (None when not read)
     """
 
     incident: dict[str, str]
     alert_count: int
     alerts: list[dict[str, Any]]
+    services: tuple[str | None, ...] | None = None
 
 
-def load_incident(connection: redis.Redis, incident_id: str) -> LoadedIncident | None:
+def load_incident(connection: redis.Redis, incident_id: str,
+                  every_service: bool = False) -> LoadedIncident | None:
     """The incident and its alerts: the hash and both alert sets in one pipeline, then only
-    the alert hashes a message can show in a second (not one read per alert)."""
+    the alert hashes a message can show in a second (not one read per alert). With
+    `every_service` (the rules map services to status-page components), the second pipeline
+    also reads the normalised alert of the others, for their services."""
     with connection.pipeline(transaction=False) as pipe:
         pipe.hgetall(keys.incident(incident_id))
         pipe.smembers(keys.incident_alerts(incident_id))
@@ -44,17 +50,27 @@ def load_incident(connection: redis.Redis, incident_id: str) -> LoadedIncident |
     if not raw:
         return None
     ids = sorted(_text(i) for i in members) + sorted(_text(i) for i in suppressed)
+    shown, rest = ids[:MAX_ALERTS_IN_CONTEXT], ids[MAX_ALERTS_IN_CONTEXT:] if every_service else []
     alerts: list[dict[str, Any]] = []
+    services: list[str | None] = []
     if ids:
         with connection.pipeline(transaction=False) as pipe:
-            for alert_id in ids[:MAX_ALERTS_IN_CONTEXT]:
+            for alert_id in shown:
                 pipe.hgetall(keys.alert(alert_id))
-            for data in pipe.execute():
-                if data:
-                    alert = {_text(k): _text(v) for k, v in data.items()}
-                    alert["alert"] = json.loads(alert.get("alert") or "null")
-                    alerts.append(alert)
-    return LoadedIncident({_text(k): _text(v) for k, v in raw.items()}, len(ids), alerts)
+            for alert_id in rest:
+                pipe.hget(keys.alert(alert_id), "alert")
+            answers = pipe.execute()
+        for data in answers[:len(shown)]:
+            if data:
+                alert = {_text(k): _text(v) for k, v in data.items()}
+                alert["alert"] = json.loads(alert.get("alert") or "null")
+                alerts.append(alert)
+                services.append((alert["alert"] or {}).get("service"))
+        for normalised in answers[len(shown):]:
+            if normalised:
+                services.append((json.loads(normalised) or {}).get("service"))
+    return LoadedIncident({_text(k): _text(v) for k, v in raw.items()}, len(ids), alerts,
+                          tuple(services) if every_service or len(ids) == len(shown) else None)
 
 
 def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
@@ -62,7 +78,9 @@ def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
                   update: dict[str, Any] | None = None,
                   loaded: LoadedIncident | None = None) -> NotificationContext | None:
     """The context for one message; `loaded` is what the job already read (load_incident)."""
-    loaded = loaded or load_incident(store.connection, incident_id)
+    every_service = bool(ruleset.statuspage_components)
+    if loaded is None or (every_service and loaded.services is None):
+        loaded = load_incident(store.connection, incident_id, every_service)
     if loaded is None:
         return None
     incident, alerts = loaded.incident, loaded.alerts
@@ -77,7 +95,7 @@ def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
         policy=_policy(ruleset, incident.get("severity", "SEV3")),
         links={"incident": f"{public_url}/incidents/{incident_id}",
                "status_page": f"{public_url}/status"},
-        now=now, update=update)
+        now=now, update=update, components=_components(ruleset, incident, loaded))
 
 
 def _incident(data: dict[str, Any], alert_count: int, public_url: str,
@@ -100,6 +118,14 @@ def _alert(data: dict[str, Any]) -> dict[str, Any]:
             "host": alert.get("host") or None, "source_severity": data.get("source_severity"),
             "status": data.get("status", ""), "count": int(data.get("count") or 0),
             "links": alert.get("links", [])}
+
+
+def _components(ruleset: RuleSet, incident: dict[str, Any],
+                loaded: LoadedIncident) -> tuple[str, ...]:
+    """The components of the incident's service first, then those of every alert's service."""
+    if not ruleset.statuspage_components or loaded.services is None:
+        return ()
+    return affected_components(ruleset, [incident.get("service"), *loaded.services])
 
 
 def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:

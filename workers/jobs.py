@@ -106,7 +106,8 @@ def warm_up() -> None:
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
            update: dict[str, Any] | None = None) -> dict[str, str]:
     rt = runtime()
-    loaded = load_incident(rt.redis, incident_id)
+    loaded = load_incident(rt.redis, incident_id,
+                           every_service=bool(rt.ruleset.statuspage_components))
     ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
                         rt.settings.public_url, rt.clock.now(), update, loaded)
     if ctx is None or loaded is None or (ctx.event is MessageEvent.SEVERITY_RAISED
@@ -244,7 +245,7 @@ def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
 
 def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
     try:
-        return _send_honouring_retry_after(message, credentials)
+        return _send_repairing(rt, message, credentials)
     except DeliveryError as error:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
@@ -258,6 +259,25 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
                       f"{error}", channel=message.channel.value)
             return Receipt(message.channel, vendor_id="failed")
         raise
+
+
+def _send_repairing(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
+    """One call; a message the vendor refuses for naming what it does not have (creds.REPAIRS:
+    a Statuspage component gone from the page) goes once more without it, and the receipt (so
+    the timeline) says what was left out."""
+    try:
+        return _send_honouring_retry_after(message, credentials)
+    except DeliveryError as error:
+        repair = creds.REPAIRS.get(message.channel)
+        repaired = repair(message, credentials, error) if repair else None
+        if repaired is None:
+            raise
+        message, note = repaired
+    log(logger, "sending again without what the vendor does not have", logging.WARNING,
+        incident=message.incident_id, key=message.idempotency_key, note=note)
+    _wait_for_rate_limit(rt, message)
+    receipt = _send_honouring_retry_after(message, credentials)
+    return replace(receipt, detail=receipt.detail | {"note": note})
 
 
 def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> Receipt:
@@ -294,7 +314,11 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
     action, vendor_id = f"{message.channel}:{message.action}", receipt.vendor_id
     if vendor_id == "duplicate":  # X had it already: the post id is unknown
         return {}
-    return {"statuspage:create": {"statuspage_id": vendor_id},
+    # The components Statuspage accepted stay on the incident's list until it resolves.
+    components = {"statuspage_components": receipt.detail["components"]} \
+        if receipt.detail.get("components") else {}
+    return {"statuspage:create": {"statuspage_id": vendor_id} | components,
+            "statuspage:update": components,
             "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
             "x:reply": {"x_last_id": vendor_id},
             "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
@@ -305,8 +329,8 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
             "opsgenie:close": {"opsgenie_open": ""}}.get(action, {})
 
 
-CHANNEL_STATE = ("statuspage_id", "x_last_id", "x_root_id", "pagerduty_open", "opsgenie_open",
-                 "pagerduty_reminders_open")
+CHANNEL_STATE = ("statuspage_id", "statuspage_components", "x_last_id", "x_root_id",
+                 "pagerduty_open", "opsgenie_open", "pagerduty_reminders_open")
 
 
 def channel_state(incident: dict[str, str]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.ruleset.model import Team
+from app.ruleset.vocabulary import ComponentStatus
 from workers.context import MessageEvent, NotificationContext
 from workers.notifiers import Channel, OutboundMessage
 from workers.render import Rendered
@@ -23,6 +24,7 @@ E = MessageEvent
 PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
 OPSGENIE_PRIORITY = {"SEV1": "P1", "SEV2": "P2", "SEV3": "P3", "SEV4": "P4"}
 PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
+COMPONENT_OPERATIONAL = ComponentStatus.OPERATIONAL.value
 
 
 def wanted_channels(ctx: NotificationContext, team: Team | None, state: dict[str, str],
@@ -158,6 +160,7 @@ def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
                               "body": rendered["body"], "deliver_notifications": True}
     if incident["status"] != "resolved":
         fields["impact_override"] = ctx.policy["statuspage"]["impact"]
+    fields |= _components(ctx, state)
     if not state.get("statuspage_id"):
         if incident["status"] == "resolved":
             return []  # never open a public incident only to close it
@@ -167,6 +170,19 @@ def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
         return [_message(Channel.STATUSPAGE, "create", ctx, seq, {"incident": fields})]
     return [_message(Channel.STATUSPAGE, "update", ctx, seq, {"incident": fields},
                      {"statuspage_incident": state["statuspage_id"]})]
+
+
+def _components(ctx: NotificationContext, state: dict[str, str]) -> dict[str, Any]:
+    """Statuspage's component fields: every component the incident affects at the status its
+    current severity gives, and back to operational once it is resolved. Components an earlier
+    message set stay in the list, so a rules change during the incident leaves none behind."""
+    ids = list(dict.fromkeys([*ctx.components,
+                              *state.get("statuspage_components", "").split()]))
+    if not ids:
+        return {}
+    status = COMPONENT_OPERATIONAL if ctx.incident["status"] == "resolved" \
+        else ctx.policy["statuspage"]["component_status"]
+    return {"component_ids": ids, "components": dict.fromkeys(ids, status)}
 
 
 def _x(ctx: NotificationContext, rendered: Any, team: Team | None,

@@ -4,7 +4,8 @@ Sign in with the API token, either through the login form (a signed Flask sessio
 as the password of HTTP Basic auth (curl, scripts). The session key is derived from
 KLAXON_API_TOKEN, so rotating the token signs everyone out. Every form carries a per-session
 CSRF token in a hidden field, checked on every POST (also under Basic auth, which browsers
-send cross-site on their own).
+send cross-site on their own). Both ways check the token through app/token_guard.py, which
+refuses an address that sent too many wrong ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
+
+from app.token_guard import token_accepted
 
 SESSION_LIFETIME = timedelta(hours=12)  # about one on-call shift
 CSRF_FIELD = "csrf_token"
@@ -31,16 +34,14 @@ def configure(app: Flask, api_token: str, public_url: str) -> None:
                       PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME)
 
 
-def token_matches(candidate: str) -> bool:
-    expected = current_app.extensions["klaxon"].settings.api_token
-    return bool(expected) and hmac.compare_digest(candidate.encode(), expected.encode())
-
-
 def signed_in() -> bool:
+    """A signed-in session, or the token as the Basic password (raises TooManyAttempts for an
+    address past the wrong-token limit; a session is never refused)."""
     if session.get("signed_in") is True:
         return True
     basic = request.authorization
-    return bool(basic and basic.type == "basic" and token_matches(basic.password or ""))
+    return bool(basic and basic.type == "basic"
+                and token_accepted(basic.password or "", via="basic"))
 
 
 def sign_in() -> None:

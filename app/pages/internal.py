@@ -20,13 +20,15 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from app.errors import Conflict, NotFound, RequestRejected
+from app.errors import Conflict, NotFound, RequestRejected, TooManyAttempts
 from app.models import Severity
 from app.pages import auth
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
 from app.postmortem import render_postmortem
 from app.store.incidents import STATUSES
+from app.token_guard import token_accepted
+from app.wording import duration
 
 blueprint = Blueprint("internal", __name__)
 blueprint.register_error_handler(RequestRejected, error_page)
@@ -71,15 +73,22 @@ def csrf() -> dict[str, Any]:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error, status = "", 200
+    headers: dict[str, str] = {}  # Retry-After while the address is paused
     if request.method == "POST":
-        if auth.token_matches(request.form.get("token", "")):
-            auth.sign_in()
-            return redirect(auth.safe_next(request.args.get("next")), 303)
-        error, status = "That token is not KLAXON_API_TOKEN.", 401
+        try:
+            if token_accepted(request.form.get("token", ""), via="form"):
+                auth.sign_in()
+                return redirect(auth.safe_next(request.args.get("next")), 303)
+            error, status = "That token is not KLAXON_API_TOKEN.", 401
+        except TooManyAttempts as refused:
+            status, headers = refused.status, refused.http_headers()
+            error = (f"Too many wrong tokens from your address. Sign-in is paused for "
+                     f"{duration(refused.retry_after_seconds)}; until then no token entered "
+                     "here is checked, not even the right one.")
     if not current_app.extensions["klaxon"].settings.api_token:
         error = "Sign-in is disabled: KLAXON_API_TOKEN is not set."
     return render_template("login.html.j2", error=error,
-                           next=auth.safe_next(request.args.get("next"))), status
+                           next=auth.safe_next(request.args.get("next"))), status, headers
 
 
 @blueprint.post("/logout")

@@ -14,16 +14,19 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "frame-ancestors 'none'; base-uri 'none'")
 
 
-def error_page(error: Exception) -> tuple[str, int]:
-    """A rejected request or HTTP error as a page, in the same words the API would use."""
+def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """A rejected request or HTTP error as a page, in the same words the API would use, and
+    with the headers a rejection carries (Retry-After)."""
     if isinstance(error, RequestRejected):
         status, title, message = error.status, error.code.replace("_", " "), error.message
+        headers = error.http_headers()
     elif isinstance(error, HTTPException):
         status, title, message = error.code or 500, error.name, error.description or ""
+        headers = {}
     else:  # registered only for the two types above
         raise error
     return render_template("error.html.j2", status=status, title=title.capitalize(),
-                           message=message), status
+                           message=message), status, headers
 
 
 def security_headers(response: Response) -> Response:

@@ -187,6 +187,19 @@ class Builder(Checks):
                        data.get("created_by", ""), starts, ends,
                        self.weekly(entry.child("recurring")) if "recurring" in data else None)
 
+    # -- status page ---------------------------------------------------------------------------
+
+    def statuspage_components(self) -> dict[str, tuple[str, ...]]:
+        """Each mapped service's component ids, each once, in the order written."""
+        return {service: _component_ids(entry.value) for service, entry
+                in self.sections.mappings["statuspage.components"].items()}
+
+
+def _component_ids(value: str | list[str | None]) -> tuple[str, ...]:
+    """One id or a list of them; ids the shape phase refused were pruned to None."""
+    ids = [value] if isinstance(value, str) else value
+    return tuple(dict.fromkeys(c for c in ids if c is not None))
+
 
 def _is_catch_all(entry: Entry) -> bool:
     """Judged on what was written: a route whose matchers failed to compile is not one."""

@@ -93,11 +93,12 @@ def decide(alert: Alert, labels: dict[str, str], matched: Sequence[Rule], rulese
         str(ruleset.version), why,
         _dedup_key(settings, labels, alert), _group_key(settings, labels),
         settings.group_window_s or 0, settings.group_wait_s or 0, settings.resolve_quiet_s or 0,
-        settings.flapping or ruleset.defaults.flapping or _NO_FLAPPING, policy, page,
+        settings.flapping or ruleset.defaults.flapping or NO_FLAPPING, policy, page,
         bool(settings.ignore), suppression, labels)
 
 
-_NO_FLAPPING = FlapPolicy(1_000_000, 1, 0)
+# What an alert gets when neither a route nor the defaults set flapping: never reached.
+NO_FLAPPING = FlapPolicy(1_000_000, 1, 0)
 
 
 def _settings(ruleset: RuleSet, matched: Sequence[Rule]) -> RouteSettings:

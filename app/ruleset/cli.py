@@ -1,5 +1,6 @@
-"""`klaxon rules check|test|explain|schema`: the pull-request workflow for rules/ (our
-`amtool check-config` and `amtool config routes test`)."""
+"""`klaxon rules check|test|explain|diff|sample|schema`: the pull-request workflow for rules/
+(our `amtool check-config` and `amtool config routes test`), and what a change does to real
+alerts (`diff`, replaying what `sample` exported)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from pathlib import Path
 
 import click
 
-from app.errors import PayloadError, RulesError
+from app.errors import CorpusError, PayloadError, RulesError
+from app.ruleset.corpus import Replay, from_alerts_file, from_fixtures, from_rule_tests
+from app.ruleset.diffreport import (markdown_report, skipped_markdown, skipped_text,
+                                    text_report)
 from app.ruleset.explain import explain as explain_alert
 from app.ruleset.loader import load_ruleset
 from app.ruleset.model import RuleSet
+from app.ruleset.rulesdiff import diff_rules
 from app.ruleset.ruletests import parse_payload, run_tests
 from app.ruleset.schema import json_schema
 from app.ruleset.vocabulary import SOURCES
@@ -124,6 +129,126 @@ def explain(payload: Path, source: str, headers: Path | None, directory: str | N
         click.echo(f"alert {alert.source}:{alert.identity} ({alert.lifecycle}) {alert.title!r}")
         for line in explain_alert(alert, ruleset, now).lines:
             click.echo(line)
+
+
+@rules.command()
+@click.argument("base_dir")
+@click.argument("head_dir", required=False)
+@click.option("--at", "at", help="classify at this ISO 8601 time with an offset, e.g. "
+                                 "2026-03-14T09:14:00Z (default: now); rule tests keep theirs")
+@click.option("--alerts", "alerts_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON-lines file of normalised alerts (klaxon rules sample); repeatable")
+@click.option("--tests", "tests_dir", default=None,
+              help="rule tests to replay, with their *.jsonl alert files (default: "
+                   "HEAD_DIR/tests; '' to skip)")
+@click.option("--fixtures", "fixtures_dir", default=None,
+              help="webhook fixtures <source>/*.json to replay (default: tests/data/webhooks "
+                   "when it exists; '' to skip)")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]),
+              default="text", show_default=True)
+@click.option("--fail-on-change", is_flag=True, help="exit 1 when any decision changed")
+def diff(base_dir: str, head_dir: str | None, at: str | None, alerts_files: tuple[Path, ...],
+         tests_dir: str | None, fixtures_dir: str | None, output_format: str,
+         fail_on_change: bool) -> None:
+    """What changing the rules from BASE_DIR to HEAD_DIR (default: $KLAXON_RULES_DIR or
+    rules/) does to real alerts: each alert whose decision differs, field by field.
+
+    Exit 0 whether or not anything changed (with --fail-on-change, 1 if something did); a
+    HEAD_DIR that does not load fails as `check` does; a BASE_DIR that does not load is
+    reported and the diff skipped, exit 0.
+    """
+    head_dir = head_dir or _default_dir()
+    head = _load(head_dir)
+    now = _instant(at)
+    try:
+        replays = _corpus(head_dir, tests_dir, fixtures_dir, alerts_files)
+    except CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        base = load_ruleset(base_dir)
+    except RulesError as error:
+        # Not this change's fault (a first rules directory, a base broken before): say so.
+        skipped = skipped_markdown if output_format == "markdown" else skipped_text
+        click.echo(skipped(base_dir, error.problems), nl=False)
+        return
+    result = diff_rules(replays, base, head, now)
+    report = markdown_report if output_format == "markdown" else text_report
+    click.echo(report(result, base_dir, head_dir), nl=False)
+    if fail_on_change and result.changed:
+        raise SystemExit(1)
+
+
+def _instant(at: str | None) -> float:
+    if at is None:
+        return float(int(time.time()))  # whole seconds: the report prints it
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter(f"{at!r} is not an ISO 8601 time", param_hint="--at") \
+            from None
+    if moment.tzinfo is None:
+        # The runner's local zone would make the same command differ between machines.
+        raise click.BadParameter(f"{at!r} has no UTC offset; add one, e.g. {at}Z",
+                                 param_hint="--at")
+    return moment.timestamp()
+
+
+def _corpus(head_dir: str, tests_dir: str | None, fixtures_dir: str | None,
+            alerts_files: tuple[Path, ...]) -> list[Replay]:
+    """Rule tests, fixtures, then alert files: the tests directory's *.jsonl, then --alerts."""
+    if tests_dir is None:
+        tests: Path | None = Path(head_dir) / "tests"
+    else:
+        tests = Path(tests_dir) if tests_dir else None
+    replays: list[Replay] = []
+    files = list(alerts_files)
+    if tests is not None and tests.is_dir():
+        replays += from_rule_tests(tests)
+        files = sorted(tests.glob("*.jsonl")) + files
+    elif tests_dir:
+        raise CorpusError(f"{tests_dir}: no such rule tests directory")
+    fixtures = fixtures_dir if fixtures_dir is not None else "tests/data/webhooks"
+    if fixtures and Path(fixtures).is_dir():
+        replays += from_fixtures(Path(fixtures))
+    elif fixtures_dir:
+        raise CorpusError(f"{fixtures_dir}: no such fixtures directory")
+    for file in files:
+        replays += from_alerts_file(file)
+    return replays
+
+
+@rules.command()
+@click.option("--out", "out", required=True,
+              help="JSON-lines file to write ('-': standard output)")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1),
+              help="how many distinct alerts")
+def sample(out: str, limit: int) -> None:
+    """Export the last LIMIT distinct alerts Klaxon received (each one's latest trigger, from
+    the webhook log in Redis at $REDIS_URL) for `klaxon rules diff --alerts`."""
+    import redis
+
+    from app import DEFAULT_REDIS_URL
+    from app.settings import Settings
+    from app.store.connection import connect
+    from app.store.webhooklog import recent_alerts
+
+    connection = connect(Settings.from_env().redis_url or DEFAULT_REDIS_URL)
+    try:
+        alerts = recent_alerts(connection, limit)
+    except redis.RedisError as error:
+        # Never the URL itself: it carries the password.
+        raise click.ClickException(f"cannot read the webhook log from Redis (REDIS_URL): "
+                                   f"{type(error).__name__}") from None
+    lines = "".join(alert.to_json() + "\n" for alert in alerts)
+    if out == "-":
+        click.echo(lines, nl=False)
+        return
+    try:
+        Path(out).write_text(lines, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"{out}: {error.strerror or error}") from None
+    click.echo(f"{out}: {len(alerts)} alert{'s' if len(alerts) != 1 else ''}")
 
 
 @rules.command()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from app.models import Alert
 from app.ruleset.classify import Decision, decide
+from app.ruleset.components import affected_components
 from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import Labels, Matcher
 from app.ruleset.model import Rule, RuleSet
@@ -25,7 +26,8 @@ def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
     labels = alert_labels(alert)
     lines, matched = _trace(ruleset, labels)
     decision = decide(alert, labels, matched, ruleset, now)
-    return Explanation(tuple(lines + _decision_lines(decision)), decision)
+    return Explanation(tuple(lines + _decision_lines(decision, _components(alert, ruleset))),
+                       decision)
 
 
 def _trace(ruleset: RuleSet, labels: Labels) -> tuple[list[str], list[Rule]]:
@@ -61,12 +63,23 @@ def _matched_text(rule: Rule) -> str:
     return "(" + ", ".join(m.describe() for m in rule.matchers) + ")"
 
 
-def _decision_lines(decision: Decision) -> list[str]:
+def _components(alert: Alert, ruleset: RuleSet) -> str:
+    """Which status-page components this alert's service puts its incident on, and why."""
+    if not alert.service:
+        return "none (the alert has no service)"
+    found = affected_components(ruleset, [alert.service])
+    if not found:
+        return f"none (service {alert.service!r} is not under statuspage.components)"
+    return f"{', '.join(found)} (service {alert.service!r})"
+
+
+def _decision_lines(decision: Decision, components: str) -> list[str]:
     policy = decision.policy
     lines = [f"decision: {decision.reason}",
              f"  severity {decision.severity}: page {policy.page}, statuspage "
              f"{policy.statuspage_impact}/{policy.component_status}, x_post "
              f"{'yes' if policy.x_post else 'no'}",
+             f"  statuspage components: {components}",
              f"  team {decision.team or '-'}, page now: {'yes' if decision.page else 'no'}"
              f"{', ignored' if decision.ignored else ''}",
              f"  dedup key {decision.dedup_key}",

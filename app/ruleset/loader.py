@@ -89,6 +89,7 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         defaults=builder.defaults(), rules=rules,
         index=build_index(rule.matchers for rule in rules),
         inhibit_rules=builder.inhibit_rules(), silences=builder.silences(),
+        statuspage_components=builder.statuspage_components(),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()})
 
 

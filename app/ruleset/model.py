@@ -150,6 +150,8 @@ class RuleSet:
     inhibit_rules: tuple[InhibitRule, ...] = ()
     silences: tuple[Silence, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Service -> the Statuspage component ids its incidents affect (statuspage.components).
+    statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
         default_factory=dict, compare=False, repr=False)

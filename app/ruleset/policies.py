@@ -87,12 +87,13 @@ def check_flapping(policy: FlapPolicy, state_changes: Sequence[float],
         return None
     until = max(recent) + policy.hold_s
     return Suppression(Suppressed.FLAPPING, "flapping",
-                       f"flapping: {len(recent)} state changes in {_span(policy.window_s)} "
+                       f"flapping: {len(recent)} state changes in {span(policy.window_s)} "
                        f"(limit {policy.state_changes}); notifications held until quiet for "
-                       f"{_span(policy.hold_s)}", until)
+                       f"{span(policy.hold_s)}", until)
 
 
-def _span(seconds: int) -> str:
+def span(seconds: int) -> str:
+    """A duration as the rules write it: "30m", "1h", "90s"."""
     if seconds % 3600 == 0:
         return f"{seconds // 3600}h"
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"

@@ -7,7 +7,7 @@ agree on field names."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,47 +53,90 @@ class RuleTestResult:
         return not self.failures
 
 
+@dataclass(frozen=True, slots=True)
+class RuleTestCase:
+    """One test as written: its name, file:line, the YAML mapping, and the folder its payload
+    paths are relative to. `klaxon rules diff` replays the same alerts in the same scenario."""
+
+    name: str
+    where: str
+    spec: dict[str, Any]
+    base: Path
+
+    @property
+    def at(self) -> float:
+        return datetime.fromisoformat(self.spec.get("at", DEFAULT_AT)).timestamp()
+
+    @property
+    def open_incidents(self) -> tuple[Mapping[str, str], ...]:
+        return tuple(self.spec.get("open_incidents", ()))
+
+    @property
+    def state_changes(self) -> tuple[float, ...]:
+        return tuple(datetime.fromisoformat(t).timestamp()
+                     for t in self.spec.get("state_changes", ()))
+
+    def alerts(self) -> list[Alert]:
+        """The inline alert, or those the real source parser reads from the payload.
+
+        Raises:
+            OSError, ValueError, KeyError: the alert cannot be built (named in the message).
+        """
+        if "alert" in self.spec:
+            return [inline_alert(self.spec["alert"])]
+        if "payload" not in self.spec or "source" not in self.spec:
+            raise ValueError("a test needs `alert:`, or `payload:` and `source:`")
+        payload = _resolve(self.spec["payload"], self.base)
+        headers = _resolve(self.spec["headers"], self.base) if "headers" in self.spec else None
+        return parse_payload(self.spec["source"], payload, headers)
+
+
 def run_tests(directory: Path, ruleset: RuleSet) -> list[RuleTestResult]:
     """Results of every rule test in `directory` (*.yml), in file order.
 
     Raises:
         RulesError: a test file that is not valid YAML or has the wrong shape.
     """
-    results: list[RuleTestResult] = []
-    for file in sorted(directory.glob("*.yml")):
-        for where, case in _cases(file):
-            results.append(_run(where, case, ruleset, file.parent))
-    return results
+    return [_run(case, ruleset) for case in read_cases(directory)]
 
 
-def _cases(file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def read_cases(directory: Path) -> list[RuleTestCase]:
+    """Every rule test in `directory` (*.yml), in file order.
+
+    Raises:
+        RulesError: a test file that is not valid YAML or has the wrong shape.
+    """
+    return [case for file in sorted(directory.glob("*.yml")) for case in _cases(file)]
+
+
+def _cases(file: Path) -> Iterator[RuleTestCase]:
     source, problems = read_source(str(file), file.read_text(encoding="utf-8"))
     problems = problems or check_shape(source, TESTS_FILE)
     if problems:
         raise RulesError([p.format() for p in problems])
     for i, case in enumerate(source.data["tests"]):
-        yield f"{file}:{source.at(('tests', i))[0]}", case
+        yield RuleTestCase(case["name"], f"{file}:{source.at(('tests', i))[0]}", case,
+                           file.parent)
 
 
-def _run(where: str, case: dict[str, Any], ruleset: RuleSet, base: Path) -> RuleTestResult:
-    now = datetime.fromisoformat(case.get("at", DEFAULT_AT)).timestamp()
+def _run(case: RuleTestCase, ruleset: RuleSet) -> RuleTestResult:
     try:
-        alerts = _alerts(case, base)
+        alerts = case.alerts()
     except (OSError, ValueError, KeyError) as error:
-        return RuleTestResult(case["name"], where, (f"cannot build the alert: {error}",))
+        return RuleTestResult(case.name, case.where, (f"cannot build the alert: {error}",))
     failures: list[str] = []
     for alert in alerts:
-        failures += _check(alert, case, ruleset, now)
-    return RuleTestResult(case["name"], where, tuple(failures))
+        failures += _check(alert, case, ruleset)
+    return RuleTestResult(case.name, case.where, tuple(failures))
 
 
-def _check(alert: Alert, case: dict[str, Any], ruleset: RuleSet, now: float) -> list[str]:
+def _check(alert: Alert, case: RuleTestCase, ruleset: RuleSet) -> list[str]:
+    now = case.at
     decision = classify(alert, ruleset, now)
-    changes = [datetime.fromisoformat(t).timestamp() for t in case.get("state_changes", ())]
-    outcome = Observed(decision, suppression_for(decision, ruleset, now,
-                                                case.get("open_incidents", ()), changes))
+    outcome = Observed(decision, suppression_for(decision, ruleset, now, case.open_incidents,
+                                                case.state_changes))
     failures = [f"{key}: expected {_show(want)}, got {_show(outcome.value(key))}"
-                for key, want in case["expect"].items() if outcome.value(key) != want]
+                for key, want in case.spec["expect"].items() if outcome.value(key) != want]
     if failures:
         failures.append(f"decision: {decision.reason}")
     return failures
@@ -101,16 +144,6 @@ def _check(alert: Alert, case: dict[str, Any], ruleset: RuleSet, now: float) -> 
 
 def _show(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _alerts(case: dict[str, Any], base: Path) -> list[Alert]:
-    if "alert" in case:
-        return [inline_alert(case["alert"])]
-    if "payload" not in case or "source" not in case:
-        raise ValueError("a test needs `alert:`, or `payload:` and `source:`")
-    payload = _resolve(case["payload"], base)
-    headers = _resolve(case["headers"], base) if "headers" in case else None
-    return parse_payload(case["source"], payload, headers)
 
 
 def _resolve(name: str, base: Path) -> Path:

@@ -16,6 +16,12 @@ DURATION_EXPECTED = "a duration such as 30s, 5m, 4h or 1h30m"
 CLOCK = r"^([01][0-9]|2[0-4]):[0-5][0-9]$"
 NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
+# Statuspage ids (page, component, incident) are 12 lower-case letters and digits; a component
+# *name* pasted in place of its id is the likely mistake, and Statuspage would refuse it (422).
+COMPONENT_ID = r"^[a-z0-9]{12}$"
+COMPONENT_ID_EXPECTED = ("a Statuspage component id: 12 lower-case letters and digits such as "
+                         "8kbf7d35c070 (GET /v1/pages/<page_id>/components lists them)")
+SERVICE = r"^\S(.*\S)?$"  # as alerts carry it: "checkout-api", or PagerDuty's "Checkout API"
 
 
 def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
@@ -123,6 +129,13 @@ SILENCE = obj({
     "recurring": WEEKLY,
 }, required=("name",))
 DEFAULTS = obj({"team": TEXT, "severity": SEVERITY, **GROUPING})
+# One id or a list of ids; as with MATCH_VALUE, `pattern` applies to the string form and
+# `items` to the list form.
+COMPONENTS: Schema = {"type": ["string", "array"], "pattern": COMPONENT_ID,
+                      "description": COMPONENT_ID_EXPECTED,
+                      "items": string(COMPONENT_ID, COMPONENT_ID_EXPECTED)}
+STATUSPAGE = obj({"components": {"type": "object", "additionalProperties": COMPONENTS,
+                                 "propertyNames": {"pattern": SERVICE}}})
 
 RULES_FILE: Schema = obj({
     "environment": {"type": "object", "additionalProperties": TEXT,
@@ -135,6 +148,7 @@ RULES_FILE: Schema = obj({
     "routes": array(ROUTE),
     "inhibit_rules": array(INHIBIT_RULE),
     "silences": array(SILENCE),
+    "statuspage": STATUSPAGE,
 })
 
 ALERT = obj({name: TEXT for name in ("source", "lifecycle", "identity", "delivery_id",

@@ -10,8 +10,12 @@ from app.ruleset.problems import Problem, format_path
 from app.ruleset.yamlsource import Path, SourceFile
 
 BUILT_IN = SourceFile("<built-in defaults>")
-MAPPING_SECTIONS = ("environment", "severities", "severity_maps", "teams", "defaults")
+MAPPING_SECTIONS = ("environment", "severities", "severity_maps", "teams", "defaults",
+                    "statuspage.components")
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
+# Sections whose mappings sit one level down, merged per entry: two files may each map their
+# own services to status-page components, and a service mapped twice is the problem.
+NESTED_SECTIONS = ("statuspage",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +49,19 @@ def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
             if name in LIST_SECTIONS:
                 sections.lists[name] += [Entry(item, source, (name, i))
                                          for i, item in enumerate(value) if item is not None]
+            elif name in NESTED_SECTIONS:
+                for inner, mapping in value.items():
+                    _merge(sections.mappings[f"{name}.{inner}"], (name, inner), mapping,
+                           source, problems)
             else:
-                _merge(sections.mappings[name], name, value, source, problems)
+                _merge(sections.mappings[name], (name,), value, source, problems)
     return sections
 
 
-def _merge(into: dict[str, Entry], name: str, value: dict[str, Any], source: SourceFile,
+def _merge(into: dict[str, Entry], prefix: Path, value: dict[str, Any], source: SourceFile,
            problems: list[Problem]) -> None:
     for key, item in value.items():
-        path = (name, key)
+        path = prefix + (key,)
         if key in into:
             first = into[key]
             line, col = source.at(path, key=True)

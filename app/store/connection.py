@@ -12,6 +12,19 @@ import redis
 
 SOCKET_TIMEOUT_SECONDS = 2.0  # a webhook sender waits 1-15 s; fail fast and answer 503
 
+# Conditions a client should retry through (503), as opposed to bugs (500).
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError,
+                redis.exceptions.ReadOnlyError, OSError)
+_UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Redis is down, full, loading or a read-only replica after a failover: worth a retry."""
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    return isinstance(error, redis.ResponseError) and \
+        str(error).startswith(_UNAVAILABLE_REPLIES)
+
 
 def connect(url: str, **kwargs: object) -> redis.Redis:
     """A client for `url`. rediss:// skips certificate verification unless the URL says otherwise:

@@ -21,12 +21,8 @@ from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys
+from app.store.connection import is_unavailable
 from app.store.lua import LuaScript
-
-# Conditions a sender should retry through (503), as opposed to bugs (500).
-_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError,
-                redis.exceptions.ReadOnlyError, OSError)
-_UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
 
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
 _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
@@ -91,11 +87,9 @@ class IncidentStore:
         try:
             result = jsontext.loads(self._script(jsontext.dumps_bytes(event),
                                                  alert.to_json().encode(), raw_body))
-        except _UNAVAILABLE as exc:
-            raise StorageUnavailable("Redis is unreachable") from exc
-        except redis.ResponseError as exc:
-            if str(exc).startswith(_UNAVAILABLE_REPLIES):  # full, or a replica after failover
-                raise StorageUnavailable(f"Redis refused the write: {str(exc)[:40]}") from exc
+        except (redis.RedisError, OSError) as exc:
+            if is_unavailable(exc):  # down, full, or a replica after a failover
+                raise StorageUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
             raise
         outcome = Outcome(result["outcome"])
         known = outcome is not Outcome.IGNORED

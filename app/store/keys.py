@@ -100,6 +100,14 @@ OUTBOX_MAX_ENTRIES = 10_000
 LEDGER_TTL_SECONDS = 90 * 24 * 3600  # longer than any incident stays open
 
 
+def token_failures(client: str) -> str:
+    """Wrong KLAXON_API_TOKENs from one client address in its current window, a hash of
+    `started` and `count` (app/store/token_failures.py); expires when the window ends.
+    Hashed: with trusted proxies the address comes from a header, and may be long."""
+    digest = hashlib.blake2b(client.encode(), digest_size=16).hexdigest()
+    return f"{PREFIX}:token-failures:{digest}"
+
+
 def rate_limit(channel: str, destination_digest: str) -> str:
     return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
 

@@ -171,21 +171,42 @@ class FakeOpsgenie(FakeServer):
 
 
 class FakeStatuspage(FakeServer):
-    """Statuspage REST v1: create and update incidents of a page. Rate-limit faults answer 420
-    or 429 as the real API may."""
+    """Statuspage REST v1: create and update incidents of a page, and read the page's components
+    (GET /components and /components/:id). Rate-limit faults answer 420 or 429 as the real API
+    may.
+
+    Given `components` (id -> name), the page has exactly those, all operational at first, and
+    a create or update naming any other id is refused with 422 and changes nothing (apis.md §3
+    declares 422 with `{"message": ...}`; the real wording was never captured, this one is
+    ours). Without, any id is accepted and becomes a component named after itself. A status an
+    incident's `components` map gives is applied to the page's component: `components` holds
+    them for assertions."""
 
     name = "statuspage"
     _INCIDENTS = re.compile(r"^/v1/pages/(?P<page>[^/]+)/incidents(?:/(?P<id>[^/]+))?$")
+    _COMPONENTS = re.compile(r"^/v1/pages/(?P<page>[^/]+)/components(?:/(?P<id>[^/]+))?$")
     STATUSES = ("investigating", "identified", "monitoring", "resolved", "scheduled",
                 "in_progress", "verifying", "completed")
+    COMPONENT_STATUSES = ("operational", "under_maintenance", "degraded_performance",
+                          "partial_outage", "major_outage")
 
     def __init__(self, *args: Any, api_keys: set[str] | None = None,
-                 page_ids: set[str] | None = None, **kw: Any) -> None:
+                 page_ids: set[str] | None = None, components: dict[str, str] | None = None,
+                 **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.api_keys = api_keys
         self.page_ids = page_ids
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.fixed_components = components is not None
+        self.components: dict[str, dict[str, Any]] = {
+            cid: self._new_component(cid, name, n) for n, (cid, name)
+            in enumerate((components or {}).items(), start=1)}
         self._state = threading.Lock()
+
+    def component_statuses(self) -> dict[str, str]:
+        """id -> status of every component of the page."""
+        with self._state:
+            return {cid: c["status"] for cid, c in self.components.items()}
 
     def error_body(self, status: int) -> Any:
         if status in (420, 429):
@@ -200,9 +221,12 @@ class FakeStatuspage(FakeServer):
         if not auth.startswith("OAuth ") or (
                 self.api_keys is not None and auth.removeprefix("OAuth ") not in self.api_keys):
             return Answer(401, {"message": "Could not authenticate"})
-        match = self._INCIDENTS.match(request.path)
+        components = self._COMPONENTS.match(request.path)
+        match = components or self._INCIDENTS.match(request.path)
         if match is None or (self.page_ids is not None and match["page"] not in self.page_ids):
-            return Answer(404, {"message": "The requested resource could not be found."})
+            return self._not_found()
+        if components is not None:
+            return self._read_components(request.method, match["page"], match["id"])
         if request.method == "GET" and match["id"] == "unresolved":
             with self._state:
                 return Answer(200, [dict(i) for i in self.incidents.values()
@@ -217,6 +241,15 @@ class FakeStatuspage(FakeServer):
             return self._update(match["id"], body)
         return Answer(405, {"message": "Method not allowed"})
 
+    def _read_components(self, method: str, page: str, component_id: str | None) -> Answer:
+        if method != "GET":
+            return Answer(405, {"message": "Method not allowed"})
+        with self._state:
+            if component_id is None:
+                return Answer(200, [c | {"page_id": page} for c in self.components.values()])
+            component = self.components.get(component_id)
+        return Answer(200, component | {"page_id": page}) if component else self._not_found()
+
     def _create(self, page: str, body: dict[str, Any]) -> Answer:
         if not body.get("name"):
             return Answer(422, {"message": "Name can't be blank"})
@@ -225,34 +258,41 @@ class FakeStatuspage(FakeServer):
             return Answer(422, {"message": f"Status is not included in the list: {status}"})
         now = _now_iso()
         incident_id = secrets.token_hex(6)
-        incident = {"id": incident_id, "page_id": page, "name": body["name"], "status": status,
-                    "impact": body.get("impact_override", "none"),
-                    "impact_override": body.get("impact_override"),
-                    "shortlink": f"https://stspg.io/{incident_id[:6]}", "created_at": now,
-                    "updated_at": now, "started_at": now, "monitoring_at": None,
-                    "resolved_at": None, "postmortem_body": None,
-                    "metadata": body.get("metadata") or {},
-                    "components": self._components(body), "incident_updates": []}
-        self._add_update(incident, body, now)
         with self._state:
+            problem = self._component_problem(body)
+            if problem:
+                return Answer(422, {"message": problem})
+            incident = {"id": incident_id, "page_id": page, "name": body["name"],
+                        "status": status, "impact": body.get("impact_override", "none"),
+                        "impact_override": body.get("impact_override"),
+                        "shortlink": f"https://stspg.io/{incident_id[:6]}", "created_at": now,
+                        "updated_at": now, "started_at": now, "monitoring_at": None,
+                        "resolved_at": None, "postmortem_body": None,
+                        "metadata": body.get("metadata") or {},
+                        "components": self._apply_components(body, now),
+                        "incident_updates": []}
+            self._add_update(incident, body, now)
             self.incidents[incident_id] = incident
-        return Answer(201, incident)
+            return Answer(201, dict(incident))
 
     def _update(self, incident_id: str, body: dict[str, Any]) -> Answer:
         with self._state:
             incident = self.incidents.get(incident_id)
             if incident is None:
-                return Answer(404, {"message": "The requested resource could not be found."})
+                return self._not_found()
             if body.get("status") and body["status"] not in self.STATUSES:
                 return Answer(422, {"message": "Status is not included in the list"})
+            problem = self._component_problem(body)
+            if problem:
+                return Answer(422, {"message": problem})
             now = _now_iso()
             for name in ("name", "status", "impact_override"):
                 if name in body:
                     incident[name] = body[name]
             if "impact_override" in body:
                 incident["impact"] = body["impact_override"]
-            if body.get("components"):
-                incident["components"] = self._components(body)
+            if body.get("components") or body.get("component_ids"):
+                incident["components"] = self._apply_components(body, now)
             if incident["status"] == "resolved" and not incident["resolved_at"]:
                 incident["resolved_at"] = now
             incident["updated_at"] = now
@@ -260,10 +300,45 @@ class FakeStatuspage(FakeServer):
                 self._add_update(incident, body, now)
             return Answer(200, dict(incident))
 
+    def _component_problem(self, body: dict[str, Any]) -> str:
+        """Why the components an incident names are refused, or ""; call holding the lock."""
+        ids, statuses = body.get("component_ids") or [], body.get("components") or {}
+        if not isinstance(ids, list) or not isinstance(statuses, dict):
+            return "Components must be a map of component id to status"
+        wrong = sorted({str(s) for s in statuses.values()} - {*self.COMPONENT_STATUSES, ""})
+        if wrong:
+            return f"Component status is not included in the list: {', '.join(wrong)}"
+        unknown = [c for c in dict.fromkeys([*ids, *statuses]) if c not in self.components]
+        if unknown and self.fixed_components:
+            return f"Components not found on this page: {', '.join(map(str, unknown))}"
+        return ""
+
+    def _apply_components(self, body: dict[str, Any], now: str) -> list[dict[str, Any]]:
+        """Set the statuses the incident gives; its affected components are the ones named.
+        Call holding the lock, after _component_problem."""
+        statuses = body.get("components") or {}
+        affected = []
+        for cid in dict.fromkeys([*(body.get("component_ids") or []), *statuses]):
+            component = self.components.get(cid) or self.components.setdefault(
+                cid, self._new_component(cid, cid, len(self.components) + 1))
+            if statuses.get(cid):
+                component.update(status=statuses[cid], updated_at=now)
+            affected.append({"id": cid, "status": component["status"],
+                             "name": component["name"]})
+        return affected
+
     @staticmethod
-    def _components(body: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"id": cid, "status": status, "name": cid}
-                for cid, status in (body.get("components") or {}).items()]
+    def _new_component(component_id: str, name: str, position: int) -> dict[str, Any]:
+        now = _now_iso()
+        return {"id": component_id, "name": name, "status": "operational", "description": None,
+                "position": position, "group": False, "group_id": None, "showcase": True,
+                "only_show_if_degraded": False, "start_date": None, "created_at": now,
+                "updated_at": now,
+                "automation_email": f"component+{component_id}@notifications.statuspage.io"}
+
+    @staticmethod
+    def _not_found() -> Answer:
+        return Answer(404, {"message": "The requested resource could not be found."})
 
     @staticmethod
     def _add_update(incident: dict[str, Any], body: dict[str, Any], now: str) -> None:

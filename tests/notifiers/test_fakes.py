@@ -99,3 +99,42 @@ def test_x_timeline_refuses_what_x_refuses(fake_x: FakeX) -> None:
     assert requests.get(tweets, timeout=5).status_code == 401
     other = requests.get(f"{fake_x.url}/2/users/12/tweets", headers=X_AUTH, timeout=5).json()
     assert other["errors"][0]["title"] == "Not Found Error" and "data" not in other
+
+
+def test_statuspage_knows_its_page_components_and_refuses_others() -> None:
+    with FakeStatuspage(components={"ftgks51sfs2d": "Checkout", "r8t2vz6c0wqe": "Search"}) as sp:
+        base, auth = sp.url + "/v1/pages/pg1kx", {"Authorization": "OAuth k"}
+        listed = requests.get(f"{base}/components", headers=auth, timeout=5).json()
+        assert [(c["id"], c["name"], c["status"], c["page_id"]) for c in listed] == [
+            ("ftgks51sfs2d", "Checkout", "operational", "pg1kx"),
+            ("r8t2vz6c0wqe", "Search", "operational", "pg1kx")]
+
+        unknown = requests.post(f"{base}/incidents", headers=auth, timeout=5, json={"incident": {
+            "name": "n", "component_ids": ["ftgks51sfs2d", "zzzzzzzzzzzz"],
+            "components": {"ftgks51sfs2d": "major_outage", "zzzzzzzzzzzz": "major_outage"}}})
+        assert unknown.status_code == 422
+        assert unknown.json() == {"message": "Components not found on this page: zzzzzzzzzzzz"}
+        assert sp.incidents == {} and set(sp.component_statuses().values()) == {"operational"}
+
+        made = requests.post(f"{base}/incidents", headers=auth, timeout=5, json={"incident": {
+            "name": "n", "component_ids": ["ftgks51sfs2d"],
+            "components": {"ftgks51sfs2d": "major_outage"}}}).json()
+        assert made["components"] == [{"id": "ftgks51sfs2d", "status": "major_outage",
+                                       "name": "Checkout"}]
+        assert sp.component_statuses() == {"ftgks51sfs2d": "major_outage",
+                                           "r8t2vz6c0wqe": "operational"}
+        requests.patch(f"{base}/incidents/{made['id']}", headers=auth, timeout=5, json={
+            "incident": {"status": "resolved", "components": {"ftgks51sfs2d": "operational"}}})
+        one = requests.get(f"{base}/components/ftgks51sfs2d", headers=auth, timeout=5).json()
+        assert one["status"] == "operational"
+        assert requests.get(f"{base}/components/zzzzzzzzzzzz", headers=auth,
+                            timeout=5).status_code == 404
+
+
+def test_statuspage_refuses_a_component_status_it_does_not_have(
+        fake_statuspage: FakeStatuspage) -> None:
+    answer = requests.post(fake_statuspage.url + "/v1/pages/p/incidents", timeout=5,
+                           headers={"Authorization": "OAuth k"}, json={"incident": {
+                               "name": "n", "components": {"ftgks51sfs2d": "down"}}})
+    assert answer.status_code == 422
+    assert answer.json()["message"] == "Component status is not included in the list: down"

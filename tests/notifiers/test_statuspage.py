@@ -9,7 +9,8 @@ from fakes import FakeStatuspage
 from notifiers.channels import STATUSPAGE_KEY, TIMEOUT
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
 from workers.notifiers._http import new_session
-from workers.notifiers.statuspage import StatuspageCredentials, send
+from workers.notifiers.statuspage import (StatuspageCredentials, page_components, send,
+                                           without_unknown_components)
 
 PAGE = "pg1kx"
 CREATE = {"incident": {"name": "Checkout errors", "status": "investigating",
@@ -39,6 +40,7 @@ def test_create_posts_the_incident_with_its_components_map(fake_statuspage: Fake
     assert request.json == CREATE
     assert receipt.vendor_id in fake_statuspage.incidents
     assert receipt.detail["status"] == "investigating"
+    assert receipt.detail["components"] == "cmp0checkout cmp1api"  # kept on the incident
 
 
 def test_update_patches_the_incident_named_in_the_target(fake_statuspage: FakeStatuspage) -> None:
@@ -119,3 +121,53 @@ def test_credentials_from_settings_outbound_and_repr() -> None:
                                                  "STATUSPAGE_PAGE_ID": PAGE})
     assert creds.api_url == "https://api.statuspage.io/v1" and creds.page_id == PAGE
     assert STATUSPAGE_KEY not in repr(creds)
+
+
+def refused(status: int = 422) -> DeliveryError:
+    return DeliveryError(Channel.STATUSPAGE, FailureReason.CLIENT_ERROR, "refused", status=status)
+
+
+def test_components_the_page_lacks_are_left_out_of_a_refused_message() -> None:
+    with FakeStatuspage(components={"cmp0checkout": "Checkout"}) as fake:
+        with pytest.raises(DeliveryError) as caught:
+            send(message(), creds(fake))  # names cmp1api, which the page does not have
+        assert caught.value.status == 422
+        repaired = without_unknown_components(message(), creds(fake), caught.value)
+        assert repaired is not None
+        fixed, note = repaired
+        assert note == ("the Statuspage page has no component cmp1api, so it was sent without "
+                        "it: correct statuspage.components in the rules")
+        assert fixed.body["incident"] == CREATE["incident"] | {
+            "component_ids": ["cmp0checkout"], "components": {"cmp0checkout": "major_outage"}}
+        assert (fixed.idempotency_key, fixed.action) == ("sp-create", "create")
+        receipt = send(fixed, creds(fake))
+        assert fake.component_statuses() == {"cmp0checkout": "major_outage"}
+        assert receipt.detail["components"] == "cmp0checkout"
+
+
+def test_with_no_known_component_left_the_message_names_none() -> None:
+    with FakeStatuspage(components={}) as fake:
+        fixed, _ = without_unknown_components(message(), creds(fake), refused()) or (None, "")
+        assert fixed is not None
+        assert "components" not in fixed.body["incident"]
+        assert "component_ids" not in fixed.body["incident"]
+        assert send(fixed, creds(fake)).vendor_id in fake.incidents
+
+
+def test_a_refusal_for_another_reason_stands(fake_statuspage: FakeStatuspage) -> None:
+    assert without_unknown_components(message(), creds(fake_statuspage), refused(400)) is None
+    assert fake_statuspage.requests == []  # not a 422: no need to look
+    no_components = message(body={"incident": {"name": "n", "status": "investigating"}})
+    assert without_unknown_components(no_components, creds(fake_statuspage), refused()) is None
+    with FakeStatuspage(components={"cmp0checkout": "Checkout", "cmp1api": "API"}) as fake:
+        assert without_unknown_components(message(), creds(fake), refused()) is None  # all known
+
+
+def test_page_components_lists_the_ids_and_a_failed_read_is_retryable(
+        fake_statuspage: FakeStatuspage) -> None:
+    send(message(), creds(fake_statuspage))  # this fake makes components as they are named
+    assert page_components(creds(fake_statuspage)) == {"cmp0checkout", "cmp1api"}
+    fake_statuspage.fail_next(503)
+    with pytest.raises(DeliveryError) as caught:
+        page_components(creds(fake_statuspage))
+    assert caught.value.retryable

@@ -17,7 +17,8 @@ CASES = sorted(path.stem for path in BAD.glob("*.yml"))
 def test_every_error_kind_has_a_case() -> None:
     wanted = {"yaml_syntax_error", "unknown_key", "bad_severity", "bad_enum_page_mode",
               "invalid_regex", "undefined_team", "duplicate_route_name", "shadowed_by_catch_all",
-              "undocumented_env_var", "template_fails_to_render", "every_problem_at_once"}
+              "undocumented_env_var", "template_fails_to_render", "every_problem_at_once",
+              "bad_component_id"}
     assert wanted <= set(CASES)
 
 

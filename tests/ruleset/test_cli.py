@@ -68,6 +68,7 @@ def test_explain_shows_routes_and_decision() -> None:
     assert ("decision: route 'checkout-sentry-production' (rules/routes.yml:55): SEV2 "
             "(source_severity=error via route 'checkout-sentry-production' severity_map), team "
             "checkout; page") in lines
+    assert "  statuspage components: ftgks51sfs2d (service 'checkout-api')" in lines
 
 
 def test_explain_of_an_ignored_payload() -> None:

@@ -5,6 +5,9 @@
                                                     raises DeliveryError, never retries itself
     already_made(message, credentials)              Statuspage and X only: what an earlier send
         -> Receipt | None                           made when its answer was lost (reads only)
+    without_unknown_components(message,             Statuspage only: a refused message less the
+        credentials, error) -> (message, note)      components its page does not have (reads
+        | None                                      only; jobs.py sends it)
 
 Retry, "already delivered?" (the outbound ledger), rate limits and the outbox are steps in
 workers/jobs.py around `send`, never inside a notifier.

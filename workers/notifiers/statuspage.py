@@ -1,4 +1,6 @@
-"""Create or update one Atlassian Statuspage incident (apis.md §3) with a thin requests client.
+"""Create or update one Atlassian Statuspage incident (apis.md §3) with a thin requests client,
+and read what a retry needs: the unresolved incidents (a lost create) and the page's components
+(a refusal over a component the page does not have).
 
 Statuspage allows one request per second per token and answers 420 or 429 beyond that;
 both are RATE_LIMITED with Retry-After kept, and spacing the calls is the queue's job.
@@ -7,7 +9,7 @@ both are RATE_LIMITED with Retry-After kept, and spacing the calls is the queue'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +27,8 @@ from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, shared_se
 CHANNEL = Channel.STATUSPAGE
 DEFAULT_API_URL = "https://api.statuspage.io/v1"
 RATE_LIMIT_STATUSES = frozenset({420, 429})  # the spec names both
+UNPROCESSABLE = 422  # the spec's answer to a create or update it will not take
+COMPONENT_FIELDS = ("component_ids", "components")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +49,24 @@ class StatuspageCredentials:
 
 def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
          session: requests.Session | None = None) -> Receipt:
-    """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id.
+    """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id, and
+    detail["components"] the component ids the change named (space-separated), if any.
 
-    `message.body` is `{"incident": {name, status, body, components, impact_override, ...}}`;
-    an update names its incident in `message.target["statuspage_incident"]`.
+    `message.body` is `{"incident": {name, status, body, component_ids, components,
+    impact_override, ...}}`; an update names its incident in
+    `message.target["statuspage_incident"]`.
 
     Raises:
         DeliveryError: the change was not accepted; `retryable` says whether to try again.
     """
     method, url = _request_line(message, credentials)
     incident = _incident(_call(method, url, credentials, session, message.body))
+    # The components this change named, now accepted: later updates keep naming them.
+    components = " ".join((message.body.get("incident") or {}).get("component_ids") or ())
     return Receipt(CHANNEL, vendor_id=str(incident["id"]),
                    detail={"status": incident.get("status", ""),
-                           "shortlink": incident.get("shortlink") or ""})
+                           "shortlink": incident.get("shortlink") or ""}
+                   | ({"components": components} if components else {}))
 
 
 def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -> Receipt | None:
@@ -71,6 +80,56 @@ def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -
         return None
     existing = find_incident(message.incident_id, credentials)
     return Receipt(CHANNEL, vendor_id=existing) if existing else None
+
+
+def without_unknown_components(message: OutboundMessage, credentials: StatuspageCredentials,
+                               error: DeliveryError) -> tuple[OutboundMessage, str] | None:
+    """`message` less the components its page does not have, and a note naming them, when
+    Statuspage refused it as unprocessable and such components are among what it names: a
+    stale id in the rules' statuspage.components must not keep the incident off the page.
+    None when that is not why (the refusal then stands).
+
+    Raises:
+        DeliveryError: the page's components could not be read.
+    """
+    incident = message.body.get("incident") or {}
+    named = list(dict.fromkeys([*(incident.get("component_ids") or ()),
+                                *(incident.get("components") or {})]))
+    if error.status != UNPROCESSABLE or not named:
+        return None
+    known = page_components(credentials)
+    unknown = [c for c in named if c not in known]
+    if not unknown:
+        return None
+    fields = {k: v for k, v in incident.items() if k not in COMPONENT_FIELDS}
+    kept = [c for c in named if c in known]
+    if kept:
+        statuses = incident.get("components") or {}
+        fields |= {"component_ids": kept,
+                   "components": {c: statuses[c] for c in kept if c in statuses}}
+    note = (f"the Statuspage page has no component {', '.join(unknown)}, so it was sent "
+            f"without {'it' if len(unknown) == 1 else 'them'}: correct statuspage.components "
+            "in the rules")
+    return replace(message, body=message.body | {"incident": fields}), note
+
+
+def page_components(credentials: StatuspageCredentials, *,
+                    session: requests.Session | None = None) -> set[str]:
+    """The ids of the page's components (GET /pages/{page_id}/components).
+
+    Raises:
+        DeliveryError: the list could not be read.
+    """
+    response = _call("GET", f"{_page_url(credentials)}/components", credentials, session)
+    try:
+        components = response.json()
+    except ValueError:
+        components = None
+    if not isinstance(components, list):
+        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
+                            "Statuspage answered the component list with something else",
+                            status=response.status_code)
+    return {str(c["id"]) for c in components if isinstance(c, dict) and c.get("id")}
 
 
 def find_incident(marker: str, credentials: StatuspageCredentials, *,
@@ -106,8 +165,12 @@ def warm_up(credentials: StatuspageCredentials) -> None:
     shared_session(credentials, credentials.timeout)
 
 
+def _page_url(credentials: StatuspageCredentials) -> str:
+    return f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}"
+
+
 def _incidents_url(credentials: StatuspageCredentials) -> str:
-    return f"{credentials.api_url.rstrip('/')}/pages/{quote(credentials.page_id, safe='')}/incidents"
+    return f"{_page_url(credentials)}/incidents"
 
 
 def _request_line(message: OutboundMessage,
