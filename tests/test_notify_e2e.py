@@ -212,7 +212,8 @@ def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     fake_pagerduty.fail_next(400)  # PagerDuty refuses the event: not worth retrying
-    jobs.notify(incident, "declared", "", "refused")
+    with pytest.raises(jobs.MessagesRefused):
+        jobs.notify(incident, "declared", "", "refused")
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     texts = [(e["kind"], e["text"]) for e in timeline["timeline"]]
     assert any(kind == "delivery_failed" and "pagerduty trigger" in text
@@ -222,3 +223,40 @@ def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
     assert Ledger(redis_client, SystemClock()).entry(key).state == "failed"
     jobs.notify(incident, "declared", "", "after the fix")  # e.g. requeued once corrected
     assert [a.status for a in fake_pagerduty.answers] == [400, 202]
+
+
+def test_a_refusal_ends_the_job_in_klaxon_failed_and_a_requeue_sends_only_that(
+        world, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage,
+        monkeypatch) -> None:
+    """No RQ retries for a message the vendor refused for good; the job is in `klaxon failed`
+    with the command to requeue it, and the requeue (after the fix) sends the refused page and
+    nothing that went out the first time."""
+    from click.testing import CliRunner
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from app.cli import main
+
+    client = world.test_client()
+    incident = post(client, load_fixture("sentry", "event_alert_triggered")).get_json()[
+        "incident"]
+    clock.advance(61)
+    tick(redis_client, clock, world.extensions["klaxon"].incidents)
+    fake_pagerduty.fail_next(400)
+    run_worker(redis_client)
+    notify_queue = queues(redis_client)[0]
+    [job_id] = FailedJobRegistry(queue=notify_queue).get_job_ids()
+    assert ScheduledJobRegistry(queue=notify_queue).get_job_ids() == []  # no retry planned
+    sent_first = len(fake_statuspage.requests)
+    assert sent_first == 1  # the status page was told; only the page was refused
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    assert any(e["kind"] == "delivery_failed" and "was refused" in e["text"] and
+               f"klaxon failed --requeue {job_id}" in e["text"] for e in timeline["timeline"])
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    listed = CliRunner().invoke(main, ["failed"])
+    assert job_id in listed.output and "refused for good" in listed.output
+    assert "requeued" in CliRunner().invoke(main, ["failed", "--requeue", job_id]).output
+    run_worker(redis_client)
+    assert [a.status for a in fake_pagerduty.answers] == [400, 202]
+    assert len(fake_statuspage.requests) == sent_first  # nothing sent twice
+    assert FailedJobRegistry(queue=notify_queue).get_job_ids() == []

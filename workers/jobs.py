@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from rq import get_current_job
 from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
@@ -136,7 +137,30 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
         IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
     if ctx.event is MessageEvent.RESOLVED:
         _schedule_postmortem(rt, ctx)
+    refused = sorted(key for key, result in results.items() if result == "failed")
+    if refused:
+        _end_without_retries()
+        raise MessagesRefused(refused)
     return results
+
+
+class MessagesRefused(Exception):
+    """A vendor refused a message for good (a 4xx other than 429: a bad routing key, a revoked
+    token, a payload it will not take). Everything else of the job was done; the job still
+    ends failed, so the refusal is in `klaxon failed` and reported, and a requeue after the
+    fix sends just that message (the ledger keeps it failed, the rest sent)."""
+
+    def __init__(self, keys_refused: list[str]) -> None:
+        super().__init__(f"refused for good: {', '.join(keys_refused)}")
+        self.keys_refused = keys_refused
+
+
+def _end_without_retries() -> None:
+    """RQ's retries would only be refused again: the job fails at once (a requeue by hand,
+    after the cause is fixed, runs it again)."""
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
 
 
 def _schedule_postmortem(rt: Runtime, ctx: NotificationContext) -> None:
@@ -368,6 +392,7 @@ def record_final_failure(job: Any, connection: redis.Redis, exc_type: Any, value
     log(logger, "notification failed for good", logging.ERROR, incident=incident_id,
         job=job.id, error=str(value)[:300])
     if incident_id:
+        how = "was refused" if isinstance(value, MessagesRefused) else "failed after every retry"
         _timeline(runtime(), incident_id, "delivery_failed",
-                  f"notification {job.args[1]} failed after every retry: {str(value)[:300]}; "
-                  f"requeue with `klaxon failed --requeue {job.id}`")
+                  f"notification {job.args[1]} {how}: {str(value)[:300]}; once the cause is "
+                  f"fixed, requeue with `klaxon failed --requeue {job.id}`")
