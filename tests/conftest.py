@@ -4,7 +4,9 @@ the app and its client, and the byte-exact webhook fixtures."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -130,6 +132,18 @@ def clock() -> VirtualClock:
 def settings(redis_url: str) -> Settings:
     return Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
                               "KLAXON_RULES_DIR": str(DATA / "rules" / "per-alert")})
+
+
+@pytest.fixture
+def logs(app) -> Iterator[io.StringIO]:
+    """What Klaxon writes to stderr: the JSON handler configure_logging() installed, pointed
+    at a buffer (capfd cannot see it: the handler keeps the stderr of create_app() time)."""
+    [handler] = [h for h in logging.getLogger("klaxon").handlers
+                 if type(h) is logging.StreamHandler]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
 
 
 @pytest.fixture

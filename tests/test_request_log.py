@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,18 +12,6 @@ from conftest import SECRETS, all_fixtures, load_fixture
 from webhook_helpers import SIGNATURE_HEADERS, TOKEN_HEADER, authentic, is_signed, send
 
 MARKER = "zq-distinctive-body-marker-7781"
-
-
-@pytest.fixture
-def logs(app) -> Iterator[io.StringIO]:
-    """What Klaxon writes to stderr: the JSON handler configure_logging() installed, pointed
-    at a buffer (capfd cannot see it: the handler keeps the stderr of create_app() time)."""
-    [handler] = [h for h in logging.getLogger("klaxon").handlers
-                 if type(h) is logging.StreamHandler]
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def request_lines(logs: io.StringIO) -> list[dict]:

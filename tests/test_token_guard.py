@@ -7,9 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 from conftest import SECRETS
@@ -40,17 +38,6 @@ API = "/api/incidents"
 WRONG = "wrong-guess-9f8e7d6c"
 ROUTER = "10.1.2.3"  # what a dyno sees connect: Heroku's router
 CLIENT, OTHER = "203.0.113.7", "198.51.100.9"
-
-
-@pytest.fixture
-def logs(app) -> Iterator[io.StringIO]:
-    """What Klaxon writes to stderr (the handler create_app() installed, on a buffer)."""
-    [handler] = [h for h in logging.getLogger("klaxon").handlers
-                 if type(h) is logging.StreamHandler]
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def lines(logs: io.StringIO, logger: str = "klaxon.auth") -> list[dict]:
