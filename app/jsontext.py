@@ -80,10 +80,7 @@ def loads(text: bytes | str) -> Any:
 def dumps(value: Any) -> str:
     """Compact JSON text, UTF-8 characters kept: json.dumps(value, separators=(",", ":"),
     ensure_ascii=False)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps_bytes(value).decode()
 
 
 def dumps_bytes(value: Any, default: Any = None, sort_keys: bool = False) -> bytes:
@@ -91,6 +88,11 @@ def dumps_bytes(value: Any, default: Any = None, sort_keys: bool = False) -> byt
     try:
         return orjson.dumps(value, default=default,
                             option=orjson.OPT_SORT_KEYS if sort_keys else None)
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default,
-                          sort_keys=sort_keys).encode()
+    except TypeError:  # orjson.JSONEncodeError too
+        pass
+    options: dict[str, Any] = {"separators": (",", ":"), "default": default,
+                               "sort_keys": sort_keys}
+    try:
+        return json.dumps(value, ensure_ascii=False, **options).encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: written as its \u escape
+        return json.dumps(value, ensure_ascii=True, **options).encode()

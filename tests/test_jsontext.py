@@ -99,3 +99,8 @@ def test_integers_orjson_refuses_are_written_by_json():
     assert jsontext.dumps({"n": 2**70}) == '{"n":1180591620717411303424}'
     assert jsontext.dumps_bytes({"b": 1, "a": 2**70}, sort_keys=True) == \
         b'{"a":1180591620717411303424,"b":1}'
+
+
+def test_a_lone_surrogate_is_written_as_an_escape_not_an_error():
+    for write in (jsontext.dumps, lambda v: jsontext.dumps_bytes(v).decode()):
+        assert json.loads(write({"a": "\ud83d", "n": 2**70})) == {"a": "\ud83d", "n": 2**70}
