@@ -21,13 +21,12 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-import redis
 from werkzeug.test import EnvironBuilder
 
 from app import create_app
 from app.settings import Settings
 from bench import make_requests
-from tests.conftest import OWNER_KEY as TESTS_CLAIM
+from bench.scratch import scratch_database
 from tests.conftest import SECRETS
 
 
@@ -78,9 +77,7 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace, sink: io.TextIOBase) -> None:
-    database = redis.Redis.from_url(args.redis_url)
-    if database.exists(TESTS_CLAIM):
-        raise SystemExit(f"{args.redis_url} is claimed by a test session; pick another database")
+    database = scratch_database(args.redis_url)
     if args.app == "bare":
         from bench.bare_app import app
     else:

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.tls import make_certificates  # noqa: E402
 from fakes.vendors import FakePagerDuty  # noqa: E402
-from tests.conftest import OWNER_KEY as TESTS_CLAIM  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 from bench.notify import TOKEN, body, write_rules  # noqa: E402
 
@@ -211,9 +211,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     args = parser.parse_args()
 
-    connection = redis_py.Redis.from_url(args.redis)
-    if connection.exists(TESTS_CLAIM):
-        raise SystemExit(f"{args.redis} is claimed by a test session; pick another database")
+    connection = scratch_database(args.redis)
     connection.flushdb()
     scratch = Path(tempfile.mkdtemp(prefix="klaxon-bench-jobs-"))
     certificates = make_certificates(scratch)

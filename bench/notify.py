@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.tls import make_certificates  # noqa: E402  (the tests' fake vendor, reused)
 from fakes.vendors import FakePagerDuty  # noqa: E402
-from tests.conftest import OWNER_KEY as TESTS_CLAIM  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 TOKEN = "bench-datadog-token-0000"
 FIXTURE = json.loads((ROOT / "tests/data/webhooks/datadog/triggered.json").read_bytes())
@@ -369,9 +369,7 @@ def main() -> None:
                         help="write each incident's timings (JSON lines) to this file")
     args = parser.parse_args()
 
-    database = redis_py.Redis.from_url(args.redis)
-    if database.exists(TESTS_CLAIM):
-        raise SystemExit(f"{args.redis} is claimed by a test session; pick another database")
+    database = scratch_database(args.redis)
     database.flushdb()
     scratch = Path(tempfile.mkdtemp(prefix="klaxon-bench-notify-"))
     certificates = make_certificates(scratch)

@@ -39,7 +39,7 @@ from app.settings import Settings
 from app.sources import build_sources
 from app.store import keys
 from bench import make_requests
-from tests.conftest import OWNER_KEY as TESTS_CLAIM
+from bench.scratch import scratch_database
 from tests.conftest import SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +81,7 @@ class Run:
 
 def main() -> None:
     args = _arguments()
-    database = redis.Redis.from_url(args.redis_url)
-    if database.exists(TESTS_CLAIM):  # the benchmark flushes its database
-        raise SystemExit(f"{args.redis_url} is claimed by a test session; pick another database")
+    database = scratch_database(args.redis_url)
     workdir = Path(tempfile.mkdtemp(prefix="klaxon-bench-"))
     count = args.requests or args.duration * POOL_PER_SECOND
     requests = make_requests.build(count, args.duplicates)
