@@ -231,7 +231,10 @@ def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -> None:
     worker = start(redis_url, processes=2)
-    wait_for(lambda: Worker.count(connection=redis_client) == 2)
+    # Idle, i.e. listening: RQ registers a worker before it installs its SIGTERM handler, and a
+    # SIGTERM in between ends it by the default action, its registration left behind.
+    wait_for(lambda: [w.get_state() for w in Worker.all(connection=redis_client)] ==
+             ["idle", "idle"])
     processes = psutil.Process(worker.pid).children(recursive=True)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
