@@ -134,6 +134,14 @@ def settings(redis_url: str) -> Settings:
                               "KLAXON_RULES_DIR": str(DATA / "rules" / "per-alert")})
 
 
+@pytest.fixture(autouse=True)
+def _close_vendor_clients() -> Iterator[None]:
+    yield
+    from workers.notifiers._http import close_every_client
+
+    close_every_client()
+
+
 @pytest.fixture
 def logs(app) -> Iterator[io.StringIO]:
     """What Klaxon writes to stderr: the JSON handler configure_logging() installed, pointed

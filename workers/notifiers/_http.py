@@ -100,8 +100,20 @@ def per_process(maxsize: int, close: Callable[[T], None] | None = None
     def decorate(function: Callable[..., T]) -> ProcessCache[T]:
         cache = ProcessCache(function, maxsize, close)
         os.register_at_fork(after_in_child=cache.clear)
+        _CACHES.append(cache)
         return cache
     return decorate
+
+
+_CACHES: list[ProcessCache[Any]] = []
+
+
+def close_every_client() -> None:
+    """Close every cached client's connections now (the tests, after each test: a kept-alive
+    socket to a fake that has gone would otherwise be closed by the garbage collector, with a
+    ResourceWarning, in whichever test runs then)."""
+    for cache in _CACHES:
+        cache.clear()
 
 
 class HttpResponse(Protocol):
