@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, request
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
-from app.postmortem import render_postmortem
+from app.postmortem import draft_for
 from app.ruleset import classify
 from app.store import keys
 from app.store.incidents import STATUSES
@@ -70,10 +70,8 @@ def get_timeline(incident_id: str) -> dict[str, Any]:
 def postmortem(incident_id: str) -> Response:
     """The post-mortem draft in Markdown, filled in from the incident as it is now."""
     _incident(incident_id)
-    klaxon = current_app.extensions["klaxon"]
-    text = render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
-                             klaxon.settings.templates_dir, klaxon.clock.now())
-    return Response(text, mimetype="text/markdown")
+    return Response(draft_for(current_app.extensions["klaxon"], incident_id),
+                    mimetype="text/markdown")
 
 
 @blueprint.post("/incidents/<incident_id>/resolve")

@@ -33,6 +33,12 @@ ROLE_BY_KIND = {"acknowledged": "acknowledged", "status_update": "posted status 
                 "commander": "incident commander"}
 
 
+def draft_for(klaxon: Any, incident_id: str) -> str | None:
+    """The draft as it is now, for the routes that serve it (API and internal pages)."""
+    return render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
+                             klaxon.settings.templates_dir, klaxon.clock.now())
+
+
 def render_postmortem(store: IncidentStore, ruleset: RuleSet, incident_id: str,
                       templates_dir: Path, now: float) -> str | None:
     """The Markdown draft for one incident, or None when there is no such incident."""

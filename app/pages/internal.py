@@ -25,7 +25,7 @@ from app.models import Severity
 from app.pages import auth
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
-from app.postmortem import render_postmortem
+from app.postmortem import draft_for
 from app.store.incidents import STATUSES
 from app.token_guard import token_accepted
 from app.wording import duration
@@ -137,10 +137,8 @@ def post_update(incident_id: str) -> Any:
 @blueprint.get("/incidents/<incident_id>/postmortem.md")
 def postmortem(incident_id: str) -> Response:
     _incident(incident_id)
-    klaxon = current_app.extensions["klaxon"]
-    text = render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
-                             klaxon.settings.templates_dir, klaxon.clock.now())
-    return Response(text, mimetype="text/markdown",
+    return Response(draft_for(current_app.extensions["klaxon"], incident_id),
+                    mimetype="text/markdown",
                     headers={"Content-Disposition": f"inline; filename={quote(incident_id)}"
                                                     "-postmortem.md"})
 
