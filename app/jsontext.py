@@ -38,11 +38,12 @@ def _may_hold_a_huge_integer(body: bytes) -> bool:
     return _LONG_POSITIVE in classes or _LONG_NEGATIVE in classes
 
 
-# orjson accepts nesting to 1024 levels; json.loads stops near Python's recursion limit
-# (1,000). A body with fewer brackets than this cannot nest deeper, so both read it alike;
-# others take json's path and its answer. (A count, not a depth: an Alertmanager group of a
-# hundred alerts has a few hundred brackets and still stays on the fast path.)
-_DEEP = 900
+# orjson accepts nesting to 1024 levels; json.loads stops at Python's recursion limit (1,000)
+# counted from the caller's own stack depth. A body with fewer brackets than this cannot nest
+# deeper, so with up to 500 frames below the parse both read it alike; others take json's
+# path and its answer. (A count, not a depth: an Alertmanager group of a hundred alerts has a
+# few hundred brackets and still stays on the fast path; 200 sent it to json.)
+_DEEP = 500
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 

@@ -79,7 +79,7 @@ def test_mangled_bodies_get_the_same_value_or_the_same_refusal(value, junk, at):
     b'[-9999999999999999999]', b'18446744073709551616', b'[18446744073709551615]',
     b'[-9223372036854775808, -9223372036854775809, 9999999999999999999]', b'{"a": NaN, "b": -Infinity}',
     b'{"a": 1e400}', b'"\\ud83d"', b'\xef\xbb\xbf{"a": 1}', '{"a": "é"}'.encode("utf-16"),
-    b'{"a": "\xed\xa0\xbd"}', b"[" * 5000 + b"]" * 5000, b"[" * 850 + b"]" * 850, b'{"a": 1,}', b"",
+    b'{"a": "\xed\xa0\xbd"}', b"[" * 5000 + b"]" * 5000, b"[" * 250 + b"]" * 250, b'{"a": 1,}', b"",
 ])
 def test_what_orjson_would_read_differently_or_refuse(body):
     mine, theirs = outcome(jsontext.loads_body, body), outcome(standard, body)
