@@ -182,6 +182,7 @@ def start(env: dict[str, str], port: int, worker_processes: int,
           dynos: int = 1) -> list[subprocess.Popen]:
     web = subprocess.Popen([str(Path(sys.executable).parent / "granian"), "--interface", "wsgi",
                             "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                            "--blocking-threads", "4",  # as the Procfile
                             "app.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
     workers = [subprocess.Popen([sys.executable, "-m", "workers", "--processes",

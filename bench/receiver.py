@@ -1,5 +1,7 @@
 """Receiver throughput: Klaxon's webhook endpoint against a bare Flask app that only answers 202
-(the ceiling), under the same WSGI server, workers and load, in one run.
+(the ceiling) and a Flask app that only stores the body in Redis before its 202 (the floor of
+any receiver that keeps Klaxon's durability promise: bench/floor_app.py), under the same WSGI
+server, workers and load, in one run.
 
 For each app: start the server on a loopback port, warm up, flush the Redis database, replay
 the generated requests with wrk for a fixed time, and read the server's CPU time from /proc.
@@ -90,13 +92,15 @@ def main() -> None:
     env = {**os.environ, **SECRETS, "PYTHONPATH": python_path, "REDIS_URL": args.redis_url}
     print(_setup(args))
     rounds, problems = [], []
-    for _ in range(args.rounds):  # alternate, so a change in machine load hits both apps
+    for _ in range(args.rounds):  # alternate, so a change in machine load hits every app
         bare = measure("bare Flask", "bench.bare_app:app", args, pool, env, database, workdir)
+        floor = measure("store only", "bench.floor_app:app", args, pool, env, database, workdir)
         klaxon = measure("Klaxon", "app.wsgi:app", args, pool, env, database, workdir)
         found, stored = check(klaxon, requests, database)
-        problems += found
+        problems += found + [f"store only: {n} answers with status {status}" for status, n in
+                             sorted(floor.statuses.items()) if not 200 <= status < 300]
         print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
-        rounds.append((figures(bare), figures(klaxon)))
+        rounds.append((figures(bare), figures(floor), figures(klaxon)))
     database.flushdb()
     pool.unlink()  # hundreds of MB; the server logs stay in the work directory
     summary = report(rounds)
@@ -218,21 +222,35 @@ def figures(run: Run) -> dict[str, float]:
             "other load": run.other_load}
 
 
-def report(rounds: list[tuple[dict[str, float], dict[str, float]]]) -> dict[str, Any]:
-    """Print every round and the median of each figure; return the medians."""
+APPS = ("bare Flask", "store only", "Klaxon")
+
+
+def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
+    """Print every round and the median of each figure; return the medians. Ratios: each app's
+    webhooks/s over the bare app's of the same round, and Klaxon's over the store-only app's."""
     names = list(rounds[0][0])
-    print(f"{'':22}" + "".join(f"{name:>16}" for name in names) + f"{'Klaxon/bare':>13}")
-    rows = [*((f"round {i + 1}", bare, klaxon) for i, (bare, klaxon) in enumerate(rounds))]
-    median = {label: {name: statistics.median(r[index][name] for r in rounds) for name in names}
-              for index, label in enumerate(("bare", "klaxon"))}
-    median["ratio"] = statistics.median(k["webhooks/s"] / b["webhooks/s"] for b, k in rounds)
+    print(f"{'':24}" + "".join(f"{name:>15}" for name in names) + f"{'of bare':>9}"
+          + f"{'of store':>9}")
+    median: dict[str, Any] = {
+        label: {name: statistics.median(r[index][name] for r in rounds) for name in names}
+        for index, label in enumerate(("bare", "floor", "klaxon"))}
+    median["ratio"] = statistics.median(k["webhooks/s"] / b["webhooks/s"] for b, _, k in rounds)
+    median["floor ratio"] = statistics.median(f["webhooks/s"] / b["webhooks/s"]
+                                              for b, f, _ in rounds)
+    median["klaxon/floor"] = statistics.median(k["webhooks/s"] / f["webhooks/s"]
+                                               for _, f, k in rounds)
+    rows = [(f"round {i + 1}", apps) for i, apps in enumerate(rounds)]
     if len(rounds) > 1:
-        rows.append(("median", median["bare"], median["klaxon"]))
-    for label, bare, klaxon in rows:
-        for app, values in (("bare Flask", bare), ("Klaxon", klaxon)):
-            print(f"{label + ' ' + app:<22}" + "".join(f"{values[n]:>16.2f}" for n in names)
-                  + (f"{klaxon['webhooks/s'] / bare['webhooks/s']:>12.0%}" if app == "Klaxon"
-                     else ""))
+        rows.append(("median", (median["bare"], median["floor"], median["klaxon"])))
+    for label, apps in rows:
+        bare, floor = apps[0], apps[1]
+        for app, values in zip(APPS, apps):
+            of_bare = f"{values['webhooks/s'] / bare['webhooks/s']:>9.0%}" if app != APPS[0] \
+                else " " * 9
+            of_floor = f"{values['webhooks/s'] / floor['webhooks/s']:>9.0%}" \
+                if app == APPS[2] else ""
+            print(f"{label + ' ' + app:<24}" + "".join(f"{values[n]:>15.2f}" for n in names)
+                  + of_bare + of_floor)
     return median
 
 
