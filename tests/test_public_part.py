@@ -31,6 +31,7 @@ from app.clock import VirtualClock
 from app.notifications import public_job_id
 from app.settings import Settings
 from app.store import keys
+from app.store.ledger import Ledger
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from conftest import SECRETS, load_fixture
@@ -116,12 +117,6 @@ def run_jobs(redis_client, *names: str) -> None:
     SimpleWorker(worked, connection=redis_client, serializer=JSONSerializer).work(burst=True)
 
 
-def status(redis_client, job_id: str) -> str | None:
-    if not Job.exists(job_id, connection=redis_client):
-        return None
-    return Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer).get_status()
-
-
 def creates(fake_statuspage) -> list:
     return [r for r in fake_statuspage.requests if r.method == "POST"]
 
@@ -172,8 +167,9 @@ def test_the_public_part_of_one_incident_keeps_its_order_with_several_public_wor
         incident = checkout_outage(app.test_client())
         use_up_statuspage_limit(redis_client, 3)
         declare(app, incident)
-        create = public_job_id(incident, "declared", "")
-        wait_for(lambda: status(redis_client, create) == JobStatus.STARTED)  # its context read
+        # The create is planned (its context read, its ledger entry begun) and waits.
+        ledger = Ledger(redis_client, VirtualClock(time.time()))
+        wait_for(lambda: ledger.entry(f"statuspage:{incident}:declared:0") is not None)
         klaxon_app.post_update(incident, "identified", "A bad deploy; rolling back", "Marco")
         klaxon_app.post_update(incident, "resolved", "Latency is back to normal", "Marco")
         wait_for(lambda: len(fake_statuspage.requests) == 3)
