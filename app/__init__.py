@@ -45,7 +45,8 @@ class Klaxon:
 
     def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
                 update: dict[str, Any] | None = None) -> str | None:
-        """Tell the workers about a state change (one job per incident, event and seq)."""
+        """Tell the workers about a state change (one job per incident, event and seq; that
+        job enqueues the event's public part, if it has one)."""
         return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
 
     def post_update(self, incident_id: str, status: str, message: str, by: str,

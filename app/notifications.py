@@ -1,5 +1,11 @@
-"""Enqueue the notification job on a state change. The app never imports `workers`: it names
-the job by its dotted path, and the worker resolves it (a test checks that it does)."""
+"""Enqueue the notification jobs of a state change. The app never imports `workers`: it names
+the jobs by their dotted paths, and the worker resolves them (a test checks that it does).
+
+Each lifecycle event has up to two jobs (docs/decisions.md 11): the responders' part (pages:
+PagerDuty, Opsgenie) on the notify queue, enqueued here, and the public part (status page,
+X) on the public queue, which the responders' job enqueues when the event has one. Each part
+has its own chain per incident, so neither ever waits for the other.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,13 @@ from rq.callbacks import Callback
 from rq.job import Dependency, Job
 from rq.serializers import JSONSerializer
 
-from app.queue_names import NOTIFY_QUEUE
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
 from app.store import keys
 
 NOTIFY_JOB = "workers.jobs.notify"
+PUBLIC_JOB = "workers.jobs.notify_public"
 FAILURE_CALLBACK = "workers.jobs.record_final_failure"
+PUBLIC_SUFFIX = "-public"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # RQ job ids allow only these (apis.md §5.2)
 
 
@@ -25,22 +33,49 @@ def notify_job_id(incident_id: str, event: str, seq: str) -> str:
     return _UNSAFE.sub("_", f"notify-{incident_id}-{event}-{seq}")[:200]
 
 
+def public_job_id(incident_id: str, event: str, seq: str) -> str:
+    """The public part's id follows from the responders' one, so a retried responders' job
+    finds the public part it enqueued before."""
+    return notify_job_id(incident_id, event, seq) + PUBLIC_SUFFIX
+
+
 def enqueue_notification(connection: redis.Redis, incident_id: str, event: str, seq: str = "",
                          reason: str = "", update: dict[str, Any] | None = None) -> str | None:
-    """Enqueue one notification for one lifecycle event, after the incident's previous one
-    (a status-page update must not overtake the create). Enqueuing the same (incident, event,
-    seq) twice does nothing; returns the job id, or None if it was already there."""
-    job_id = notify_job_id(incident_id, event, seq)
+    """Enqueue the responders' part of one lifecycle event, after the incident's previous one
+    (an acknowledgement must not overtake the page). Enqueuing the same (incident, event, seq)
+    twice does nothing; returns the job id, or None if it was already there."""
+    return _enqueue_in_chain(connection, NOTIFY_QUEUE, NOTIFY_JOB,
+                             notify_job_id(incident_id, event, seq),
+                             keys.incident_last_job(incident_id),
+                             (incident_id, event, seq, reason, update))
+
+
+def enqueue_public_notification(connection: redis.Redis, incident_id: str, event: str,
+                                seq: str = "", reason: str = "",
+                                update: dict[str, Any] | None = None) -> str | None:
+    """Enqueue the public part (status page, X) of one lifecycle event, after the incident's
+    previous public part (a status-page update must not overtake the create). Enqueuing it
+    twice does nothing; returns the job id, or None if it was already there."""
+    return _enqueue_in_chain(connection, PUBLIC_QUEUE, PUBLIC_JOB,
+                             public_job_id(incident_id, event, seq),
+                             keys.incident_last_public_job(incident_id),
+                             (incident_id, event, seq, reason, update))
+
+
+def _enqueue_in_chain(connection: redis.Redis, queue_name: str, function: str, job_id: str,
+                      last_job_key: str, args: tuple[Any, ...]) -> str | None:
+    """Enqueue `function(*args)` as `job_id` unless it exists, depending on the job
+    `last_job_key` names (failed or not: a failure must not hold up the incident's later
+    messages) and naming this one there in its place."""
     if Job.exists(job_id, connection=connection):
         return None
-    queue = Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer)
-    previous = connection.getset(keys.incident_last_job(incident_id), job_id)
+    queue = Queue(queue_name, connection=connection, serializer=JSONSerializer)
+    previous = connection.getset(last_job_key, job_id)
     depends = None
     if previous and Job.exists(previous.decode(), connection=connection):
         depends = Dependency(jobs=[previous.decode()], allow_failure=True)
-    queue.enqueue(NOTIFY_JOB, incident_id, event, seq, reason, update, job_id=job_id,
-                  depends_on=depends, job_timeout=120, result_ttl=86400,
-                  failure_ttl=30 * 86400, retry=_retry(),
+    queue.enqueue(function, *args, job_id=job_id, depends_on=depends, job_timeout=120,
+                  result_ttl=86400, failure_ttl=30 * 86400, retry=_retry(),
                   on_failure=Callback(FAILURE_CALLBACK))
     return job_id
 

@@ -16,6 +16,9 @@ from app.errors import ConfigError
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
 DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
+# One keeps up with Statuspage's one call a second per key, which every public worker shares
+# (docs/decisions.md 11); more help only when a vendor answers slowly.
+DEFAULT_PUBLIC_WORKER_PROCESSES = 1
 # No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
 # address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
 DEFAULT_TRUSTED_PROXIES = 0
@@ -34,8 +37,14 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": ("Seconds a delivery id is remembered for redelivery detection "
                             "(default 604800, PagerDuty retries for 48 h).", False),
-    "KLAXON_WORKER_PROCESSES": ("Worker processes `python -m workers` runs, each sending one "
-                                "notification at a time (default 2).", False),
+    "KLAXON_WORKER_PROCESSES": ("Worker processes `python -m workers` runs for pages "
+                                "(PagerDuty, Opsgenie), each sending one notification at a "
+                                "time (default 2). 1 runs a single worker in the process "
+                                "itself for pages and public channels alike: for local "
+                                "debugging, not for a dyno.", False),
+    "KLAXON_PUBLIC_WORKER_PROCESSES": ("Worker processes `python -m workers` runs besides, for "
+                                       "the status page and X only, so a page never waits "
+                                       "for them (default 1).", False),
     "KLAXON_TRUSTED_PROXIES": ("How many proxies in front of the web process append to "
                                "X-Forwarded-For; the client address is the entry that many "
                                "from the right. 1 on Heroku (its router), 2 behind a CDN in "
@@ -94,6 +103,7 @@ class Settings:
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
+    public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
@@ -120,6 +130,8 @@ class Settings:
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
         processes = _int(env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems,
                          unit="processes")
+        public_processes = _int(env, "KLAXON_PUBLIC_WORKER_PROCESSES",
+                                DEFAULT_PUBLIC_WORKER_PROCESSES, problems, unit="processes")
         proxies = _int(env, "KLAXON_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES, problems,
                        unit="proxies", minimum=0)
         if problems:
@@ -139,6 +151,7 @@ class Settings:
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
             worker_processes=processes,
+            public_worker_processes=public_processes,
             trusted_proxies=proxies,
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),

@@ -3,7 +3,10 @@
 N incidents are opened in-process (no web server) with the workers suspended, so N notify
 jobs wait in the queue; then the workers are resumed and drain it, each job paging the tests'
 fake PagerDuty over HTTPS. Reported: jobs/s (between the first and the last page arriving),
-and the worker processes' CPU (user + system, forked work horses included) per job.
+and the worker processes' CPU (user + system, forked work horses included) per job. Each
+notify job also enqueues its incident's public part (SEV2: the status-page create, to the
+outbox), which the dynos' public workers run meanwhile, as in production: their CPU until
+the last page counts too.
 
     PYTHONPATH=.:tests python -m bench.jobs --jobs 1000 --processes 2
 
@@ -39,7 +42,7 @@ from fakes.tls import make_certificates  # noqa: E402
 from fakes.vendors import FakePagerDuty  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 
-from bench.notify import TOKEN, body, write_rules  # noqa: E402
+from bench.notify import TOKEN, body, workers_per_dyno, write_rules  # noqa: E402
 
 # PagerDuty takes ~120 events a minute per routing key and the workers' shared limiter keeps
 # to it: with enough services no job waits for the limiter.
@@ -89,7 +92,8 @@ def drain(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, 
                                 start_new_session=True) for _ in range(processes)]
     try:
         deadline = time.monotonic() + 60
-        while Worker.count(connection=connection) < _expected_workers(processes, worker_args):
+        while Worker.count(connection=connection) < _expected_workers(env, processes,
+                                                                      worker_args):
             assert time.monotonic() < deadline, "workers never registered"
             time.sleep(0.1)
         incidents = open_incidents(env, connection, count)
@@ -114,10 +118,12 @@ def drain(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, 
             "cpu_us_per_job": round(cpu / count * 1e6), "pages": len(pages)}
 
 
-def _expected_workers(processes: int, worker_args: list[str]) -> int:
-    if "--processes" in worker_args:
-        return processes * int(worker_args[worker_args.index("--processes") + 1])
-    return processes
+def _expected_workers(env: dict[str, str], processes: int, worker_args: list[str]) -> int:
+    from app.settings import Settings
+
+    per_dyno = int(worker_args[worker_args.index("--processes") + 1]) \
+        if "--processes" in worker_args else Settings.from_env(env).worker_processes
+    return processes * workers_per_dyno(env, per_dyno)
 
 
 def _pages(fake: FakePagerDuty) -> dict[str, float]:

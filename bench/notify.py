@@ -1,6 +1,8 @@
 """End to end: from a webhook's 202 to the fake PagerDuty receiving the page, over loopback
 with a real Redis, the web server (granian, 2 workers) and a worker dyno
-(`python -m workers --processes N`; `--dynos D` starts D of them).
+(`python -m workers --processes N`; `--dynos D` starts D of them). Each dyno also runs its
+public workers (KLAXON_PUBLIC_WORKER_PROCESSES, default 1), which send every incident's
+status-page create (SEV2) to the outbox, as a dyno without Statuspage credentials does.
 
 Two runs in one invocation:
   storm    --storm N duplicate webhooks for one problem (new delivery ids, same monitor and
@@ -194,12 +196,21 @@ def start(env: dict[str, str], port: int, worker_processes: int,
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
                 probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in probe.recv(100) and _workers_ready(env, worker_processes * dynos):
+                if b" 200 " in probe.recv(100) and \
+                        _workers_ready(env, workers_per_dyno(env, worker_processes) * dynos):
                     return [web, *workers]
         except OSError:
             pass
         time.sleep(0.2)
     raise SystemExit("the web server never became ready")
+
+
+def workers_per_dyno(env: dict[str, str], processes: int) -> int:
+    """The workers `python -m workers --processes N` registers: N for pages and the public
+    ones, or with N = 1 a single worker for both."""
+    from app.settings import Settings
+
+    return 1 if processes == 1 else processes + Settings.from_env(env).public_worker_processes
 
 
 def _workers_ready(env: dict[str, str], count: int) -> bool:

@@ -20,7 +20,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
 
-from workers.queues import NOTIFY_QUEUE, TIMERS_QUEUE
+from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, TIMERS_QUEUE
 from workers.worker import MAINTENANCE_INTERVAL_SECONDS, InlineHerokuWorker
 
 ROOT = Path(__file__).parent.parent
@@ -74,6 +74,13 @@ def status(job: Job) -> str:
     return Job.fetch(job.id, connection=job.connection, serializer=JSONSerializer).get_status()
 
 
+def worked_by(redis_client, processes: list[psutil.Process]) -> list[str]:
+    """The queues these worker processes take jobs from, as each registered them."""
+    registered = {w.pid: w.queue_names() for w in Worker.all(connection=redis_client)}
+    return sorted(name for process in processes
+                  for name in registered.get(process.pid, ["(not registered)"]))
+
+
 def test_jobs_run_in_the_worker_process_without_a_fork(redis_url, redis_client, queue) -> None:
     jobs = [queue.enqueue("jobs_for_tests.pid") for _ in range(3)]
     worker = start(redis_url)
@@ -84,6 +91,22 @@ def test_jobs_run_in_the_worker_process_without_a_fork(redis_url, redis_client, 
         assert worker.wait(timeout=30) == 0
     assert {Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
             for j in jobs} == {worker.pid}
+
+
+def test_one_process_works_the_public_queue_too(redis_url, redis_client, queue) -> None:
+    """`--processes 1` (local debugging): the one worker, in the process itself, also sends
+    the public part of notifications, after pages waiting at the same time."""
+    public = Queue(PUBLIC_QUEUE, connection=redis_client, serializer=JSONSerializer)
+    jobs = [public.enqueue("jobs_for_tests.pid"), queue.enqueue("jobs_for_tests.pid")]
+    worker = start(redis_url)
+    try:
+        wait_for(lambda: all(status(j) == JobStatus.FINISHED for j in jobs))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    done = [Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer) for j in jobs]
+    assert {job.return_value() for job in done} == {worker.pid}
+    assert done[1].ended_at <= done[0].started_at  # the page first, though enqueued second
 
 
 @pytest.mark.parametrize("retry", [Retry(max=1, interval=600), None], ids=["retry", "no-retry"])
@@ -202,22 +225,26 @@ def test_the_scheduler_retries_a_failed_job_in_a_multi_process_dyno(
 
 def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
         redis_url, redis_client, queue) -> None:
-    """A worker killed outright (the OOM killer) is replaced, and its scheduler process does
-    not live on without it; SIGTERM to the supervisor alone (as `klaxon run` and process
-    managers send it) stops every worker."""
+    """A worker killed outright (the OOM killer) is replaced by one on the same queue, and its
+    scheduler process does not live on without it; SIGTERM to the supervisor alone (as
+    `klaxon run` and process managers send it) stops every worker."""
+    every_queue = [NOTIFY_QUEUE, NOTIFY_QUEUE, PUBLIC_QUEUE]  # 2 for pages, 1 public (default)
     worker = start(redis_url, processes=2)
     try:
-        wait_for(lambda: Worker.count(connection=redis_client) == 2)
         supervisor = psutil.Process(worker.pid)
-        wait_for(lambda: any(child.children() for child in supervisor.children()))
-        [first] = [child for child in supervisor.children() if child.children()]
-        [scheduler] = first.children()  # the worker holding the RQ scheduler lock
-        [second] = [child for child in supervisor.children() if child.pid != first.pid]
+        wait_for(lambda: worked_by(redis_client, supervisor.children()) == every_queue)
+        # One scheduler per queue: a worker of each holds that queue's lock.
+        wait_for(lambda: len([c for c in supervisor.children() if c.children()]) == 2)
+        [first] = [child for child in supervisor.children()
+                   if child.children() and worked_by(redis_client, [child]) == [NOTIFY_QUEUE]]
+        [scheduler] = first.children()  # the worker holding the notify queue's scheduler lock
+        others = [child for child in supervisor.children() if child.pid != first.pid]
         first.send_signal(signal.SIGKILL)
         gone, alive = psutil.wait_procs([first, scheduler], timeout=10)
         assert alive == []  # the kernel told the scheduler its worker died; it stopped
-        wait_for(lambda: len(supervisor.children()) == 2
+        wait_for(lambda: len(supervisor.children()) == 3
                  and first.pid not in {p.pid for p in supervisor.children()})
+        wait_for(lambda: worked_by(redis_client, supervisor.children()) == every_queue)
         job = queue.enqueue("jobs_for_tests.add", 1, 2)
         wait_for(lambda: status(job) == JobStatus.FINISHED)
         children = supervisor.children(recursive=True)
@@ -226,7 +253,7 @@ def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
         code = worker.wait(timeout=30)
     assert code == 0
     gone, alive = psutil.wait_procs(children, timeout=10)
-    assert alive == [] and second.pid in {c.pid for c in children}
+    assert alive == [] and {o.pid for o in others} <= {c.pid for c in children}
 
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -> None:
@@ -234,7 +261,7 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -
     # Idle, i.e. listening: RQ registers a worker before it installs its SIGTERM handler, and a
     # SIGTERM in between ends it by the default action, its registration left behind.
     wait_for(lambda: [w.get_state() for w in Worker.all(connection=redis_client)] ==
-             ["idle", "idle"])
+             ["idle"] * 3)  # 2 for pages, 1 for the public channels
     processes = psutil.Process(worker.pid).children(recursive=True)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)

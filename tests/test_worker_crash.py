@@ -89,8 +89,8 @@ def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerdut
     incident = open_incident(redis_client)
     fake_pagerduty.slow_next(30)  # the page is in flight when the worker dies
     worker = start_worker(env)
-    try:
-        wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    try:  # the status page, told by the public part meanwhile, does not wait for the page
+        wait_for(lambda: len(fake_pagerduty.requests) == len(fake_statuspage.requests) == 1)
     finally:
         kill_dyno(worker)  # no handler runs: nothing is recorded after
 
@@ -109,8 +109,8 @@ def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
         env, redis_client, fake_pagerduty, fake_statuspage) -> None:
     """The same crash through RQ's own recovery: the dead worker's job stays started until its
     registry entry expires (job timeout + 60 s), the next maintenance retries it, and the
-    retried job, run by Klaxon's worker class, pages under the same dedup key and creates the
-    status-page incident once."""
+    retried job, run by Klaxon's worker class, pages under the same dedup key; the status-page
+    incident, created meanwhile by the event's public part, is not created again."""
     from rq import Queue
     from rq.job import Job, JobStatus
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -123,7 +123,7 @@ def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
     fake_pagerduty.slow_next(30)
     worker = start_worker(env)
     try:
-        wait_for(lambda: len(fake_pagerduty.requests) == 1)
+        wait_for(lambda: len(fake_pagerduty.requests) == len(fake_statuspage.requests) == 1)
     finally:
         kill_dyno(worker)
     killed_at = time.time()
@@ -172,7 +172,8 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
     """The call outlasts the grace: the job is interrupted inside the HTTP read and fails
     cleanly; the ledger says the page may have been made, so the retry RQ schedules (seconds
     later, run by the restarted dyno) pages again under the same dedup key (one PagerDuty
-    incident) without waiting out the ledger's lease, and goes on to the status page."""
+    incident) without waiting out the ledger's lease. The status page, the public part's,
+    was told meanwhile and is not told again."""
     from rq import Queue
     from rq.job import Job, JobStatus
     from rq.registry import ScheduledJobRegistry
@@ -184,7 +185,7 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
     incident = open_incident(redis_client)
     fake_pagerduty.slow_next(30)
     worker = start_worker(env)
-    wait_for(lambda: len(fake_pagerduty.requests) == 1)
+    wait_for(lambda: len(fake_pagerduty.requests) == len(fake_statuspage.requests) == 1)
     for process in dyno_processes(worker):
         process.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
@@ -193,7 +194,6 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
     [job_id] = ScheduledJobRegistry(queue=queue).get_job_ids()
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 5
-    assert fake_statuspage.requests == []  # interrupted before the status page
     ledger = Ledger(redis_client, VirtualClock(time.time()))
     assert ledger.entry(f"pagerduty:{incident}:declared:0").state == "maybe"
 
@@ -216,7 +216,7 @@ def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safel
     from rq.serializers import JSONSerializer
 
     from app.store.ledger import Ledger
-    from workers.queues import NOTIFY_QUEUE
+    from workers.queues import NOTIFY_QUEUE, single_worker_queues
     from workers.worker import InlineHerokuWorker
 
     clock = VirtualClock(time.time())
@@ -226,7 +226,8 @@ def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safel
     job = queue.enqueue("workers.jobs.notify", incident, "declared", "", "test", None,
                         job_timeout=1, retry=Retry(max=1))
     fake_pagerduty.slow_next(5)
-    worker = InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer)
+    worker = InlineHerokuWorker(single_worker_queues(redis_client), connection=redis_client,
+                                serializer=JSONSerializer)  # the public part's queue too
     worker.work(burst=True, max_jobs=1)
     assert job.get_status(refresh=True) == JobStatus.QUEUED  # Retry(max=1): again at once
     ledger = Ledger(redis_client, clock)
@@ -287,7 +288,7 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
     rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
     with jobs.running_with(rt):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
     assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == \
         fake_statuspage.answers[0].body["id"]
@@ -300,12 +301,12 @@ def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repea
     incident = open_incident(redis_client)
     fake_statuspage.lose_next()
     with pytest.raises(DeliveryError):
-        jobs.notify(incident, "declared", "", "first try")
+        jobs.notify_public(incident, "declared", "", "first try")
     settings = Settings.from_env()
     rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir),
                       clock=VirtualClock(time.time() + 30))
     with jobs.running_with(rt):
-        jobs.notify(incident, "declared", "", "RQ's retry")
+        jobs.notify_public(incident, "declared", "", "RQ's retry")
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
     [made] = fake_statuspage.incidents
     assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == made
@@ -328,12 +329,12 @@ def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
     later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
     settings = Settings.from_env()
     rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
-    with jobs.running_with(rt):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+    with jobs.running_with(rt):  # the public part's retry
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
         assert [(r.method, r.path) for r in fake_x.requests[1:]] == [
             ("GET", "/2/users/me"), ("GET", f"/2/users/{fake_x.USER['id']}/tweets")]
         rt.incidents.post_update(incident, "identified", "A bad deploy; rolling back.", "Marco")
-        jobs.notify(incident, "update_posted", "1", "status update posted", {
+        jobs.notify_public(incident, "update_posted", "1", "status update posted", {
             "status": "identified", "message": "A bad deploy; rolling back.", "by": "Marco"})
     posts = [r for r in fake_x.requests if r.method == "POST"]
     assert len(posts) == 2 and len(fake_x.posts) == 2  # the lost post, then the update

@@ -2,8 +2,8 @@
 account's recent posts (when X refuses the text again, or when the ledger is unsure) and the
 next update replies to it. A lookup X does not answer never fails the job or posts twice.
 
-In-process jobs against a real Redis and the loopback fakes; test_worker_crash.py kills a real
-worker in the same window."""
+In-process public jobs (jobs.notify_public: X is a public channel) against a real Redis and the
+loopback fakes; test_worker_crash.py kills a real worker in the same window."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def later(redis_client, seconds: float = 121):
 def post_update(app, incident: str) -> None:
     """The commander's update, sent as its job sends it."""
     app.extensions["klaxon"].incidents.post_update(incident, "identified", UPDATE, "Marco")
-    jobs.notify(incident, "update_posted", "1", "status update posted",
+    jobs.notify_public(incident, "update_posted", "1", "status update posted",
                 {"status": "identified", "message": UPDATE, "by": "Marco"})
 
 
@@ -72,10 +72,10 @@ def test_a_post_whose_answer_was_dropped_is_looked_for_before_posting_again(
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()  # X posts it; the connection drops before the answer
     with pytest.raises(DeliveryError):
-        jobs.notify(incident, "declared", "", "first try")
+        jobs.notify_public(incident, "declared", "", "first try")
     [first] = fake_x.posts
     with later(redis_client):  # RQ's retry: no answer means X may have posted it; look first
-        jobs.notify(incident, "declared", "", "RQ's retry")
+        jobs.notify_public(incident, "declared", "", "RQ's retry")
         assert thread(redis_client, incident) == first
         post_update(app, incident)
     assert [(r.method, a.status) for r, a in zip(fake_x.requests[1:], fake_x.answers)] == [
@@ -90,11 +90,11 @@ def test_when_the_look_first_fails_the_repost_is_refused_and_found_after(
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()
     with pytest.raises(DeliveryError):
-        jobs.notify(incident, "declared", "", "first try")
+        jobs.notify_public(incident, "declared", "", "first try")
     [first] = fake_x.posts
     fake_x.fail_next(503)  # the look before posting again
     with later(redis_client):
-        jobs.notify(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
+        jobs.notify_public(incident, "declared", "", "RQ's retry")  # X: 403 duplicate content
         assert thread(redis_client, incident) == first
     assert [a.status for a in fake_x.answers] == [503, 403, 200, 200]  # refused, then found
     assert len(fake_x.posts) == 1
@@ -104,7 +104,7 @@ def test_an_unsure_post_is_looked_for_before_posting_again(app, redis_client, fa
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     first = made_and_lost(redis_client, incident)
     with later(redis_client):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
         post_update(app, incident)
     assert [r.method for r in fake_x.requests] == ["POST", "GET", "GET", "POST"]
     assert posts(fake_x)[-1].json["reply"] == {"in_reply_to_tweet_id": first}
@@ -115,7 +115,7 @@ def test_an_unsure_post_that_never_reached_x_is_posted_once(app, redis_client, f
     Ledger(redis_client, VirtualClock(time.time())).begin(f"x:{incident}:declared:0", "x",
                                                           incident, "post")  # then it died
     with later(redis_client):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
     [first] = fake_x.posts
     assert [r.method for r in fake_x.requests] == ["GET", "GET", "POST"]
     assert thread(redis_client, incident) == first
@@ -127,11 +127,11 @@ def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(app, redis_clie
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()
     with pytest.raises(DeliveryError):
-        jobs.notify(incident, "declared", "", "first try")
+        jobs.notify_public(incident, "declared", "", "first try")
     fake_x.fail_next(status, retry_after=60)  # the look before posting again fails,
     fake_x.slow_next(0)  # the repeated post is answered (403 duplicate content) ...
     fake_x.fail_next(status, retry_after=60)  # ... and the lookup after it fails too
-    assert jobs.notify(incident, "declared", "", "RQ's retry")  # the job succeeds
+    assert jobs.notify_public(incident, "declared", "", "RQ's retry")  # the job succeeds
 
     assert len(fake_x.posts) == 1 and thread(redis_client, incident) == ""
     [text] = notified(app, incident)
@@ -151,7 +151,7 @@ def test_unsure_with_every_lookup_failing_still_posts_once(app, redis_client, fa
     fake_x.slow_next(0)  # the post, refused as duplicate content
     fake_x.fail_next(503)  # the look after X's refusal
     with later(redis_client):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
     assert [r.method for r in fake_x.requests] == ["POST", "GET", "POST", "GET"]
     assert len(fake_x.posts) == 1 and thread(redis_client, incident) == ""
     assert "looking it up failed" in notified(app, incident)[0]
@@ -165,7 +165,7 @@ def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_clien
         x.send(OutboundMessage(Channel.X, "post", "other", "declared", f"o{n}",
                                {"text": f"Something else {n}"}), credentials())
     with later(redis_client):
-        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify_public(incident, "declared", "", "retry after the crash")
     assert list(fake_x.posts)[0] == first and len(fake_x.posts) == 1 + x.RECENT_POSTS
     assert "none of the account's recent posts has it" in notified(app, incident)[0]
 

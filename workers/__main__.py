@@ -1,16 +1,20 @@
 """`python -m workers`: the Procfile's worker process.
 
-KLAXON_WORKER_PROCESSES (default 2, `--processes N` overrides) InlineHerokuWorkers
-(workers/worker.py: jobs run in the worker process, no fork per job; on SIGTERM the running
-job gets a few seconds, then fails cleanly and is retried), each with the RQ scheduler (one
-of them holds its lock), on connections built by Klaxon rather than RQ's CLI, because RQ's
-CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
+KLAXON_WORKER_PROCESSES (default 2, `--processes N` overrides) InlineHerokuWorkers on the
+notify queue (pages) and KLAXON_PUBLIC_WORKER_PROCESSES (default 1) on the public queue
+(status page, X), so a page never waits for a public channel (docs/decisions.md 11).
+workers/worker.py: jobs run in the worker process, no fork per job; on SIGTERM the running
+job gets a few seconds, then fails cleanly and is retried. Each worker has the RQ scheduler
+(one per queue holds its lock), on connections built by Klaxon rather than RQ's CLI, because
+RQ's CLI cannot accept Heroku's self-signed rediss:// certificate (reference/apis.md §0.4).
 
 One worker runs one job at a time, and a job mostly waits for a vendor's answer, so a dyno
-runs several. With more than one, this process loads the rules and compiles the templates
-once, forks the workers, runs the timer ticker, and restarts a worker that dies; on SIGTERM
-or SIGINT it passes the signal on (Heroku signals every process itself; `klaxon run` and
-other process managers signal only this one) and exits when they have stopped.
+runs several, each on one queue (workers/queues.py: the reliable dequeue). This process
+loads the rules and compiles the templates once, forks the workers, runs the timer ticker,
+and restarts a worker that dies; on SIGTERM or SIGINT it passes the signal on (Heroku signals
+every process itself; `klaxon run` and other process managers signal only this one) and
+exits when they have stopped. `--processes 1` instead runs one worker in this process, on
+both queues: for debugging, where a fork is in the way.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from app.settings import Settings
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from workers.jobs import warm_up
-from workers.queues import worked_queues
+from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, single_worker_queues, worked_queues
 from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker
 
@@ -57,12 +61,16 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
     warm_up()  # before any fork: every worker starts with the rules and templates compiled
     count = max(1, processes or settings.worker_processes)
     if count == 1:
+        log(logger, "one worker in this process sends pages and public messages alike: a page "
+            "can wait for the status page or X (a dyno runs 2 or more)", logging.WARNING)
         ticker = start_ticker(settings, ruleset)
         try:
             return run_worker(settings, burst)
         finally:
             ticker.stopping.set()
-    return Supervisor(settings, count, burst).run(lambda: start_ticker(settings, ruleset))
+    queue_of_each = [NOTIFY_QUEUE] * count + [PUBLIC_QUEUE] * settings.public_worker_processes
+    return Supervisor(settings, queue_of_each, burst).run(
+        lambda: start_ticker(settings, ruleset))
 
 
 def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
@@ -75,26 +83,29 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
     return ticker
 
 
-def run_worker(settings: Settings, burst: bool) -> bool:
+def run_worker(settings: Settings, burst: bool, queue: str | None = None) -> bool:
+    """One worker in this process: on `queue` alone, or without one on both notification
+    queues (`--processes 1`)."""
     # The RQ scheduler is a process this worker forks: it must not outlive the worker (a
     # worker killed outright would leave it holding the scheduler lock, and running).
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: die_with_parent(worker_pid))
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
-    worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
-                                serializer=JSONSerializer)
+    worked = worked_queues(connection, queue) if queue else single_worker_queues(connection)
+    worker = InlineHerokuWorker(worked, connection=connection, serializer=JSONSerializer)
     log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst,
         pid=os.getpid())
     return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
 
 
 class Supervisor:
-    """Forks `count` workers, restarts one that dies (unless stopping or in burst mode), and
-    passes SIGTERM/SIGINT on. The ticker runs here, once per dyno."""
+    """Forks one worker per entry of `queue_of_each` (the queue it takes jobs from), restarts
+    one that dies on the same queue (unless stopping or in burst mode), and passes
+    SIGTERM/SIGINT on. The ticker runs here, once per dyno."""
 
-    def __init__(self, settings: Settings, count: int, burst: bool) -> None:
+    def __init__(self, settings: Settings, queue_of_each: list[str], burst: bool) -> None:
         self.settings = settings
-        self.count = count
+        self.queue_of_each = queue_of_each
         self.burst = burst
         self.children: dict[int, int] = {}  # pid -> slot
         self.stopping = False
@@ -103,7 +114,7 @@ class Supervisor:
         """Until every worker has stopped; True if any was started (as Worker.work)."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for slot in range(self.count):
+        for slot in range(len(self.queue_of_each)):
             self._spawn(slot)
         ticker = start_ticker()  # after the first forks: no thread is running when they fork
         try:
@@ -140,7 +151,7 @@ class Supervisor:
                 # The worker installs its own handlers; until then a signal ends it plainly.
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                run_worker(self.settings, self.burst)
+                run_worker(self.settings, self.burst, self.queue_of_each[slot])
                 code = 0
             except BaseException:  # noqa: BLE001 - report, then leave without the parent's code
                 logger.exception("worker process failed")
@@ -182,7 +193,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     parser.add_argument("--processes", type=int, default=None,
-                        help="worker processes (default KLAXON_WORKER_PROCESSES, else 2)")
+                        help="worker processes for pages (default KLAXON_WORKER_PROCESSES, "
+                             "else 2); 1: one worker in this process for every notification")
     return parser.parse_args(argv)
 
 

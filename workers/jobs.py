@@ -1,9 +1,13 @@
 """RQ entry points, kept thin: load fresh state by id -> render -> plan -> send once -> record.
 
-`notify(incident_id, event, seq, reason, update)` tells every channel the incident's policy
-names about one lifecycle event. Each outbound effect goes through the ledger, so a retried
-job, a second worker, or a worker killed between a call and its record never pages, posts or
-updates twice. A channel without credentials writes to the outbox instead.
+One lifecycle event is told in two parts, each its own job (docs/decisions.md 11):
+`notify(incident_id, event, seq, reason, update)` pages the responders (PagerDuty, Opsgenie)
+and, first, enqueues `notify_public(...)` with the same arguments when the event has a public
+part (status page, X), which runs on its own queue and workers: a page never waits for
+Statuspage's one call a second or a slow vendor. Each outbound effect goes through the
+ledger, so a retried job, a second worker, or a worker killed between a call and its record
+never pages, posts or updates twice. A channel without credentials writes to the outbox
+instead.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -25,7 +29,9 @@ from rq.timeouts import JobTimeoutException
 from app import DEFAULT_REDIS_URL
 from app.clock import Clock, SystemClock
 from app.logs import log
+from app.notifications import PUBLIC_JOB, enqueue_public_notification
 from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
+from app.ruleset.model import Team
 from app.ruleset.vocabulary import PageMode
 from app.settings import Settings
 from app.store import keys
@@ -41,7 +47,15 @@ from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
-from workers.render import NoMessage, Rendered, environment, render, resolved
+from workers.render import (
+    PUBLIC_CHANNELS,
+    NoMessage,
+    Rendered,
+    environment,
+    has_message,
+    render,
+    resolved,
+)
 
 logger = logging.getLogger("klaxon.jobs")
 MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a worker
@@ -106,42 +120,113 @@ def warm_up() -> None:
 
 def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
            update: dict[str, Any] | None = None) -> dict[str, str]:
+    """The responders' part of one lifecycle event; what starts or follows from it (the ack
+    and update clocks, the post-mortem's due date) is done here, the part every event has."""
     rt = runtime()
+    told = _load_event(rt, incident_id, event, reason, update)
+    if told is None:
+        return {}
+    if _has_public_part(rt, told):  # before the pages: both parts run at once
+        enqueue_public_notification(rt.redis, incident_id, event, seq, reason, update)
+    results = _tell(rt, told, told.channels(public=False), seq)
+    if told.ctx.event is MessageEvent.DECLARED:
+        IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
+    if told.ctx.event is MessageEvent.RESOLVED:
+        _schedule_postmortem(rt, told.ctx)
+    _fail_if_refused(results)
+    return results
+
+
+def notify_public(incident_id: str, event: str, seq: str = "", reason: str = "",
+                  update: dict[str, Any] | None = None) -> dict[str, str]:
+    """The public part of one lifecycle event (status page, X), as the incident is when it
+    runs: after the incident's earlier public parts, whatever the pages are doing."""
+    rt = runtime()
+    told = _load_event(rt, incident_id, event, reason, update)
+    if told is None:
+        return {}
+    results = _tell(rt, told, told.channels(public=True), seq)
+    _fail_if_refused(results)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class EventToTell:
+    """A lifecycle event as a job finds it: the context, the team, what the channels already
+    carry, and which channels the policy wants told, in the order they are told."""
+
+    ctx: NotificationContext
+    team: Team | None
+    state: dict[str, str]
+    wanted: list[Channel]
+
+    def channels(self, public: bool) -> list[Channel]:
+        """The wanted channels of one part: the public ones, or the responders'."""
+        return [channel for channel in self.wanted if (channel in PUBLIC_CHANNELS) == public]
+
+
+def _load_event(rt: Runtime, incident_id: str, event: str, reason: str,
+                update: dict[str, Any] | None) -> EventToTell | None:
+    """None when there is nothing to tell (no such incident, or a severity raised during
+    group_wait: the declaration carries the new severity)."""
     loaded = load_incident(rt.redis, incident_id,
                            every_service=bool(rt.ruleset.statuspage_components))
     ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
                         rt.settings.public_url, rt.clock.now(), update, loaded)
     if ctx is None or loaded is None or (ctx.event is MessageEvent.SEVERITY_RAISED
                                          and "declared_at" not in loaded.incident):
-        return {}  # raised during group_wait: the declaration carries the new severity
+        return None
     team = rt.ruleset.teams.get(ctx.incident["team"])
     state = channel_state(loaded.incident)
     sources = {alert["source"] for alert in ctx.alerts}
+    return EventToTell(ctx, team, state,
+                       wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team)))
+
+
+def _has_public_part(rt: Runtime, told: EventToTell) -> bool:
+    """A public channel has something to say about this event, and the policy wants it or an
+    earlier public part of the incident was enqueued. That one may not have run yet (this job
+    does not wait for it), so the state read here need not show the status-page incident or X
+    thread it opens; the public part itself decides, once its predecessors are done."""
+    speaking = [channel for channel in PUBLIC_CHANNELS if has_message(channel, told.ctx.event)]
+    if not speaking:
+        return False  # customers hear nothing of acknowledgements, escalations, reminders
+    return any(channel in told.wanted for channel in speaking) or bool(
+        rt.redis.exists(keys.incident_last_public_job(told.ctx.incident["id"])))
+
+
+def _tell(rt: Runtime, told: EventToTell, channels: list[Channel],
+          seq: str) -> dict[str, str]:
+    """Send every message of these channels once; returns idempotency key -> outcome.
+
+    Raises:
+        DeliveryError: a message worth retrying failed; RQ retries the job and the ledger
+            skips what was sent."""
     results: dict[str, str] = {}
     retry_later: list[DeliveryError] = []
-    for channel in wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team)):
+    for channel in channels:
         try:
-            rendered: Rendered | None = render(channel, ctx.event, ctx,
+            rendered: Rendered | None = render(channel, told.ctx.event, told.ctx,
                                                rt.settings.templates_dir)
         except NoMessage:  # no text for this event; PagerDuty ack/resolve need none
             rendered = None
-        for message in plan(channel, ctx, rendered, team, state, seq or "0", rt.ruleset.teams):
+        for message in plan(channel, told.ctx, rendered, told.team, told.state, seq or "0",
+                            rt.ruleset.teams):
             try:
-                results[message.idempotency_key] = deliver_once(rt, message, state)
+                results[message.idempotency_key] = deliver_once(rt, message, told.state)
             except DeliveryError as error:
                 retry_later.append(error)
                 break  # later messages of this channel depend on this one
     if retry_later:
-        raise retry_later[0]  # RQ retries the job; what was sent is skipped by the ledger
-    if ctx.event is MessageEvent.DECLARED:
-        IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
-    if ctx.event is MessageEvent.RESOLVED:
-        _schedule_postmortem(rt, ctx)
+        raise retry_later[0]
+    return results
+
+
+def _fail_if_refused(results: dict[str, str]) -> None:
     refused = sorted(key for key, result in results.items() if result == "failed")
     if refused:
         _end_without_retries()
         raise MessagesRefused(refused)
-    return results
 
 
 class MessagesRefused(Exception):
@@ -393,6 +478,8 @@ def record_final_failure(job: Any, connection: redis.Redis, exc_type: Any, value
         job=job.id, error=str(value)[:300])
     if incident_id:
         how = "was refused" if isinstance(value, MessagesRefused) else "failed after every retry"
+        part = "public notification (status page, X)" if job.func_name == PUBLIC_JOB \
+            else "notification"
         _timeline(runtime(), incident_id, "delivery_failed",
-                  f"notification {job.args[1]} {how}: {str(value)[:300]}; once the cause is "
+                  f"{part} {job.args[1]} {how}: {str(value)[:300]}; once the cause is "
                   f"fixed, requeue with `klaxon failed --requeue {job.id}`")

@@ -6,9 +6,10 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from app.queue_names import NOTIFY_QUEUE, QUEUE_NAMES, TIMERS_QUEUE
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE, QUEUE_NAMES, TIMERS_QUEUE
 
-__all__ = ["NOTIFY_QUEUE", "QUEUE_NAMES", "TIMERS_QUEUE", "queues", "worked_queues"]
+__all__ = ["NOTIFY_QUEUE", "PUBLIC_QUEUE", "QUEUE_NAMES", "TIMERS_QUEUE", "queues",
+           "single_worker_queues", "worked_queues"]
 
 
 def queues(connection: redis.Redis) -> list[Queue]:
@@ -16,10 +17,20 @@ def queues(connection: redis.Redis) -> list[Queue]:
             for name in QUEUE_NAMES]
 
 
-def worked_queues(connection: redis.Redis) -> list[Queue]:
-    """The queues a worker takes jobs from: the notify queue alone. Nothing enqueues to the
-    timers queue (the ticker enqueues notify jobs), and a worker on one queue dequeues with
-    RQ's reliable BLMOVE into an intermediate list, which registry maintenance recovers if the
-    worker dies before starting the job; on several queues RQ falls back to BLPOP, and a job
-    handed to a worker in the instant it is stopped or killed is lost."""
-    return [Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer)]
+def worked_queues(connection: redis.Redis, name: str = NOTIFY_QUEUE) -> list[Queue]:
+    """The queues one worker of a dyno takes jobs from: a single one, the notify queue (pages)
+    or the public queue (status page, X). Nothing enqueues to the timers queue (the ticker
+    enqueues notify jobs), and a worker on one queue dequeues with RQ's reliable BLMOVE into an
+    intermediate list, which registry maintenance recovers if the worker dies before starting
+    the job; on several queues RQ falls back to BLPOP, and a job handed to a worker in the
+    instant it is stopped or killed is lost."""
+    return [Queue(name, connection=connection, serializer=JSONSerializer)]
+
+
+def single_worker_queues(connection: redis.Redis) -> list[Queue]:
+    """`python -m workers --processes 1`: one worker, in the process itself, takes both
+    notification queues, pages first. For debugging and local runs: RQ dequeues from two
+    queues with BLPOP (see worked_queues), and a page waits while that worker sends a public
+    message."""
+    return [Queue(name, connection=connection, serializer=JSONSerializer)
+            for name in (NOTIFY_QUEUE, PUBLIC_QUEUE)]

@@ -80,6 +80,12 @@ def incident_last_job(incident_id: str) -> str:
     return f"{PREFIX}:incident:{incident_id}:last-job"
 
 
+def incident_last_public_job(incident_id: str) -> str:
+    """The incident's latest public notification job (status page, X): the next one waits
+    for it, so an update never overtakes the status-page create."""
+    return f"{PREFIX}:incident:{incident_id}:last-public-job"
+
+
 def timers() -> str:
     """Sorted set of `<kind>:<incident>` by due time (epoch seconds of the Klaxon clock)."""
     return f"{PREFIX}:timers"
