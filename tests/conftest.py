@@ -179,6 +179,23 @@ class Fixture:
         return Headers(self.headers)
 
 
+@pytest.fixture
+def vendors_in_environment(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage,
+                           fake_x) -> Iterator[dict[str, str]]:
+    """The environment a worker dyno would have, every vendor pointed at its loopback fake:
+    set in this process (in-process jobs) and returned for worker processes to inherit."""
+    from fakes.environment import vendor_environment
+    from workers import jobs
+
+    values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
+                                statuspage=fake_statuspage, x=fake_x)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    jobs.runtime.cache_clear()
+    yield values
+    jobs.runtime.cache_clear()
+
+
 def load_fixture(source: str, name: str) -> Fixture:
     folder = WEBHOOKS / source
     return Fixture(source, name, (folder / f"{name}.json").read_bytes(),

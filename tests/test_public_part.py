@@ -34,8 +34,7 @@ from app.store import keys
 from app.store.ledger import Ledger
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
-from conftest import SECRETS, load_fixture
-from fakes.environment import vendor_environment
+from conftest import load_fixture
 from webhook_helpers import fatal_sentry_error, send
 from workers import jobs
 from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, queues
@@ -45,14 +44,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x) -> dict:
-    values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                statuspage=fake_statuspage, x=fake_x)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
-    yield values
-    jobs.runtime.cache_clear()
+def env(vendors_in_environment) -> dict:
+    return vendors_in_environment
 
 
 @pytest.fixture

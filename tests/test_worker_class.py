@@ -83,14 +83,20 @@ def worked_by(redis_client, processes: list[psutil.Process]) -> list[str]:
 
 def test_jobs_run_in_the_worker_process_without_a_fork(redis_url, redis_client, queue) -> None:
     jobs = [queue.enqueue("jobs_for_tests.pid") for _ in range(3)]
+    pid = run_until_finished(redis_url, jobs)
+    assert {Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
+            for j in jobs} == {pid}
+
+
+def run_until_finished(redis_url: str, jobs: list[Job]) -> int:
+    """Start one worker, stop it with SIGTERM once every job finished; its pid."""
     worker = start(redis_url)
     try:
         wait_for(lambda: all(status(j) == JobStatus.FINISHED for j in jobs))
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
-    assert {Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
-            for j in jobs} == {worker.pid}
+    return worker.pid
 
 
 def test_one_process_works_the_public_queue_too(redis_url, redis_client, queue) -> None:
@@ -98,14 +104,9 @@ def test_one_process_works_the_public_queue_too(redis_url, redis_client, queue) 
     the public part of notifications, after pages waiting at the same time."""
     public = Queue(PUBLIC_QUEUE, connection=redis_client, serializer=JSONSerializer)
     jobs = [public.enqueue("jobs_for_tests.pid"), queue.enqueue("jobs_for_tests.pid")]
-    worker = start(redis_url)
-    try:
-        wait_for(lambda: all(status(j) == JobStatus.FINISHED for j in jobs))
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0
+    pid = run_until_finished(redis_url, jobs)
     done = [Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer) for j in jobs]
-    assert {job.return_value() for job in done} == {worker.pid}
+    assert {job.return_value() for job in done} == {pid}
     assert done[1].ended_at <= done[0].started_at  # the page first, though enqueued second
 
 

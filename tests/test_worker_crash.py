@@ -18,8 +18,7 @@ from app import create_app
 from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
-from conftest import SECRETS, load_fixture, post
-from fakes.environment import vendor_environment
+from conftest import load_fixture, post
 from webhook_helpers import fatal_sentry_error
 from workers import jobs
 from workers.notifiers import DeliveryError
@@ -29,14 +28,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def env(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x) -> dict:
-    values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                statuspage=fake_statuspage, x=fake_x)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
-    yield values
-    jobs.runtime.cache_clear()
+def env(vendors_in_environment) -> dict:
+    return vendors_in_environment
 
 
 def start_worker(values: dict) -> subprocess.Popen:
