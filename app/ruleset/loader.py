@@ -60,7 +60,11 @@ def rules_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise RulesError([f"{path}: no such rules directory or file"])
+        # A relative path is read from the working directory: say which, since `klaxon`
+        # started elsewhere than the repository is the usual way to get here.
+        where = "" if path.is_absolute() else \
+            f" (in {Path.cwd()}; set KLAXON_RULES_DIR or run from the repository)"
+        raise RulesError([f"{path}: no such rules directory or file{where}"])
     files = sorted({f for pattern in PATTERNS for f in path.glob(pattern)})
     if not files:
         raise RulesError([f"{path}: no rules files (*.yml) in this directory"])

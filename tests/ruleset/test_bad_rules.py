@@ -52,6 +52,16 @@ def test_missing_directory_is_one_problem(tmp_path: Path) -> None:
     assert raised.value.problems == [f"{tmp_path / 'nope'}: no such rules directory or file"]
 
 
+def test_a_missing_relative_directory_names_where_it_was_looked_for(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RulesError) as raised:
+        load_ruleset(Path("rules"))
+    assert raised.value.problems == [
+        f"rules: no such rules directory or file (in {tmp_path}; set KLAXON_RULES_DIR or run "
+        "from the repository)"]
+
+
 def test_an_invalid_directory_never_replaces_a_valid_rule_set(tmp_path: Path) -> None:
     (tmp_path / "rules.yml").write_text("teams:\n  t: {}\nroutes:\n  - {name: all, team: t}\n")
     current, problems = reload_ruleset(None, tmp_path)
