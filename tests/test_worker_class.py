@@ -149,7 +149,9 @@ def test_a_job_that_ends_within_the_grace_finishes_even_when_sigterm_comes_twice
 
 def test_an_idle_worker_stops_at_once_on_sigterm(redis_url, redis_client) -> None:
     worker = start(redis_url)
-    wait_for(lambda: Worker.count(connection=redis_client) == 1)
+    # Idle, not merely registered: RQ registers a worker before it installs its SIGTERM
+    # handler, and a SIGTERM in between kills it with the default action (-15).
+    wait_for(lambda: [w.get_state() for w in Worker.all(connection=redis_client)] == ["idle"])
     signalled = time.monotonic()
     signal_dyno(worker, signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
