@@ -20,11 +20,11 @@ from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
+from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.token_failures import TokenFailures
-from app.store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -43,20 +43,32 @@ class Klaxon:
     maintenance: MaintenanceMode
     token_failures: TokenFailures  # wrong API tokens per client address (app/token_guard.py)
 
-    def enqueue(self, incident_id: str, event: str, seq: str = "", reason: str = "",
-                update: dict[str, Any] | None = None) -> str | None:
+    def enqueue(
+        self,
+        incident_id: str,
+        event: str,
+        seq: str = "",
+        reason: str = "",
+        update: dict[str, Any] | None = None,
+    ) -> str | None:
         """Tell the workers about a state change (one job per incident, event and seq; that
         job enqueues the event's public part, if it has one)."""
         return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
 
-    def post_update(self, incident_id: str, status: str, message: str, by: str,
-                    severity: str = "") -> dict[str, Any]:
+    def post_update(
+        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+    ) -> dict[str, Any]:
         """A status update from a person (API or form): stored, then sent to the channels."""
         result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
         if result["result"] == "updated":
             event = "resolved" if status == "resolved" else "update_posted"
-            self.enqueue(incident_id, event, repr(self.clock.now()), "status update posted",
-                         {"status": status, "message": message, "by": by})
+            self.enqueue(
+                incident_id,
+                event,
+                repr(self.clock.now()),
+                "status update posted",
+                {"status": status, "message": message, "by": by},
+            )
         return result
 
     def describe(self) -> dict[str, Any]:
@@ -72,8 +84,12 @@ class Klaxon:
         return problems
 
 
-def create_app(settings: Settings | None = None, *, connection: redis.Redis | None = None,
-               clock: Clock | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    connection: redis.Redis | None = None,
+    clock: Clock | None = None,
+) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.secret_values())
     init_sentry(settings)
@@ -83,11 +99,16 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["klaxon"] = Klaxon(
-        settings=settings, redis=connection, clock=clock, sources=build_sources(settings),
+        settings=settings,
+        redis=connection,
+        clock=clock,
+        sources=build_sources(settings),
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
-        outbox=Outbox(connection, clock), maintenance=MaintenanceMode(connection, clock),
-        token_failures=TokenFailures(connection, clock))
+        outbox=Outbox(connection, clock),
+        maintenance=MaintenanceMode(connection, clock),
+        token_failures=TokenFailures(connection, clock),
+    )
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.
     rule_secrets = settings.secret_values(app.extensions["klaxon"].ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
@@ -125,6 +146,11 @@ def _start_request_log() -> None:
 
 
 def _write_request_log(response: Any) -> Any:
-    log_request(request.method, request.path, response.status_code,
-                getattr(g, "started", time.perf_counter()), getattr(g, "log_fields", {}))
+    log_request(
+        request.method,
+        request.path,
+        response.status_code,
+        getattr(g, "started", time.perf_counter()),
+        getattr(g, "log_fields", {}),
+    )
     return response

@@ -56,8 +56,11 @@ def list_incidents() -> dict[str, Any]:
 def get_incident(incident_id: str) -> dict[str, Any]:
     store = current_app.extensions["klaxon"].incidents
     incident = _incident(incident_id)
-    return {**incident, "alerts": store.incident_alerts(incident_id),
-            "timeline": store.timeline(incident_id)}
+    return {
+        **incident,
+        "alerts": store.incident_alerts(incident_id),
+        "timeline": store.timeline(incident_id),
+    }
 
 
 @blueprint.get("/incidents/<incident_id>/timeline")
@@ -70,8 +73,9 @@ def get_timeline(incident_id: str) -> dict[str, Any]:
 def postmortem(incident_id: str) -> Response:
     """The post-mortem draft in Markdown, filled in from the incident as it is now."""
     _incident(incident_id)
-    return Response(draft_for(current_app.extensions["klaxon"], incident_id),
-                    mimetype="text/markdown")
+    return Response(
+        draft_for(current_app.extensions["klaxon"], incident_id), mimetype="text/markdown"
+    )
 
 
 @blueprint.post("/incidents/<incident_id>/resolve")
@@ -93,21 +97,34 @@ def declare_incident() -> tuple[dict[str, Any], int]:
     body = _body()
     title = _text(body, "title", 200, required=True)
     severity = _choice(body, "severity", [s.value for s in Severity], required=True)
-    alert = Alert(source=SourceName.MANUAL, lifecycle=Lifecycle.TRIGGER,
-                  identity=uuid.uuid4().hex, delivery_id=uuid.uuid4().hex,
-                  event_type="declared", title=title,
-                  description=_text(body, "summary", 5000), service=_text(body, "service", 200),
-                  environment=_text(body, "environment", 100), source_severity=severity,
-                  actor=_text(body, "by", 100) or "API")
+    alert = Alert(
+        source=SourceName.MANUAL,
+        lifecycle=Lifecycle.TRIGGER,
+        identity=uuid.uuid4().hex,
+        delivery_id=uuid.uuid4().hex,
+        event_type="declared",
+        title=title,
+        description=_text(body, "summary", 5000),
+        service=_text(body, "service", 200),
+        environment=_text(body, "environment", 100),
+        source_severity=severity,
+        actor=_text(body, "by", 100) or "API",
+    )
     decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
     team = _text(body, "team", 100) or decision.team
     if team not in klaxon.ruleset.teams:
-        raise PayloadError("api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)),
-                           got=repr(team))
-    correlation = replace(correlation_for(alert, decision, klaxon.ruleset),
-                          severity=Severity(severity), team=team, group_key="",
-                          suppressed="", inhibited_by=(),
-                          reason=f"declared by hand by {alert.actor}")
+        raise PayloadError(
+            "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
+        )
+    correlation = replace(
+        correlation_for(alert, decision, klaxon.ruleset),
+        severity=Severity(severity),
+        team=team,
+        group_key="",
+        suppressed="",
+        inhibited_by=(),
+        reason=f"declared by hand by {alert.actor}",
+    )
     result = klaxon.incidents.correlate(alert, correlation, request.get_data())
     return {"incident": result.incident_id, "alert": result.alert_id}, 201
 
@@ -128,8 +145,10 @@ def commander(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     body = _body()
     return current_app.extensions["klaxon"].incidents.assign_commander(
-        incident_id, _text(body, "commander", 100, required=True),
-        by=_text(body, "by", 100) or "API")
+        incident_id,
+        _text(body, "commander", 100, required=True),
+        by=_text(body, "by", 100) or "API",
+    )
 
 
 @blueprint.post("/incidents/<incident_id>/updates")
@@ -137,11 +156,18 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
     body = _body()
     klaxon = current_app.extensions["klaxon"]
-    update = {"status": _choice(body, "status", list(STATUSES), required=True),
-              "message": _text(body, "message", 5000, required=True),
-              "by": _text(body, "by", 100) or "API"}
-    result = klaxon.post_update(incident_id, update["status"], update["message"], update["by"],
-                                severity=_choice(body, "severity", [s.value for s in Severity]))
+    update = {
+        "status": _choice(body, "status", list(STATUSES), required=True),
+        "message": _text(body, "message", 5000, required=True),
+        "by": _text(body, "by", 100) or "API",
+    }
+    result = klaxon.post_update(
+        incident_id,
+        update["status"],
+        update["message"],
+        update["by"],
+        severity=_choice(body, "severity", [s.value for s in Severity]),
+    )
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
     return result, 201
@@ -154,8 +180,10 @@ def postmortem_status(incident_id: str) -> tuple[dict[str, Any], int]:
     body = _body()
     status = _choice(body, "status", ["draft", "in_review", "published"], required=True)
     klaxon = current_app.extensions["klaxon"]
-    klaxon.redis.hset(keys.incident(incident_id), mapping={
-        "postmortem_status": status, "postmortem_url": _text(body, "url", 500)})
+    klaxon.redis.hset(
+        keys.incident(incident_id),
+        mapping={"postmortem_status": status, "postmortem_url": _text(body, "url", 500)},
+    )
     return {"incident": incident_id, "postmortem_status": status}, 200
 
 
@@ -175,12 +203,18 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
     if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
         raise PayloadError("api", "services", "a list of service names", got=repr(services)[:60])
     until = body.get("until")
-    if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float))
-                              or until <= klaxon.clock.now()):
+    if until is not None and (
+        isinstance(until, bool)
+        or not isinstance(until, (int, float))
+        or until <= klaxon.clock.now()
+    ):
         raise PayloadError("api", "until", "epoch seconds in the future", got=repr(until)[:40])
-    started = klaxon.maintenance.start(_text(body, "reason", 500, required=True),
-                                       by=_text(body, "by", 100) or "API",
-                                       services=tuple(services), until=until)
+    started = klaxon.maintenance.start(
+        _text(body, "reason", 500, required=True),
+        by=_text(body, "by", 100) or "API",
+        services=tuple(services),
+        until=until,
+    )
     return {"maintenance": _maintenance_json(started)}, 201
 
 
@@ -195,8 +229,13 @@ def maintenance_off() -> dict[str, Any]:
 def _maintenance_json(window: Any) -> dict[str, Any] | None:
     if window is None:
         return None
-    return {"services": list(window.services), "reason": window.reason, "by": window.by,
-            "started_at": window.started_at, "until": window.until}
+    return {
+        "services": list(window.services),
+        "reason": window.reason,
+        "by": window.by,
+        "started_at": window.started_at,
+        "until": window.until,
+    }
 
 
 @blueprint.get("/outbox")
@@ -204,13 +243,19 @@ def outbox() -> dict[str, Any]:
     """What channels without credentials would have sent, newest first."""
     klaxon = current_app.extensions["klaxon"]
     limit = _limit(request.args.get("limit", "100"))
-    return {"messages": klaxon.outbox.entries(limit, incident_id=request.args.get("incident"),
-                                              channel=request.args.get("channel"))}
+    return {
+        "messages": klaxon.outbox.entries(
+            limit, incident_id=request.args.get("incident"), channel=request.args.get("channel")
+        )
+    }
 
 
 def _incident(incident_id: str) -> dict[str, Any]:
-    incident = (current_app.extensions["klaxon"].incidents.incident(incident_id)
-                if INCIDENT_ID.match(incident_id) else None)
+    incident = (
+        current_app.extensions["klaxon"].incidents.incident(incident_id)
+        if INCIDENT_ID.match(incident_id)
+        else None
+    )
     if incident is None:
         raise NotFound(f"no incident {incident_id[:40]!r}")
     return incident
@@ -230,9 +275,12 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool = False) -
             raise PayloadError("api", name, "a non-empty string", got="nothing")
         return ""
     if not isinstance(value, str) or len(value) > limit:
-        raise PayloadError("api", name, f"a string of at most {limit} characters",
-                           got=f"{len(value)} characters" if isinstance(value, str)
-                           else type(value).__name__)
+        raise PayloadError(
+            "api",
+            name,
+            f"a string of at most {limit} characters",
+            got=f"{len(value)} characters" if isinstance(value, str) else type(value).__name__,
+        )
     return value.strip()
 
 
@@ -245,6 +293,7 @@ def _choice(body: dict[str, Any], name: str, allowed: list[str], required: bool 
 
 def _limit(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
-        raise PayloadError("api", "limit", f"a whole number from 1 to {MAX_LIST}",
-                           got=repr(raw[:20]))
+        raise PayloadError(
+            "api", "limit", f"a whole number from 1 to {MAX_LIST}", got=repr(raw[:20])
+        )
     return int(raw)

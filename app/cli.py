@@ -64,10 +64,13 @@ def outbox(limit: int, incident: str | None, channel: str | None) -> None:
     settings = Settings.from_env()
     box = Outbox(connect(settings.redis_url or DEFAULT_REDIS_URL), SystemClock())
     for entry in box.entries(limit, incident_id=incident, channel=channel):
-        click.echo(f"{entry['id']}  {entry['channel']:<10} {entry['action']:<11} "
-                   f"{entry['incident_id']}  {entry['event']}")
-        click.echo("  " + json.dumps(entry["body"], ensure_ascii=False, indent=2)
-                   .replace("\n", "\n  "))
+        click.echo(
+            f"{entry['id']}  {entry['channel']:<10} {entry['action']:<11} "
+            f"{entry['incident_id']}  {entry['event']}"
+        )
+        click.echo(
+            "  " + json.dumps(entry["body"], ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        )
 
 
 @main.command()
@@ -76,8 +79,7 @@ def outbox(limit: int, incident: str | None, channel: str | None) -> None:
 @click.option("--until", "until", default=None, help="end time, ISO 8601 (default: until off)")
 @click.option("--reason", default="planned maintenance", show_default=True)
 @click.option("--by", default=None, help="who (default: $USER)")
-def maintenance(switch: str, services: str, until: str | None, reason: str,
-                by: str | None) -> None:
+def maintenance(switch: str, services: str, until: str | None, reason: str, by: str | None) -> None:
     """Maintenance mode: suppress and record pages for some services, or all."""
     import os
     from datetime import datetime
@@ -103,8 +105,11 @@ def maintenance(switch: str, services: str, until: str | None, reason: str,
         click.echo("maintenance: off")
     else:
         scope = ", ".join(current.services) or "all services"
-        ends = (datetime.fromtimestamp(current.until).isoformat() if current.until
-                else "until switched off")
+        ends = (
+            datetime.fromtimestamp(current.until).isoformat()
+            if current.until
+            else "until switched off"
+        )
         click.echo(f"maintenance: on for {scope} ({current.reason}; by {current.by}; {ends})")
 
 
@@ -129,8 +134,11 @@ def failed(requeue: str | None, requeue_all: bool) -> None:
                 click.echo(f"requeued {job_id}")
                 continue
             job = queue.fetch_job(job_id)
-            error = (job.latest_result().exc_string or "").strip().splitlines()[-1:] if job \
-                and job.latest_result() else [""]
+            error = (
+                (job.latest_result().exc_string or "").strip().splitlines()[-1:]
+                if job and job.latest_result()
+                else [""]
+            )
             click.echo(f"{job_id}  {queue.name}  {error[0][:160]}")
             click.echo(f"  requeue: klaxon failed --requeue {job_id}")
 

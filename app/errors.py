@@ -83,8 +83,10 @@ class TooManyAttempts(RequestRejected):
     code = "too_many_attempts"
 
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"too many wrong tokens from this address; try again in "
-                         f"{retry_after_seconds} seconds", retry_after=retry_after_seconds)
+        super().__init__(
+            f"too many wrong tokens from this address; try again in {retry_after_seconds} seconds",
+            retry_after=retry_after_seconds,
+        )
         self.retry_after_seconds = retry_after_seconds
 
     def http_headers(self) -> dict[str, str]:
@@ -97,16 +99,23 @@ class PayloadError(RequestRejected):
     status = 400
     code = "invalid_payload"
 
-    def __init__(self, source: str, field: str, expected: str, got: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        field: str,
+        expected: str,
+        got: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         where = f"{field}: " if field else ""
         message = f"{source}: {where}expected {expected}"
         if got is not None:
             message += f", got {got}"
         if hint:
             message += f". {hint}"
-        super().__init__(message, source=source, field=field or None, expected=expected,
-                         got=got, hint=hint)
+        super().__init__(
+            message, source=source, field=field or None, expected=expected, got=got, hint=hint
+        )
 
 
 class StorageUnavailable(KlaxonError):

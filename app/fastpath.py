@@ -36,8 +36,9 @@ class WebhookFastPath:
         self.flask_app = flask_app
         self.wrapped = wrapped
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         source_name = _webhook_source(environ)
         if source_name is None:
             return self.wrapped(environ, start_response)
@@ -58,9 +59,14 @@ class WebhookFastPath:
         finally:
             request.close()
         data = _json_bytes(app, body)
-        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}", [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-            *headers.items()])
+        start_response(
+            f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                *headers.items(),
+            ],
+        )
         log_request("POST", request.path, status, started, fields)
         return [data]
 
@@ -74,7 +80,7 @@ def _webhook_source(environ: dict[str, Any]) -> str | None:
     path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
     if not path.startswith(PREFIX):
         return None
-    name = path[len(PREFIX):]
+    name = path[len(PREFIX) :]
     return name if name and "/" not in name else None
 
 
@@ -96,4 +102,3 @@ def _json_bytes(app: Flask, body: dict[str, Any]) -> bytes:
 
 def install(app: Flask) -> None:
     app.wsgi_app = WebhookFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
-

@@ -26,5 +26,7 @@ def readyz() -> tuple[dict[str, Any], int]:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
     checks["rules"] = "ok" if klaxon.ruleset is not None else "not loaded"
     ready = all(v == "ok" for v in checks.values())
-    return ({"status": "ready" if ready else "not ready", "checks": checks, **klaxon.describe()},
-            200 if ready else 503)
+    return (
+        {"status": "ready" if ready else "not ready", "checks": checks, **klaxon.describe()},
+        200 if ready else 503,
+    )

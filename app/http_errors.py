@@ -35,17 +35,23 @@ def answer_for(error: Exception) -> ErrorAnswer:
     if isinstance(error, RequestRejected):
         # The message may quote a value from the body ("got 'Trigered'"): the sender sees it,
         # the log keeps only which field was wrong.
-        return ErrorAnswer(error.status, error.to_json(), error.http_headers(), log_fields={
-            "error": error.code, "field": error.details.get("field")})
+        return ErrorAnswer(
+            error.status,
+            error.to_json(),
+            error.http_headers(),
+            log_fields={"error": error.code, "field": error.details.get("field")},
+        )
     if isinstance(error, redis.RedisError) and is_unavailable(error):
         # Any route that reads or writes Redis while it is down: the client should retry.
         log(logger, "storage unavailable", logging.WARNING, error=type(error).__name__)
         error = StorageUnavailable("Redis is unavailable")
     if isinstance(error, StorageUnavailable):
-        return ErrorAnswer(error.status,
-                           {"error": error.code, "message": "storage is unavailable; retry later"},
-                           {"Retry-After": str(error.retry_after_seconds)},
-                           {"error": error.code})
+        return ErrorAnswer(
+            error.status,
+            {"error": error.code, "message": "storage is unavailable; retry later"},
+            {"Retry-After": str(error.retry_after_seconds)},
+            {"error": error.code},
+        )
     if isinstance(error, HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
         message = error.description or error.name
@@ -53,15 +59,21 @@ def answer_for(error: Exception) -> ErrorAnswer:
             code, message = "payload_too_large", "request body is larger than KLAXON_MAX_BODY"
         # Keep the headers the error carries (405 must say Allow), not its HTML content type.
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-        return ErrorAnswer(error.code or 500, {"error": code, "message": message}, headers,
-                           {"error": code})
+        return ErrorAnswer(
+            error.code or 500, {"error": code, "message": message}, headers, {"error": code}
+        )
     # Answering the error here means Flask never signals it, so report it ourselves.
     sentry_sdk.capture_exception(error)
     log(logger, "unhandled error", logging.ERROR, error=type(error).__name__)
     logger.debug("traceback", exc_info=error)
-    return ErrorAnswer(500, {"error": "internal_error", "message": "Klaxon failed to handle "
-                             "this request; it has been reported"},
-                       log_fields={"error": "internal_error"})
+    return ErrorAnswer(
+        500,
+        {
+            "error": "internal_error",
+            "message": "Klaxon failed to handle this request; it has been reported",
+        },
+        log_fields={"error": "internal_error"},
+    )
 
 
 def register(app: Flask) -> None:

@@ -28,8 +28,16 @@ import orjson
 # cost several times orjson's own parse, so the body is mapped to a few classes (digits -> 0,
 # value starts -> ':', whitespace dropped, the rest -> x) and searched as bytes. Digits inside
 # a string after one of those characters only cost the slower path.
-_NUMBER_CLASSES = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord(":") if b in b":[,"
-                        else b if b == ord("-") else ord("x") for b in range(256))
+_NUMBER_CLASSES = bytes(
+    ord("0")
+    if chr(b).isdigit() and b < 128
+    else ord(":")
+    if b in b":[,"
+    else b
+    if b == ord("-")
+    else ord("x")
+    for b in range(256)
+)
 _LONG_POSITIVE, _LONG_NEGATIVE = b":" + b"0" * 20, b":-" + b"0" * 19
 
 
@@ -89,12 +97,12 @@ def dumps(value: Any) -> str:
 def dumps_bytes(value: Any, default: Any = None, sort_keys: bool = False) -> bytes:
     """dumps(), as UTF-8 bytes; `default` converts what JSON has no type for."""
     try:
-        return orjson.dumps(value, default=default,
-                            option=orjson.OPT_SORT_KEYS if sort_keys else None)
+        return orjson.dumps(
+            value, default=default, option=orjson.OPT_SORT_KEYS if sort_keys else None
+        )
     except TypeError:  # orjson.JSONEncodeError too
         pass
-    options: dict[str, Any] = {"separators": (",", ":"), "default": default,
-                               "sort_keys": sort_keys}
+    options: dict[str, Any] = {"separators": (",", ":"), "default": default, "sort_keys": sort_keys}
     try:
         return json.dumps(value, ensure_ascii=False, **options).encode()
     except UnicodeEncodeError:  # a lone surrogate has no UTF-8: written as its \u escape

@@ -57,13 +57,16 @@ def run(host: str, port: int) -> None:
 
 def _banner(host: str, port: int, env: dict[str, str]) -> None:
     base = f"http://{host}:{port}"
-    click.echo(f"""
+    click.echo(
+        f"""
 Klaxon is running at {base}
-  Redis        {env['REDIS_URL']}
+  Redis        {env["REDIS_URL"]}
   Webhooks     POST {base}/webhooks/<pagerduty|sentry|opsgenie|datadog|alertmanager|grafana>
-  API token    {env['KLAXON_API_TOKEN']}   (Authorization: Bearer ...)
+  API token    {env["KLAXON_API_TOKEN"]}   (Authorization: Bearer ...)
   Outbox       {base}/api/outbox   (every channel without credentials writes here)
   Status page  {base}/status
 Unsigned webhooks are accepted for sources without a secret (KLAXON_INSECURE_DEV=1).
 Press Ctrl-C to stop.
-""", err=True)
+""",
+        err=True,
+    )

@@ -15,7 +15,6 @@ _secrets: list[str] = []
 request_logger = logging.getLogger("klaxon.request")
 
 
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -60,15 +59,26 @@ def log(logger: logging.Logger, message: str, level: int = logging.INFO, **field
     if logger.isEnabledFor(level):
         # makeRecord + handle is what Logger.log does, minus findCaller()'s walk up the stack
         # for a file and line no formatter here prints (a third of a request line's cost).
-        logger.handle(logger.makeRecord(logger.name, level, "", 0, message, (), None,
-                                        extra={"fields": fields}))
+        logger.handle(
+            logger.makeRecord(
+                logger.name, level, "", 0, message, (), None, extra={"fields": fields}
+            )
+        )
 
 
-def log_request(method: str, path: str, status: int, started: float,
-                fields: dict[str, Any]) -> None:
+def log_request(
+    method: str, path: str, status: int, started: float, fields: dict[str, Any]
+) -> None:
     """The one line per request (health checks excepted), for Flask's routes and the webhook
     fast path alike: method, path, status, latency and what the handler recorded."""
     if path.startswith(("/healthz", "/readyz")):
         return
-    log(request_logger, "request", method=method, path=path, status=status,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2), **fields)
+    log(
+        request_logger,
+        "request",
+        method=method,
+        path=path,
+        status=status,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        **fields,
+    )

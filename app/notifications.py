@@ -39,31 +39,56 @@ def public_job_id(incident_id: str, event: str, seq: str) -> str:
     return notify_job_id(incident_id, event, seq) + PUBLIC_SUFFIX
 
 
-def enqueue_notification(connection: redis.Redis, incident_id: str, event: str, seq: str = "",
-                         reason: str = "", update: dict[str, Any] | None = None) -> str | None:
+def enqueue_notification(
+    connection: redis.Redis,
+    incident_id: str,
+    event: str,
+    seq: str = "",
+    reason: str = "",
+    update: dict[str, Any] | None = None,
+) -> str | None:
     """Enqueue the responders' part of one lifecycle event, after the incident's previous one
     (an acknowledgement must not overtake the page). Enqueuing the same (incident, event, seq)
     twice does nothing; returns the job id, or None if it was already there."""
-    return _enqueue_in_chain(connection, NOTIFY_QUEUE, NOTIFY_JOB,
-                             notify_job_id(incident_id, event, seq),
-                             keys.incident_last_job(incident_id),
-                             (incident_id, event, seq, reason, update))
+    return _enqueue_in_chain(
+        connection,
+        NOTIFY_QUEUE,
+        NOTIFY_JOB,
+        notify_job_id(incident_id, event, seq),
+        keys.incident_last_job(incident_id),
+        (incident_id, event, seq, reason, update),
+    )
 
 
-def enqueue_public_notification(connection: redis.Redis, incident_id: str, event: str,
-                                seq: str = "", reason: str = "",
-                                update: dict[str, Any] | None = None) -> str | None:
+def enqueue_public_notification(
+    connection: redis.Redis,
+    incident_id: str,
+    event: str,
+    seq: str = "",
+    reason: str = "",
+    update: dict[str, Any] | None = None,
+) -> str | None:
     """Enqueue the public part (status page, X) of one lifecycle event, after the incident's
     previous public part (a status-page update must not overtake the create). Enqueuing it
     twice does nothing; returns the job id, or None if it was already there."""
-    return _enqueue_in_chain(connection, PUBLIC_QUEUE, PUBLIC_JOB,
-                             public_job_id(incident_id, event, seq),
-                             keys.incident_last_public_job(incident_id),
-                             (incident_id, event, seq, reason, update))
+    return _enqueue_in_chain(
+        connection,
+        PUBLIC_QUEUE,
+        PUBLIC_JOB,
+        public_job_id(incident_id, event, seq),
+        keys.incident_last_public_job(incident_id),
+        (incident_id, event, seq, reason, update),
+    )
 
 
-def _enqueue_in_chain(connection: redis.Redis, queue_name: str, function: str, job_id: str,
-                      last_job_key: str, args: tuple[Any, ...]) -> str | None:
+def _enqueue_in_chain(
+    connection: redis.Redis,
+    queue_name: str,
+    function: str,
+    job_id: str,
+    last_job_key: str,
+    args: tuple[Any, ...],
+) -> str | None:
     """Enqueue `function(*args)` as `job_id` unless it exists, depending on the job
     `last_job_key` names (failed or not: a failure must not hold up the incident's later
     messages) and naming this one there in its place."""
@@ -74,9 +99,17 @@ def _enqueue_in_chain(connection: redis.Redis, queue_name: str, function: str, j
     depends = None
     if previous and Job.exists(previous.decode(), connection=connection):
         depends = Dependency(jobs=[previous.decode()], allow_failure=True)
-    queue.enqueue(function, *args, job_id=job_id, depends_on=depends, job_timeout=120,
-                  result_ttl=86400, failure_ttl=30 * 86400, retry=_retry(),
-                  on_failure=Callback(FAILURE_CALLBACK))
+    queue.enqueue(
+        function,
+        *args,
+        job_id=job_id,
+        depends_on=depends,
+        job_timeout=120,
+        result_ttl=86400,
+        failure_ttl=30 * 86400,
+        retry=_retry(),
+        on_failure=Callback(FAILURE_CALLBACK),
+    )
     return job_id
 
 
@@ -89,5 +122,7 @@ def _retry() -> Any:
     # Exponential-ish backoff with ±20% jitter, so jobs failed by one outage do not retry in
     # lockstep. Vendors throttle for seconds to minutes (PagerDuty suggests "a few minutes");
     # effects already made are skipped by the ledger on every retry.
-    return Retry(max=len(RETRY_INTERVALS_SECONDS),
-                 interval=[round(s * random.uniform(0.8, 1.2)) for s in RETRY_INTERVALS_SECONDS])
+    return Retry(
+        max=len(RETRY_INTERVALS_SECONDS),
+        interval=[round(s * random.uniform(0.8, 1.2)) for s in RETRY_INTERVALS_SECONDS],
+    )

@@ -16,11 +16,27 @@ from sentry_sdk.integrations.rq import RqIntegration
 
 from app.settings import Settings
 
-SENSITIVE_HEADERS = {"authorization", "cookie", "x-klaxon-token", "x-pagerduty-signature",
-                     "sentry-hook-signature", "x-grafana-alerting-signature",
-                     "x-grafana-alert-signature", "x-api-key"}
-SENSITIVE_KEYS = ("routing_key", "secret", "token", "signature", "password", "api_key",
-                  "authorization", "genie", "dsn")
+SENSITIVE_HEADERS = {
+    "authorization",
+    "cookie",
+    "x-klaxon-token",
+    "x-pagerduty-signature",
+    "sentry-hook-signature",
+    "x-grafana-alerting-signature",
+    "x-grafana-alert-signature",
+    "x-api-key",
+}
+SENSITIVE_KEYS = (
+    "routing_key",
+    "secret",
+    "token",
+    "signature",
+    "password",
+    "api_key",
+    "authorization",
+    "genie",
+    "dsn",
+)
 FILTERED = "[Filtered]"
 
 
@@ -61,8 +77,9 @@ def scrub_event(event: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
         request["query_string"] = ""
         headers = request.get("headers")
         if isinstance(headers, dict):
-            request["headers"] = {k: v for k, v in headers.items()
-                                  if k.lower() not in SENSITIVE_HEADERS}
+            request["headers"] = {
+                k: v for k, v in headers.items() if k.lower() not in SENSITIVE_HEADERS
+            }
     return _scrub(event, secrets)
 
 
@@ -73,8 +90,10 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
                 value = value.replace(secret, FILTERED)
         return value
     if isinstance(value, dict):
-        return {k: FILTERED if _sensitive_key(k) and isinstance(v, str) else _scrub(v, secrets)
-                for k, v in value.items()}
+        return {
+            k: FILTERED if _sensitive_key(k) and isinstance(v, str) else _scrub(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     if isinstance(value, tuple):

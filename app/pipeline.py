@@ -24,8 +24,15 @@ PAGERS = {SourceName.PAGERDUTY, SourceName.OPSGENIE}
 
 # When one delivery carries several alerts (Alertmanager groups), the answer's top-level
 # outcome is the most consequential one.
-_OUTCOME_WEIGHT = {Outcome.NEW: 7, Outcome.GROUPED: 6, Outcome.RESOLVED: 5, Outcome.UPDATED: 4,
-                   Outcome.SUPPRESSED: 3, Outcome.DUPLICATE: 2, Outcome.IGNORED: 1}
+_OUTCOME_WEIGHT = {
+    Outcome.NEW: 7,
+    Outcome.GROUPED: 6,
+    Outcome.RESOLVED: 5,
+    Outcome.UPDATED: 4,
+    Outcome.SUPPRESSED: 3,
+    Outcome.DUPLICATE: 2,
+    Outcome.IGNORED: 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +46,11 @@ class Answer:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"outcome": self.outcome.value, "alert": self.alert,
-                                "incident": self.incident}
+        body: dict[str, Any] = {
+            "outcome": self.outcome.value,
+            "alert": self.alert,
+            "incident": self.incident,
+        }
         if self.reason:
             body["reason"] = self.reason
         if len(self.alerts) > 1:
@@ -48,19 +58,37 @@ class Answer:
         return body
 
 
-def ingest(parsed: Parsed, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
-           now: float, enqueue: Enqueue) -> Answer:
+def ingest(
+    parsed: Parsed,
+    raw_body: bytes,
+    ruleset: RuleSet,
+    store: IncidentStore,
+    now: float,
+    enqueue: Enqueue,
+) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
-    results = [_ingest_one(alert, raw_body, ruleset, store, now, enqueue)
-               for alert in parsed.alerts]
+    results = [
+        _ingest_one(alert, raw_body, ruleset, store, now, enqueue) for alert in parsed.alerts
+    ]
     top = max(results, key=lambda r: _OUTCOME_WEIGHT[r.outcome])
-    return Answer(top.outcome, alert=top.alert_id, incident=top.incident_id, reason=top.reason,
-                  alerts=[_summary(r) for r in results])
+    return Answer(
+        top.outcome,
+        alert=top.alert_id,
+        incident=top.incident_id,
+        reason=top.reason,
+        alerts=[_summary(r) for r in results],
+    )
 
 
-def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: IncidentStore,
-                now: float, enqueue: Enqueue) -> Correlated:
+def _ingest_one(
+    alert: Alert,
+    raw_body: bytes,
+    ruleset: RuleSet,
+    store: IncidentStore,
+    now: float,
+    enqueue: Enqueue,
+) -> Correlated:
     own = _own_page(alert, store)
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
@@ -70,12 +98,19 @@ def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: Incident
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
     # No group_wait: tell responders now rather than at the next tick (the declare timer,
     # kept as a safety net, then finds it declared and does nothing).
-    if result.notify == "declare" and result.incident_id and decision.group_wait_s <= 0 and \
-            store.declare(result.incident_id) == "declared":
+    if (
+        result.notify == "declare"
+        and result.incident_id
+        and decision.group_wait_s <= 0
+        and store.declare(result.incident_id) == "declared"
+    ):
         enqueue(result.incident_id, "declared", "", "first notification (no group_wait)")
     # Raised during group_wait: the declaration will carry the new severity by itself.
-    if result.notify == "severity_raised" and result.incident_id and \
-            store.is_declared(result.incident_id):
+    if (
+        result.notify == "severity_raised"
+        and result.incident_id
+        and store.is_declared(result.incident_id)
+    ):
         enqueue(result.incident_id, "severity_raised", decision.severity.value, decision.reason)
     return result
 
@@ -83,26 +118,30 @@ def _ingest_one(alert: Alert, raw_body: bytes, ruleset: RuleSet, store: Incident
 def _own_page(alert: Alert, store: IncidentStore) -> str | None:
     """The Klaxon incident a PagerDuty/Opsgenie event is about, when Klaxon made that page
     (its dedup key / alias is the incident id): it must never open a new incident."""
-    if alert.source in PAGERS and KLAXON_INCIDENT.match(alert.problem_key) and \
-            store.incident(alert.problem_key) is not None:
+    if (
+        alert.source in PAGERS
+        and KLAXON_INCIDENT.match(alert.problem_key)
+        and store.incident(alert.problem_key) is not None
+    ):
         return alert.problem_key
     return None
 
 
-def _page_came_back(alert: Alert, incident_id: str, store: IncidentStore,
-                    enqueue: Enqueue) -> Correlated:
+def _page_came_back(
+    alert: Alert, incident_id: str, store: IncidentStore, enqueue: Enqueue
+) -> Correlated:
     who = alert.actor or alert.source.value
     if alert.lifecycle is Lifecycle.ACKNOWLEDGE:
-        if store.acknowledge(incident_id, who, via=alert.source.value)["result"] == \
-                "acknowledged":
+        if store.acknowledge(incident_id, who, via=alert.source.value)["result"] == "acknowledged":
             enqueue(incident_id, "acknowledged", "", f"acknowledged in {alert.source}")
         return Correlated(None, Outcome.UPDATED, incident_id, reason=f"acknowledged by {who}")
     if alert.lifecycle is Lifecycle.RESOLVE:
         if store.resolve(incident_id, by=f"{who} via {alert.source}", force=True) == "resolved":
             enqueue(incident_id, "resolved", "", f"resolved in {alert.source}")
         return Correlated(None, Outcome.RESOLVED, incident_id, reason=f"resolved by {who}")
-    return Correlated(None, Outcome.DUPLICATE, incident_id,
-                      reason=f"{alert.source} event about Klaxon's own page")
+    return Correlated(
+        None, Outcome.DUPLICATE, incident_id, reason=f"{alert.source} event about Klaxon's own page"
+    )
 
 
 def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Correlation:
@@ -110,13 +149,18 @@ def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Corre
     default_key = f"{alert.source}:{alert.identity}"
     flapping = decision.flapping
     return Correlation(
-        severity=decision.severity, team=decision.team, rule=decision.rule,
-        rule_location=decision.rule_location, rules_version=decision.rules_version,
+        severity=decision.severity,
+        team=decision.team,
+        rule=decision.rule,
+        rule_location=decision.rule_location,
+        rules_version=decision.rules_version,
         reason=decision.reason,
         dedup_key="" if decision.dedup_key == default_key else decision.dedup_key,
-        group_key=decision.group_key if any(
-            value.partition("=")[2] for value in decision.group_key.split("|")) else "",
-        group_window_seconds=decision.group_window_s, group_wait_seconds=decision.group_wait_s,
+        group_key=decision.group_key
+        if any(value.partition("=")[2] for value in decision.group_key.split("|"))
+        else "",
+        group_window_seconds=decision.group_window_s,
+        group_wait_seconds=decision.group_wait_s,
         quiet_period_seconds=decision.resolve_quiet_s,
         suppressed=decision.suppression.reason if decision.suppression else "",
         inhibited_by=_inhibition_keys(ruleset, decision, side="target"),
@@ -124,7 +168,8 @@ def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Corre
         # "this many changes make an alert flapping" -> the store's "more than N-1 changes".
         flapping_max_changes=max(flapping.state_changes - 1, 0) if flapping else 0,
         flapping_window_seconds=flapping.window_s if flapping else 0,
-        flapping_hold_seconds=flapping.hold_s if flapping else 0)
+        flapping_hold_seconds=flapping.hold_s if flapping else 0,
+    )
 
 
 def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[str, ...]:
@@ -134,9 +179,14 @@ def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[s
     labels = decision.labels
     return tuple(
         "|".join([rule.name, *(f"{n}={labels.get(n, '')}" for n in rule.equal)])
-        for rule in ruleset.inhibit_rules if all_match(getattr(rule, side), labels))
+        for rule in ruleset.inhibit_rules
+        if all_match(getattr(rule, side), labels)
+    )
 
 
 def _summary(result: Correlated) -> dict[str, Any]:
-    return {"alert": result.alert_id, "outcome": result.outcome.value,
-            "incident": result.incident_id}
+    return {
+        "alert": result.alert_id,
+        "outcome": result.outcome.value,
+        "incident": result.incident_id,
+    }

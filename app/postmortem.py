@@ -24,43 +24,62 @@ from app.wording import duration, status_word, utc
 TEMPLATE = "postmortem/postmortem.md.j2"
 # Names the store records when nobody gave one: not people, so not "who responded".
 NOT_PEOPLE = frozenset({"", "API", "web", "quiet period"})
-KIND_WORDS = {"opened": "Incident opened", "alert_received": "Alert received",
-              "alert_grouped": "Alert grouped", "alert_resolved": "Alert resolved",
-              "acknowledged": "Acknowledged", "commander": "Commander",
-              "status_update": "Status update", "severity_raised": "Severity raised",
-              "severity_changed": "Severity changed", "resolved": "Resolved"}
-ROLE_BY_KIND = {"acknowledged": "acknowledged", "status_update": "posted status updates",
-                "commander": "incident commander"}
+KIND_WORDS = {
+    "opened": "Incident opened",
+    "alert_received": "Alert received",
+    "alert_grouped": "Alert grouped",
+    "alert_resolved": "Alert resolved",
+    "acknowledged": "Acknowledged",
+    "commander": "Commander",
+    "status_update": "Status update",
+    "severity_raised": "Severity raised",
+    "severity_changed": "Severity changed",
+    "resolved": "Resolved",
+}
+ROLE_BY_KIND = {
+    "acknowledged": "acknowledged",
+    "status_update": "posted status updates",
+    "commander": "incident commander",
+}
 
 
 def draft_for(klaxon: Any, incident_id: str) -> str | None:
     """The draft as it is now, for the routes that serve it (API and internal pages)."""
-    return render_postmortem(klaxon.incidents, klaxon.ruleset, incident_id,
-                             klaxon.settings.templates_dir, klaxon.clock.now())
+    return render_postmortem(
+        klaxon.incidents,
+        klaxon.ruleset,
+        incident_id,
+        klaxon.settings.templates_dir,
+        klaxon.clock.now(),
+    )
 
 
-def render_postmortem(store: IncidentStore, ruleset: RuleSet, incident_id: str,
-                      templates_dir: Path, now: float) -> str | None:
+def render_postmortem(
+    store: IncidentStore, ruleset: RuleSet, incident_id: str, templates_dir: Path, now: float
+) -> str | None:
     """The Markdown draft for one incident, or None when there is no such incident."""
     variables = postmortem_vars(store, ruleset, incident_id, now)
     if variables is None:
         return None
-    return environment(str(Path(templates_dir).resolve())).get_template(TEMPLATE).render(
-        variables)
+    return environment(str(Path(templates_dir).resolve())).get_template(TEMPLATE).render(variables)
 
 
-def postmortem_vars(store: IncidentStore, ruleset: RuleSet, incident_id: str,
-                    now: float) -> dict[str, Any] | None:
+def postmortem_vars(
+    store: IncidentStore, ruleset: RuleSet, incident_id: str, now: float
+) -> dict[str, Any] | None:
     incident = store.incident(incident_id)
     if incident is None:
         return None
     timeline = store.timeline(incident_id)
     alerts = store.incident_alerts(incident_id)
-    return {"incident": _incident(incident, ruleset, now), "now": now,
-            "timeline": [_entry(e) for e in timeline],
-            "responders": responders(incident, timeline),
-            "alerts": [_alert(a) for a in alerts],
-            "updates": [e["data"] for e in timeline if e["kind"] == "status_update"]}
+    return {
+        "incident": _incident(incident, ruleset, now),
+        "now": now,
+        "timeline": [_entry(e) for e in timeline],
+        "responders": responders(incident, timeline),
+        "alerts": [_alert(a) for a in alerts],
+        "updates": [e["data"] for e in timeline if e["kind"] == "status_update"],
+    }
 
 
 def responders(incident: dict[str, Any], timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,28 +100,44 @@ def _incident(data: dict[str, Any], ruleset: RuleSet, now: float) -> dict[str, A
     acked, resolved = _time(data.get("acknowledged_at")), _time(data.get("resolved_at"))
     policy = ruleset.severities.get(Severity(data["severity"]))
     due = policy.postmortem_due_s if policy else None
-    return {"id": data["id"], "title": data.get("title", ""), "severity": data["severity"],
-            "status": data["status"], "team": data.get("team", ""),
-            "service": data.get("service", ""), "environment": data.get("environment", ""),
-            "commander": data.get("commander") or "", "created_at": created,
-            "acknowledged_at": acked, "acknowledged_by": data.get("acknowledged_by") or "",
-            "resolved_at": resolved,
-            "duration_seconds": (resolved or now) - created,
-            "ack_seconds": acked - created if acked else None,
-            "resolve_seconds": resolved - created if resolved else None,
-            "postmortem_due_at": resolved + due if resolved and due else None}
+    return {
+        "id": data["id"],
+        "title": data.get("title", ""),
+        "severity": data["severity"],
+        "status": data["status"],
+        "team": data.get("team", ""),
+        "service": data.get("service", ""),
+        "environment": data.get("environment", ""),
+        "commander": data.get("commander") or "",
+        "created_at": created,
+        "acknowledged_at": acked,
+        "acknowledged_by": data.get("acknowledged_by") or "",
+        "resolved_at": resolved,
+        "duration_seconds": (resolved or now) - created,
+        "ack_seconds": acked - created if acked else None,
+        "resolve_seconds": resolved - created if resolved else None,
+        "postmortem_due_at": resolved + due if resolved and due else None,
+    }
 
 
 def _entry(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"at": entry["at"], "day": utc(entry["at"], True)[:10], "kind": entry["kind"],
-            "what": KIND_WORDS.get(entry["kind"], entry["kind"].replace("_", " ").capitalize()),
-            "text": entry["text"]}
+    return {
+        "at": entry["at"],
+        "day": utc(entry["at"], True)[:10],
+        "kind": entry["kind"],
+        "what": KIND_WORDS.get(entry["kind"], entry["kind"].replace("_", " ").capitalize()),
+        "text": entry["text"],
+    }
 
 
 def _alert(data: dict[str, Any]) -> dict[str, Any]:
-    return {"source": data.get("source", ""), "title": data.get("title", ""),
-            "count": int(data.get("count") or 0), "status": data.get("status", ""),
-            "first_seen": _time(data.get("first_seen"))}
+    return {
+        "source": data.get("source", ""),
+        "title": data.get("title", ""),
+        "count": int(data.get("count") or 0),
+        "status": data.get("status", ""),
+        "first_seen": _time(data.get("first_seen")),
+    }
 
 
 def _time(value: Any) -> float | None:
@@ -115,15 +150,21 @@ def cell(text: Any) -> str:
 
 
 def clock(epoch: float) -> str:
-    """"09:14:03": timeline lines sit under a date heading, so the date is not repeated."""
+    """ "09:14:03": timeline lines sit under a date heading, so the date is not repeated."""
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%S")
 
 
 @lru_cache(maxsize=4)
 def environment(templates_dir: str) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(loader=FileSystemLoader(templates_dir), undefined=StrictUndefined,
-                               autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True)
-    env.filters.update({"duration": duration, "utc": utc, "status_word": status_word,
-                        "cell": cell, "clock": clock})
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        {"duration": duration, "utc": utc, "status_word": status_word, "cell": cell, "clock": clock}
+    )
     return env

@@ -50,8 +50,11 @@ class Known:
 
 class PublicLeak(ValueError):
     def __init__(self, findings: list[Finding], where: str = "") -> None:
-        super().__init__((f"{where}: " if where else "") + "internal details in public text: "
-                         + "; ".join(f.describe() for f in findings))
+        super().__init__(
+            (f"{where}: " if where else "")
+            + "internal details in public text: "
+            + "; ".join(f.describe() for f in findings)
+        )
         self.findings = findings
         self.where = where
 
@@ -65,12 +68,19 @@ _TOKENS = [  # (kind, pattern); vendor prefixes first, then shapes that are rare
     ("bearer token", r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
     ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     ("hex token", r"\b[0-9a-fA-F]{32,}\b"),
-    ("base64 token", (r"(?<![A-Za-z0-9+/_-])(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
-                      r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}")),
+    (
+        "base64 token",
+        (
+            r"(?<![A-Za-z0-9+/_-])(?=[A-Za-z0-9+/_-]*[0-9])(?=[A-Za-z0-9+/_-]*[a-z])"
+            r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}"
+        ),
+    ),
 ]
 # Lower-case only: "fixed.It" in prose is a typo, "db.internal" is a host.
-_HOST_SUFFIX = ("com|net|org|io|dev|app|co|cloud|ai|internal|local|localdomain|lan|corp|intra"
-                "|intranet|svc|cluster|home|uk|de|fr|nl|eu|jp|in|au|ca|us|me")
+_HOST_SUFFIX = (
+    "com|net|org|io|dev|app|co|cloud|ai|internal|local|localdomain|lan|corp|intra"
+    "|intranet|svc|cluster|home|uk|de|fr|nl|eu|jp|in|au|ca|us|me"
+)
 _HOST_PATTERNS = [
     ("URL", r"\bhttps?://[^\s<>\"')\]]+"),
     ("email address", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
@@ -82,10 +92,25 @@ _HOST_PATTERNS = [
     ("hostname", r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)*-\d+[a-z]?\b"),  # web-03, ip-10-0-0-1
 ]
 # Words shaped like "web-03" that are not hosts.
-_NOT_HOSTS = frozenset({"utf-8", "utf-16", "utf-32", "sha-1", "sha-256", "sha-512", "iso-8859-1",
-                        "covid-19", "base-64", "mp-3", "p-1", "h-2"})
-_COMPILED = ([(Category.SECRETS, kind, re.compile(p)) for kind, p in _TOKENS]
-             + [(Category.HOSTS, kind, re.compile(p)) for kind, p in _HOST_PATTERNS])
+_NOT_HOSTS = frozenset(
+    {
+        "utf-8",
+        "utf-16",
+        "utf-32",
+        "sha-1",
+        "sha-256",
+        "sha-512",
+        "iso-8859-1",
+        "covid-19",
+        "base-64",
+        "mp-3",
+        "p-1",
+        "h-2",
+    }
+)
+_COMPILED = [(Category.SECRETS, kind, re.compile(p)) for kind, p in _TOKENS] + [
+    (Category.HOSTS, kind, re.compile(p)) for kind, p in _HOST_PATTERNS
+]
 
 
 def scan(text: str, known: Known = Known(), allowed: Iterable[str] = ()) -> list[Finding]:
@@ -103,13 +128,13 @@ def scan(text: str, known: Known = Known(), allowed: Iterable[str] = ()) -> list
 def redact(text: str, findings: list[Finding]) -> str:
     """`text` with each finding replaced by [redacted]."""
     for finding in sorted(findings, key=lambda f: f.start, reverse=True):
-        text = text[:finding.start] + REDACTED + text[finding.end:]
+        text = text[: finding.start] + REDACTED + text[finding.end :]
     return text
 
 
 def ensure_public(text: str, known: Known = Known(), allowed: Iterable[str] = ()) -> str:
     """Raises:
-        PublicLeak: `text` holds an internal detail that `allowed` does not permit."""
+    PublicLeak: `text` holds an internal detail that `allowed` does not permit."""
     findings = scan(text, known, allowed)
     if findings:
         raise PublicLeak(findings)
@@ -120,15 +145,19 @@ def _candidates(text: str, known: Known) -> Iterator[Finding]:
     for category, kind, pattern in _COMPILED:
         for match in pattern.finditer(text):
             yield from _classify(category, kind, match.group(), match.start(), known)
-    for category, names in ((Category.PEOPLE, _people_names(known.people)),
-                            (Category.SERVICES, known.services), (Category.HOSTS, known.hosts)):
+    for category, names in (
+        (Category.PEOPLE, _people_names(known.people)),
+        (Category.SERVICES, known.services),
+        (Category.HOSTS, known.hosts),
+    ):
         for name in names:
             for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
                 yield Finding(category, category.removesuffix("s"), name, *match.span())
 
 
-def _classify(category: Category, kind: str, text: str, start: int,
-              known: Known) -> Iterator[Finding]:
+def _classify(
+    category: Category, kind: str, text: str, start: int, known: Known
+) -> Iterator[Finding]:
     """Turn a pattern match into a finding, or into a harmless span that masks the ones inside
     it (a link to the public status page; version numbers that look like addresses)."""
     if kind == "URL":
@@ -146,8 +175,9 @@ def _classify(category: Category, kind: str, text: str, start: int,
 
 
 def _harmless(kind: str, text: str) -> bool:
-    return (kind.startswith("IPv") and not _is_ip(text)) or (kind == "hostname"
-                                                             and text in _NOT_HOSTS)
+    return (kind.startswith("IPv") and not _is_ip(text)) or (
+        kind == "hostname" and text in _NOT_HOSTS
+    )
 
 
 def _is_ip(text: str) -> bool:
@@ -177,8 +207,12 @@ def known_from_vars(template_vars: dict[str, Any]) -> Known:
     services = [incident.get("service")] + [a.get("service") for a in alerts]
     hosts = [a.get("host") for a in alerts]
     status_page = template_vars["links"].get("status_page") or ""
-    return Known(people=_names(people), services=_names(services), hosts=_names(hosts),
-                 public_hosts=_names([urlsplit(status_page).hostname]))
+    return Known(
+        people=_names(people),
+        services=_names(services),
+        hosts=_names(hosts),
+        public_hosts=_names([urlsplit(status_page).hostname]),
+    )
 
 
 def _names(values: Iterable[Any]) -> tuple[str, ...]:

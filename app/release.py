@@ -14,12 +14,15 @@ def check_release() -> Iterator[str]:
     settings = Settings.from_env()  # raises ConfigError listing every bad variable
     yield "configuration: ok"
     ruleset = load_ruleset(settings.rules_dir)  # raises RulesError listing every problem
-    yield (f"rules: ok ({settings.rules_dir}, {len(ruleset.rules)} routes, "
-           f"version {ruleset.version})")
+    yield (
+        f"rules: ok ({settings.rules_dir}, {len(ruleset.rules)} routes, version {ruleset.version})"
+    )
     if not settings.redis_url:
         yield "warning: REDIS_URL is not set"
     if settings.environment.get("DYNO") and not settings.trusted_proxies:
         # app.json sets 1, but only for apps it creates: not `heroku create`, nor older apps.
-        yield ("warning: KLAXON_TRUSTED_PROXIES is 0 on Heroku: every request seems to come "
-               "from the router, so ten wrong API tokens from anyone pause sign-in for "
-               "everyone (heroku config:set KLAXON_TRUSTED_PROXIES=1)")
+        yield (
+            "warning: KLAXON_TRUSTED_PROXIES is 0 on Heroku: every request seems to come "
+            "from the router, so ten wrong API tokens from anyone pause sign-in for "
+            "everyone (heroku config:set KLAXON_TRUSTED_PROXIES=1)"
+        )

@@ -25,58 +25,96 @@ DEFAULT_TRUSTED_PROXIES = 0
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
-    "REDIS_URL": ("Redis URL (redis://, rediss:// with Heroku's self-signed certificate, "
-                  "unix://). Unset: `klaxon run` starts an embedded Redis.", True),
+    "REDIS_URL": (
+        "Redis URL (redis://, rediss:// with Heroku's self-signed certificate, "
+        "unix://). Unset: `klaxon run` starts an embedded Redis.",
+        True,
+    ),
     "KLAXON_RULES_DIR": ("Directory of YAML rules (default rules/).", False),
     "KLAXON_TEMPLATES_DIR": ("Directory of Jinja templates (default templates/).", False),
     "KLAXON_MAX_BODY": ("Largest accepted webhook body in bytes (default 1048576).", False),
-    "KLAXON_INSECURE_DEV": ("1 lets sources without a configured secret accept unsigned "
-                            "requests. Only `klaxon run` sets it; never in production.", False),
+    "KLAXON_INSECURE_DEV": (
+        "1 lets sources without a configured secret accept unsigned "
+        "requests. Only `klaxon run` sets it; never in production.",
+        False,
+    ),
     "KLAXON_API_TOKEN": ("Bearer token for /api/* and the internal pages.", True),
     "KLAXON_PUBLIC_URL": ("Base URL of this deployment, used in links in messages.", False),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
-    "KLAXON_DELIVERY_TTL": ("Seconds a delivery id is remembered for redelivery detection "
-                            "(default 604800, PagerDuty retries for 48 h).", False),
-    "KLAXON_WORKER_PROCESSES": ("Worker processes `python -m workers` runs for pages "
-                                "(PagerDuty, Opsgenie), each sending one notification at a "
-                                "time (default 2). 1 runs a single worker in the process "
-                                "itself for pages and public channels alike: for local "
-                                "debugging, not for a dyno.", False),
-    "KLAXON_PUBLIC_WORKER_PROCESSES": ("Worker processes `python -m workers` runs besides, for "
-                                       "the status page and X only, so a page never waits "
-                                       "for them (default 1).", False),
-    "KLAXON_TRUSTED_PROXIES": ("How many proxies in front of the web process append to "
-                               "X-Forwarded-For; the client address is the entry that many "
-                               "from the right. 1 on Heroku (its router), 2 behind a CDN in "
-                               "front of Heroku. Default 0: the header is ignored.", False),
-    "PAGERDUTY_WEBHOOK_SECRET": ("PagerDuty V3 webhook subscription secret(s), "
-                                 "comma-separated during rotation.", True),
+    "KLAXON_DELIVERY_TTL": (
+        "Seconds a delivery id is remembered for redelivery detection "
+        "(default 604800, PagerDuty retries for 48 h).",
+        False,
+    ),
+    "KLAXON_WORKER_PROCESSES": (
+        "Worker processes `python -m workers` runs for pages "
+        "(PagerDuty, Opsgenie), each sending one notification at a "
+        "time (default 2). 1 runs a single worker in the process "
+        "itself for pages and public channels alike: for local "
+        "debugging, not for a dyno.",
+        False,
+    ),
+    "KLAXON_PUBLIC_WORKER_PROCESSES": (
+        "Worker processes `python -m workers` runs besides, for "
+        "the status page and X only, so a page never waits "
+        "for them (default 1).",
+        False,
+    ),
+    "KLAXON_TRUSTED_PROXIES": (
+        "How many proxies in front of the web process append to "
+        "X-Forwarded-For; the client address is the entry that many "
+        "from the right. 1 on Heroku (its router), 2 behind a CDN in "
+        "front of Heroku. Default 0: the header is ignored.",
+        False,
+    ),
+    "PAGERDUTY_WEBHOOK_SECRET": (
+        "PagerDuty V3 webhook subscription secret(s), comma-separated during rotation.",
+        True,
+    ),
     "SENTRY_CLIENT_SECRET": ("Client secret of the Sentry integration (signs webhooks).", True),
-    "SENTRY_LEGACY_WEBHOOK_TOKEN": ("Token the legacy Sentry WebHooks plugin sends as ?token= "
-                                    "in its callback URL (it cannot sign).", True),
+    "SENTRY_LEGACY_WEBHOOK_TOKEN": (
+        "Token the legacy Sentry WebHooks plugin sends as ?token= "
+        "in its callback URL (it cannot sign).",
+        True,
+    ),
     "OPSGENIE_WEBHOOK_TOKEN": ("Shared token Opsgenie sends in X-Klaxon-Token.", True),
-    "DATADOG_WEBHOOK_TOKEN": ("Shared token Datadog sends in X-Klaxon-Token or as the Basic "
-                              "auth password.", True),
+    "DATADOG_WEBHOOK_TOKEN": (
+        "Shared token Datadog sends in X-Klaxon-Token or as the Basic auth password.",
+        True,
+    ),
     "ALERTMANAGER_WEBHOOK_TOKEN": ("Bearer/shared token Alertmanager sends.", True),
     "GRAFANA_WEBHOOK_SECRET": ("HMAC secret of the Grafana webhook contact point.", True),
-    "GRAFANA_SIGNATURE_HEADER": ("Header carrying Grafana's HMAC "
-                                 "(default X-Grafana-Alerting-Signature).", False),
-    "GRAFANA_TIMESTAMP_HEADER": ("Header carrying Grafana's signature timestamp, if "
-                                 "configured on the contact point.", False),
+    "GRAFANA_SIGNATURE_HEADER": (
+        "Header carrying Grafana's HMAC (default X-Grafana-Alerting-Signature).",
+        False,
+    ),
+    "GRAFANA_TIMESTAMP_HEADER": (
+        "Header carrying Grafana's signature timestamp, if configured on the contact point.",
+        False,
+    ),
     "SENTRY_DSN": ("DSN for Klaxon's own errors (Flask and RQ). Unset: not reported.", True),
     "SENTRY_ENVIRONMENT": ("Environment name on Klaxon's own Sentry events.", False),
-    "PAGERDUTY_EVENTS_URL": ("PagerDuty Events API base URL "
-                             "(default https://events.pagerduty.com).", False),
-    "PAGERDUTY_CA_FILE": ("Extra CA certificate to trust for the PagerDuty Events API (a "
-                          "TLS-inspecting proxy); unset in normal deployments.", False),
-    "OPSGENIE_API_KEY": ("Opsgenie API integration key. Unset: Opsgenie goes to the outbox.",
-                         True),
-    "OPSGENIE_API_URL": ("Opsgenie API base URL (default https://api.opsgenie.com; EU or "
-                         "Jira Service Management hosts work).", False),
+    "PAGERDUTY_EVENTS_URL": (
+        "PagerDuty Events API base URL (default https://events.pagerduty.com).",
+        False,
+    ),
+    "PAGERDUTY_CA_FILE": (
+        "Extra CA certificate to trust for the PagerDuty Events API (a "
+        "TLS-inspecting proxy); unset in normal deployments.",
+        False,
+    ),
+    "OPSGENIE_API_KEY": ("Opsgenie API integration key. Unset: Opsgenie goes to the outbox.", True),
+    "OPSGENIE_API_URL": (
+        "Opsgenie API base URL (default https://api.opsgenie.com; EU or "
+        "Jira Service Management hosts work).",
+        False,
+    ),
     "STATUSPAGE_API_KEY": ("Atlassian Statuspage API key. Unset: outbox.", True),
     "STATUSPAGE_PAGE_ID": ("Atlassian Statuspage page id.", False),
-    "STATUSPAGE_API_URL": ("Statuspage API base URL (default https://api.statuspage.io/v1).",
-                           False),
+    "STATUSPAGE_API_URL": (
+        "Statuspage API base URL (default https://api.statuspage.io/v1).",
+        False,
+    ),
     "X_API_KEY": ("X consumer key (OAuth 1.0a). Unset: X goes to the outbox.", True),
     "X_API_SECRET": ("X consumer secret.", True),
     "X_ACCESS_TOKEN": ("X access token of the posting account.", True),
@@ -128,18 +166,40 @@ class Settings:
         problems: list[str] = []
         max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
-        processes = _int(env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems,
-                         unit="processes")
-        public_processes = _int(env, "KLAXON_PUBLIC_WORKER_PROCESSES",
-                                DEFAULT_PUBLIC_WORKER_PROCESSES, problems, unit="processes")
-        proxies = _int(env, "KLAXON_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES, problems,
-                       unit="proxies", minimum=0)
+        processes = _int(
+            env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems, unit="processes"
+        )
+        public_processes = _int(
+            env,
+            "KLAXON_PUBLIC_WORKER_PROCESSES",
+            DEFAULT_PUBLIC_WORKER_PROCESSES,
+            problems,
+            unit="processes",
+        )
+        proxies = _int(
+            env,
+            "KLAXON_TRUSTED_PROXIES",
+            DEFAULT_TRUSTED_PROXIES,
+            problems,
+            unit="proxies",
+            minimum=0,
+        )
         if problems:
             raise ConfigError(problems)
-        outbound_names = ("PAGERDUTY_EVENTS_URL", "PAGERDUTY_CA_FILE", "OPSGENIE_API_KEY", "OPSGENIE_API_URL",
-                          "STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID", "STATUSPAGE_API_URL",
-                          "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
-                          "X_ACCESS_TOKEN_SECRET", "X_API_URL")
+        outbound_names = (
+            "PAGERDUTY_EVENTS_URL",
+            "PAGERDUTY_CA_FILE",
+            "OPSGENIE_API_KEY",
+            "OPSGENIE_API_URL",
+            "STATUSPAGE_API_KEY",
+            "STATUSPAGE_PAGE_ID",
+            "STATUSPAGE_API_URL",
+            "X_API_KEY",
+            "X_API_SECRET",
+            "X_ACCESS_TOKEN",
+            "X_ACCESS_TOKEN_SECRET",
+            "X_API_URL",
+        )
         return cls(
             redis_url=env.get("REDIS_URL") or None,
             rules_dir=Path(env.get("KLAXON_RULES_DIR") or "rules"),
@@ -160,8 +220,9 @@ class Settings:
             datadog_webhook_token=env.get("DATADOG_WEBHOOK_TOKEN", ""),
             alertmanager_webhook_token=env.get("ALERTMANAGER_WEBHOOK_TOKEN", ""),
             grafana_webhook_secret=env.get("GRAFANA_WEBHOOK_SECRET", ""),
-            grafana_signature_header=(env.get("GRAFANA_SIGNATURE_HEADER")
-                                      or "X-Grafana-Alerting-Signature"),
+            grafana_signature_header=(
+                env.get("GRAFANA_SIGNATURE_HEADER") or "X-Grafana-Alerting-Signature"
+            ),
             grafana_timestamp_header=env.get("GRAFANA_TIMESTAMP_HEADER", ""),
             sentry_dsn=env.get("SENTRY_DSN", ""),
             sentry_environment=env.get("SENTRY_ENVIRONMENT", ""),
@@ -175,10 +236,17 @@ class Settings:
     def secret_values(self, rule_variables: Iterable[str] = ()) -> list[str]:
         """Every configured secret (and the values of the variables the rules name, such as
         routing keys), longest first, for scrubbing logs and error reports."""
-        values = [*self.pagerduty_webhook_secrets, self.sentry_client_secret,
-                  self.sentry_legacy_webhook_token, self.opsgenie_webhook_token, self.datadog_webhook_token,
-                  self.alertmanager_webhook_token, self.grafana_webhook_secret,
-                  self.api_token, self.sentry_dsn]
+        values = [
+            *self.pagerduty_webhook_secrets,
+            self.sentry_client_secret,
+            self.sentry_legacy_webhook_token,
+            self.opsgenie_webhook_token,
+            self.datadog_webhook_token,
+            self.alertmanager_webhook_token,
+            self.grafana_webhook_secret,
+            self.api_token,
+            self.sentry_dsn,
+        ]
         values += [v for k, v in self.outbound.items() if VARIABLES.get(k, ("", False))[1]]
         if self.redis_url and "@" in self.redis_url:
             values.append(self.redis_url)
@@ -186,8 +254,14 @@ class Settings:
         return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, problems: list[str],
-         unit: str = "", minimum: int = 1) -> int:
+def _int(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    problems: list[str],
+    unit: str = "",
+    minimum: int = 1,
+) -> int:
     raw = env.get(name)
     if not raw:
         return default
@@ -198,6 +272,9 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str],
         problems.append(f"{name} must be a whole number of {unit}, got {raw!r}")
         return default
     if value < minimum:
-        problems.append(f"{name} must be " + ("positive" if minimum == 1 else f"{minimum} or more")
-                        + f", got {value}")
+        problems.append(
+            f"{name} must be "
+            + ("positive" if minimum == 1 else f"{minimum} or more")
+            + f", got {value}"
+        )
     return value

@@ -72,12 +72,24 @@ def _count(failures: TokenFailures, client: str, via: str) -> bytes | None:
         return failures.attempt(client)
     except TooManyAttempts as refused:
         # Never the presented token: the address, the way in and when it may try again.
-        log(logger, "token refused: too many wrong tokens from this address", logging.WARNING,
-            client=request.remote_addr, via=via, retry_after=refused.retry_after_seconds)
+        log(
+            logger,
+            "token refused: too many wrong tokens from this address",
+            logging.WARNING,
+            client=request.remote_addr,
+            via=via,
+            retry_after=refused.retry_after_seconds,
+        )
         raise
     except (redis.RedisError, OSError) as exc:
-        log(logger, "token guard unavailable: token checked without counting", logging.WARNING,
-            client=request.remote_addr, via=via, error=type(exc).__name__)
+        log(
+            logger,
+            "token guard unavailable: token checked without counting",
+            logging.WARNING,
+            client=request.remote_addr,
+            via=via,
+            error=type(exc).__name__,
+        )
         return None
 
 
@@ -85,5 +97,11 @@ def _uncount(failures: TokenFailures, client: str, window: bytes, via: str) -> N
     try:
         failures.succeeded(client, window)
     except (redis.RedisError, OSError) as exc:  # the right token stays counted: harmless
-        log(logger, "token guard unavailable: right token left counted", logging.WARNING,
-            client=request.remote_addr, via=via, error=type(exc).__name__)
+        log(
+            logger,
+            "token guard unavailable: right token left counted",
+            logging.WARNING,
+            client=request.remote_addr,
+            via=via,
+            error=type(exc).__name__,
+        )

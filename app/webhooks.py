@@ -25,24 +25,27 @@ def receive(source_name: str) -> tuple[dict[str, Any], int]:
     return handle(current_app.extensions["klaxon"], request, source_name, g.log_fields), 202
 
 
-def handle(klaxon: Any, request: Request, source_name: str,
-           log_fields: dict[str, Any]) -> dict[str, Any]:
+def handle(
+    klaxon: Any, request: Request, source_name: str, log_fields: dict[str, Any]
+) -> dict[str, Any]:
     """The 202 body for one webhook request; raises the errors app/http_errors.py answers.
     `log_fields` collects what the request log line reports."""
     log_fields["source"] = source_name
     source = klaxon.sources.get(source_name)
     if source is None:
-        raise UnknownSource(f"no webhook source named {source_name!r}",
-                            expected="one of " + ", ".join(sorted(klaxon.sources)))
+        raise UnknownSource(
+            f"no webhook source named {source_name!r}",
+            expected="one of " + ", ".join(sorted(klaxon.sources)),
+        )
     _require_json_content_type(request, source_name)
     body = request.get_data(cache=False)  # raises 413 past max_content_length
     source.verify(request.headers, body, request.args)
     parsed = source.parse(request.headers, _decode(source_name, body), body)
     log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
-    answer = ingest(parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now(),
-                    klaxon.enqueue)
-    log_fields.update(outcome=answer.outcome.value, alert=answer.alert,
-                      incident=answer.incident)
+    answer = ingest(
+        parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now(), klaxon.enqueue
+    )
+    log_fields.update(outcome=answer.outcome.value, alert=answer.alert, incident=answer.incident)
     return answer.to_json()
 
 
@@ -50,9 +53,11 @@ def _require_json_content_type(request: Request, source_name: str) -> None:
     mimetype = request.mimetype or ""
     if mimetype not in JSON_CONTENT_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
-            f"{source_name}: expected Content-Type application/json, got "
-            f"{mimetype or 'none'}", expected="application/json", got=mimetype or None,
-            hint="Datadog: untick 'Encode as form' on the webhook")
+            f"{source_name}: expected Content-Type application/json, got {mimetype or 'none'}",
+            expected="application/json",
+            got=mimetype or None,
+            hint="Datadog: untick 'Encode as form' on the webhook",
+        )
 
 
 def _decode(source_name: str, body: bytes) -> Any:
@@ -61,8 +66,9 @@ def _decode(source_name: str, body: bytes) -> Any:
     try:
         return jsontext.loads_body(body)
     except RecursionError as exc:
-        raise PayloadError(source_name, "", "JSON nested less deeply",
-                           got="nesting too deep to read") from exc
+        raise PayloadError(
+            source_name, "", "JSON nested less deeply", got="nesting too deep to read"
+        ) from exc
     except ValueError as exc:  # JSONDecodeError, invalid UTF-8, over-long integers
         raise PayloadError(source_name, "", "valid JSON", got=_describe(exc)) from exc
 

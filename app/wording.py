@@ -10,20 +10,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 # Statuspage component status -> what a customer experiences (public wording).
-_IMPACT_TITLE = {"major_outage": "Major outage", "partial_outage": "Partial outage",
-                 "degraded_performance": "Degraded performance",
-                 "under_maintenance": "Maintenance"}
-_IMPACT_NOUN = {"major_outage": "a major outage", "partial_outage": "a partial outage",
-                "degraded_performance": "degraded performance",
-                "under_maintenance": "planned maintenance"}
+_IMPACT_TITLE = {
+    "major_outage": "Major outage",
+    "partial_outage": "Partial outage",
+    "degraded_performance": "Degraded performance",
+    "under_maintenance": "Maintenance",
+}
+_IMPACT_NOUN = {
+    "major_outage": "a major outage",
+    "partial_outage": "a partial outage",
+    "degraded_performance": "degraded performance",
+    "under_maintenance": "planned maintenance",
+}
 _IMPACT_EFFECT = {
     "major_outage": "The service is unavailable for most or all customers.",
     "partial_outage": "Some customers may see errors or failed requests.",
     "degraded_performance": "Some requests are slower than usual.",
     "under_maintenance": "Some features may be briefly unavailable.",
 }
-_STATUS = {"investigating": "Investigating", "identified": "Identified",
-           "monitoring": "Monitoring", "resolved": "Resolved"}
+_STATUS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+}
 
 
 def duration(seconds: float | None) -> str:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.models import Alert, Lifecycle, SourceName  # noqa: E402
-from app.ruleset import RuleSet, classify, load_ruleset  # noqa: E402
+from app.models import Alert, Lifecycle, SourceName
+from app.ruleset import RuleSet, classify, load_ruleset
 
 TEAMS = ("checkout", "payments", "search", "data-pipeline", "marketing-site")
 
@@ -34,31 +34,41 @@ def rules_yaml(count: int) -> str:
         match = f"service: svc-{i // 2}, environment: {('prod', 'staging')[i % 2]}"
         extra = ""
         if i % 3 == 0:
-            extra = ', tags.p99_ms: {gt: 1500}'
+            extra = ", tags.p99_ms: {gt: 1500}"
         elif i % 3 == 1:
             extra = ', title: {regex: "(?i)latency|timeout"}'
         cont = ", continue: true, group_wait: 1m" if i % 10 == 0 else ""
         lines.append(f"  - {{name: r{i}, match: {{{match}{extra}}}, team: {team}{cont}}}")
     lines.append("  - {name: catch-all, team: checkout}")
-    lines += ["inhibit_rules:",
-              "  - {name: outage, source_match: {severity: SEV1}, "
-              "target_match: {severity: [SEV3, SEV4]}, equal: [service]}",
-              "silences:",
-              "  - {name: nightly, kind: maintenance, match: {service: svc-7}, recurring: "
-              "{timezone: Europe/Berlin, start: '02:00', end: '03:00'}}"]
+    lines += [
+        "inhibit_rules:",
+        "  - {name: outage, source_match: {severity: SEV1}, "
+        "target_match: {severity: [SEV3, SEV4]}, equal: [service]}",
+        "silences:",
+        "  - {name: nightly, kind: maintenance, match: {service: svc-7}, recurring: "
+        "{timezone: Europe/Berlin, start: '02:00', end: '03:00'}}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def synthetic_alerts(count: int, services: int, seed: int = 7) -> list[Alert]:
     rng = random.Random(seed)
-    return [Alert(source=SourceName.DATADOG, lifecycle=Lifecycle.TRIGGER, identity=f"m{i}",
-                  delivery_id=f"d{i}", event_type="Triggered",
-                  title=rng.choice(["p99 latency high", "error rate", "disk full"]),
-                  service=f"svc-{rng.randrange(int(services * 1.2))}",  # some match nothing
-                  environment=rng.choice(["prod", "staging"]), host=f"web-{i % 9}",
-                  source_severity=rng.choice(["P1", "P2", "P3", "P4"]),
-                  tags={"p99_ms": str(rng.randrange(3000)), "monitor_id": str(i)})
-            for i in range(count)]
+    return [
+        Alert(
+            source=SourceName.DATADOG,
+            lifecycle=Lifecycle.TRIGGER,
+            identity=f"m{i}",
+            delivery_id=f"d{i}",
+            event_type="Triggered",
+            title=rng.choice(["p99 latency high", "error rate", "disk full"]),
+            service=f"svc-{rng.randrange(int(services * 1.2))}",  # some match nothing
+            environment=rng.choice(["prod", "staging"]),
+            host=f"web-{i % 9}",
+            source_severity=rng.choice(["P1", "P2", "P3", "P4"]),
+            tags={"p99_ms": str(rng.randrange(3000)), "monitor_id": str(i)},
+        )
+        for i in range(count)
+    ]
 
 
 def load(count: int) -> tuple[RuleSet, float]:
@@ -97,8 +107,10 @@ def main() -> None:
         timings = measure(ruleset, synthetic_alerts(args.alerts, count // 2), now)
         medians[count] = statistics.median(timings)
         p99 = statistics.quantiles(timings, n=100)[98]
-        print(f"{count:>6} rules: load {load_s * 1000:7.0f} ms, classify median "
-              f"{medians[count]:5.1f} us, p99 {p99:5.1f} us ({len(timings)} alerts)")
+        print(
+            f"{count:>6} rules: load {load_s * 1000:7.0f} ms, classify median "
+            f"{medians[count]:5.1f} us, p99 {p99:5.1f} us ({len(timings)} alerts)"
+        )
     print(f"10x rules -> {medians[10_000] / medians[1_000]:.2f}x median cost")
 
 

@@ -16,12 +16,13 @@ import argparse
 import time
 from itertools import count
 
+from redis.connection import Connection
+
 from app.clock import SystemClock
 from app.models import Alert, Lifecycle, SourceName
 from app.pipeline import correlation_for
 from app.ruleset import classify, load_ruleset
 from app.store.connection import connect
-from redis.connection import Connection
 from app.store.incidents import IncidentStore
 
 _ids = count()
@@ -32,12 +33,21 @@ def make_alerts(n: int, hosts: int, repeat_every: int) -> list[Alert]:
     alerts = []
     for i in range(n):
         host = i % hosts if i % repeat_every else max(i - 1, 0) % hosts
-        alerts.append(Alert(
-            source=SourceName.DATADOG, lifecycle=Lifecycle.TRIGGER,
-            identity=f"184663201|host:web-{host}", delivery_id=f"bench-{next(_ids)}",
-            event_type="Triggered", title="[prod] checkout-api p99 latency high",
-            service="checkout-api", environment="prod", host=f"web-{host}",
-            source_severity="P2", tags={"monitor_id": "184663201", "team": "checkout"}))
+        alerts.append(
+            Alert(
+                source=SourceName.DATADOG,
+                lifecycle=Lifecycle.TRIGGER,
+                identity=f"184663201|host:web-{host}",
+                delivery_id=f"bench-{next(_ids)}",
+                event_type="Triggered",
+                title="[prod] checkout-api p99 latency high",
+                service="checkout-api",
+                environment="prod",
+                host=f"web-{host}",
+                source_severity="P2",
+                tags={"monitor_id": "184663201", "team": "checkout"},
+            )
+        )
     return alerts
 
 
@@ -80,8 +90,7 @@ def main() -> None:
     evalsha = connection.info("commandstats").get("cmdstat_evalsha", {"usec": 0})
     events = len(decisions) - 1
     print(f"events: {events}")
-    print(f"round trips per event: {len(sent) / events:.3f} "
-          f"({', '.join(sorted(set(sent)))})")
+    print(f"round trips per event: {len(sent) / events:.3f} ({', '.join(sorted(set(sent)))})")
     redis_us = evalsha["usec"]
     print(f"client CPU per event: {client_us:.0f} µs (classify excluded)")
     print(f"redis CPU per event: {redis_us / events:.0f} µs")

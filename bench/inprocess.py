@@ -34,8 +34,13 @@ def environs(requests: list[make_requests.Request]) -> list[tuple[dict[str, Any]
     built = []
     for request in requests:
         target = urlsplit(request.target)
-        environ = EnvironBuilder(path=target.path, query_string=target.query, method="POST",
-                                 headers=request.headers, data=request.body).get_environ()
+        environ = EnvironBuilder(
+            path=target.path,
+            query_string=target.query,
+            method="POST",
+            headers=request.headers,
+            data=request.body,
+        ).get_environ()
         built.append((environ, request.body))
     return built
 
@@ -91,9 +96,11 @@ def measure(args: argparse.Namespace, sink: io.TextIOBase) -> None:
     run(app, prepared[:n])  # warm-up: imports, script load, caches
     results = []
     for k in range(1, args.rounds + 1):
-        batch = prepared[k * n:(k + 1) * n]
+        batch = prepared[k * n : (k + 1) * n]
         if args.profile and k == args.rounds:
-            profiler = cProfile.Profile()  # wall clock: a process_time timer costs more than it measures
+            profiler = (
+                cProfile.Profile()
+            )  # wall clock: a process_time timer costs more than it measures
             profiler.enable()
             run(app, batch)
             profiler.disable()
@@ -104,8 +111,10 @@ def measure(args: argparse.Namespace, sink: io.TextIOBase) -> None:
         results.append(seconds / n * 1e6)
         print(f"round {k}: {results[-1]:.0f} µs/request  {dict(statuses)}")
     if results:
-        print(f"median: {statistics.median(results):.0f} µs/request "
-              f"(min {min(results):.0f}) over {len(results)} x {n} requests")
+        print(
+            f"median: {statistics.median(results):.0f} µs/request "
+            f"(min {min(results):.0f}) over {len(results)} x {n} requests"
+        )
     database.flushdb()
 
 

@@ -40,17 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.tls import make_certificates  # noqa: E402
 from fakes.vendors import FakePagerDuty  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
 
 from bench.notify import TOKEN, body, workers_per_dyno, write_rules  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 # PagerDuty takes ~120 events a minute per routing key and the workers' shared limiter keeps
 # to it: with enough services no job waits for the limiter.
 SERVICES = 500
 
 
-def open_incidents(env: dict[str, str], connection: redis_py.Redis, count: int,
-                   first: int = 0) -> list[str]:
+def open_incidents(
+    env: dict[str, str], connection: redis_py.Redis, count: int, first: int = 0
+) -> list[str]:
     from app import create_app
     from app.settings import Settings
 
@@ -58,9 +59,11 @@ def open_incidents(env: dict[str, str], connection: redis_py.Redis, count: int,
     client = app.test_client()
     incidents = []
     for n in range(first, first + count):
-        answer = client.post("/webhooks/datadog", data=body(f"job-{n}", f"job{n}", n % SERVICES),
-                             headers={"Content-Type": "application/json",
-                                      "X-Klaxon-Token": TOKEN}).get_json()
+        answer = client.post(
+            "/webhooks/datadog",
+            data=body(f"job-{n}", f"job{n}", n % SERVICES),
+            headers={"Content-Type": "application/json", "X-Klaxon-Token": TOKEN},
+        ).get_json()
         assert answer["outcome"] == "new", answer
         incidents.append(answer["incident"])
     return incidents
@@ -84,16 +87,29 @@ def tree_cpu(processes: list[psutil.Process]) -> float:
     return total
 
 
-def drain(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, count: int,
-          processes: int, worker_args: list[str]) -> dict:
+def drain(
+    env: dict[str, str],
+    connection: redis_py.Redis,
+    fake: FakePagerDuty,
+    count: int,
+    processes: int,
+    worker_args: list[str],
+) -> dict:
     suspend(connection)
-    workers = [subprocess.Popen([sys.executable, "-m", "workers", *worker_args], cwd=ROOT,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True) for _ in range(processes)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "workers", *worker_args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(processes)
+    ]
     try:
         deadline = time.monotonic() + 60
-        while Worker.count(connection=connection) < _expected_workers(env, processes,
-                                                                      worker_args):
+        while Worker.count(connection=connection) < _expected_workers(env, processes, worker_args):
             assert time.monotonic() < deadline, "workers never registered"
             time.sleep(0.1)
         incidents = open_incidents(env, connection, count)
@@ -113,26 +129,44 @@ def drain(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, 
             worker.wait(timeout=40)
     times = sorted(pages.values())
     assert set(pages) == set(incidents)
-    return {"jobs": count, "processes": processes, "worker_args": worker_args,
-            "jobs_per_s": round((count - 1) / (times[-1] - times[0]), 1),
-            "cpu_us_per_job": round(cpu / count * 1e6), "pages": len(pages)}
+    return {
+        "jobs": count,
+        "processes": processes,
+        "worker_args": worker_args,
+        "jobs_per_s": round((count - 1) / (times[-1] - times[0]), 1),
+        "cpu_us_per_job": round(cpu / count * 1e6),
+        "pages": len(pages),
+    }
 
 
 def _expected_workers(env: dict[str, str], processes: int, worker_args: list[str]) -> int:
     from app.settings import Settings
 
-    per_dyno = int(worker_args[worker_args.index("--processes") + 1]) \
-        if "--processes" in worker_args else Settings.from_env(env).worker_processes
+    per_dyno = (
+        int(worker_args[worker_args.index("--processes") + 1])
+        if "--processes" in worker_args
+        else Settings.from_env(env).worker_processes
+    )
     return processes * workers_per_dyno(env, per_dyno)
 
 
 def _pages(fake: FakePagerDuty) -> dict[str, float]:
-    return {r.json["dedup_key"]: r.time for r in fake.requests
-            if r.json.get("event_action") == "trigger"}
+    return {
+        r.json["dedup_key"]: r.time
+        for r in fake.requests
+        if r.json.get("event_action") == "trigger"
+    }
 
 
-def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDuty, count: int,
-              profile: bool, sort: str = "cumulative", with_rq: bool = False) -> dict:
+def inprocess(
+    env: dict[str, str],
+    connection: redis_py.Redis,
+    fake: FakePagerDuty,
+    count: int,
+    profile: bool,
+    sort: str = "cumulative",
+    with_rq: bool = False,
+) -> dict:
     """CPU of this thread only (the fake PagerDuty answers from other threads)."""
     os.environ.update(env)
     from workers import jobs
@@ -145,14 +179,16 @@ def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDu
         from workers.queues import worked_queues
         from workers.worker import InlineHerokuWorker
 
-        worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
-                                    serializer=JSONSerializer)
+        worker = InlineHerokuWorker(
+            worked_queues(connection), connection=connection, serializer=JSONSerializer
+        )
         worker.log.setLevel("WARNING")
         open_incidents(env, connection, 20)
         worker.work(burst=True, logging_level="WARNING")  # warm
         open_incidents(env, connection, count, first=20)
-        worker = InlineHerokuWorker(worked_queues(connection), connection=connection,
-                                    serializer=JSONSerializer)
+        worker = InlineHerokuWorker(
+            worked_queues(connection), connection=connection, serializer=JSONSerializer
+        )
         run = lambda: worker.work(burst=True, logging_level="WARNING")  # noqa: E731
     else:  # notify() alone, called directly
         incidents = open_incidents(env, connection, count + 20)
@@ -170,9 +206,12 @@ def inprocess(env: dict[str, str], connection: redis_py.Redis, fake: FakePagerDu
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
     sent = round_trips.pop()
     assert len(_pages(fake)) == count + 20
-    result = {"jobs": count, "cpu_us_per_job": round(cpu / count * 1e6),
-              "wall_us_per_job": round(wall / count * 1e6),
-              "redis_round_trips_per_job": round(sent / count, 1)}
+    result = {
+        "jobs": count,
+        "cpu_us_per_job": round(cpu / count * 1e6),
+        "wall_us_per_job": round(wall / count * 1e6),
+        "redis_round_trips_per_job": round(sent / count, 1),
+    }
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(40)
@@ -205,13 +244,18 @@ def _count_round_trips() -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
-    parser.add_argument("--processes", type=int, default=2,
-                        help="`python -m workers` processes to start")
-    parser.add_argument("--worker-args", default="",
-                        help="extra arguments for each `python -m workers`")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="`python -m workers` processes to start"
+    )
+    parser.add_argument(
+        "--worker-args", default="", help="extra arguments for each `python -m workers`"
+    )
     parser.add_argument("--inprocess", action="store_true")
-    parser.add_argument("--rq", action="store_true",
-                        help="with --inprocess: run the queued jobs through the worker class")
+    parser.add_argument(
+        "--rq",
+        action="store_true",
+        help="with --inprocess: run the queued jobs through the worker class",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (tottime, ...)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
@@ -223,17 +267,26 @@ def main() -> None:
     certificates = make_certificates(scratch)
     routing_keys = write_rules(scratch, SERVICES)
     with FakePagerDuty(tls=certificates.server_context(), ca_file=certificates.ca_file) as fake:
-        env = {**os.environ, "REDIS_URL": args.redis, "DATADOG_WEBHOOK_TOKEN": TOKEN,
-               "KLAXON_RULES_DIR": str(scratch), "KLAXON_LOG_LEVEL": "WARNING",
-               **routing_keys, "PAGERDUTY_EVENTS_URL": fake.url,
-               "PAGERDUTY_CA_FILE": str(fake.ca_file), "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "REDIS_URL": args.redis,
+            "DATADOG_WEBHOOK_TOKEN": TOKEN,
+            "KLAXON_RULES_DIR": str(scratch),
+            "KLAXON_LOG_LEVEL": "WARNING",
+            **routing_keys,
+            "PAGERDUTY_EVENTS_URL": fake.url,
+            "PAGERDUTY_CA_FILE": str(fake.ca_file),
+            "PYTHONPATH": str(ROOT),
+        }
         try:
             if args.inprocess:
-                result = inprocess(env, connection, fake, args.jobs, args.profile, args.sort,
-                                   args.rq)
+                result = inprocess(
+                    env, connection, fake, args.jobs, args.profile, args.sort, args.rq
+                )
             else:
-                result = drain(env, connection, fake, args.jobs, args.processes,
-                               args.worker_args.split())
+                result = drain(
+                    env, connection, fake, args.jobs, args.processes, args.worker_args.split()
+                )
             print(json.dumps(result))
         finally:
             connection.flushdb()

@@ -29,16 +29,45 @@ from tests.conftest import SECRETS, WEBHOOKS
 # The order each source tells its story in; pagerduty/incident_triggered_redelivery is left out
 # because redeliveries are made by `duplicates`.
 STORIES = {
-    "pagerduty": ["incident_triggered", "incident_escalated", "incident_acknowledged",
-                  "incident_annotated", "incident_priority_updated",
-                  "incident_status_update_published", "incident_resolved", "pagey_ping"],
-    "sentry": ["issue_created", "event_alert_triggered", "event_alert_triggered_repeat",
-               "issue_assigned", "comment_created", "issue_resolved", "metric_alert_warning",
-               "metric_alert_critical", "metric_alert_resolved", "legacy_plugin_event"],
-    "datadog": ["triggered", "warn", "retriggered_renotify", "incident_stable", "recovered",
-                "default_payload_triggered"],
-    "opsgenie": ["create", "escalate", "acknowledge", "addnote", "addtags", "close",
-                 "create_unicode_truncated_description"],
+    "pagerduty": [
+        "incident_triggered",
+        "incident_escalated",
+        "incident_acknowledged",
+        "incident_annotated",
+        "incident_priority_updated",
+        "incident_status_update_published",
+        "incident_resolved",
+        "pagey_ping",
+    ],
+    "sentry": [
+        "issue_created",
+        "event_alert_triggered",
+        "event_alert_triggered_repeat",
+        "issue_assigned",
+        "comment_created",
+        "issue_resolved",
+        "metric_alert_warning",
+        "metric_alert_critical",
+        "metric_alert_resolved",
+        "legacy_plugin_event",
+    ],
+    "datadog": [
+        "triggered",
+        "warn",
+        "retriggered_renotify",
+        "incident_stable",
+        "recovered",
+        "default_payload_triggered",
+    ],
+    "opsgenie": [
+        "create",
+        "escalate",
+        "acknowledge",
+        "addnote",
+        "addtags",
+        "close",
+        "create_unicode_truncated_description",
+    ],
     "alertmanager": ["firing", "resolved"],
     "grafana": ["firing"],
 }
@@ -46,8 +75,10 @@ STORIES = {
 # (paths naming the problem: renewed per episode, paths naming a delivery: renewed per request)
 RENEWED_PATHS = {
     "pagerduty": (["event.data.id", "event.data.incident.id"], ["event.id"]),
-    "sentry": (["data.issue.id", "data.issue_id", "data.event.issue_id", "data.metric_alert.id",
-                "id"], ["data.event.event_id", "data.comment_id", "event.event_id"]),
+    "sentry": (
+        ["data.issue.id", "data.issue_id", "data.event.issue_id", "data.metric_alert.id", "id"],
+        ["data.event.event_id", "data.comment_id", "event.event_id"],
+    ),
     "datadog": (["alert.id", "incident_public_id"], ["id"]),
     "opsgenie": (["alert.alertId"], []),
     "alertmanager": (["alerts.*.fingerprint"], []),
@@ -66,9 +97,12 @@ class Request:
 
     def raw(self) -> bytes:
         """The request as HTTP/1.1 bytes, ready to write to a socket."""
-        lines = [f"POST {self.target} HTTP/1.1", "Host: 127.0.0.1",
-                 *(f"{name}: {value}" for name, value in self.headers.items()),
-                 f"Content-Length: {len(self.body)}"]
+        lines = [
+            f"POST {self.target} HTTP/1.1",
+            "Host: 127.0.0.1",
+            *(f"{name}: {value}" for name, value in self.headers.items()),
+            f"Content-Length: {len(self.body)}",
+        ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 
@@ -97,8 +131,9 @@ def write(requests: list[Request], path: Path) -> Path:
 
 
 def _fresh_requests(rng: random.Random) -> Iterator[Request]:
-    fixtures = {source: [_load(source, name) for name in names]
-                for source, names in STORIES.items()}
+    fixtures = {
+        source: [_load(source, name) for name in names] for source, names in STORIES.items()
+    }
     serial = itertools.count()
     for episode in itertools.count():
         source = list(STORIES)[episode % len(STORIES)]
@@ -108,12 +143,20 @@ def _fresh_requests(rng: random.Random) -> Iterator[Request]:
 
 def _load(source: str, name: str) -> tuple[Any, dict[str, str]]:
     folder = WEBHOOKS / source
-    return (json.loads((folder / f"{name}.json").read_bytes()),
-            json.loads((folder / f"{name}.headers.json").read_text()))
+    return (
+        json.loads((folder / f"{name}.json").read_bytes()),
+        json.loads((folder / f"{name}.headers.json").read_text()),
+    )
 
 
-def _renewed(source: str, payload: Any, headers: dict[str, str], episode: str, serial: str,
-             rng: random.Random) -> Request:
+def _renewed(
+    source: str,
+    payload: Any,
+    headers: dict[str, str],
+    episode: str,
+    serial: str,
+    rng: random.Random,
+) -> Request:
     payload = json.loads(json.dumps(payload))  # a deep copy
     problem_paths, delivery_paths = RENEWED_PATHS[source]
     for path in problem_paths:
@@ -133,11 +176,14 @@ def _renewed(source: str, payload: Any, headers: dict[str, str], episode: str, s
         target += "?token=" + SECRETS["SENTRY_LEGACY_WEBHOOK_TOKEN"]
     elif source == "grafana":
         timestamp = headers[SECRETS["GRAFANA_TIMESTAMP_HEADER"]]
-        headers["X-Grafana-Alerting-Signature"] = _hmac(SECRETS["GRAFANA_WEBHOOK_SECRET"],
-                                                        timestamp.encode() + b":" + body)
+        headers["X-Grafana-Alerting-Signature"] = _hmac(
+            SECRETS["GRAFANA_WEBHOOK_SECRET"], timestamp.encode() + b":" + body
+        )
     elif "X-Klaxon-Token" not in headers and "Authorization" not in headers:
         token = SECRETS[f"{source.upper()}_WEBHOOK_TOKEN"]  # Datadog's default payload
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{source}:{token}".encode()).decode()
+        headers["Authorization"] = (
+            "Basic " + base64.b64encode(f"{source}:{token}".encode()).decode()
+        )
     return Request(source, target, headers, body)
 
 
@@ -173,8 +219,12 @@ def _hmac(secret: str, message: bytes) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--duplicates", type=float, default=0.1,
-                        help="share of requests that are byte-identical redeliveries")
+    parser.add_argument(
+        "--duplicates",
+        type=float,
+        default=0.1,
+        help="share of requests that are byte-identical redeliveries",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("."))
     args = parser.parse_args()

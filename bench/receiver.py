@@ -97,8 +97,11 @@ def main() -> None:
         floor = measure("store only", "bench.floor_app:app", args, pool, env, database, workdir)
         klaxon = measure("Klaxon", "app.wsgi:app", args, pool, env, database, workdir)
         found, stored = check(klaxon, requests, database)
-        problems += found + [f"store only: {n} answers with status {status}" for status, n in
-                             sorted(floor.statuses.items()) if not 200 <= status < 300]
+        problems += found + [
+            f"store only: {n} answers with status {status}"
+            for status, n in sorted(floor.statuses.items())
+            if not 200 <= status < 300
+        ]
         print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
         rounds.append((figures(bare), figures(floor), figures(klaxon)))
     database.flushdb()
@@ -111,8 +114,15 @@ def main() -> None:
     sys.exit(1 if problems else 0)
 
 
-def measure(label: str, app: str, args: argparse.Namespace, pool: Path, env: dict[str, str],
-            database: redis.Redis, workdir: Path) -> Run:
+def measure(
+    label: str,
+    app: str,
+    args: argparse.Namespace,
+    pool: Path,
+    env: dict[str, str],
+    database: redis.Redis,
+    workdir: Path,
+) -> Run:
     port = _free_port()
     log = workdir / f"{label.split()[0].lower()}-server.log"
     with serving(server_command(args, app, port), env, log) as server:
@@ -127,21 +137,47 @@ def measure(label: str, app: str, args: argparse.Namespace, pool: Path, env: dic
     statuses: Counter[int] = Counter()
     for status, n in result["statuses"]:  # one pair per wrk thread and status
         statuses[status] += n
-    return Run(label=label, seconds=result["duration_us"] / 1e6, statuses=statuses,
-               sent_by_thread=result["sent_by_thread"], p50_ms=result["p50_us"] / 1000,
-               p99_ms=result["p99_us"] / 1000, socket_errors=result["socket_errors"],
-               cpu_seconds={who: after[who] - before[who] for who in before})
+    return Run(
+        label=label,
+        seconds=result["duration_us"] / 1e6,
+        statuses=statuses,
+        sent_by_thread=result["sent_by_thread"],
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+        socket_errors=result["socket_errors"],
+        cpu_seconds={who: after[who] - before[who] for who in before},
+    )
 
 
 def server_command(args: argparse.Namespace, app: str, port: int) -> list[str]:
     if args.server == "granian":
-        command = [str(BIN / "granian"), "--interface", "wsgi", "--workers", str(args.workers),
-                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        command = [
+            str(BIN / "granian"),
+            "--interface",
+            "wsgi",
+            "--workers",
+            str(args.workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         if args.threads:
             command += ["--blocking-threads", str(args.threads)]
         return [*command, app]
-    command = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class",
-               args.worker_class, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    command = [
+        str(BIN / "gunicorn"),
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     if args.threads:
         command += ["--threads", str(args.threads)]
     return [*command, app]
@@ -163,20 +199,38 @@ def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[psut
 
 
 def wrk(url: str, pool: Path, args: argparse.Namespace, seconds: int) -> dict[str, Any]:
-    command = ["wrk", "--threads", str(args.wrk_threads), "--connections", str(args.connections),
-               "--duration", f"{seconds}s", "--timeout", "10s", "--script", str(REPLAY_SCRIPT),
-               url, "--", str(pool), str(args.wrk_threads)]
+    command = [
+        "wrk",
+        "--threads",
+        str(args.wrk_threads),
+        "--connections",
+        str(args.connections),
+        "--duration",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(REPLAY_SCRIPT),
+        url,
+        "--",
+        str(pool),
+        str(args.wrk_threads),
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
 
 
-def check(run: Run, requests: list[make_requests.Request],
-          database: redis.Redis) -> tuple[list[str], str]:
+def check(
+    run: Run, requests: list[make_requests.Request], database: redis.Redis
+) -> tuple[list[str], str]:
     """What went wrong, if anything (non-2xx answers, stored deliveries that do not match the
     distinct deliveries sent), and a line saying what was stored."""
-    problems = [f"{n} answers with status {status}" for status, n in sorted(run.statuses.items())
-                if not 200 <= status < 300]
+    problems = [
+        f"{n} answers with status {status}"
+        for status, n in sorted(run.statuses.items())
+        if not 200 <= status < 300
+    ]
     if run.socket_errors:
         problems.append(f"{run.socket_errors} socket errors or timeouts")
     sent = _sent(requests, run.sent_by_thread)
@@ -189,8 +243,10 @@ def check(run: Run, requests: list[make_requests.Request],
     missing, unexpected = len(expected - stored), len(stored - expected)
     if unexpected or missing > 2 * in_flight:  # an Alertmanager request stores two deliveries
         problems.append(f"{missing} deliveries missing, {unexpected} unexpected")
-    return problems, (f"{len(stored)} deliveries stored for {len(expected)} distinct deliveries "
-                      f"sent ({in_flight} requests in flight at the end)")
+    return problems, (
+        f"{len(stored)} deliveries stored for {len(expected)} distinct deliveries "
+        f"sent ({in_flight} requests in flight at the end)"
+    )
 
 
 def expected_deliveries(requests: list[make_requests.Request]) -> set[str]:
@@ -217,9 +273,14 @@ def _sent(requests: list[make_requests.Request], sent_by_thread: list[int]) -> l
 
 
 def figures(run: Run) -> dict[str, float]:
-    return {"webhooks/s": run.rate, "p50 ms": run.p50_ms, "p99 ms": run.p99_ms,
-            "CPU ms/webhook": run.cpu_ms("server"), "Redis CPU ms": run.cpu_ms("redis"),
-            "other load": run.other_load}
+    return {
+        "webhooks/s": run.rate,
+        "p50 ms": run.p50_ms,
+        "p99 ms": run.p99_ms,
+        "CPU ms/webhook": run.cpu_ms("server"),
+        "Redis CPU ms": run.cpu_ms("redis"),
+        "other load": run.other_load,
+    }
 
 
 APPS = ("bare Flask", "store only", "Klaxon")
@@ -229,37 +290,52 @@ def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
     """Print every round and the median of each figure; return the medians. Ratios: each app's
     webhooks/s over the bare app's of the same round, and Klaxon's over the store-only app's."""
     names = list(rounds[0][0])
-    print(f"{'':24}" + "".join(f"{name:>15}" for name in names) + f"{'of bare':>9}"
-          + f"{'of store':>9}")
+    print(
+        f"{'':24}"
+        + "".join(f"{name:>15}" for name in names)
+        + f"{'of bare':>9}"
+        + f"{'of store':>9}"
+    )
     median: dict[str, Any] = {
         label: {name: statistics.median(r[index][name] for r in rounds) for name in names}
-        for index, label in enumerate(("bare", "floor", "klaxon"))}
+        for index, label in enumerate(("bare", "floor", "klaxon"))
+    }
     median["ratio"] = statistics.median(k["webhooks/s"] / b["webhooks/s"] for b, _, k in rounds)
-    median["floor ratio"] = statistics.median(f["webhooks/s"] / b["webhooks/s"]
-                                              for b, f, _ in rounds)
-    median["klaxon/floor"] = statistics.median(k["webhooks/s"] / f["webhooks/s"]
-                                               for _, f, k in rounds)
+    median["floor ratio"] = statistics.median(
+        f["webhooks/s"] / b["webhooks/s"] for b, f, _ in rounds
+    )
+    median["klaxon/floor"] = statistics.median(
+        k["webhooks/s"] / f["webhooks/s"] for _, f, k in rounds
+    )
     rows = [(f"round {i + 1}", apps) for i, apps in enumerate(rounds)]
     if len(rounds) > 1:
         rows.append(("median", (median["bare"], median["floor"], median["klaxon"])))
     for label, apps in rows:
         bare, floor = apps[0], apps[1]
-        for app, values in zip(APPS, apps):
-            of_bare = f"{values['webhooks/s'] / bare['webhooks/s']:>9.0%}" if app != APPS[0] \
-                else " " * 9
-            of_floor = f"{values['webhooks/s'] / floor['webhooks/s']:>9.0%}" \
-                if app == APPS[2] else ""
-            print(f"{label + ' ' + app:<24}" + "".join(f"{values[n]:>15.2f}" for n in names)
-                  + of_bare + of_floor)
+        for app, values in zip(APPS, apps, strict=False):
+            of_bare = (
+                f"{values['webhooks/s'] / bare['webhooks/s']:>9.0%}" if app != APPS[0] else " " * 9
+            )
+            of_floor = (
+                f"{values['webhooks/s'] / floor['webhooks/s']:>9.0%}" if app == APPS[2] else ""
+            )
+            print(
+                f"{label + ' ' + app:<24}"
+                + "".join(f"{values[n]:>15.2f}" for n in names)
+                + of_bare
+                + of_floor
+            )
     return median
 
 
 def _setup(args: argparse.Namespace) -> str:
     server = args.server if args.server == "granian" else f"gunicorn {args.worker_class}"
     threads = f" x {args.threads} threads" if args.threads else ""
-    return (f"{server}, {args.workers} workers{threads}; wrk {args.wrk_threads} threads, "
-            f"{args.connections} connections, {args.duration} s after {args.warmup} s warm-up; "
-            f"{args.duplicates:.0%} redeliveries")
+    return (
+        f"{server}, {args.workers} workers{threads}; wrk {args.wrk_threads} threads, "
+        f"{args.connections} connections, {args.duration} s after {args.warmup} s warm-up; "
+        f"{args.duplicates:.0%} redeliveries"
+    )
 
 
 def _cpu_seconds(server: psutil.Process, database: redis.Redis) -> dict[str, float]:
@@ -269,10 +345,12 @@ def _cpu_seconds(server: psutil.Process, database: redis.Redis) -> dict[str, flo
     redis_cpu = database.info("cpu")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine = psutil.cpu_times()
-    return {"server": sum(p.cpu_times().user + p.cpu_times().system for p in processes),
-            "redis": float(redis_cpu["used_cpu_user"]) + float(redis_cpu["used_cpu_sys"]),
-            "wrk": children.ru_utime + children.ru_stime,
-            "machine": sum(machine) - machine.idle - machine.iowait}
+    return {
+        "server": sum(p.cpu_times().user + p.cpu_times().system for p in processes),
+        "redis": float(redis_cpu["used_cpu_user"]) + float(redis_cpu["used_cpu_sys"]),
+        "wrk": children.ru_utime + children.ru_stime,
+        "machine": sum(machine) - machine.idle - machine.iowait,
+    }
 
 
 def _wait_until_idle(server: psutil.Process, timeout: float = 30.0) -> None:
@@ -310,18 +388,31 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--worker-class", default="sync", help="gunicorn only: sync, gthread, ...")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="threads per worker (gunicorn --threads, granian --blocking-threads)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads per worker (gunicorn --threads, granian --blocking-threads)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--duration", type=int, default=15, help="measured seconds")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before measuring")
-    parser.add_argument("--duplicates", type=float, default=0.1,
-                        help="share of requests that are byte-identical redeliveries")
-    parser.add_argument("--requests", type=int, default=0,
-                        help=f"distinct requests to generate (default {POOL_PER_SECOND}/s)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measure bare and Klaxon this many times, alternating")
+    parser.add_argument(
+        "--duplicates",
+        type=float,
+        default=0.1,
+        help="share of requests that are byte-identical redeliveries",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=0,
+        help=f"distinct requests to generate (default {POOL_PER_SECOND}/s)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure bare and Klaxon this many times, alternating"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--json", type=Path, help="append the figures as one JSON line here")
     return parser.parse_args()

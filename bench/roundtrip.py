@@ -34,8 +34,9 @@ def spinning(sock: socket.socket) -> None:
             pass
 
 
-def measure(call: Callable[[socket.socket], None], sock: socket.socket,
-            n: int) -> tuple[float, float]:
+def measure(
+    call: Callable[[socket.socket], None], sock: socket.socket, n: int
+) -> tuple[float, float]:
     """CPU µs and wall µs per round trip."""
     for _ in range(n // 10):
         call(sock)
@@ -58,11 +59,15 @@ def main() -> None:
     for _ in range(args.rounds):  # alternate, so a change in machine load hits both
         results["blocking"].append(measure(blocking, sock, args.calls))
         results["spinning"].append(measure(spinning, sock, args.calls))
-    print(f"{'':10}{'CPU µs/round trip':>20}{'wall µs/round trip':>20}   (median of "
-          f"{args.rounds} x {args.calls})")
+    print(
+        f"{'':10}{'CPU µs/round trip':>20}{'wall µs/round trip':>20}   (median of "
+        f"{args.rounds} x {args.calls})"
+    )
     for name, runs in results.items():
-        print(f"{name:10}{statistics.median(c for c, _ in runs):>20.1f}"
-              f"{statistics.median(w for _, w in runs):>20.1f}")
+        print(
+            f"{name:10}{statistics.median(c for c, _ in runs):>20.1f}"
+            f"{statistics.median(w for _, w in runs):>20.1f}"
+        )
 
 
 if __name__ == "__main__":

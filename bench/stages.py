@@ -54,10 +54,16 @@ def main() -> None:
     for r in requests:
         target = urlsplit(r.target)
         source = klaxon.sources[target.path.rsplit("/", 1)[1]]
-        environ = EnvironBuilder(path=target.path, query_string=target.query, method="POST",
-                                 headers=r.headers, data=r.body).get_environ()
-        rows.append((source, EnvironHeaders(environ), r.body, environ,
-                     app.request_class(environ).args))
+        environ = EnvironBuilder(
+            path=target.path,
+            query_string=target.query,
+            method="POST",
+            headers=r.headers,
+            data=r.body,
+        ).get_environ()
+        rows.append(
+            (source, EnvironHeaders(environ), r.body, environ, app.request_class(environ).args)
+        )
     parsed = [(s, h, b, s.parse(h, jsontext.loads_body(b), b)) for s, h, b, *_ in rows]
     alerts = [p.alerts[0] for *_, p in parsed if p.alerts]
     now = klaxon.clock.now()
@@ -65,23 +71,39 @@ def main() -> None:
     terms = [(a, correlation_for(a, d, klaxon.ruleset)) for a, d in decisions]
     n = args.repeat
     steps = {
-        "request object (werkzeug)": (lambda row: app.request_class(row[3]).headers.get("x"),
-                                      rows),
+        "request object (werkzeug)": (lambda row: app.request_class(row[3]).headers.get("x"), rows),
         "verify": (lambda row: row[0].verify(row[1], row[2], row[4]), rows),
         "decode body": (lambda row: webhooks._decode("x", row[2]), rows),
-        "parse (source)": (lambda row: row[0].parse(row[1], jsontext.loads_body(row[2]),
-                                                    row[2]), rows),
+        "parse (source)": (
+            lambda row: row[0].parse(row[1], jsontext.loads_body(row[2]), row[2]),
+            rows,
+        ),
         "classify": (lambda a: classify(a, klaxon.ruleset, now), alerts),
-        "correlation_for": (lambda ad: correlation_for(ad[0], ad[1], klaxon.ruleset),
-                            decisions),
-        "event args + JSON": (lambda at: jsontext.dumps_bytes(_event_args(
-            at[0], keys.alert_id(at[0].source, at[0].identity), at[1], now, 3600)), terms),
+        "correlation_for": (lambda ad: correlation_for(ad[0], ad[1], klaxon.ruleset), decisions),
+        "event args + JSON": (
+            lambda at: jsontext.dumps_bytes(
+                _event_args(at[0], keys.alert_id(at[0].source, at[0].identity), at[1], now, 3600)
+            ),
+            terms,
+        ),
         "alert JSON": (lambda a: a.to_json(), alerts),
-        "log line": (lambda a: log_request("POST", "/webhooks/datadog", 202, time.perf_counter(),
-                                           {"source": "datadog", "event": a.event_type,
-                                            "delivery": a.delivery_id, "outcome": "new",
-                                            "alert": "datadog:abc", "incident": "INC-1"}),
-                     alerts),
+        "log line": (
+            lambda a: log_request(
+                "POST",
+                "/webhooks/datadog",
+                202,
+                time.perf_counter(),
+                {
+                    "source": "datadog",
+                    "event": a.event_type,
+                    "delivery": a.delivery_id,
+                    "outcome": "new",
+                    "alert": "datadog:abc",
+                    "incident": "INC-1",
+                },
+            ),
+            alerts,
+        ),
     }
     total = 0.0
     for name, (step, items) in steps.items():

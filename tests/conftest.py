@@ -29,7 +29,7 @@ WEBHOOKS = DATA / "webhooks"
 
 SECRETS = {
     "PAGERDUTY_WEBHOOK_SECRET": "RmoDsJSNjbIuuLKC3rgYbNAFyvP6tScrSsYT8pYFtYMr/iLjyY7iq+jeYytgeOwH,"
-                                "guF6LQsx1Qr1AYez9rRtxs+b2wLFcSosGPbObg0eYxq22u0DL9/+RhAQ74onZBrl",
+    "guF6LQsx1Qr1AYez9rRtxs+b2wLFcSosGPbObg0eYxq22u0DL9/+RhAQ74onZBrl",
     "SENTRY_CLIENT_SECRET": "1da368e27d44d78e6f3ca930a120a96ac003984b187af0f5126b23a6da3d7114",
     "SENTRY_LEGACY_WEBHOOK_TOKEN": "sentry-legacy-token-7f3a9c",
     "OPSGENIE_WEBHOOK_TOKEN": "og-shared-token-5c1e9b7a2d",
@@ -77,14 +77,19 @@ def redis_url(redis_base_url: str) -> Iterator[str]:
 def _claim_database(redis_base_url: str) -> str:
     if redis_base_url.startswith("unix://"):
         return redis_base_url + "?db=9"
-    base = redis_base_url.rstrip("/").rsplit("/", 1)[0] if redis_base_url.count("/") > 2 \
+    base = (
+        redis_base_url.rstrip("/").rsplit("/", 1)[0]
+        if redis_base_url.count("/") > 2
         else redis_base_url.rstrip("/")
+    )
     for db in range(15, 8, -1):
         client = connect(f"{base}/{db}")
         # Claimed atomically and kept claimed (see _claim), so two test sessions sharing one
         # Redis server never pick, and flush, the same database.
-        if client.set(OWNER_KEY, SESSION_TOKEN, nx=True, ex=OWNER_TTL_SECONDS) and \
-                client.dbsize() == 1:
+        if (
+            client.set(OWNER_KEY, SESSION_TOKEN, nx=True, ex=OWNER_TTL_SECONDS)
+            and client.dbsize() == 1
+        ):
             return f"{base}/{db}"
         if client.get(OWNER_KEY) == SESSION_TOKEN.encode():
             client.delete(OWNER_KEY)  # not empty: someone else's data; leave it alone
@@ -130,8 +135,9 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    return Settings.from_env({**SECRETS, "REDIS_URL": redis_url,
-                              "KLAXON_RULES_DIR": str(DATA / "rules" / "per-alert")})
+    return Settings.from_env(
+        {**SECRETS, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(DATA / "rules" / "per-alert")}
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -146,8 +152,9 @@ def _close_vendor_clients() -> Iterator[None]:
 def logs(app) -> Iterator[io.StringIO]:
     """What Klaxon writes to stderr: the JSON handler configure_logging() installed, pointed
     at a buffer (capfd cannot see it: the handler keeps the stderr of create_app() time)."""
-    [handler] = [h for h in logging.getLogger("klaxon").handlers
-                 if type(h) is logging.StreamHandler]
+    [handler] = [
+        h for h in logging.getLogger("klaxon").handlers if type(h) is logging.StreamHandler
+    ]
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     yield buffer
@@ -180,15 +187,18 @@ class Fixture:
 
 
 @pytest.fixture
-def vendors_in_environment(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage,
-                           fake_x) -> Iterator[dict[str, str]]:
+def vendors_in_environment(
+    monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x
+) -> Iterator[dict[str, str]]:
     """The environment a worker dyno would have, every vendor pointed at its loopback fake:
     set in this process (in-process jobs) and returned for worker processes to inherit."""
     from fakes.environment import vendor_environment
+
     from workers import jobs
 
-    values = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                statuspage=fake_statuspage, x=fake_x)
+    values = vendor_environment(
+        SECRETS, redis_url, pagerduty=fake_pagerduty, statuspage=fake_statuspage, x=fake_x
+    )
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -198,22 +208,38 @@ def vendors_in_environment(monkeypatch, redis_url, redis_client, fake_pagerduty,
 
 def load_fixture(source: str, name: str) -> Fixture:
     folder = WEBHOOKS / source
-    return Fixture(source, name, (folder / f"{name}.json").read_bytes(),
-                   json.loads((folder / f"{name}.headers.json").read_text()))
+    return Fixture(
+        source,
+        name,
+        (folder / f"{name}.json").read_bytes(),
+        json.loads((folder / f"{name}.headers.json").read_text()),
+    )
 
 
 def all_fixtures() -> list[Fixture]:
-    return [load_fixture(path.parent.name, path.name.removesuffix(".headers.json"))
-            for path in sorted(WEBHOOKS.glob("*/*.headers.json"))]
+    return [
+        load_fixture(path.parent.name, path.name.removesuffix(".headers.json"))
+        for path in sorted(WEBHOOKS.glob("*/*.headers.json"))
+    ]
 
 
-def post(client, fixture: Fixture, body: bytes | None = None, headers: dict | None = None,
-         query: str = ""):
-    return client.post(f"/webhooks/{fixture.source}{query}",
-                       data=fixture.body if body is None else body,
-                       headers=fixture.headers if headers is None else headers)
+def post(
+    client,
+    fixture: Fixture,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    query: str = "",
+):
+    return client.post(
+        f"/webhooks/{fixture.source}{query}",
+        data=fixture.body if body is None else body,
+        headers=fixture.headers if headers is None else headers,
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/ from the current templates (review the diff)")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current templates (review the diff)",
+    )

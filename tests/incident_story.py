@@ -11,8 +11,10 @@ AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 PEOPLE = ("Marco Bianchi", "Priya Raman")
 EMAIL = "marco.bianchi@acme-payments.example"
 HOSTS = ("web-03", "web-07")
-IDENTIFIED = ("Connection pool exhausted on web-03 after the 08:55 deploy; Marco is rolling "
-              f"back. Questions to {EMAIL}.")
+IDENTIFIED = (
+    "Connection pool exhausted on web-03 after the 08:55 deploy; Marco is rolling "
+    f"back. Questions to {EMAIL}."
+)
 MONITORING = "The rollback is out and checkout error rates are back to normal; we are watching."
 RESOLVED = "Checkout latency has been normal for 30 minutes."
 
@@ -36,22 +38,38 @@ def respond(client, clock, incident: str) -> None:
     clock.advance(4 * 60)
     api(client, "POST", f"/incidents/{incident}/ack", {"by": PEOPLE[0]})
     clock.advance(9 * 60)
-    api(client, "POST", f"/incidents/{incident}/updates",
-        {"status": "identified", "message": IDENTIFIED, "by": PEOPLE[0], "severity": "SEV1"})
+    api(
+        client,
+        "POST",
+        f"/incidents/{incident}/updates",
+        {"status": "identified", "message": IDENTIFIED, "by": PEOPLE[0], "severity": "SEV1"},
+    )
     clock.advance(6 * 60)
-    api(client, "POST", f"/incidents/{incident}/commander",
-        {"commander": PEOPLE[1], "by": PEOPLE[0]})
+    api(
+        client,
+        "POST",
+        f"/incidents/{incident}/commander",
+        {"commander": PEOPLE[1], "by": PEOPLE[0]},
+    )
     clock.advance(11 * 60)
-    api(client, "POST", f"/incidents/{incident}/updates",
-        {"status": "monitoring", "message": MONITORING, "by": PEOPLE[1]})
+    api(
+        client,
+        "POST",
+        f"/incidents/{incident}/updates",
+        {"status": "monitoring", "message": MONITORING, "by": PEOPLE[1]},
+    )
 
 
 def resolve(client, clock, incident: str) -> None:
     clock.advance(20 * 60)
     post(client, load_fixture("datadog", "recovered"))
     clock.advance(10 * 60)
-    api(client, "POST", f"/incidents/{incident}/updates",
-        {"status": "resolved", "message": RESOLVED, "by": PEOPLE[1]})
+    api(
+        client,
+        "POST",
+        f"/incidents/{incident}/updates",
+        {"status": "resolved", "message": RESOLVED, "by": PEOPLE[1]},
+    )
 
 
 def full_story(client, clock) -> str:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import SECRETS, load_fixture, post
 
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": f"Basic {SECRETS['KLAXON_API_TOKEN']}"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {SECRETS['KLAXON_API_TOKEN']}"},
+    ],
+)
 def test_api_refuses_requests_without_the_bearer_token(client, headers) -> None:
     response = client.get("/api/incidents", headers=headers)
     assert response.status_code == 401
@@ -40,20 +45,27 @@ def test_incident_opened_by_a_webhook_is_listed_with_alerts_and_timeline(client)
 
 def test_resolving_by_hand_closes_the_incident(client) -> None:
     answer = post(client, load_fixture("datadog", "triggered")).get_json()
-    response = client.post(f"/api/incidents/{answer['incident']}/resolve", json={"by": "Marco"},
-                           headers=AUTH)
+    response = client.post(
+        f"/api/incidents/{answer['incident']}/resolve", json={"by": "Marco"}, headers=AUTH
+    )
     assert response.get_json()["result"] == "resolved"
     open_now = client.get("/api/incidents?status=open", headers=AUTH).get_json()["incidents"]
     assert open_now == []
-    timeline = client.get(f"/api/incidents/{answer['incident']}/timeline",
-                          headers=AUTH).get_json()["timeline"]
+    timeline = client.get(f"/api/incidents/{answer['incident']}/timeline", headers=AUTH).get_json()[
+        "timeline"
+    ]
     assert timeline[-1]["text"] == "incident resolved (Marco)"
 
 
-@pytest.mark.parametrize("path,status", [("/api/incidents/INC-2026-9999", 404),
-                                         ("/api/incidents/../../etc", 404),
-                                         ("/api/incidents?limit=0", 400),
-                                         ("/api/incidents?status=closed", 400)])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/api/incidents/INC-2026-9999", 404),
+        ("/api/incidents/../../etc", 404),
+        ("/api/incidents?limit=0", 400),
+        ("/api/incidents?status=closed", 400),
+    ],
+)
 def test_bad_api_requests_get_clear_errors(client, path, status) -> None:
     response = client.get(path, headers=AUTH)
     assert response.status_code == status

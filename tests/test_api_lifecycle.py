@@ -4,7 +4,6 @@ declare by hand. Each action lands on the timeline and changes only what it shou
 from __future__ import annotations
 
 import pytest
-
 from conftest import SECRETS, load_fixture, post
 
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
@@ -31,7 +30,8 @@ def test_first_acknowledgement_makes_its_author_commander(client, incident) -> N
     assert first["result"] == "acknowledged" and first["commander"] == "Marco Bianchi"
     assert second["result"] == "already_acknowledged" and second["commander"] == "Marco Bianchi"
     assert [e["text"] for e in timeline(client, incident) if e["kind"] == "acknowledged"] == [
-        "acknowledged by Marco Bianchi via API"]
+        "acknowledged by Marco Bianchi via API"
+    ]
 
 
 def test_an_assigned_commander_is_kept_when_someone_else_acknowledges(client, incident) -> None:
@@ -41,28 +41,46 @@ def test_an_assigned_commander_is_kept_when_someone_else_acknowledges(client, in
 
 
 def test_status_updates_move_the_lifecycle_and_can_raise_severity(client, incident) -> None:
-    identified = act(client, incident, "updates", {
-        "status": "identified", "message": "Connection pool exhausted after the 08:55 deploy",
-        "by": "Marco Bianchi", "severity": "SEV1"}, status=201)
+    identified = act(
+        client,
+        incident,
+        "updates",
+        {
+            "status": "identified",
+            "message": "Connection pool exhausted after the 08:55 deploy",
+            "by": "Marco Bianchi",
+            "severity": "SEV1",
+        },
+        status=201,
+    )
     assert (identified["status"], identified["severity"]) == ("identified", "SEV1")
     assert set(identified["changed"]) == {"update", "status", "severity"}
-    monitoring = act(client, incident, "updates", {"status": "monitoring",
-                                                   "message": "Rolled back; watching"}, 201)
+    monitoring = act(
+        client,
+        incident,
+        "updates",
+        {"status": "monitoring", "message": "Rolled back; watching"},
+        201,
+    )
     assert monitoring["status"] == "monitoring"
-    resolved = act(client, incident, "updates", {"status": "resolved",
-                                                 "message": "p99 back under 300 ms"}, 201)
+    resolved = act(
+        client, incident, "updates", {"status": "resolved", "message": "p99 back under 300 ms"}, 201
+    )
     assert resolved["status"] == "resolved"
     kinds = [e["kind"] for e in timeline(client, incident)]
     assert kinds.count("status_update") == 3 and kinds[-1] == "resolved"
     act(client, incident, "updates", {"status": "monitoring", "message": "again?"}, status=409)
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"status": "fixed", "message": "x"}, "status"),
-    ({"status": "identified"}, "message"),
-    ({"status": "identified", "message": "x", "severity": "SEV9"}, "severity"),
-    ({"status": "identified", "message": 42}, "message"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"status": "fixed", "message": "x"}, "status"),
+        ({"status": "identified"}, "message"),
+        ({"status": "identified", "message": "x", "severity": "SEV9"}, "severity"),
+        ({"status": "identified", "message": 42}, "message"),
+    ],
+)
 def test_bad_updates_name_the_field_and_change_nothing(client, incident, body, field) -> None:
     before = timeline(client, incident)
     answer = act(client, incident, "updates", body, status=400)
@@ -71,19 +89,32 @@ def test_bad_updates_name_the_field_and_change_nothing(client, incident, body, f
 
 
 def test_declaring_by_hand_opens_an_incident_for_the_team(client) -> None:
-    response = client.post("/api/incidents", headers=AUTH, json={
-        "title": "Customers report failed card payments", "severity": "SEV2",
-        "team": "sre", "service": "payments-api", "by": "Priya Raman"})
+    response = client.post(
+        "/api/incidents",
+        headers=AUTH,
+        json={
+            "title": "Customers report failed card payments",
+            "severity": "SEV2",
+            "team": "sre",
+            "service": "payments-api",
+            "by": "Priya Raman",
+        },
+    )
     assert response.status_code == 201
-    incident = client.get(f"/api/incidents/{response.get_json()['incident']}",
-                          headers=AUTH).get_json()
+    incident = client.get(
+        f"/api/incidents/{response.get_json()['incident']}", headers=AUTH
+    ).get_json()
     assert (incident["severity"], incident["team"], incident["status"]) == (
-        "SEV2", "sre", "investigating")
+        "SEV2",
+        "sre",
+        "investigating",
+    )
     assert incident["alerts"][0]["source"] == "manual"
     assert "declared by hand by Priya Raman" in incident["timeline"][0]["text"]
 
 
 def test_declaring_for_an_unknown_team_is_refused(client) -> None:
-    response = client.post("/api/incidents", headers=AUTH,
-                           json={"title": "x", "severity": "SEV3", "team": "nobody"})
+    response = client.post(
+        "/api/incidents", headers=AUTH, json={"title": "x", "severity": "SEV3", "team": "nobody"}
+    )
     assert response.status_code == 400 and response.get_json()["field"] == "team"

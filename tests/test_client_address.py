@@ -19,16 +19,18 @@ CLIENT = "203.0.113.7"
 
 
 def whoami_app(settings, redis_client, clock, hops: int):
-    app = create_app(settings.with_changes(trusted_proxies=hops), connection=redis_client,
-                     clock=clock)
+    app = create_app(
+        settings.with_changes(trusted_proxies=hops), connection=redis_client, clock=clock
+    )
     app.add_url_rule("/test-whoami", "whoami", lambda: {"address": request.remote_addr})
     return app
 
 
 def address(app, forwarded_for: str | None = None) -> str:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
-    response = app.test_client().get("/test-whoami", headers=headers,
-                                     environ_base={"REMOTE_ADDR": ROUTER})
+    response = app.test_client().get(
+        "/test-whoami", headers=headers, environ_base={"REMOTE_ADDR": ROUTER}
+    )
     return response.get_json()["address"]
 
 
@@ -41,18 +43,19 @@ def test_trusted_proxies_default_to_none_and_must_not_be_negative() -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"KLAXON_TRUSTED_PROXIES": "one"})
     assert raised.value.problems == [
-        "KLAXON_TRUSTED_PROXIES must be a whole number of proxies, got 'one'"]
+        "KLAXON_TRUSTED_PROXIES must be a whole number of proxies, got 'one'"
+    ]
 
 
-def test_without_trusted_proxies_forwarded_for_is_ignored(settings, redis_client,
-                                                          clock) -> None:
+def test_without_trusted_proxies_forwarded_for_is_ignored(settings, redis_client, clock) -> None:
     app = whoami_app(settings, redis_client, clock, hops=0)
     assert address(app) == ROUTER
     assert address(app, CLIENT) == ROUTER
 
 
-def test_with_one_trusted_proxy_the_rightmost_entry_is_the_client(settings, redis_client,
-                                                                  clock) -> None:
+def test_with_one_trusted_proxy_the_rightmost_entry_is_the_client(
+    settings, redis_client, clock
+) -> None:
     app = whoami_app(settings, redis_client, clock, hops=1)
     assert address(app, CLIENT) == CLIENT
     # The client sent its own header; the router appended the address it saw connect.
@@ -62,14 +65,16 @@ def test_with_one_trusted_proxy_the_rightmost_entry_is_the_client(settings, redi
 
 
 def test_with_two_trusted_proxies_the_second_from_the_right_is_the_client(
-        settings, redis_client, clock) -> None:
+    settings, redis_client, clock
+) -> None:
     app = whoami_app(settings, redis_client, clock, hops=2)  # a CDN in front of Heroku
     assert address(app, f"198.51.100.9, {CLIENT}, 192.0.2.44") == CLIENT
     assert address(app, CLIENT) == ROUTER  # fewer entries than proxies: trust none of them
 
 
-def test_the_webhook_fast_path_sees_the_same_client_address(settings, redis_client, clock,
-                                                           monkeypatch) -> None:
+def test_the_webhook_fast_path_sees_the_same_client_address(
+    settings, redis_client, clock, monkeypatch
+) -> None:
     seen: list[str | None] = []
     handle = webhooks.handle
 
@@ -80,19 +85,26 @@ def test_the_webhook_fast_path_sees_the_same_client_address(settings, redis_clie
     monkeypatch.setattr(webhooks, "handle", spy)
     app = whoami_app(settings, redis_client, clock, hops=1)
     fixture = load_fixture("datadog", "triggered")
-    response = send(app.test_client(), fixture, headers={
-        **authentic(fixture)[0], "X-Forwarded-For": f"198.51.100.9, {CLIENT}"})
+    response = send(
+        app.test_client(),
+        fixture,
+        headers={**authentic(fixture)[0], "X-Forwarded-For": f"198.51.100.9, {CLIENT}"},
+    )
     assert response.status_code == 202
     assert seen == [CLIENT]
 
 
-@pytest.mark.parametrize(("environ", "warned"), [
-    ({"DYNO": "release.1234"}, True),
-    ({"DYNO": "release.1234", "KLAXON_TRUSTED_PROXIES": "1"}, False),
-    ({}, False),  # not on Heroku: no router in front
-])
+@pytest.mark.parametrize(
+    ("environ", "warned"),
+    [
+        ({"DYNO": "release.1234"}, True),
+        ({"DYNO": "release.1234", "KLAXON_TRUSTED_PROXIES": "1"}, False),
+        ({}, False),  # not on Heroku: no router in front
+    ],
+)
 def test_the_release_phase_warns_when_heroku_router_addresses_would_be_counted(
-        monkeypatch, environ, warned) -> None:
+    monkeypatch, environ, warned
+) -> None:
     from app.release import check_release
 
     for name in ("DYNO", "KLAXON_TRUSTED_PROXIES"):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import SECRETS, free_port, load_fixture
 
 ROOT = Path(__file__).parent.parent
@@ -23,11 +22,30 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def web(redis_url, redis_client):
     port = free_port()
-    env = {**os.environ, **SECRETS, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT),
-           "KLAXON_RULES_DIR": str(ROOT / "rules"), "KLAXON_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "app.wsgi:app", "--workers", "4",
-                               "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        **SECRETS,
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(ROOT),
+        "KLAXON_RULES_DIR": str(ROOT / "rules"),
+        "KLAXON_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "app.wsgi:app",
+            "--workers",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -55,11 +73,19 @@ def _datadog(alert_id: str, host: str, delivery: str) -> bytes:
 
 
 def _post_all(base: str, bodies: list[bytes]) -> list[dict]:
-    headers = {"Content-Type": "application/json",
-               "X-Klaxon-Token": SECRETS["DATADOG_WEBHOOK_TOKEN"]}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Klaxon-Token": SECRETS["DATADOG_WEBHOOK_TOKEN"],
+    }
     with ThreadPoolExecutor(max_workers=16) as pool:
-        responses = list(pool.map(lambda b: requests.post(f"{base}/webhooks/datadog", data=b,
-                                                          headers=headers, timeout=10), bodies))
+        responses = list(
+            pool.map(
+                lambda b: requests.post(
+                    f"{base}/webhooks/datadog", data=b, headers=headers, timeout=10
+                ),
+                bodies,
+            )
+        )
     assert {r.status_code for r in responses} == {202}
     return [r.json() for r in responses]
 
@@ -72,8 +98,9 @@ def test_one_delivery_posted_concurrently_is_stored_once(web, redis_client) -> N
     assert alert == b"1"
 
 
-def test_alerts_sharing_a_group_key_posted_concurrently_open_one_incident(web,
-                                                                         redis_client) -> None:
+def test_alerts_sharing_a_group_key_posted_concurrently_open_one_incident(
+    web, redis_client
+) -> None:
     bodies = [_datadog("184663201", f"web-{i:02d}", f"delivery-{i}") for i in range(32)]
     answers = _post_all(web, bodies)
     outcomes = sorted(a["outcome"] for a in answers)

@@ -18,8 +18,7 @@ def test_variable_is_documented_in_readme(name: str) -> None:
     assert f"`{name}`" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY",
-                                                          "REDIS_URL"}))
+@pytest.mark.parametrize("name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY", "REDIS_URL"}))
 def test_variable_is_described_in_app_json(name: str) -> None:
     env = json.loads((ROOT / "app.json").read_text())["env"]
     assert env[name]["description"]
@@ -32,8 +31,9 @@ def test_app_json_provisions_redis_and_both_process_types() -> None:
 
 
 def test_procfile_has_web_worker_and_release() -> None:
-    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines()
-                 if line.strip())
+    lines = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
     assert "$PORT" in lines["web"]
     assert lines["worker"].strip() == "python -m workers"
     assert lines["release"].strip() == "klaxon release"
@@ -63,8 +63,9 @@ def _as_on_a_dyno() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_client,
-                                                                tmp_path) -> None:
+def test_procfile_web_line_serves_on_port_with_web_concurrency(
+    redis_url, redis_client, tmp_path
+) -> None:
     """Run the Procfile's web command as Heroku would (bash, $PORT, $WEB_CONCURRENCY)."""
     import os
     import signal
@@ -73,21 +74,32 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
     import time
 
     import requests
-
     from conftest import SECRETS
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     web = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())["web"]
-    env = {**os.environ, **SECRETS, "PORT": str(port), "WEB_CONCURRENCY": "2",
-           "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(ROOT / "rules"),
-           "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        **SECRETS,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "REDIS_URL": redis_url,
+        "KLAXON_RULES_DIR": str(ROOT / "rules"),
+        "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}",
+    }
     log = tmp_path / "web.log"
     with log.open("w") as output:
-        server = subprocess.Popen(["bash", "-c", f"exec {web}"], cwd=ROOT, env=env,
-                                  stdout=output, stderr=output,
-                                  start_new_session=True, preexec_fn=_as_on_a_dyno)
+        server = subprocess.Popen(
+            ["bash", "-c", f"exec {web}"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+            preexec_fn=_as_on_a_dyno,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -112,15 +124,18 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(redis_url, redis_
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-            raise AssertionError("web did not stop within Heroku's 30 s after SIGTERM:\n"
-                                 + log.read_text()[-3000:]) from None
+            raise AssertionError(
+                "web did not stop within Heroku's 30 s after SIGTERM:\n" + log.read_text()[-3000:]
+            ) from None
 
 
 def test_worker_processes_default_and_invalid_values() -> None:
     assert Settings.from_env({}).worker_processes == 2
     assert Settings.from_env({"KLAXON_WORKER_PROCESSES": "4"}).worker_processes == 4
-    for raw, problem in (("many", "a whole number of processes, got 'many'"),
-                         ("0", "positive, got 0")):
+    for raw, problem in (
+        ("many", "a whole number of processes, got 'many'"),
+        ("0", "positive, got 0"),
+    ):
         with pytest.raises(ConfigError) as raised:
             Settings.from_env({"KLAXON_WORKER_PROCESSES": raw})
         assert raised.value.problems == [f"KLAXON_WORKER_PROCESSES must be {problem}"]

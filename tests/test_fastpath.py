@@ -38,8 +38,9 @@ def log_lines(app) -> Iterator[io.StringIO]:
 
 def _handler() -> logging.StreamHandler:
     """The JSON handler the latest create_app() installed."""
-    [handler] = [h for h in logging.getLogger("klaxon").handlers
-                 if type(h) is logging.StreamHandler]
+    [handler] = [
+        h for h in logging.getLogger("klaxon").handlers if type(h) is logging.StreamHandler
+    ]
     return handler
 
 
@@ -69,8 +70,7 @@ REFUSALS = {
     "empty body": {"body": b""},
     "not an object": {"body": b"[1]"},
     "wrong content type": {"headers": {**PD.headers, "Content-Type": "text/plain"}},
-    "no content type": {"headers": {k: v for k, v in PD.headers.items()
-                                    if k != "Content-Type"}},
+    "no content type": {"headers": {k: v for k, v in PD.headers.items() if k != "Content-Type"}},
     "missing field": {"body": b'{"event": {"event_type": "incident.triggered"}}'},
 }
 
@@ -87,9 +87,18 @@ def test_refusals_are_the_same_bytes_and_log_line_as_flask(both, log_lines, case
     assert results[0] == results[1]
 
 
-@pytest.mark.parametrize("path", ["/webhooks/nagios", "/webhooks/PagerDuty",
-                                  "/webhooks/%C3%A9t%C3%A9", "/webhooks/", "/webhooks/a/b",
-                                  "/webhooks//pagerduty", "/webhooks/pagerduty/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhooks/nagios",
+        "/webhooks/PagerDuty",
+        "/webhooks/%C3%A9t%C3%A9",
+        "/webhooks/",
+        "/webhooks/a/b",
+        "/webhooks//pagerduty",
+        "/webhooks/pagerduty/",
+    ],
+)
 def test_unknown_and_odd_paths_answer_as_flask_does(both, log_lines, path):
     fast, flask = both
     results = []
@@ -123,8 +132,9 @@ def test_accepted_and_redelivered_are_the_same_as_flask(both, log_lines, redis_c
 
 
 def test_body_over_the_limit_is_413_like_flask(settings, redis_client, clock):
-    app = create_app(settings.with_changes(max_body_bytes=len(PD.body) - 1),
-                     connection=redis_client, clock=clock)
+    app = create_app(
+        settings.with_changes(max_body_bytes=len(PD.body) - 1), connection=redis_client, clock=clock
+    )
     log_lines = capture_log()
     results = []
     for client in (Client(app.wsgi_app), Client(app.wsgi_app.wrapped)):
@@ -136,12 +146,17 @@ def test_body_over_the_limit_is_413_like_flask(settings, redis_client, clock):
 
 
 def test_body_over_the_limit_without_content_length_is_413(settings, redis_client, clock):
-    app = create_app(settings.with_changes(max_body_bytes=100), connection=redis_client,
-                     clock=clock)
+    app = create_app(
+        settings.with_changes(max_body_bytes=100), connection=redis_client, clock=clock
+    )
     headers, _ = signed_for(PD, PD.body)
     environ_overrides = {"wsgi.input_terminated": True}
-    response = Client(app).post("/webhooks/pagerduty", input_stream=io.BytesIO(PD.body),
-                                headers=headers, environ_overrides=environ_overrides)
+    response = Client(app).post(
+        "/webhooks/pagerduty",
+        input_stream=io.BytesIO(PD.body),
+        headers=headers,
+        environ_overrides=environ_overrides,
+    )
     assert response.status_code == 413
     assert response.get_json()["error"] == "payload_too_large"
 
@@ -160,8 +175,7 @@ def test_storage_down_is_503_with_retry_after_like_flask(settings, clock):
     assert results[0] == results[1]
 
 
-def test_unexpected_error_is_500_reported_and_logged_like_flask(app, both, log_lines,
-                                                                 monkeypatch):
+def test_unexpected_error_is_500_reported_and_logged_like_flask(app, both, log_lines, monkeypatch):
     from app import http_errors
 
     reported = []

@@ -9,41 +9,74 @@ import json
 from typing import Any
 
 import pytest
+from conftest import all_fixtures
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import all_fixtures
 from webhook_helpers import send, signed_for
 
 FIXTURES = all_fixtures()
 SOURCES = sorted({f.source for f in FIXTURES})
 EXAMPLES_PER_SOURCE = 300
-FUZZ = settings(max_examples=EXAMPLES_PER_SOURCE, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES_PER_SOURCE,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 leaves = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(), st.sampled_from([2 ** 63, -(2 ** 63), 10 ** 30, 10 ** 300, 10 ** 4000]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from([2**63, -(2**63), 10**30, 10**300, 10**4000]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
     st.text(alphabet=st.characters(), max_size=20),  # surrogates and controls included
     st.integers(500, 20_000).map(lambda n: "x" * n),
-    st.sampled_from(["", " ", "0", "1773479643512", "1773480700227001093", "2026-03-14T09:14:03Z",
-                     "0001-01-01T00:00:00Z", "Triggered", "firing", "resolved", "incident",
-                     "\ud83d", "🚨", "null", "[]", "{}", "v1=", "Infinity"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "1773479643512",
+            "1773480700227001093",
+            "2026-03-14T09:14:03Z",
+            "0001-01-01T00:00:00Z",
+            "Triggered",
+            "firing",
+            "resolved",
+            "incident",
+            "\ud83d",
+            "🚨",
+            "null",
+            "[]",
+            "{}",
+            "v1=",
+            "Infinity",
+        ]
+    ),
 )
 # Values that broke parsers before: surrogates, out-of-range numbers, huge and odd strings.
 poison_text = st.one_of(
     st.text(alphabet=st.characters(categories=["Cs", "Lo", "So", "Cc", "Zs"]), max_size=12),
     st.sampled_from(["\ud83d", "\udc00x", "", " ", "1e400", "0001-06-01T00:00:00Z", "NaN"]),
-    st.integers(500, 20_000).map(lambda n: "y" * n))
-poison_number = st.one_of(st.sampled_from([10 ** 4000, 10 ** 300, -1, 2 ** 64, 1e308]),
-                          st.floats(allow_nan=True, allow_infinity=True), st.booleans())
-values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
-deep = st.integers(50, 3_000).map(lambda depth: json.loads("[" * min(depth, 900)
-                                                            + "]" * min(depth, 900)))
+    st.integers(500, 20_000).map(lambda n: "y" * n),
+)
+poison_number = st.one_of(
+    st.sampled_from([10**4000, 10**300, -1, 2**64, 1e308]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+values = st.recursive(
+    leaves,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+deep = st.integers(50, 3_000).map(
+    lambda depth: json.loads("[" * min(depth, 900) + "]" * min(depth, 900))
+)
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -66,8 +99,9 @@ def _mutate(data, payload: Any) -> Any:
         parent = payload
         for step in path[:-1]:
             parent = parent[step]
-        operation = data.draw(st.sampled_from(["delete", "replace", "replace", "deep",
-                                               "poison"]), label="operation")
+        operation = data.draw(
+            st.sampled_from(["delete", "replace", "replace", "deep", "poison"]), label="operation"
+        )
         if operation == "poison":
             return _poison_every_leaf(data, payload)
         if operation == "delete":
@@ -98,11 +132,12 @@ def _serialise(data, payload: Any) -> bytes:
     body = text.encode("utf-8", "surrogatepass")  # ensure_ascii=False: raw surrogate bytes
     damage = data.draw(st.sampled_from(["none", "none", "truncate", "flip"]), label="bytes")
     if damage == "truncate" and body:
-        body = body[:data.draw(st.integers(0, len(body) - 1), label="cut")]
+        body = body[: data.draw(st.integers(0, len(body) - 1), label="cut")]
     elif damage == "flip" and body:
         index = data.draw(st.integers(0, len(body) - 1), label="at")
-        body = body[:index] + bytes([body[index] ^ data.draw(st.integers(1, 255))]) + \
-            body[index + 1:]
+        body = (
+            body[:index] + bytes([body[index] ^ data.draw(st.integers(1, 255))]) + body[index + 1 :]
+        )
     return body
 
 
@@ -115,8 +150,9 @@ def _state(redis_client) -> tuple[int, int]:
 @FUZZ
 @given(data=st.data())
 def test_mutated_signed_payloads_never_get_a_5xx(client, redis_client, source, data):
-    fixture = data.draw(st.sampled_from([f for f in FIXTURES if f.source == source]),
-                        label="fixture")
+    fixture = data.draw(
+        st.sampled_from([f for f in FIXTURES if f.source == source]), label="fixture"
+    )
     body = _serialise(data, _mutate(data, fixture.json))
     headers, query = signed_for(fixture, body)
     before = _state(redis_client)
@@ -130,8 +166,15 @@ def test_mutated_signed_payloads_never_get_a_5xx(client, redis_client, source, d
         assert answer["error"] and answer["message"]
         assert _state(redis_client) == before
     else:
-        assert answer["outcome"] in ("new", "grouped", "duplicate", "updated", "resolved",
-                                     "suppressed", "ignored")
+        assert answer["outcome"] in (
+            "new",
+            "grouped",
+            "duplicate",
+            "updated",
+            "resolved",
+            "suppressed",
+            "ignored",
+        )
 
 
 @pytest.mark.slow

@@ -8,14 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SECRETS, load_fixture, post
+from fakes.environment import vendor_environment
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from app import create_app
 from app.ruleset import load_ruleset
 from app.settings import Settings
-from conftest import SECRETS, load_fixture, post
-from fakes.environment import vendor_environment
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
@@ -28,8 +28,9 @@ MINUTE = 60
 
 @pytest.fixture
 def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty):
-    env = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                             PD_ROUTING_KEY_PLATFORM=PLATFORM_KEY)
+    env = vendor_environment(
+        SECRETS, redis_url, pagerduty=fake_pagerduty, PD_ROUTING_KEY_PLATFORM=PLATFORM_KEY
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -41,20 +42,25 @@ def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty):
 def step(redis_client, clock, app, seconds: float) -> list[str]:
     """Let time pass, fire what fell due (as a freshly started worker would), run the jobs."""
     clock.advance(seconds)
-    fired = tick(redis_client, clock, app.extensions["klaxon"].incidents,
-                 load_ruleset(ROOT / "rules"))
-    SimpleWorker(queues(redis_client), connection=redis_client,
-                 serializer=JSONSerializer).work(burst=True)
+    fired = tick(
+        redis_client, clock, app.extensions["klaxon"].incidents, load_ruleset(ROOT / "rules")
+    )
+    SimpleWorker(queues(redis_client), connection=redis_client, serializer=JSONSerializer).work(
+        burst=True
+    )
     return [t.kind for t in fired]
 
 
 def pages(fake) -> list[tuple[str, str, str]]:
-    return [(r.json["event_action"], r.json["routing_key"][-6:], r.json["dedup_key"])
-            for r in fake.requests]
+    return [
+        (r.json["event_action"], r.json["routing_key"][-6:], r.json["dedup_key"])
+        for r in fake.requests
+    ]
 
 
 def test_unacknowledged_page_escalates_until_acked_then_updates_are_chased(
-        world, redis_client, clock, fake_pagerduty) -> None:
+    world, redis_client, clock, fake_pagerduty
+) -> None:
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     assert step(redis_client, clock, world, 61) == ["declare"]
@@ -76,8 +82,11 @@ def test_unacknowledged_page_escalates_until_acked_then_updates_are_chased(
     reminder = next(e for e in timeline["timeline"] if e["kind"] == "reminder")
     assert "Marco Bianchi reminded" in reminder["text"]
 
-    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
-        "status": "identified", "message": "Rolling back", "by": "Marco Bianchi"})
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={"status": "identified", "message": "Rolling back", "by": "Marco Bianchi"},
+    )
     step(redis_client, clock, world, 59 * MINUTE)
     assert reminders(client, incident) == 1  # the update reset the clock
     step(redis_client, clock, world, 2 * MINUTE)
@@ -102,14 +111,16 @@ def test_post_mortem_is_chased_when_still_a_draft(world, redis_client, clock) ->
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     step(redis_client, clock, world, 61)
-    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
-        "status": "resolved", "message": "Fixed", "by": "Marco Bianchi"})
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={"status": "resolved", "message": "Fixed", "by": "Marco Bianchi"},
+    )
     step(redis_client, clock, world, 1)
     fired = step(redis_client, clock, world, 48 * 3600)
     assert "postmortem" in fired
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
-    assert any(e["kind"] == "reminder" and "post-mortem" in e["text"]
-               for e in timeline["timeline"])
+    assert any(e["kind"] == "reminder" and "post-mortem" in e["text"] for e in timeline["timeline"])
 
 
 def test_a_published_post_mortem_is_not_chased(world, redis_client, clock) -> None:
@@ -118,8 +129,11 @@ def test_a_published_post_mortem_is_not_chased(world, redis_client, clock) -> No
     step(redis_client, clock, world, 61)
     client.post(f"/api/incidents/{incident}/resolve", headers=AUTH, json={"by": "Marco"})
     step(redis_client, clock, world, 1)
-    client.post(f"/api/incidents/{incident}/postmortem", headers=AUTH,
-                json={"status": "published", "url": "https://wiki.example/pm/1"})
+    client.post(
+        f"/api/incidents/{incident}/postmortem",
+        headers=AUTH,
+        json={"status": "published", "url": "https://wiki.example/pm/1"},
+    )
     step(redis_client, clock, world, 48 * 3600)
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     assert not any(e["kind"] == "reminder" for e in timeline["timeline"])

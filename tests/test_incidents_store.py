@@ -16,18 +16,36 @@ from app.store.timers import Timers
 _deliveries = itertools.count()
 
 
-def alert(identity: str, lifecycle: Lifecycle = Lifecycle.TRIGGER, severity: str = "P2",
-          service: str = "checkout-api") -> Alert:
-    return Alert(source=SourceName.DATADOG, lifecycle=lifecycle, identity=identity,
-                 delivery_id=f"d-{next(_deliveries)}", event_type=str(lifecycle),
-                 title=f"{identity} is unhappy", service=service, source_severity=severity)
+def alert(
+    identity: str,
+    lifecycle: Lifecycle = Lifecycle.TRIGGER,
+    severity: str = "P2",
+    service: str = "checkout-api",
+) -> Alert:
+    return Alert(
+        source=SourceName.DATADOG,
+        lifecycle=lifecycle,
+        identity=identity,
+        delivery_id=f"d-{next(_deliveries)}",
+        event_type=str(lifecycle),
+        title=f"{identity} is unhappy",
+        service=service,
+        source_severity=severity,
+    )
 
 
 def decide(**changes) -> Correlation:
-    defaults = dict(severity=Severity.SEV2, team="payments", rule="checkout-latency",
-                    rule_location="rules/routing.yml:12:5", rules_version="abc123",
-                    reason="matched checkout-latency", group_key="payments|checkout-api",
-                    group_window_seconds=1800, quiet_period_seconds=300)
+    defaults = dict(
+        severity=Severity.SEV2,
+        team="payments",
+        rule="checkout-latency",
+        rule_location="rules/routing.yml:12:5",
+        rules_version="abc123",
+        reason="matched checkout-latency",
+        group_key="payments|checkout-api",
+        group_window_seconds=1800,
+        quiet_period_seconds=300,
+    )
     return Correlation(**{**defaults, **changes})
 
 
@@ -43,7 +61,9 @@ def test_alerts_sharing_a_group_key_join_one_open_incident(store) -> None:
     assert second.outcome is Outcome.GROUPED and second.incident_id == first.incident_id
     assert first.incident_id.startswith("INC-2026-")
     assert {a["id"] for a in store.incident_alerts(first.incident_id)} == {
-        first.alert_id, second.alert_id}
+        first.alert_id,
+        second.alert_id,
+    }
 
 
 def test_a_group_key_outside_its_window_opens_a_new_incident(store, clock) -> None:
@@ -73,49 +93,67 @@ def test_repeats_are_counted_not_renotified(store) -> None:
 
 
 def test_source_severity_change_on_an_open_alert_is_an_update_that_can_raise(store) -> None:
-    first = store.correlate(alert("web-03", severity="warning"), decide(severity=Severity.SEV3),
-                            b"{}")
-    worse = store.correlate(alert("web-03", severity="critical"),
-                            decide(severity=Severity.SEV1), b"{}")
+    first = store.correlate(
+        alert("web-03", severity="warning"), decide(severity=Severity.SEV3), b"{}"
+    )
+    worse = store.correlate(
+        alert("web-03", severity="critical"), decide(severity=Severity.SEV1), b"{}"
+    )
     assert worse.outcome is Outcome.UPDATED and worse.notify == "severity_raised"
     assert store.incident(first.incident_id)["severity"] == "SEV1"
 
 
 def test_silenced_alerts_are_recorded_as_suppressed_and_open_nothing(store) -> None:
-    result = store.correlate(alert("web-03"), decide(suppressed="silence 'deploy-window'"),
-                             b"{}")
+    result = store.correlate(alert("web-03"), decide(suppressed="silence 'deploy-window'"), b"{}")
     assert result.outcome is Outcome.SUPPRESSED and result.incident_id is None
     assert store.alert(result.alert_id)["suppressed"] == "silence 'deploy-window'"
     assert store.incident_ids() == []
 
 
 def test_open_incident_inhibits_lower_alerts_that_share_its_fields(store) -> None:
-    sev1 = store.correlate(alert("db-down"), decide(severity=Severity.SEV1,
-                                                    provides_inhibit=("sev1|checkout-api",)),
-                           b"{}")
-    minor = store.correlate(alert("slow-page"),
-                            decide(severity=Severity.SEV4, group_key="web|checkout-api",
-                                   inhibited_by=("sev1|checkout-api",)), b"{}")
+    sev1 = store.correlate(
+        alert("db-down"),
+        decide(severity=Severity.SEV1, provides_inhibit=("sev1|checkout-api",)),
+        b"{}",
+    )
+    minor = store.correlate(
+        alert("slow-page"),
+        decide(
+            severity=Severity.SEV4,
+            group_key="web|checkout-api",
+            inhibited_by=("sev1|checkout-api",),
+        ),
+        b"{}",
+    )
     assert minor.outcome is Outcome.SUPPRESSED and minor.incident_id == sev1.incident_id
     assert "inhibited by " + sev1.incident_id in minor.reason
     assert minor.alert_id in {a["id"] for a in store.incident_alerts(sev1.incident_id)}
     store.resolve(sev1.incident_id, by="Marco", force=True)
-    after = store.correlate(alert("slow-page-2"),
-                            decide(severity=Severity.SEV4, group_key="web|checkout-api",
-                                   inhibited_by=("sev1|checkout-api",)), b"{}")
+    after = store.correlate(
+        alert("slow-page-2"),
+        decide(
+            severity=Severity.SEV4,
+            group_key="web|checkout-api",
+            inhibited_by=("sev1|checkout-api",),
+        ),
+        b"{}",
+    )
     assert after.outcome is Outcome.NEW  # the inhibitor is gone with its incident
 
 
-def test_incident_resolves_after_the_quiet_period_once_all_alerts_resolve(store, clock,
-                                                                          redis_client) -> None:
+def test_incident_resolves_after_the_quiet_period_once_all_alerts_resolve(
+    store, clock, redis_client
+) -> None:
     first = store.correlate(alert("web-03"), decide(), b"{}")
     store.correlate(alert("web-07"), decide(), b"{}")
     store.correlate(alert("web-03", Lifecycle.RESOLVE), decide(), b"{}")
     assert [t.kind for t in Timers(redis_client).pending()] == ["declare"]
     store.correlate(alert("web-07", Lifecycle.RESOLVE), decide(), b"{}")
     timers = Timers(redis_client)
-    handlers = {"resolve": lambda t: store.resolve(t.incident_id, by="quiet period"),
-                "declare": lambda t: None}
+    handlers = {
+        "resolve": lambda t: store.resolve(t.incident_id, by="quiet period"),
+        "declare": lambda t: None,
+    }
     clock.advance(299)
     assert [t.kind for t in timers.fire_due(clock.now(), handlers)] == ["declare"]
     clock.advance(2)
@@ -125,8 +163,9 @@ def test_incident_resolves_after_the_quiet_period_once_all_alerts_resolve(store,
     assert timers.pending() == []
 
 
-def test_a_new_alert_during_the_quiet_period_keeps_the_incident_open(store, clock,
-                                                                     redis_client) -> None:
+def test_a_new_alert_during_the_quiet_period_keeps_the_incident_open(
+    store, clock, redis_client
+) -> None:
     first = store.correlate(alert("web-03"), decide(), b"{}")
     store.correlate(alert("web-03", Lifecycle.RESOLVE), decide(), b"{}")
     clock.advance(60)
@@ -201,12 +240,14 @@ def test_group_wait_gathers_a_burst_and_declares_once(store, clock, redis_client
     assert store.declare(first.incident_id) == "already_declared"
 
 
-def test_a_flapping_alert_holds_its_incident_until_it_calms_down(store, clock,
-                                                                  redis_client) -> None:
+def test_a_flapping_alert_holds_its_incident_until_it_calms_down(
+    store, clock, redis_client
+) -> None:
     from workers.ticker import tick
 
-    flappy = decide(flapping_max_changes=3, flapping_window_seconds=600,
-                    flapping_hold_seconds=300, group_key="")
+    flappy = decide(
+        flapping_max_changes=3, flapping_window_seconds=600, flapping_hold_seconds=300, group_key=""
+    )
     for _ in range(2):  # fires and clears twice: 4 state changes
         store.correlate(alert("web-03"), flappy, b"{}")
         clock.advance(30)

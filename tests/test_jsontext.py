@@ -13,11 +13,20 @@ from hypothesis import strategies as st
 
 from app import jsontext
 
-scalars = (st.none() | st.booleans() | st.text()
-           | st.integers(min_value=-(2**80), max_value=2**80)
-           | st.floats(allow_nan=False, allow_infinity=False))
-documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                         | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.text()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 def standard(body: bytes) -> object:
@@ -50,7 +59,7 @@ def same(a: object, b: object) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return a == b
@@ -70,17 +79,31 @@ def test_mangled_bodies_get_the_same_value_or_the_same_refusal(value, junk, at):
     at %= len(body) + 1
     body = body[:at] + junk + body[at:]
     mine, theirs = outcome(jsontext.loads_body, body), outcome(standard, body)
-    assert mine[0] == theirs[0] and (same(mine[1], theirs[1]) if mine[0] == "value"
-                                     else mine[1] == theirs[1])
+    assert mine[0] == theirs[0] and (
+        same(mine[1], theirs[1]) if mine[0] == "value" else mine[1] == theirs[1]
+    )
 
 
-@pytest.mark.parametrize("body", [
-    b'{"id": 123456789012345678901234567890}',  # orjson would read a float
-    b'[-9999999999999999999]', b'18446744073709551616', b'[18446744073709551615]',
-    b'[-9223372036854775808, -9223372036854775809, 9999999999999999999]', b'{"a": NaN, "b": -Infinity}',
-    b'{"a": 1e400}', b'"\\ud83d"', b'\xef\xbb\xbf{"a": 1}', '{"a": "é"}'.encode("utf-16"),
-    b'{"a": "\xed\xa0\xbd"}', b"[" * 5000 + b"]" * 5000, b"[" * 250 + b"]" * 250, b'{"a": 1,}', b"",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": 123456789012345678901234567890}',  # orjson would read a float
+        b"[-9999999999999999999]",
+        b"18446744073709551616",
+        b"[18446744073709551615]",
+        b"[-9223372036854775808, -9223372036854775809, 9999999999999999999]",
+        b'{"a": NaN, "b": -Infinity}',
+        b'{"a": 1e400}',
+        b'"\\ud83d"',
+        b'\xef\xbb\xbf{"a": 1}',
+        '{"a": "é"}'.encode("utf-16"),
+        b'{"a": "\xed\xa0\xbd"}',
+        b"[" * 5000 + b"]" * 5000,
+        b"[" * 250 + b"]" * 250,
+        b'{"a": 1,}',
+        b"",
+    ],
+)
 def test_what_orjson_would_read_differently_or_refuse(body):
     mine, theirs = outcome(jsontext.loads_body, body), outcome(standard, body)
     assert mine[0] == theirs[0]
@@ -97,8 +120,10 @@ def test_text_out_is_compact_json_of_the_same_document(value):
 
 def test_integers_orjson_refuses_are_written_by_json():
     assert jsontext.dumps({"n": 2**70}) == '{"n":1180591620717411303424}'
-    assert jsontext.dumps_bytes({"b": 1, "a": 2**70}, sort_keys=True) == \
-        b'{"a":1180591620717411303424,"b":1}'
+    assert (
+        jsontext.dumps_bytes({"b": 1, "a": 2**70}, sort_keys=True)
+        == b'{"a":1180591620717411303424,"b":1}'
+    )
 
 
 def test_a_lone_surrogate_is_written_as_an_escape_not_an_error():

@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 
 from click.testing import CliRunner
+from conftest import SECRETS
 
 from app.cli import main
 from app.store.connection import connect
 from app.store.ledger import LEASE_SECONDS, Ledger
 from app.store.outbox import Outbox
-from conftest import SECRETS
 
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 KEY = "pagerduty:trigger:INC-2026-0001:declared"
@@ -25,8 +25,7 @@ def test_an_effect_is_sent_once(redis_client, clock) -> None:
     assert ledger.entry(KEY).attempts == 1
 
 
-def test_a_send_that_never_finished_is_reported_unsure_after_its_lease(redis_client,
-                                                                       clock) -> None:
+def test_a_send_that_never_finished_is_reported_unsure_after_its_lease(redis_client, clock) -> None:
     ledger = Ledger(redis_client, clock)
     assert ledger.begin(KEY, "x", "INC-2026-0001", "post") == "send"
     # the worker is killed here, between the call and the record
@@ -68,9 +67,14 @@ def test_racing_workers_never_both_send(redis_url, redis_client, clock) -> None:
 
 
 def message(incident: str, channel: str = "statuspage") -> dict:
-    return {"channel": channel, "action": "create", "incident_id": incident,
-            "event": "declared", "idempotency_key": f"{channel}:{incident}",
-            "body": {"incident": {"name": "Checkout is slow", "status": "investigating"}}}
+    return {
+        "channel": channel,
+        "action": "create",
+        "incident_id": incident,
+        "event": "declared",
+        "idempotency_key": f"{channel}:{incident}",
+        "body": {"incident": {"name": "Checkout is slow", "status": "investigating"}},
+    }
 
 
 def test_outbox_lists_newest_first_and_filters(app, client, redis_client, clock) -> None:
@@ -102,20 +106,24 @@ def test_klaxon_failed_lists_and_requeues(redis_url, redis_client, monkeypatch) 
 
     notify_queue = queues(redis_client)[0]
     job = notify_queue.enqueue("jobs_for_tests.fail_with_secret", "x" * 8, job_id="notify-broken")
-    SimpleWorker([notify_queue], connection=redis_client,
-                 serializer=JSONSerializer).work(burst=True)
+    SimpleWorker([notify_queue], connection=redis_client, serializer=JSONSerializer).work(
+        burst=True
+    )
     monkeypatch.setenv("REDIS_URL", redis_url)
     listed = CliRunner().invoke(main, ["failed"])
     assert listed.exit_code == 0, listed.output
-    assert "notify-broken" in listed.output and "klaxon failed --requeue notify-broken" \
-        in listed.output
+    assert (
+        "notify-broken" in listed.output
+        and "klaxon failed --requeue notify-broken" in listed.output
+    )
     requeued = CliRunner().invoke(main, ["failed", "--requeue", job.id])
     assert "requeued notify-broken" in requeued.output
     assert job.id in notify_queue.get_job_ids()
 
 
-def test_every_attempt_sends_the_first_body_until_the_vendor_refuses_it(redis_client,
-                                                                        clock) -> None:
+def test_every_attempt_sends_the_first_body_until_the_vendor_refuses_it(
+    redis_client, clock
+) -> None:
     ledger = Ledger(redis_client, clock)
     ledger.begin(KEY, "x", "INC-2026-0001", "post")
     assert ledger.first_body(KEY, "next update by 09:50") == "next update by 09:50"

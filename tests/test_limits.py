@@ -32,25 +32,86 @@ from workers.limits import (
 
 twitter_text = pytest.importorskip("twitter_text")  # the oracle; in the test extra
 
-EMOJI = ["😷", "🚨", "✅", "⚠️", "⚠", "❤", "❤️", "©", "®", "©️", "™️", "‼️", "👍🏽", "🙋🏿‍♀️",
-         "👨‍👩‍👧‍👦", "👩‍💻", "🏳️‍🌈", "🇺🇸", "🇯🇵", "🇬🇧", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "1️⃣", "#️⃣", "*️⃣",
-         "👩🏽‍🔬", "👁️‍🗨️", "🔥", "🟢", "🛑", "⏱️", "☕"]
-URLS = ["https://status.example.com/incidents/01HX9", "http://example.org",
-        "https://checkout.shop.example.co.uk/a/b_c-d?x=1&y=2", "example.com",
-        "https://docs.klaxon.dev/runbooks/checkout#latency", "status.example.io/p/abc"]
+EMOJI = [
+    "😷",
+    "🚨",
+    "✅",
+    "⚠️",
+    "⚠",
+    "❤",
+    "❤️",
+    "©",
+    "®",
+    "©️",
+    "™️",
+    "‼️",
+    "👍🏽",
+    "🙋🏿‍♀️",
+    "👨‍👩‍👧‍👦",
+    "👩‍💻",
+    "🏳️‍🌈",
+    "🇺🇸",
+    "🇯🇵",
+    "🇬🇧",
+    "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+    "1️⃣",
+    "#️⃣",
+    "*️⃣",
+    "👩🏽‍🔬",
+    "👁️‍🗨️",
+    "🔥",
+    "🟢",
+    "🛑",
+    "⏱️",
+    "☕",
+]
+URLS = [
+    "https://status.example.com/incidents/01HX9",
+    "http://example.org",
+    "https://checkout.shop.example.co.uk/a/b_c-d?x=1&y=2",
+    "example.com",
+    "https://docs.klaxon.dev/runbooks/checkout#latency",
+    "status.example.io/p/abc",
+]
 # Scripts and ranges that stress the weights: Latin, Greek, Cyrillic, Hebrew, Arabic,
 # Devanagari, Thai, Georgian (inside U+0000–U+10FF), Hangul, CJK, kana (outside), the general
 # punctuation block with its light and heavy parts, and combining marks (NFC).
 SCRIPTS = st.characters(
-    min_codepoint=0x20, max_codepoint=0x10FFFF,
+    min_codepoint=0x20,
+    max_codepoint=0x10FFFF,
     blacklist_categories=("Cs", "Co", "Cn", "Cc", "Cf", "So", "Sk", "Me", "Zl", "Zp"),
-    blacklist_characters=".:/@#$＠＃。．｡\ufe0e\ufe0f\u20e3")
-LIGHT_EDGES = st.sampled_from(["\u2000", "\u200a", "\u200b", "\u200c", "\u2010", "\u201c",
-                               "\u201f", "\u2020", "\u2026", "\u2032", "\u2037", "\u2038",
-                               "\u10ff", "\u1100", "e\u0301", "\n", "\r\n", "\t"])
+    blacklist_characters=".:/@#$＠＃。．｡\ufe0e\ufe0f\u20e3",
+)
+LIGHT_EDGES = st.sampled_from(
+    [
+        "\u2000",
+        "\u200a",
+        "\u200b",
+        "\u200c",
+        "\u2010",
+        "\u201c",
+        "\u201f",
+        "\u2020",
+        "\u2026",
+        "\u2032",
+        "\u2037",
+        "\u2038",
+        "\u10ff",
+        "\u1100",
+        "e\u0301",
+        "\n",
+        "\r\n",
+        "\t",
+    ]
+)
 WORD = st.lists(st.one_of(SCRIPTS, LIGHT_EDGES), min_size=1, max_size=12).map("".join)
-TOKEN = st.one_of(WORD, WORD, st.sampled_from(EMOJI), st.sampled_from(URLS),
-                  st.lists(st.sampled_from(EMOJI), min_size=2, max_size=4).map("".join))
+TOKEN = st.one_of(
+    WORD,
+    WORD,
+    st.sampled_from(EMOJI),
+    st.sampled_from(URLS),
+    st.lists(st.sampled_from(EMOJI), min_size=2, max_size=4).map("".join),
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -59,12 +120,23 @@ def test_weighted_length_matches_twitter_text(text: str) -> None:
     assert x_weighted_length(text) == twitter_text.parse_tweet(text).weightedLength
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a" * 280, 280), ("日" * 141, 282), ("😷" * 140, 280), ("👨‍👩‍👧", 2),
-    ("https://example.com/" + "a" * 100, 23), ("café", 4), ("cafe\u0301", 4),
-    ("🇺🇸🇬🇧", 4), ("1\ufe0f\u20e3", 2), ("©", 2), ("see status.example.com now", 31),
-    ("\u2013 \u2033 \u2038", 6),  # en dash and double prime are light; caret (U+2038) is not
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a" * 280, 280),
+        ("日" * 141, 282),
+        ("😷" * 140, 280),
+        ("👨‍👩‍👧", 2),
+        ("https://example.com/" + "a" * 100, 23),
+        ("café", 4),
+        ("cafe\u0301", 4),
+        ("🇺🇸🇬🇧", 4),
+        ("1\ufe0f\u20e3", 2),
+        ("©", 2),
+        ("see status.example.com now", 31),
+        ("\u2013 \u2033 \u2038", 6),  # en dash and double prime are light; caret (U+2038) is not
+    ],
+)
 def test_weighted_length_known_values(text: str, expected: int) -> None:
     assert x_weighted_length(text) == expected
     assert twitter_text.parse_tweet(text).weightedLength == expected
@@ -106,12 +178,15 @@ def test_fit_x_never_cuts_a_url_and_says_so() -> None:
         fit_x(" ".join(["https://example.com/a"] * 13))  # 13 × 23 + 12 spaces > 280
 
 
-@pytest.mark.parametrize("text, limit, expected", [
-    ("short", 10, "short"),
-    ("exactly ten", 11, "exactly ten"),
-    ("checkout latency is high on every region", 20, "checkout latency is…"),
-    ("x" * 50, 10, "x" * 9 + ELLIPSIS),
-])
+@pytest.mark.parametrize(
+    "text, limit, expected",
+    [
+        ("short", 10, "short"),
+        ("exactly ten", 11, "exactly ten"),
+        ("checkout latency is high on every region", 20, "checkout latency is…"),
+        ("x" * 50, 10, "x" * 9 + ELLIPSIS),
+    ],
+)
 def test_truncate(text: str, limit: int, expected: str) -> None:
     assert truncate(text, limit) == expected
     assert len(truncate(text, limit)) <= limit

@@ -12,9 +12,14 @@ from app.logs import JsonFormatter, log
 
 
 def old_format(record: logging.LogRecord) -> str:
-    entry = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-             + f".{int(record.msecs):03d}Z", "level": record.levelname.lower(),
-             "logger": record.name, "msg": record.getMessage(), **record.fields}
+    entry = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        + f".{int(record.msecs):03d}Z",
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "msg": record.getMessage(),
+        **record.fields,
+    }
     return json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -24,8 +29,14 @@ def test_line_is_the_same_text_as_before(monkeypatch):
     for created in (0.0, 1_700_000_000.999, 1_700_000_001.0005, time.time()):
         record = logging.LogRecord("klaxon.request", logging.INFO, "", 0, "request", (), None)
         record.created, record.msecs = created, (created - int(created)) * 1000
-        record.fields = {"path": "/webhooks/é", "status": 202, "latency_ms": 1.5, "alert": None,
-                         "odd": Path("/x"), "nested": {"a": [1, "ü"]}}
+        record.fields = {
+            "path": "/webhooks/é",
+            "status": 202,
+            "latency_ms": 1.5,
+            "alert": None,
+            "odd": Path("/x"),
+            "nested": {"a": [1, "ü"]},
+        }
         assert formatter.format(record) == old_format(record)
 
 

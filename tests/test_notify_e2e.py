@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SECRETS, load_fixture, post
+from fakes.environment import CHECKOUT_ROUTING_KEY, vendor_environment
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
+from webhook_helpers import signed_for
 
 from app import create_app
 from app.settings import Settings
-from conftest import SECRETS, load_fixture, post
-from fakes.environment import CHECKOUT_ROUTING_KEY, vendor_environment
-from webhook_helpers import signed_for
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
@@ -30,8 +30,9 @@ AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 
 @pytest.fixture
 def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x):
-    env = vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                             statuspage=fake_statuspage)
+    env = vendor_environment(
+        SECRETS, redis_url, pagerduty=fake_pagerduty, statuspage=fake_statuspage
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -42,18 +43,21 @@ def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_stat
 
 
 def run_worker(redis_client) -> None:
-    SimpleWorker(queues(redis_client), connection=redis_client,
-                 serializer=JSONSerializer).work(burst=True)
+    SimpleWorker(queues(redis_client), connection=redis_client, serializer=JSONSerializer).work(
+        burst=True
+    )
 
 
 def events(fake) -> list[tuple[str, str]]:
-    return [(r.method, r.json.get("event_action") or r.json.get("incident", {}).get("status"))
-            for r in fake.requests]
+    return [
+        (r.method, r.json.get("event_action") or r.json.get("incident", {}).get("status"))
+        for r in fake.requests
+    ]
 
 
-def test_declare_ack_update_resolve_reach_each_vendor_once(world, redis_client, clock,
-                                                           fake_pagerduty, fake_statuspage,
-                                                           fake_x) -> None:
+def test_declare_ack_update_resolve_reach_each_vendor_once(
+    world, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x
+) -> None:
     client = world.test_client()
     answer = post(client, load_fixture("datadog", "triggered")).get_json()
     incident = answer["incident"]
@@ -61,8 +65,9 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(world, redis_client, 
     assert fake_pagerduty.requests == []  # group_wait: nobody is told yet
 
     clock.advance(61)
-    assert [t.kind for t in tick(redis_client, clock, world.extensions["klaxon"].incidents)] \
-        == ["declare"]
+    assert [t.kind for t in tick(redis_client, clock, world.extensions["klaxon"].incidents)] == [
+        "declare"
+    ]
     run_worker(redis_client)
     [page] = fake_pagerduty.requests
     assert page.json["dedup_key"] == incident and page.json["routing_key"] == ROUTING_KEY
@@ -79,16 +84,28 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(world, redis_client, 
     response = post(client, fixture, body=body, headers=headers)
     assert response.get_json()["incident"] == incident
     assert response.get_json()["outcome"] == "updated"
-    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
-        "status": "identified", "message": "A bad deploy; rolling back", "by": "Marco"})
-    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
-        "status": "resolved", "message": "Latency is back to normal", "by": "Marco"})
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={"status": "identified", "message": "A bad deploy; rolling back", "by": "Marco"},
+    )
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={"status": "resolved", "message": "Latency is back to normal", "by": "Marco"},
+    )
     run_worker(redis_client)
 
-    assert events(fake_pagerduty) == [("POST", "trigger"), ("POST", "acknowledge"),
-                                      ("POST", "resolve")]
-    assert events(fake_statuspage) == [("POST", "investigating"), ("PATCH", "identified"),
-                                       ("PATCH", "resolved")]
+    assert events(fake_pagerduty) == [
+        ("POST", "trigger"),
+        ("POST", "acknowledge"),
+        ("POST", "resolve"),
+    ]
+    assert events(fake_statuspage) == [
+        ("POST", "investigating"),
+        ("PATCH", "identified"),
+        ("PATCH", "resolved"),
+    ]
     listed = client.get("/api/incidents?status=open", headers=AUTH).get_json()["incidents"]
     assert listed == []
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
@@ -107,8 +124,7 @@ def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerd
     assert len(fake_pagerduty.requests) == 1
 
 
-def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock,
-                                               fake_pagerduty) -> None:
+def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock, fake_pagerduty) -> None:
     from workers.notifiers import DeliveryError
 
     client = world.test_client()
@@ -123,8 +139,9 @@ def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock,
     assert statuses == [503, 202]
 
 
-def test_channels_without_credentials_write_to_the_outbox(world, redis_client, clock,
-                                                          monkeypatch) -> None:
+def test_channels_without_credentials_write_to_the_outbox(
+    world, redis_client, clock, monkeypatch
+) -> None:
     for name in ("PD_ROUTING_KEY_CHECKOUT", "STATUSPAGE_API_KEY"):
         monkeypatch.delenv(name)
     jobs.runtime.cache_clear()
@@ -136,7 +153,9 @@ def test_channels_without_credentials_write_to_the_outbox(world, redis_client, c
     jobs.notify_public(incident, "declared", "", "dry run again")
     messages = client.get(f"/api/outbox?incident={incident}", headers=AUTH).get_json()["messages"]
     assert sorted((m["channel"], m["action"]) for m in messages) == [
-        ("pagerduty", "trigger"), ("statuspage", "create")]
+        ("pagerduty", "trigger"),
+        ("statuspage", "create"),
+    ]
     page = next(m for m in messages if m["channel"] == "pagerduty")
     assert page["body"]["routing_key"] == "$PD_ROUTING_KEY_CHECKOUT"  # the name, not a key
     assert ROUTING_KEY not in json.dumps(messages)
@@ -178,7 +197,8 @@ def test_statuspage_calls_are_spaced_by_the_shared_limit(world, fake_statuspage)
 
 
 def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incident(
-        monkeypatch, redis_url, redis_client, clock, fake_opsgenie) -> None:
+    monkeypatch, redis_url, redis_client, clock, fake_opsgenie
+) -> None:
     for name, value in vendor_environment(SECRETS, redis_url, opsgenie=fake_opsgenie).items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
@@ -200,16 +220,19 @@ def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incid
         assert (answer["outcome"], answer["incident"]) == (outcome, incident)
     run_worker(redis_client)
     assert [r.path for r in fake_opsgenie.requests] == [
-        "/v2/alerts", f"/v2/alerts/{incident}/acknowledge", f"/v2/alerts/{incident}/close"]
-    assert client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()["status"] == \
-        "resolved"
+        "/v2/alerts",
+        f"/v2/alerts/{incident}/acknowledge",
+        f"/v2/alerts/{incident}/close",
+    ]
+    assert client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()["status"] == "resolved"
     jobs.runtime.cache_clear()
 
 
-def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
-                                                          fake_pagerduty) -> None:
-    from app.store.ledger import Ledger
+def test_a_refused_page_is_recorded_as_failed_not_as_sent(
+    world, redis_client, fake_pagerduty
+) -> None:
     from app.clock import SystemClock
+    from app.store.ledger import Ledger
 
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
@@ -218,8 +241,7 @@ def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
         jobs.notify(incident, "declared", "", "refused")
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     texts = [(e["kind"], e["text"]) for e in timeline["timeline"]]
-    assert any(kind == "delivery_failed" and "pagerduty trigger" in text
-               for kind, text in texts)
+    assert any(kind == "delivery_failed" and "pagerduty trigger" in text for kind, text in texts)
     assert not any(kind == "notified" and text.startswith("pagerduty") for kind, text in texts)
     key = f"pagerduty:{incident}:declared:0"
     assert Ledger(redis_client, SystemClock()).entry(key).state == "failed"
@@ -228,8 +250,8 @@ def test_a_refused_page_is_recorded_as_failed_not_as_sent(world, redis_client,
 
 
 def test_a_refusal_ends_the_job_in_klaxon_failed_and_a_requeue_sends_only_that(
-        world, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage,
-        monkeypatch) -> None:
+    world, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage, monkeypatch
+) -> None:
     """No RQ retries for a message the vendor refused for good; the job is in `klaxon failed`
     with the command to requeue it, and the requeue (after the fix) sends the refused page and
     nothing that went out the first time."""
@@ -239,8 +261,7 @@ def test_a_refusal_ends_the_job_in_klaxon_failed_and_a_requeue_sends_only_that(
     from app.cli import main
 
     client = world.test_client()
-    incident = post(client, load_fixture("sentry", "event_alert_triggered")).get_json()[
-        "incident"]
+    incident = post(client, load_fixture("sentry", "event_alert_triggered")).get_json()["incident"]
     clock.advance(61)
     tick(redis_client, clock, world.extensions["klaxon"].incidents)
     fake_pagerduty.fail_next(400)
@@ -251,8 +272,12 @@ def test_a_refusal_ends_the_job_in_klaxon_failed_and_a_requeue_sends_only_that(
     sent_first = len(fake_statuspage.requests)
     assert sent_first == 1  # the status page was told; only the page was refused
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
-    assert any(e["kind"] == "delivery_failed" and "was refused" in e["text"] and
-               f"klaxon failed --requeue {job_id}" in e["text"] for e in timeline["timeline"])
+    assert any(
+        e["kind"] == "delivery_failed"
+        and "was refused" in e["text"]
+        and f"klaxon failed --requeue {job_id}" in e["text"]
+        for e in timeline["timeline"]
+    )
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     listed = CliRunner().invoke(main, ["failed"])

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 import sentry_sdk
+from conftest import SECRETS, load_fixture
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 from sentry_sdk.transport import Transport
 
 from app import create_app
 from app.observability import init_sentry
-from conftest import SECRETS, load_fixture
 from workers.worker import InlineHerokuWorker
 
 
@@ -32,8 +32,9 @@ class RecordingTransport(Transport):
 @pytest.fixture
 def sentry(settings) -> Iterator[RecordingTransport]:
     transport = RecordingTransport()
-    assert init_sentry(settings.with_changes(sentry_dsn="https://public@sentry.invalid/1"),
-                       transport=transport)
+    assert init_sentry(
+        settings.with_changes(sentry_dsn="https://public@sentry.invalid/1"), transport=transport
+    )
     yield transport
     sentry_sdk.init()  # back to an inert SDK for the other tests
 
@@ -65,14 +66,12 @@ def test_flask_error_is_reported_without_secrets_or_body(sentry, settings, redis
 
 
 @pytest.mark.parametrize("worker_class", [SimpleWorker, InlineHerokuWorker])
-def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client,
-                                                      worker_class) -> None:
+def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client, worker_class) -> None:
     """Through Sentry's RQ integration, with the worker class Klaxon runs (jobs in-process)."""
     queue = Queue("klaxon-test", connection=redis_client, serializer=JSONSerializer)
     secret = SECRETS["OPSGENIE_WEBHOOK_TOKEN"]
     queue.enqueue("jobs_for_tests.fail_with_secret", secret)
-    worker_class([queue], connection=redis_client,
-                 serializer=JSONSerializer).work(burst=True)
+    worker_class([queue], connection=redis_client, serializer=JSONSerializer).work(burst=True)
     sentry_sdk.flush()
 
     assert len(sentry.events) == 1
@@ -82,8 +81,9 @@ def test_failed_rq_job_is_reported_without_the_secret(sentry, redis_client,
     assert secret not in sent
 
 
-def test_webhook_fast_path_error_is_reported_without_secrets_or_body(sentry, settings,
-                                                                     redis_client) -> None:
+def test_webhook_fast_path_error_is_reported_without_secrets_or_body(
+    sentry, settings, redis_client
+) -> None:
     app = create_app(settings, connection=redis_client)
     secret = SECRETS["DATADOG_WEBHOOK_TOKEN"]
     source = app.extensions["klaxon"].sources["datadog"]
@@ -93,8 +93,9 @@ def test_webhook_fast_path_error_is_reported_without_secrets_or_body(sentry, set
 
     source.parse = explode  # the instance only: other apps build their own sources
     fixture = load_fixture("datadog", "triggered")
-    response = app.test_client().post("/webhooks/datadog", data=fixture.body,
-                                      headers=fixture.headers)
+    response = app.test_client().post(
+        "/webhooks/datadog", data=fixture.body, headers=fixture.headers
+    )
     sentry_sdk.flush()
 
     assert response.status_code == 500
@@ -113,8 +114,13 @@ def test_routing_keys_named_by_the_rules_are_scrubbed(sentry, settings, redis_cl
 
     routing_key = "R0UT1NGK3YCHECKOUTpd0123456789ab"
     rules = Path(__file__).parent.parent / "rules"
-    with_key = Settings.from_env({**settings.environment, "PD_ROUTING_KEY_CHECKOUT": routing_key,
-                                  "KLAXON_RULES_DIR": str(rules)})
+    with_key = Settings.from_env(
+        {
+            **settings.environment,
+            "PD_ROUTING_KEY_CHECKOUT": routing_key,
+            "KLAXON_RULES_DIR": str(rules),
+        }
+    )
     app = create_app(with_key, connection=redis_client)
 
     @app.post("/explode")

@@ -25,8 +25,13 @@ from webhook_helpers import keyspace
 
 TOKEN = SECRETS["KLAXON_API_TOKEN"]
 ATOM = "{http://www.w3.org/2005/Atom}"
-INTERNAL = ["/incidents", "/incidents/INC-2026-0001", "/incidents/INC-2026-0001/postmortem.md",
-            "/outbox", "/failed"]
+INTERNAL = [
+    "/incidents",
+    "/incidents/INC-2026-0001",
+    "/incidents/INC-2026-0001/postmortem.md",
+    "/outbox",
+    "/failed",
+]
 
 
 def csrf(client, path: str) -> str:
@@ -40,8 +45,19 @@ def sign_in(client) -> None:
 
 
 def leaks(text: str) -> list[str]:
-    internal = [*HOSTS, *PEOPLE, "Marco", "Priya", EMAIL, "acme-payments.example",
-                "ALR-", "p99 latency high", "[prod]", "datadog", "sre"]
+    internal = [
+        *HOSTS,
+        *PEOPLE,
+        "Marco",
+        "Priya",
+        EMAIL,
+        "acme-payments.example",
+        "ALR-",
+        "p99 latency high",
+        "[prod]",
+        "datadog",
+        "sre",
+    ]
     return [word for word in internal if word in text]
 
 
@@ -53,6 +69,7 @@ def story(client, clock) -> str:
 
 
 # -- public -------------------------------------------------------------------------------
+
 
 def test_status_page_with_nothing_open_says_all_is_well(client) -> None:
     response = client.get("/status")
@@ -66,15 +83,21 @@ def test_status_page_shows_the_incident_in_public_words(client, story) -> None:
     assert '<h2 id="overall-title"><span class="dot" aria-hidden="true"></span>Major outage' in text
     assert "Major outage: Checkout API" in text
     assert MONITORING in text
-    assert "Connection pool exhausted on [redacted] after the 08:55 deploy; [redacted] is " \
-           "rolling back. Questions to [redacted]." in text
+    assert (
+        "Connection pool exhausted on [redacted] after the 08:55 deploy; [redacted] is "
+        "rolling back. Questions to [redacted]." in text
+    )
     assert leaks(text) == []
 
 
 def test_sev3_incidents_stay_off_the_status_page(client) -> None:
     post(client, load_fixture("datadog", "warn"))  # P2 -> SEV2 by the map; downgrade it:
-    api(client, "POST", "/incidents/INC-2026-0001/updates",
-        {"status": "investigating", "message": "Minor", "severity": "SEV3"})
+    api(
+        client,
+        "POST",
+        "/incidents/INC-2026-0001/updates",
+        {"status": "investigating", "message": "Minor", "severity": "SEV3"},
+    )
     text = client.get("/status").get_data(as_text=True)
     assert "All systems operational" in text and "Minor" not in text
 
@@ -89,8 +112,16 @@ def test_resolved_incidents_are_history_for_14_days(client, clock) -> None:
 
 
 def test_maintenance_in_force_is_shown_without_who_started_it(client) -> None:
-    api(client, "POST", "/maintenance", {"reason": "Database upgrade on db-01 (ask Priya Raman)",
-                                         "by": "Priya Raman", "services": ["checkout-api"]})
+    api(
+        client,
+        "POST",
+        "/maintenance",
+        {
+            "reason": "Database upgrade on db-01 (ask Priya Raman)",
+            "by": "Priya Raman",
+            "services": ["checkout-api"],
+        },
+    )
     text = client.get("/status").get_data(as_text=True)
     assert "Maintenance in progress" in text and "Affects Checkout API." in text
     assert "Database upgrade on [redacted] (ask [redacted])" in text and leaks(text) == []
@@ -122,6 +153,7 @@ def test_stylesheet_and_security_headers(client) -> None:
 
 
 # -- sign-in --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", INTERNAL)
 def test_internal_pages_send_strangers_to_sign_in(client, story, path) -> None:
@@ -155,8 +187,9 @@ def test_basic_auth_with_the_token_as_password_works(client, story) -> None:
 
 def test_sign_in_goes_back_only_to_our_own_pages(client) -> None:
     token = csrf(client, "/login")
-    response = client.post("/login?next=//evil.example/x", data={"token": TOKEN,
-                                                                "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"token": TOKEN, "csrf_token": token}
+    )
     assert response.headers["Location"] == "/incidents"
 
 
@@ -168,6 +201,7 @@ def test_sign_out_ends_the_session(client) -> None:
 
 
 # -- internal pages ------------------------------------------------------------------------
+
 
 def test_incident_list_links_to_each_incident(client, story) -> None:
     sign_in(client)
@@ -195,28 +229,48 @@ def test_unknown_incident_is_a_404_page(client) -> None:
 def test_the_form_posts_a_status_update_like_the_api(client, story) -> None:
     sign_in(client)
     token = csrf(client, f"/incidents/{story}")
-    response = client.post(f"/incidents/{story}/updates", data={
-        "csrf_token": token, "status": "monitoring", "message": "Watching the error rate.",
-        "severity": "SEV2", "by": "Priya Raman"})
+    response = client.post(
+        f"/incidents/{story}/updates",
+        data={
+            "csrf_token": token,
+            "status": "monitoring",
+            "message": "Watching the error rate.",
+            "severity": "SEV2",
+            "by": "Priya Raman",
+        },
+    )
     assert response.status_code == 303
     incident = client.get(f"/api/incidents/{story}", headers=AUTH).get_json()
     assert (incident["status"], incident["severity"]) == ("monitoring", "SEV2")
     last = incident["timeline"][-1]
     assert last["kind"] == "status_update" and last["data"] == {
-        "status": "monitoring", "message": "Watching the error rate.", "by": "Priya Raman"}
+        "status": "monitoring",
+        "message": "Watching the error rate.",
+        "by": "Priya Raman",
+    }
     assert "Status update posted." in client.get(f"/incidents/{story}").get_data(as_text=True)
     assert "Watching the error rate." in client.get("/status").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("form, problem", [
-    ({"status": "fixed", "message": "x"}, "Status must be one of investigating, identified"),
-    ({"status": "identified", "message": "  "}, "Message is required."),
-    ({"status": "identified", "message": "x", "severity": "SEV9"}, "Severity must be one of"),
-    ({"status": "identified", "message": "x" * 5001}, "Message must be at most 5000 characters"),
-    ({"status": "identified", "message": "x", "by": "y" * 101}, "Your name must be at most 100"),
-])
-def test_bad_updates_are_a_clear_400_that_changes_nothing(client, story, redis_client, form,
-                                                         problem) -> None:
+@pytest.mark.parametrize(
+    "form, problem",
+    [
+        ({"status": "fixed", "message": "x"}, "Status must be one of investigating, identified"),
+        ({"status": "identified", "message": "  "}, "Message is required."),
+        ({"status": "identified", "message": "x", "severity": "SEV9"}, "Severity must be one of"),
+        (
+            {"status": "identified", "message": "x" * 5001},
+            "Message must be at most 5000 characters",
+        ),
+        (
+            {"status": "identified", "message": "x", "by": "y" * 101},
+            "Your name must be at most 100",
+        ),
+    ],
+)
+def test_bad_updates_are_a_clear_400_that_changes_nothing(
+    client, story, redis_client, form, problem
+) -> None:
     sign_in(client)
     token = csrf(client, f"/incidents/{story}")
     before = keyspace(redis_client)
@@ -229,8 +283,10 @@ def test_bad_updates_are_a_clear_400_that_changes_nothing(client, story, redis_c
 def test_an_update_without_the_csrf_token_changes_nothing(client, story, redis_client) -> None:
     sign_in(client)
     before = keyspace(redis_client)
-    response = client.post(f"/incidents/{story}/updates",
-                           data={"status": "monitoring", "message": "forged", "csrf_token": "x"})
+    response = client.post(
+        f"/incidents/{story}/updates",
+        data={"status": "monitoring", "message": "forged", "csrf_token": "x"},
+    )
     assert response.status_code == 400 and keyspace(redis_client) == before
 
 
@@ -240,15 +296,24 @@ def test_a_resolved_incident_takes_no_more_updates(client, clock) -> None:
     page = client.get(f"/incidents/{incident}").get_data(as_text=True)
     assert "Post a status update" not in page
     token = csrf(client, "/incidents")
-    response = client.post(f"/incidents/{incident}/updates",
-                           data={"csrf_token": token, "status": "monitoring", "message": "x"})
+    response = client.post(
+        f"/incidents/{incident}/updates",
+        data={"csrf_token": token, "status": "monitoring", "message": "x"},
+    )
     assert response.status_code == 409
 
 
 def test_outbox_page_lists_messages(client, app) -> None:
-    app.extensions["klaxon"].outbox.add({"channel": "statuspage", "action": "create",
-                                         "incident_id": "INC-2026-0001", "event": "declared",
-                                         "idempotency_key": "k", "body": {"name": "Partial <b>"}})
+    app.extensions["klaxon"].outbox.add(
+        {
+            "channel": "statuspage",
+            "action": "create",
+            "incident_id": "INC-2026-0001",
+            "event": "declared",
+            "idempotency_key": "k",
+            "body": {"name": "Partial <b>"},
+        }
+    )
     sign_in(client)
     text = client.get("/outbox").get_data(as_text=True)
     assert "statuspage" in text and "Partial \\u003cb\\u003e" in text and "<b>" not in text

@@ -29,8 +29,9 @@ def test_draft_of_a_resolved_incident_matches_golden(client, clock, request) -> 
 def test_draft_of_an_open_incident_says_what_is_not_done_yet(client, clock) -> None:
     incident = open_incident(client, clock)
     clock.advance(600)
-    text = client.get(f"/api/incidents/{incident}/postmortem.md",
-                      headers=AUTH).get_data(as_text=True)
+    text = client.get(f"/api/incidents/{incident}/postmortem.md", headers=AUTH).get_data(
+        as_text=True
+    )
     assert "| Time to acknowledge | not acknowledged |" in text
     assert "| Time to resolve | not resolved |" in text
     assert "| Duration | 12m so far |" in text
@@ -39,19 +40,21 @@ def test_draft_of_an_open_incident_says_what_is_not_done_yet(client, clock) -> N
 
 def test_draft_needs_the_token_and_a_known_incident(client) -> None:
     assert client.get("/api/incidents/INC-2026-0001/postmortem.md").status_code == 401
-    assert client.get("/api/incidents/INC-2026-0042/postmortem.md",
-                      headers=AUTH).status_code == 404
+    assert client.get("/api/incidents/INC-2026-0042/postmortem.md", headers=AUTH).status_code == 404
 
 
 def test_responders_are_named_once_with_everything_they_did() -> None:
-    timeline = [{"kind": "acknowledged", "data": {"by": "Ann"}},
-                {"kind": "status_update", "data": {"by": "Ann"}},
-                {"kind": "status_update", "data": {"by": "API"}},
-                {"kind": "commander", "data": {"by": "Bo", "assigned_by": "Ann"}},
-                {"kind": "resolved", "data": {"by": "quiet period"}}]
+    timeline = [
+        {"kind": "acknowledged", "data": {"by": "Ann"}},
+        {"kind": "status_update", "data": {"by": "Ann"}},
+        {"kind": "status_update", "data": {"by": "API"}},
+        {"kind": "commander", "data": {"by": "Bo", "assigned_by": "Ann"}},
+        {"kind": "resolved", "data": {"by": "quiet period"}},
+    ]
     assert responders({"commander": "Bo"}, timeline) == [
         {"name": "Bo", "roles": ["incident commander"]},
-        {"name": "Ann", "roles": ["acknowledged", "posted status updates"]}]
+        {"name": "Ann", "roles": ["acknowledged", "posted status updates"]},
+    ]
 
 
 @pytest.mark.parametrize("text, expected", [("a | b", "a \\| b"), ("two\nlines", "two lines")])

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import load_fixture
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
+from webhook_helpers import fatal_sentry_error, send
 
 from app import create_app
 from app.cli import main as klaxon
@@ -34,8 +36,6 @@ from app.store import keys
 from app.store.ledger import Ledger
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
-from conftest import load_fixture
-from webhook_helpers import fatal_sentry_error, send
 from workers import jobs
 from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, queues
 
@@ -51,8 +51,7 @@ def env(vendors_in_environment) -> dict:
 @pytest.fixture
 def app(env, redis_client):
     # Real time: a worker process's own ticker must find nothing due during a test.
-    return create_app(Settings.from_env(), connection=redis_client,
-                      clock=VirtualClock(time.time()))
+    return create_app(Settings.from_env(), connection=redis_client, clock=VirtualClock(time.time()))
 
 
 def checkout_outage(client, n: int = 0, priority: str = "P2") -> str:
@@ -83,9 +82,13 @@ def use_up_statuspage_limit(redis_client, seconds: int) -> float:
 
 
 def start_workers(values: dict, **extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT,
-                            env={**os.environ, **values, **extra, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers"],
+        cwd=ROOT,
+        env={**os.environ, **values, **extra, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop(workers: subprocess.Popen) -> None:
@@ -119,7 +122,8 @@ def statuses(fake_statuspage) -> list[tuple[str, str]]:
 
 
 def test_pages_do_not_wait_while_the_status_page_waits_for_its_shared_limit(
-        app, env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    app, env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     """A big outage: three SEV2 incidents open at once while Statuspage's shared limit is used
     up for five seconds. Before the split, the two page workers each paged and then slept on
     the limit, and the third incident's page waited for one of them; now every page reaches
@@ -135,19 +139,24 @@ def test_pages_do_not_wait_while_the_status_page_waits_for_its_shared_limit(
         wait_for(lambda: len(creates(fake_statuspage)) == 3)
     finally:
         stop(workers)
-    pages = {r.json["dedup_key"]: r.time for r in fake_pagerduty.requests
-             if r.json["event_action"] == "trigger"}
+    pages = {
+        r.json["dedup_key"]: r.time
+        for r in fake_pagerduty.requests
+        if r.json["event_action"] == "trigger"
+    }
     assert sorted(pages) == sorted(incidents)
     assert max(pages.values()) < limit_opens - 2  # well before the status page could go
     made = creates(fake_statuspage)
     assert min(r.time for r in made) > limit_opens - 0.1
-    assert sorted(r.json["incident"]["metadata"]["klaxon"]["incident"] for r in made) == \
-        sorted(incidents)  # one create each
+    assert sorted(r.json["incident"]["metadata"]["klaxon"]["incident"] for r in made) == sorted(
+        incidents
+    )  # one create each
     assert len(fake_statuspage.requests) == 3
 
 
 def test_the_public_part_of_one_incident_keeps_its_order_with_several_public_workers(
-        app, env, redis_client, fake_statuspage) -> None:
+    app, env, redis_client, fake_statuspage
+) -> None:
     """The update and the resolution are posted while the status-page create waits for the
     shared limit, and a second public worker is idle: each waits for the incident's previous
     public part, so Statuspage sees the create, the update and the resolution, once each and
@@ -170,14 +179,18 @@ def test_the_public_part_of_one_incident_keeps_its_order_with_several_public_wor
         wait_for(lambda: public.count == 0 and not public.started_job_registry.get_job_ids())
     finally:
         stop(workers)
-    assert statuses(fake_statuspage) == [("POST", "investigating"), ("PATCH", "identified"),
-                                         ("PATCH", "resolved")]
+    assert statuses(fake_statuspage) == [
+        ("POST", "investigating"),
+        ("PATCH", "identified"),
+        ("PATCH", "resolved"),
+    ]
     made = fake_statuspage.answers[0].body["id"]
     assert [r.path.rsplit("/", 1)[-1] for r in fake_statuspage.requests[1:]] == [made, made]
 
 
 def test_a_retried_notify_job_enqueues_the_public_part_once(
-        app, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    app, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     incident = checkout_outage(app.test_client())
     declare(app, incident)
     fake_pagerduty.fail_next(503)
@@ -202,7 +215,8 @@ def test_a_retried_notify_job_enqueues_the_public_part_once(
 
 
 def test_a_refused_public_message_ends_in_klaxon_failed_and_the_requeue_sends_only_it(
-        app, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x) -> None:
+    app, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x
+) -> None:
     """X refuses the post for good: the public job fails without retries (the page and the
     status page are unaffected), the timeline names it with the command that requeues it,
     `klaxon failed` lists it, and the requeue, after the fix, posts only to X."""
@@ -217,14 +231,18 @@ def test_a_refused_public_message_ends_in_klaxon_failed_and_the_requeue_sends_on
     notify = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
     assert FailedJobRegistry(queue=notify).get_job_ids() == []
     timeline = app.extensions["klaxon"].incidents.timeline(incident)
-    assert any(e["kind"] == "delivery_failed" and e["text"].startswith(
-        "public notification (status page, X) declared was refused") and
-        f"klaxon failed --requeue {job_id}" in e["text"] for e in timeline)
+    assert any(
+        e["kind"] == "delivery_failed"
+        and e["text"].startswith("public notification (status page, X) declared was refused")
+        and f"klaxon failed --requeue {job_id}" in e["text"]
+        for e in timeline
+    )
 
     listed = CliRunner().invoke(klaxon, ["failed"], env={"REDIS_URL": redis_url})
     assert f"{job_id}  {PUBLIC_QUEUE}" in listed.output and "refused for good" in listed.output
-    requeued = CliRunner().invoke(klaxon, ["failed", "--requeue", job_id],
-                                  env={"REDIS_URL": redis_url})
+    requeued = CliRunner().invoke(
+        klaxon, ["failed", "--requeue", job_id], env={"REDIS_URL": redis_url}
+    )
     assert f"requeued {job_id}" in requeued.output
     run_jobs(redis_client)
     assert FailedJobRegistry(queue=public).get_job_ids() == []

@@ -6,8 +6,7 @@ from app.store.connection import connect
 from app.store.ratelimit import RateLimiter
 
 
-def test_statuspage_allows_one_call_a_second_across_workers(redis_url, redis_client,
-                                                           clock) -> None:
+def test_statuspage_allows_one_call_a_second_across_workers(redis_url, redis_client, clock) -> None:
     first, second = RateLimiter(connect(redis_url), clock), RateLimiter(connect(redis_url), clock)
     assert first.acquire("statuspage", "key-1") == 0
     assert 0.99 <= second.acquire("statuspage", "key-1") <= 1.0  # the other worker must wait

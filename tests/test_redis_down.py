@@ -7,16 +7,24 @@ import json
 import threading
 
 import pytest
-
-from app import create_app
-from app.store.connection import connect
 from conftest import load_fixture
 from webhook_helpers import send, signed_for
 
-FIRST_EVENTS = [load_fixture(source, name) for source, name in (
-    ("pagerduty", "incident_triggered"), ("opsgenie", "create"), ("sentry", "issue_created"),
-    ("sentry", "legacy_plugin_event"), ("datadog", "triggered"), ("alertmanager", "firing"),
-    ("grafana", "firing"))]
+from app import create_app
+from app.store.connection import connect
+
+FIRST_EVENTS = [
+    load_fixture(source, name)
+    for source, name in (
+        ("pagerduty", "incident_triggered"),
+        ("opsgenie", "create"),
+        ("sentry", "issue_created"),
+        ("sentry", "legacy_plugin_event"),
+        ("datadog", "triggered"),
+        ("alertmanager", "firing"),
+        ("grafana", "firing"),
+    )
+]
 
 
 @pytest.fixture
@@ -27,8 +35,9 @@ def app_without_redis(settings, clock):
 
 
 @pytest.mark.parametrize("fixture", FIRST_EVENTS, ids=lambda f: f"{f.source}/{f.name}")
-def test_unreachable_redis_is_503_then_the_retry_is_stored_once(app_without_redis, app, client,
-                                                                redis_client, fixture):
+def test_unreachable_redis_is_503_then_the_retry_is_stored_once(
+    app_without_redis, app, client, redis_client, fixture
+):
     refused = send(app_without_redis.test_client(), fixture)
 
     assert refused.status_code == 503
@@ -79,7 +88,8 @@ def _race(clients, fixture, body, headers) -> list[str]:
 
 
 def test_concurrent_deliveries_of_one_event_to_two_app_instances_make_one_new(
-        settings, redis_url, redis_client, clock):
+    settings, redis_url, redis_client, clock
+):
     """Two web processes' worth: separate apps with separate connections to the same Redis."""
     fixture = load_fixture("pagerduty", "incident_triggered")
     connections = [connect(redis_url) for _ in range(2)]
@@ -87,8 +97,7 @@ def test_concurrent_deliveries_of_one_event_to_two_app_instances_make_one_new(
     try:
         for number in range(25):
             body, webhook_id = _incident(number)
-            headers = {**signed_for(fixture, body)[0],
-                       "X-Webhook-Id": webhook_id}
+            headers = {**signed_for(fixture, body)[0], "X-Webhook-Id": webhook_id}
             assert _race(clients, fixture, body, headers) == ["202:duplicate", "202:new"]
     finally:
         for connection in connections:
@@ -101,11 +110,11 @@ def test_concurrent_threads_in_one_app_make_one_new(app, client):
     assert outcomes == ["202:duplicate"] * 7 + ["202:new"]
 
 
-@pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/INC-2026-0001",
-                                  "/api/outbox"])
+@pytest.mark.parametrize("path", ["/api/incidents", "/api/incidents/INC-2026-0001", "/api/outbox"])
 def test_the_api_answers_503_not_500_while_redis_is_down(app_without_redis, settings, path):
     response = app_without_redis.test_client().get(
-        path, headers={"Authorization": f"Bearer {settings.api_token}"})
+        path, headers={"Authorization": f"Bearer {settings.api_token}"}
+    )
     assert response.status_code == 503
     assert response.get_json()["error"] == "storage_unavailable"
     assert int(response.headers["Retry-After"]) > 0

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from conftest import SECRETS, all_fixtures, load_fixture
 from webhook_helpers import SIGNATURE_HEADERS, TOKEN_HEADER, authentic, is_signed, send
 
@@ -23,8 +22,12 @@ def request_lines(logs: io.StringIO) -> list[dict]:
 
 def secrets_in(text: str, fixture) -> list[str]:
     values = [v for k, v in SECRETS.items() if k != "GRAFANA_TIMESTAMP_HEADER"]
-    values += [v.strip() for name, part in fixture.headers.items() for v in part.split(",")
-               if name in SIGNATURE_HEADERS.values()]  # each signature, v1=<hex> and <hex>
+    values += [
+        v.strip()
+        for name, part in fixture.headers.items()
+        for v in part.split(",")
+        if name in SIGNATURE_HEADERS.values()
+    ]  # each signature, v1=<hex> and <hex>
     values += [v.removeprefix("v1=") for v in values if v.startswith("v1=")]
     values.append(MARKER)
     return [v for v in values if v in text]
@@ -70,8 +73,13 @@ def test_logs_never_carry_body_signature_or_token_accepted_or_refused(logs, clie
 
     accepted = send(client, fixture, body=body)  # re-signed over the marked body
     refused_sig = send(client, fixture, body=body, headers=headers, query=query)  # old signature
-    wrong_token = send(client, fixture, body=body, query="?token=" + "x" * 40,
-                       headers={**headers, TOKEN_HEADER: SECRETS["OPSGENIE_WEBHOOK_TOKEN"][::-1]})
+    wrong_token = send(
+        client,
+        fixture,
+        body=body,
+        query="?token=" + "x" * 40,
+        headers={**headers, TOKEN_HEADER: SECRETS["OPSGENIE_WEBHOOK_TOKEN"][::-1]},
+    )
     malformed = send(client, fixture, body=body[:-5])
 
     assert accepted.status_code == 202
@@ -87,8 +95,11 @@ def test_logs_never_carry_body_signature_or_token_accepted_or_refused(logs, clie
 def test_refused_request_is_logged_with_its_reason_but_no_credentials(logs, client):
     fixture = load_fixture("datadog", "triggered")
     request_lines(logs)
-    response = send(client, fixture, headers={"Content-Type": "application/json",
-                                              TOKEN_HEADER: "guessed-token-value-123"})
+    response = send(
+        client,
+        fixture,
+        headers={"Content-Type": "application/json", TOKEN_HEADER: "guessed-token-value-123"},
+    )
     [line] = request_lines(logs)
     assert response.status_code == line["status"] == 401
     assert line["source"] == "datadog" and line["error"] == "unauthorized"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SECRETS, load_fixture, post
 
 from app import create_app
 from app.cli import main
 from app.errors import RulesError
-from conftest import SECRETS, load_fixture, post
 
 ROOT = Path(__file__).parent.parent
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
@@ -23,8 +23,9 @@ BAD_RULE = ROOT / "tests" / "data" / "rules" / "bad" / "bad_enum_page_mode.yml"
 @pytest.fixture
 def example_client(settings, redis_client, clock):
     clock.set(1773479640.0)  # Saturday 2026-03-14 09:14 UTC, the fixtures' story
-    app = create_app(settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client,
-                     clock=clock)
+    app = create_app(
+        settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client, clock=clock
+    )
     return app.test_client()
 
 
@@ -42,7 +43,9 @@ def test_checkout_story_groups_inhibits_and_records_the_rule(example_client, clo
     repeat = send(example_client, clock, "datadog", "retriggered_renotify")
 
     assert first["outcome"] == "new"
-    assert "route 'checkout-datadog' (" in first["reason"] and "rules/routes.yml:" in first["reason"]
+    assert (
+        "route 'checkout-datadog' (" in first["reason"] and "rules/routes.yml:" in first["reason"]
+    )
     assert warn["outcome"] == "suppressed"  # a SEV3 warning under an open SEV2 for checkout
     assert warn["incident"] == first["incident"]
     assert sentry["outcome"] == "grouped" and sentry["incident"] == first["incident"]
@@ -74,8 +77,9 @@ def test_invalid_rules_refuse_to_start(settings, redis_client, tmp_path) -> None
     assert "rules.yml:" in str(raised.value)
 
 
-def test_reload_with_invalid_rules_keeps_the_rules_in_force(settings, redis_client,
-                                                           tmp_path) -> None:
+def test_reload_with_invalid_rules_keeps_the_rules_in_force(
+    settings, redis_client, tmp_path
+) -> None:
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     app = create_app(settings.with_changes(rules_dir=tmp_path / "rules"), connection=redis_client)
     klaxon = app.extensions["klaxon"]
@@ -120,25 +124,30 @@ def test_release_fails_on_a_broken_template(tmp_path, monkeypatch) -> None:
 
 def test_rules_check_lints_templates_too(tmp_path) -> None:
     broken = _broken_templates(tmp_path)
-    result = CliRunner().invoke(main, ["rules", "check", str(ROOT / "rules"),
-                                       "--templates", str(broken)])
+    result = CliRunner().invoke(
+        main, ["rules", "check", str(ROOT / "rules"), "--templates", str(broken)]
+    )
     assert result.exit_code == 1
     assert "declared.summary.txt.j2" in result.output
-    ok = CliRunner().invoke(main, ["rules", "check", str(ROOT / "rules"),
-                                   "--templates", str(ROOT / "templates")])
+    ok = CliRunner().invoke(
+        main, ["rules", "check", str(ROOT / "rules"), "--templates", str(ROOT / "templates")]
+    )
     assert ok.exit_code == 0, ok.output
 
 
-def test_without_group_wait_responders_are_told_at_once(settings, redis_client, clock,
-                                                        tmp_path) -> None:
+def test_without_group_wait_responders_are_told_at_once(
+    settings, redis_client, clock, tmp_path
+) -> None:
     from app.notifications import notify_job_id
     from workers.queues import queues
 
     (tmp_path / "rules.yml").write_text(
         "teams:\n  sre: {description: Everyone}\n"
-        "defaults: {team: sre, severity: SEV2, group_by: [], group_wait: 0s}\n")
-    app = create_app(settings.with_changes(rules_dir=tmp_path), connection=redis_client,
-                     clock=clock)
+        "defaults: {team: sre, severity: SEV2, group_by: [], group_wait: 0s}\n"
+    )
+    app = create_app(
+        settings.with_changes(rules_dir=tmp_path), connection=redis_client, clock=clock
+    )
     incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
     assert notify_job_id(incident, "declared", "") in queues(redis_client)[0].get_job_ids()
     kinds = [e["kind"] for e in app.extensions["klaxon"].incidents.timeline(incident)]

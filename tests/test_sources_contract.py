@@ -7,12 +7,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SECRETS, Fixture, all_fixtures, load_fixture
+from webhook_helpers import (
+    PAGERDUTY_CURRENT,
+    PAGERDUTY_OLD,
+    SIGNATURE_HEADERS,
+    TOKEN_HEADER,
+    authentic,
+    is_legacy_sentry,
+    is_signed,
+    keyspace,
+    send,
+)
 
 from app import create_app
 from app.settings import Settings
-from conftest import SECRETS, Fixture, all_fixtures, load_fixture
-from webhook_helpers import (PAGERDUTY_CURRENT, PAGERDUTY_OLD, SIGNATURE_HEADERS, TOKEN_HEADER,
-                             authentic, is_legacy_sentry, is_signed, keyspace, send)
 
 # Each story is replayed on an empty Redis in the order the README's timeline gives; the
 # outcome is the one the fixture should get at that point (README lifecycle column).
@@ -77,8 +86,10 @@ def _story_of(fixture: Fixture) -> list[tuple[str, str, str]]:
 
 def _fixture_params(marks: dict | None = None):
     marks = marks or {}
-    return [pytest.param(f, id=f"{f.source}/{f.name}", marks=marks.get((f.source, f.name), ()))
-            for f in all_fixtures()]
+    return [
+        pytest.param(f, id=f"{f.source}/{f.name}", marks=marks.get((f.source, f.name), ()))
+        for f in all_fixtures()
+    ]
 
 
 def test_every_fixture_is_in_exactly_one_story():
@@ -114,39 +125,50 @@ def test_accepted_alert_is_stored_before_the_answer(app, client, redis_client, f
 
 # -- refused: tampered, missing or wrong credentials ------------------------------------------
 
+
 def _tamper_one_byte(body: bytes) -> bytes:
     """Change one letter in the middle of the body (the JSON stays valid)."""
     index = len(body) // 2
     while not chr(body[index]).isalpha():
         index += 1
-    return body[:index] + bytes([body[index] ^ 0x20]) + body[index + 1:]
+    return body[:index] + bytes([body[index] ^ 0x20]) + body[index + 1 :]
 
 
 def _refusals(fixture: Fixture) -> list[tuple[str, bytes, dict[str, str], str]]:
     """(case, body, headers, query) that must each be refused 401."""
     headers, query = authentic(fixture)
     if is_legacy_sentry(fixture):
-        return [("wrong token", fixture.body, headers, "?token=not-the-token"),
-                ("missing token", fixture.body, headers, "")]
+        return [
+            ("wrong token", fixture.body, headers, "?token=not-the-token"),
+            ("missing token", fixture.body, headers, ""),
+        ]
     if is_signed(fixture):
         header = SIGNATURE_HEADERS[fixture.source]
         missing = {k: v for k, v in headers.items() if k != header}
-        return [("one byte changed", _tamper_one_byte(fixture.body), headers, query),
-                ("missing signature", fixture.body, missing, query)]
+        return [
+            ("one byte changed", _tamper_one_byte(fixture.body), headers, query),
+            ("missing signature", fixture.body, missing, query),
+        ]
     token_free = {k: v for k, v in headers.items() if k not in (TOKEN_HEADER, "Authorization")}
-    return [("wrong token", fixture.body, {**token_free, TOKEN_HEADER: "not-the-token"}, query),
-            ("wrong bearer", fixture.body, {**token_free, "Authorization": "Bearer nope"}, query),
-            ("missing token", fixture.body, token_free, query)]
+    return [
+        ("wrong token", fixture.body, {**token_free, TOKEN_HEADER: "not-the-token"}, query),
+        ("wrong bearer", fixture.body, {**token_free, "Authorization": "Bearer nope"}, query),
+        ("missing token", fixture.body, token_free, query),
+    ]
 
 
 def _refusal_params():
-    return [pytest.param(f, body, headers, query, id=f"{f.source}/{f.name}/{case}")
-            for f in all_fixtures() for case, body, headers, query in _refusals(f)]
+    return [
+        pytest.param(f, body, headers, query, id=f"{f.source}/{f.name}/{case}")
+        for f in all_fixtures()
+        for case, body, headers, query in _refusals(f)
+    ]
 
 
 @pytest.mark.parametrize(("fixture", "body", "headers", "query"), _refusal_params())
 def test_tampered_or_unauthenticated_delivery_is_refused_and_stores_nothing(
-        client, redis_client, fixture, body, headers, query):
+    client, redis_client, fixture, body, headers, query
+):
     before = keyspace(redis_client)
 
     response = client.post(f"/webhooks/{fixture.source}{query}", data=body, headers=headers)
@@ -158,17 +180,24 @@ def test_tampered_or_unauthenticated_delivery_is_refused_and_stores_nothing(
 
 # -- PagerDuty secret rotation ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("secret", [PAGERDUTY_OLD, PAGERDUTY_CURRENT], ids=["old", "current"])
 def test_pagerduty_rotation_either_secret_alone_verifies(settings, redis_client, clock, secret):
-    app = create_app(settings.with_changes(pagerduty_webhook_secrets=(secret,)),
-                     connection=redis_client, clock=clock)
+    app = create_app(
+        settings.with_changes(pagerduty_webhook_secrets=(secret,)),
+        connection=redis_client,
+        clock=clock,
+    )
     response = send(app.test_client(), load_fixture("pagerduty", "incident_resolved"))
     assert response.status_code == 202
 
 
 def test_pagerduty_rotation_an_unrelated_secret_does_not_verify(settings, redis_client, clock):
-    app = create_app(settings.with_changes(pagerduty_webhook_secrets=("someone-else",)),
-                     connection=redis_client, clock=clock)
+    app = create_app(
+        settings.with_changes(pagerduty_webhook_secrets=("someone-else",)),
+        connection=redis_client,
+        clock=clock,
+    )
     response = send(app.test_client(), load_fixture("pagerduty", "incident_resolved"))
     assert response.status_code == 401
 
@@ -182,8 +211,12 @@ def test_pagerduty_old_signature_alone_verifies_while_both_secrets_are_configure
 
 # -- Sentry: verify the bytes as received -----------------------------------------------------
 
-@pytest.mark.parametrize("fixture", [f for f in all_fixtures() if f.source == "sentry"
-                                     and not is_legacy_sentry(f)], ids=lambda f: f.name)
+
+@pytest.mark.parametrize(
+    "fixture",
+    [f for f in all_fixtures() if f.source == "sentry" and not is_legacy_sentry(f)],
+    ids=lambda f: f.name,
+)
 def test_sentry_reserialised_body_is_refused(client, redis_client, fixture):
     reserialised = json.dumps(fixture.json).encode()
     assert reserialised != fixture.body
@@ -211,14 +244,19 @@ UNCONFIGURED = [
 
 def _app_without(variable: str, redis_url: str, redis_client, clock, **extra: str):
     env = {k: v for k, v in SECRETS.items() if k != variable}
-    return create_app(Settings.from_env({**env, "REDIS_URL": redis_url, **extra}),
-                      connection=redis_client, clock=clock)
+    return create_app(
+        Settings.from_env({**env, "REDIS_URL": redis_url, **extra}),
+        connection=redis_client,
+        clock=clock,
+    )
 
 
-@pytest.mark.parametrize(("source", "variable", "name"), UNCONFIGURED,
-                         ids=[v for _, v, _ in UNCONFIGURED])
-def test_source_without_its_secret_fails_closed(redis_url, redis_client, clock, source,
-                                                 variable, name):
+@pytest.mark.parametrize(
+    ("source", "variable", "name"), UNCONFIGURED, ids=[v for _, v, _ in UNCONFIGURED]
+)
+def test_source_without_its_secret_fails_closed(
+    redis_url, redis_client, clock, source, variable, name
+):
     app = _app_without(variable, redis_url, redis_client, clock)
     before = keyspace(redis_client)
 
@@ -229,10 +267,12 @@ def test_source_without_its_secret_fails_closed(redis_url, redis_client, clock, 
     assert keyspace(redis_client) == before
 
 
-@pytest.mark.parametrize(("source", "variable", "name"), UNCONFIGURED,
-                         ids=[v for _, v, _ in UNCONFIGURED])
-def test_insecure_dev_accepts_a_source_without_its_secret(redis_url, redis_client, clock,
-                                                         source, variable, name):
+@pytest.mark.parametrize(
+    ("source", "variable", "name"), UNCONFIGURED, ids=[v for _, v, _ in UNCONFIGURED]
+)
+def test_insecure_dev_accepts_a_source_without_its_secret(
+    redis_url, redis_client, clock, source, variable, name
+):
     app = _app_without(variable, redis_url, redis_client, clock, KLAXON_INSECURE_DEV="1")
     fixture = load_fixture(source, name)
     credentials = {"Authorization", TOKEN_HEADER, *SIGNATURE_HEADERS.values()}
@@ -246,17 +286,19 @@ def test_insecure_dev_accepts_a_source_without_its_secret(redis_url, redis_clien
     assert response.get_json()["outcome"] == "new"
 
 
-def test_insecure_dev_still_verifies_a_source_whose_secret_is_set(redis_url, redis_client,
-                                                                   clock):
-    app = _app_without("OPSGENIE_WEBHOOK_TOKEN", redis_url, redis_client, clock,
-                       KLAXON_INSECURE_DEV="1")
+def test_insecure_dev_still_verifies_a_source_whose_secret_is_set(redis_url, redis_client, clock):
+    app = _app_without(
+        "OPSGENIE_WEBHOOK_TOKEN", redis_url, redis_client, clock, KLAXON_INSECURE_DEV="1"
+    )
     fixture = load_fixture("pagerduty", "incident_triggered")
-    response = send(app.test_client(), fixture, body=_tamper_one_byte(fixture.body),
-                    headers=fixture.headers)
+    response = send(
+        app.test_client(), fixture, body=_tamper_one_byte(fixture.body), headers=fixture.headers
+    )
     assert response.status_code == 401
 
 
 # -- stories the fixtures alone do not tell ---------------------------------------------------
+
 
 def test_opsgenie_second_create_for_the_same_alert_is_a_duplicate(client):
     """Team routing: the added team's integration receives Create again for the same alertId."""
@@ -296,6 +338,7 @@ def test_resolved_alert_that_fires_again_is_new(client):
     refiring = load_fixture("alertmanager", "firing").json
     for alert in refiring["alerts"]:
         alert["startsAt"] = "2026-03-14T11:00:00Z"
-    answer = send(client, load_fixture("alertmanager", "firing"),
-                  body=json.dumps(refiring).encode()).get_json()
+    answer = send(
+        client, load_fixture("alertmanager", "firing"), body=json.dumps(refiring).encode()
+    ).get_json()
     assert answer["outcome"] == "new"

@@ -4,20 +4,21 @@ notifications (webhooks.md §4, fixtures README 'datadog')."""
 from __future__ import annotations
 
 import pytest
+from conftest import load_fixture
 from werkzeug.datastructures import Headers
 
 from app.errors import PayloadError
 from app.models import Lifecycle, Link, SourceName
 from app.sources.datadog import DatadogSource
-from conftest import load_fixture
 
 SOURCE = DatadogSource("unused")
 
 
 def parse(name: str, payload=None):
     fixture = load_fixture("datadog", name)
-    return SOURCE.parse(Headers(fixture.headers), fixture.json if payload is None else payload,
-                        fixture.body)
+    return SOURCE.parse(
+        Headers(fixture.headers), fixture.json if payload is None else payload, fixture.body
+    )
 
 
 def test_triggered_is_normalised():
@@ -35,16 +36,20 @@ def test_triggered_is_normalised():
     assert alert.source_severity == "P2"
     assert alert.tags["team"] == "payments" and alert.tags["monitor_id"] == "184663201"
     assert alert.tags["alert_type"] == "error" and alert.tags["scope"] == "host:web-03"
-    assert alert.links == (Link("https://app.datadoghq.com/event/jump_to?event_id="
-                                "8213390581223456789", "Datadog event"),)
+    assert alert.links == (
+        Link(
+            "https://app.datadoghq.com/event/jump_to?event_id=8213390581223456789", "Datadog event"
+        ),
+    )
     assert alert.occurred_at == 1773479643.0  # "$DATE" epoch ms as a string
     assert alert.problem_key == "7749632150184225311"  # the cycle key
     assert alert.description.startswith("@webhook-alert-pipeline")  # text_only_msg
 
 
 def test_renotify_and_recovery_are_the_same_group():
-    triggered, renotify, recovered, warn = (parse(n).alerts[0] for n in (
-        "triggered", "retriggered_renotify", "recovered", "warn"))
+    triggered, renotify, recovered, warn = (
+        parse(n).alerts[0] for n in ("triggered", "retriggered_renotify", "recovered", "warn")
+    )
     assert triggered.identity == renotify.identity == recovered.identity
     assert warn.identity == "184663201|host:web-07" != triggered.identity
     assert len({triggered.delivery_id, renotify.delivery_id, recovered.delivery_id}) == 3
@@ -77,9 +82,13 @@ def test_incident_management_stable_is_an_acknowledgement():
 
 
 TRANSITIONS = {
-    "Triggered": Lifecycle.TRIGGER, "Re-Triggered": Lifecycle.TRIGGER,
-    "Recovered": Lifecycle.RESOLVE, "Warn": Lifecycle.TRIGGER, "Re-Warn": Lifecycle.TRIGGER,
-    "No Data": Lifecycle.TRIGGER, "Re-No Data": Lifecycle.TRIGGER,
+    "Triggered": Lifecycle.TRIGGER,
+    "Re-Triggered": Lifecycle.TRIGGER,
+    "Recovered": Lifecycle.RESOLVE,
+    "Warn": Lifecycle.TRIGGER,
+    "Re-Warn": Lifecycle.TRIGGER,
+    "No Data": Lifecycle.TRIGGER,
+    "Re-No Data": Lifecycle.TRIGGER,
     "Renotify": Lifecycle.TRIGGER,
 }
 
@@ -124,13 +133,19 @@ def test_incident_statuses(status):
     payload = load_fixture("datadog", "incident_stable").json
     payload["incident_status"] = status
     parsed = parse("incident_stable", payload)
-    expected = {"active": Lifecycle.TRIGGER, "stable": Lifecycle.ACKNOWLEDGE,
-                "resolved": Lifecycle.RESOLVE, "completed": Lifecycle.RESOLVE}.get(status)
+    expected = {
+        "active": Lifecycle.TRIGGER,
+        "stable": Lifecycle.ACKNOWLEDGE,
+        "resolved": Lifecycle.RESOLVE,
+        "completed": Lifecycle.RESOLVE,
+    }.get(status)
     assert [a.lifecycle for a in parsed.alerts] == ([expected] if expected else [])
 
 
-@pytest.mark.parametrize(("monitor_id", "event_id"), [
-    ("184663201", "8213390581223456789"), (184663201, 8213390581223456789)])
+@pytest.mark.parametrize(
+    ("monitor_id", "event_id"),
+    [("184663201", "8213390581223456789"), (184663201, 8213390581223456789)],
+)
 def test_ids_as_strings_or_unquoted_numbers(monitor_id, event_id):
     payload = load_fixture("datadog", "triggered").json
     payload["alert"]["id"], payload["id"] = monitor_id, event_id
@@ -149,14 +164,25 @@ def test_date_as_epoch_ms_or_seconds_string_or_number(date):
 def test_tags_comma_string_become_a_map():
     [alert] = parse("triggered").alerts
     assert {k: alert.tags[k] for k in ("env", "host", "monitor", "service", "team")} == {
-        "env": "prod", "host": "web-03", "monitor": "", "service": "checkout-api",
-        "team": "payments"}
+        "env": "prod",
+        "host": "web-03",
+        "monitor": "",
+        "service": "checkout-api",
+        "team": "payments",
+    }
 
 
-@pytest.mark.parametrize(("key", "value", "field"), [
-    ("id", None, "id"), ("id", {"x": 1}, "id"), ("id", True, "id"), ("id", "9" * 513, "id"),
-    ("date", "tomorrow", "date"), ("hostname", ["web-03"], "hostname"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("id", None, "id"),
+        ("id", {"x": 1}, "id"),
+        ("id", True, "id"),
+        ("id", "9" * 513, "id"),
+        ("date", "tomorrow", "date"),
+        ("hostname", ["web-03"], "hostname"),
+    ],
+)
 def test_bad_fields_are_payload_errors_naming_the_field(key, value, field):
     payload = load_fixture("datadog", "triggered").json
     payload[key] = value

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import load_fixture
 from werkzeug.datastructures import Headers
 
 from app.errors import PayloadError
 from app.models import Lifecycle, SourceName
 from app.sources.opsgenie import OpsgenieSource
-from conftest import load_fixture
 
 SOURCE = OpsgenieSource("unused")
 ALERT_ID = "6f1c2e9a-3b7d-4e58-9a10-c4d2e8b7f531-1773479643512"
@@ -16,8 +16,9 @@ ALERT_ID = "6f1c2e9a-3b7d-4e58-9a10-c4d2e8b7f531-1773479643512"
 
 def parse(name: str, payload=None):
     fixture = load_fixture("opsgenie", name)
-    return SOURCE.parse(Headers(fixture.headers), fixture.json if payload is None else payload,
-                        fixture.body)
+    return SOURCE.parse(
+        Headers(fixture.headers), fixture.json if payload is None else payload, fixture.body
+    )
 
 
 def test_create_is_normalised():
@@ -33,16 +34,23 @@ def test_create_is_normalised():
     assert alert.environment == "prod"
     assert alert.host == "web-03"
     assert alert.source_severity == "P2"
-    assert alert.tags == {"env": "prod", "service": "checkout-api", "team": "payments",
-                          "monitor": "184663201", "opsgenie_team": "payments"}
+    assert alert.tags == {
+        "env": "prod",
+        "service": "checkout-api",
+        "team": "payments",
+        "monitor": "184663201",
+        "opsgenie_team": "payments",
+    }
     assert alert.links == ()
     assert alert.occurred_at == pytest.approx(1773479643.512412)  # updatedAt, nanoseconds
     assert alert.actor == "Datadog"
     assert alert.problem_key == "checkout-api-p99-latency-prod"
-    assert alert.details["runbook"] == ("https://wiki.acme-payments.example/runbooks/"
-                                        "checkout-latency")
-    assert alert.description.startswith(load_fixture("opsgenie", "create").json["alert"]
-                                        ["description"][:40])
+    assert alert.details["runbook"] == (
+        "https://wiki.acme-payments.example/runbooks/checkout-latency"
+    )
+    assert alert.description.startswith(
+        load_fixture("opsgenie", "create").json["alert"]["description"][:40]
+    )
 
 
 def test_escalate_has_only_an_alert_id_and_names_the_escalation():
@@ -54,9 +62,14 @@ def test_escalate_has_only_an_alert_id_and_names_the_escalation():
     assert alert.delivery_id == (f"{ALERT_ID}:Escalate:7b3d9f1e-0c2a-4e6b-8d5f-3a1c9e7b2d64:5:0")
 
 
-@pytest.mark.parametrize(("name", "lifecycle"), [
-    ("acknowledge", Lifecycle.ACKNOWLEDGE), ("addnote", Lifecycle.NOTE),
-    ("close", Lifecycle.RESOLVE)])
+@pytest.mark.parametrize(
+    ("name", "lifecycle"),
+    [
+        ("acknowledge", Lifecycle.ACKNOWLEDGE),
+        ("addnote", Lifecycle.NOTE),
+        ("close", Lifecycle.RESOLVE),
+    ],
+)
 def test_lifecycle_actions(name, lifecycle):
     [alert] = parse(name).alerts
     assert alert.lifecycle is lifecycle and alert.identity == ALERT_ID
@@ -82,12 +95,19 @@ def test_unicode_and_description_cut_at_1000_by_opsgenie():
 
 
 MAPPED = {
-    "Create": Lifecycle.TRIGGER, "Acknowledge": Lifecycle.ACKNOWLEDGE,
-    "UnAcknowledge": Lifecycle.UNACKNOWLEDGE, "AddNote": Lifecycle.NOTE,
-    "Close": Lifecycle.RESOLVE, "Delete": Lifecycle.RESOLVE, "Escalate": Lifecycle.ESCALATE,
-    "AddTeam": Lifecycle.ESCALATE, "AddRecipient": Lifecycle.ESCALATE,
-    "AddResponder": Lifecycle.ESCALATE, "UpdatePriority": Lifecycle.ESCALATE,
-    "TakeOwnership": Lifecycle.ACKNOWLEDGE, "AssignOwnership": Lifecycle.ACKNOWLEDGE,
+    "Create": Lifecycle.TRIGGER,
+    "Acknowledge": Lifecycle.ACKNOWLEDGE,
+    "UnAcknowledge": Lifecycle.UNACKNOWLEDGE,
+    "AddNote": Lifecycle.NOTE,
+    "Close": Lifecycle.RESOLVE,
+    "Delete": Lifecycle.RESOLVE,
+    "Escalate": Lifecycle.ESCALATE,
+    "AddTeam": Lifecycle.ESCALATE,
+    "AddRecipient": Lifecycle.ESCALATE,
+    "AddResponder": Lifecycle.ESCALATE,
+    "UpdatePriority": Lifecycle.ESCALATE,
+    "TakeOwnership": Lifecycle.ACKNOWLEDGE,
+    "AssignOwnership": Lifecycle.ACKNOWLEDGE,
 }
 IGNORED = ["AddTags", "RemoveTags", "Snooze", "TestAction", "CustomActionName"]
 
@@ -130,8 +150,11 @@ def test_created_at_milliseconds_when_there_is_no_updated_at(created_at):
 def test_alert_id_as_number_or_string_is_the_same_alert():
     as_number, as_string = _with_action("Create"), _with_action("Create")
     as_number["alert"]["alertId"], as_string["alert"]["alertId"] = 4242, "4242"
-    assert parse("create", as_number).alerts[0].identity == parse(
-        "create", as_string).alerts[0].identity == "4242"
+    assert (
+        parse("create", as_number).alerts[0].identity
+        == parse("create", as_string).alerts[0].identity
+        == "4242"
+    )
 
 
 @pytest.mark.parametrize("priority", ["P3", 3, "2"])
@@ -141,11 +164,19 @@ def test_priority_in_its_observed_forms(priority):
     assert parse("create", payload).alerts[0].source_severity == str(priority)
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    ("alert.alertId", None), ("alert.alertId", {"id": 1}), ("alert.alertId", False),
-    ("alert.alertId", "a" * 600), ("action", ""), ("action", 5), ("alert.message", {"x": 1}),
-    ("alert.updatedAt", "soon"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("alert.alertId", None),
+        ("alert.alertId", {"id": 1}),
+        ("alert.alertId", False),
+        ("alert.alertId", "a" * 600),
+        ("action", ""),
+        ("action", 5),
+        ("alert.message", {"x": 1}),
+        ("alert.updatedAt", "soon"),
+    ],
+)
 def test_bad_fields_are_payload_errors_naming_the_field(path, value):
     payload = _with_action("Create")
     section, _, key = path.rpartition(".")

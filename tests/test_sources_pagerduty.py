@@ -5,20 +5,23 @@ from __future__ import annotations
 import copy
 
 import pytest
+from conftest import load_fixture
 from werkzeug.datastructures import Headers
 
 from app.errors import PayloadError
 from app.models import Lifecycle, Link, SourceName
 from app.sources.pagerduty import PagerDutySource
-from conftest import load_fixture
 
 SOURCE = PagerDutySource(("unused",))
 
 
 def parse(name: str, payload=None, headers=None):
     fixture = load_fixture("pagerduty", name)
-    return SOURCE.parse(Headers(fixture.headers if headers is None else headers),
-                        fixture.json if payload is None else payload, fixture.body)
+    return SOURCE.parse(
+        Headers(fixture.headers if headers is None else headers),
+        fixture.json if payload is None else payload,
+        fixture.body,
+    )
 
 
 def test_triggered_is_normalised():
@@ -32,11 +35,17 @@ def test_triggered_is_normalised():
     assert alert.title == "[prod] checkout-api: p99 latency > 2s on web-03"
     assert alert.service == "Checkout API"
     assert alert.source_severity == "P2"
-    assert alert.tags == {"urgency": "high", "priority": "P2", "pagerduty_service": "Checkout API",
-                          "escalation_policy": "Checkout On-Call",
-                          "pagerduty_status": "triggered", "pagerduty_team": "Payments Platform"}
-    assert alert.links == (Link("https://acme-payments.pagerduty.com/incidents/Q1ZN8T7WC4HX2M",
-                                "PagerDuty incident"),)
+    assert alert.tags == {
+        "urgency": "high",
+        "priority": "P2",
+        "pagerduty_service": "Checkout API",
+        "escalation_policy": "Checkout On-Call",
+        "pagerduty_status": "triggered",
+        "pagerduty_team": "Payments Platform",
+    }
+    assert alert.links == (
+        Link("https://acme-payments.pagerduty.com/incidents/Q1ZN8T7WC4HX2M", "PagerDuty incident"),
+    )
     assert alert.occurred_at == pytest.approx(1773479643.512)  # 2026-03-14T09:14:03.512Z
     assert alert.actor == "Checkout API"
     assert alert.problem_key == "5d9f2e7c1a8b4c3e9f0d6a2b7c8e1f34"
@@ -45,8 +54,10 @@ def test_triggered_is_normalised():
 
 
 def test_redelivery_has_the_same_delivery_id():
-    assert parse("incident_triggered").delivery_id == parse(
-        "incident_triggered_redelivery").delivery_id
+    assert (
+        parse("incident_triggered").delivery_id
+        == parse("incident_triggered_redelivery").delivery_id
+    )
 
 
 def test_delivery_id_falls_back_to_the_event_id_without_x_webhook_id():
@@ -55,8 +66,10 @@ def test_delivery_id_falls_back_to_the_event_id_without_x_webhook_id():
     assert parse("incident_triggered", headers=headers).delivery_id == "01JPM4Q7S2V8YC3N6KD0H5WRTE"
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("incident_annotated", "data.content"), ("incident_status_update_published", "data.message")])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("incident_annotated", "data.content"), ("incident_status_update_published", "data.message")],
+)
 def test_notes_read_the_nested_incident(name, content):
     payload = load_fixture("pagerduty", name).json
     [alert] = parse(name).alerts
@@ -86,7 +99,8 @@ def test_resolved_with_no_assignees_and_merge_reason():
     payload = load_fixture("pagerduty", "incident_resolved").json
     payload["event"]["data"]["resolve_reason"] = {
         "type": "merge_resolve_reason",
-        "incident": {"id": "Q2SURVIVOR", "type": "incident_reference"}}
+        "incident": {"id": "Q2SURVIVOR", "type": "incident_reference"},
+    }
     [alert] = parse("incident_resolved", payload).alerts
     assert alert.lifecycle is Lifecycle.RESOLVE
     assert alert.details["merged_into"] == "Q2SURVIVOR"
@@ -98,24 +112,39 @@ def test_ping_is_ignored_as_a_test_event():
 
 
 MAPPED = {
-    "incident.triggered": Lifecycle.TRIGGER, "incident.reopened": Lifecycle.TRIGGER,
+    "incident.triggered": Lifecycle.TRIGGER,
+    "incident.reopened": Lifecycle.TRIGGER,
     "incident.acknowledged": Lifecycle.ACKNOWLEDGE,
     "incident.unacknowledged": Lifecycle.UNACKNOWLEDGE,
-    "incident.escalated": Lifecycle.ESCALATE, "incident.delegated": Lifecycle.ESCALATE,
-    "incident.reassigned": Lifecycle.ESCALATE, "incident.priority_updated": Lifecycle.ESCALATE,
+    "incident.escalated": Lifecycle.ESCALATE,
+    "incident.delegated": Lifecycle.ESCALATE,
+    "incident.reassigned": Lifecycle.ESCALATE,
+    "incident.priority_updated": Lifecycle.ESCALATE,
     "incident.responder.added": Lifecycle.ESCALATE,
-    "incident.annotated": Lifecycle.NOTE, "incident.status_update_published": Lifecycle.NOTE,
+    "incident.annotated": Lifecycle.NOTE,
+    "incident.status_update_published": Lifecycle.NOTE,
     "incident.responder.replied": Lifecycle.NOTE,
     "incident.resolved": Lifecycle.RESOLVE,
 }
 IGNORED = [
-    "incident.conference_bridge.updated", "incident.custom_field_values.updated",
-    "incident.incident_type.changed", "incident.service_updated", "incident.role.assigned",
-    "incident.task.created", "incident.task.updated", "incident.task.completed",
-    "incident.action_invocation.created", "incident.action_invocation.updated",
-    "incident.action_invocation.terminated", "incident.workflow.started",
-    "incident.workflow.completed", "service.created", "service.updated", "service.deleted",
-    "pagey.ping", "incident.some_early_access_type",
+    "incident.conference_bridge.updated",
+    "incident.custom_field_values.updated",
+    "incident.incident_type.changed",
+    "incident.service_updated",
+    "incident.role.assigned",
+    "incident.task.created",
+    "incident.task.updated",
+    "incident.task.completed",
+    "incident.action_invocation.created",
+    "incident.action_invocation.updated",
+    "incident.action_invocation.terminated",
+    "incident.workflow.started",
+    "incident.workflow.completed",
+    "service.created",
+    "service.updated",
+    "service.deleted",
+    "pagey.ping",
+    "incident.some_early_access_type",
 ]
 
 
@@ -138,20 +167,33 @@ def test_informational_event_type_is_ignored_not_refused(event_type):
     assert parsed.event_type == event_type
 
 
-@pytest.mark.parametrize("value", ["2026-03-14T09:14:03.512Z", "2026-03-14T10:14:03.512+01:00",
-                                   "2026-03-14T09:14:03.512000+00:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-03-14T09:14:03.512Z",
+        "2026-03-14T10:14:03.512+01:00",
+        "2026-03-14T09:14:03.512000+00:00",
+    ],
+)
 def test_occurred_at_iso_forms(value):
     payload = _with_event_type("incident.triggered")
     payload["event"]["occurred_at"] = value
     assert parse("incident_triggered", payload).alerts[0].occurred_at == pytest.approx(
-        1773479643.512)
+        1773479643.512
+    )
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("event", "data", "id"), {"id": "x"}), (("event", "data", "id"), True),
-    (("event", "data", "id"), "x" * 513), (("event", "event_type"), 7),
-    (("event", "occurred_at"), "yesterday"), (("event", "data", "title"), ["a"]),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("event", "data", "id"), {"id": "x"}),
+        (("event", "data", "id"), True),
+        (("event", "data", "id"), "x" * 513),
+        (("event", "event_type"), 7),
+        (("event", "occurred_at"), "yesterday"),
+        (("event", "data", "title"), ["a"]),
+    ],
+)
 def test_bad_fields_are_payload_errors_naming_the_field(path, value):
     payload = copy.deepcopy(_with_event_type("incident.triggered"))
     node = payload

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import load_fixture
 from werkzeug.datastructures import Headers
 
 from app.errors import PayloadError
 from app.models import Lifecycle, Link, SourceName
 from app.sources.sentry import SentrySource
-from conftest import load_fixture
 
 SOURCE = SentrySource("unused", legacy_token="unused")
 ISSUE = "issue:5120374913"
@@ -57,22 +57,31 @@ def test_event_alert_is_the_same_issue_with_its_event_tags():
 
 
 def test_repeat_event_alert_is_another_delivery_of_the_same_issue():
-    first, repeat = parse("event_alert_triggered").alerts[0], parse(
-        "event_alert_triggered_repeat").alerts[0]
+    first, repeat = (
+        parse("event_alert_triggered").alerts[0],
+        parse("event_alert_triggered_repeat").alerts[0],
+    )
     assert first.identity == repeat.identity
     assert first.delivery_id != repeat.delivery_id
 
 
 def test_metric_alert_keeps_its_incident_through_warning_critical_resolved():
-    alerts = [parse(name).alerts[0] for name in
-              ("metric_alert_warning", "metric_alert_critical", "metric_alert_resolved")]
+    alerts = [
+        parse(name).alerts[0]
+        for name in ("metric_alert_warning", "metric_alert_critical", "metric_alert_resolved")
+    ]
     assert {a.identity for a in alerts} == {"metric:91825"}
-    assert [a.lifecycle for a in alerts] == [Lifecycle.TRIGGER, Lifecycle.TRIGGER,
-                                              Lifecycle.RESOLVE]
+    assert [a.lifecycle for a in alerts] == [
+        Lifecycle.TRIGGER,
+        Lifecycle.TRIGGER,
+        Lifecycle.RESOLVE,
+    ]
     assert [a.source_severity for a in alerts] == ["warning", "critical", ""]
-    assert [a.delivery_id for a in alerts] == ["metric_alert.warning:91825:10",
-                                               "metric_alert.critical:91825:20",
-                                               "metric_alert.resolved:91825:2"]
+    assert [a.delivery_id for a in alerts] == [
+        "metric_alert.warning:91825:10",
+        "metric_alert.critical:91825:20",
+        "metric_alert.resolved:91825:2",
+    ]
     warning = alerts[0]
     assert warning.title == "Warning: Checkout API p95 latency"
     assert warning.service == "checkout-api" and warning.environment == "production"
@@ -139,8 +148,11 @@ DOCUMENTED = [
 ]
 
 
-@pytest.mark.parametrize(("resource", "name", "action", "lifecycle"), DOCUMENTED,
-                         ids=[f"{r}.{a}" for r, _, a, _ in DOCUMENTED])
+@pytest.mark.parametrize(
+    ("resource", "name", "action", "lifecycle"),
+    DOCUMENTED,
+    ids=[f"{r}.{a}" for r, _, a, _ in DOCUMENTED],
+)
 def test_documented_resource_action_is_mapped_or_ignored(resource, name, action, lifecycle):
     payload = load_fixture("sentry", name).json
     payload["action"] = action
@@ -154,21 +166,28 @@ def test_documented_resource_action_is_mapped_or_ignored(resource, name, action,
 
 def test_error_created_is_a_trigger_of_its_issue():
     event = load_fixture("sentry", "event_alert_triggered").json["data"]["event"]
-    payload = {"action": "created", "installation": {"uuid": "x"}, "data": {"error": event},
-               "actor": {"type": "application", "id": "sentry", "name": "Sentry"}}
+    payload = {
+        "action": "created",
+        "installation": {"uuid": "x"},
+        "data": {"error": event},
+        "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
+    }
     [alert] = parse("event_alert_triggered", payload, resource="error").alerts
     assert alert.lifecycle is Lifecycle.TRIGGER and alert.identity == ISSUE
     assert alert.service == "checkout-api"
 
 
-@pytest.mark.parametrize(("path", "value", "field"), [
-    (("data", "issue", "id"), None, "data.issue.id"),
-    (("data", "issue", "id"), {"id": 1}, "data.issue.id"),
-    (("data", "issue", "id"), True, "data.issue.id"),
-    (("data", "issue", "lastSeen"), "last tuesday", "data.issue.lastSeen"),
-    (("data", "issue", "title"), ["t"], "data.issue.title"),
-    (("action",), 1, "action"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("data", "issue", "id"), None, "data.issue.id"),
+        (("data", "issue", "id"), {"id": 1}, "data.issue.id"),
+        (("data", "issue", "id"), True, "data.issue.id"),
+        (("data", "issue", "lastSeen"), "last tuesday", "data.issue.lastSeen"),
+        (("data", "issue", "title"), ["t"], "data.issue.title"),
+        (("action",), 1, "action"),
+    ],
+)
 def test_bad_fields_are_payload_errors_naming_the_field(path, value, field):
     payload = load_fixture("sentry", "issue_created").json
     node = payload

@@ -44,8 +44,10 @@ def test_a_dropped_connection_is_reconnected(redis_client):
 
 
 def test_error_reply_raises_and_the_connection_stays_usable(redis_client):
-    script = LuaScript(redis_client, fresh("if ARGV[1] == 'x' then return redis.error_reply("
-                                           "'BOOM here') end return ARGV[1]"))
+    script = LuaScript(
+        redis_client,
+        fresh("if ARGV[1] == 'x' then return redis.error_reply('BOOM here') end return ARGV[1]"),
+    )
     with pytest.raises(redis.ResponseError, match="BOOM"):
         script(b"x")
     assert script(b"ok") == b"ok"

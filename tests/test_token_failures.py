@@ -63,8 +63,9 @@ def test_a_right_token_does_not_erase_the_wrong_ones_before_it(redis_client, clo
         failures.attempt(CLIENT)
 
 
-def test_a_success_counted_in_an_old_window_takes_nothing_off_the_new_one(redis_client,
-                                                                         clock) -> None:
+def test_a_success_counted_in_an_old_window_takes_nothing_off_the_new_one(
+    redis_client, clock
+) -> None:
     failures = TokenFailures(redis_client, clock)
     window = failures.attempt(CLIENT)  # a slow request: checked after its window ended
     clock.advance(WINDOW_SECONDS)
@@ -74,8 +75,9 @@ def test_a_success_counted_in_an_old_window_takes_nothing_off_the_new_one(redis_
         failures.attempt(CLIENT)
 
 
-def test_each_address_has_its_own_budget_across_web_processes(redis_url, redis_client,
-                                                              clock) -> None:
+def test_each_address_has_its_own_budget_across_web_processes(
+    redis_url, redis_client, clock
+) -> None:
     one, two = TokenFailures(connect(redis_url), clock), TokenFailures(connect(redis_url), clock)
     fail(one, MAX_FAILURES // 2)
     fail(two, MAX_FAILURES - MAX_FAILURES // 2)
@@ -111,8 +113,7 @@ def test_parallel_guesses_get_no_more_than_the_limit(redis_url, redis_client, cl
     assert sorted(outcomes) == ["checked"] * MAX_FAILURES + ["refused"] * (30 - MAX_FAILURES)
 
 
-def test_the_key_holds_neither_the_address_nor_lives_past_the_window(redis_client,
-                                                                    clock) -> None:
+def test_the_key_holds_neither_the_address_nor_lives_past_the_window(redis_client, clock) -> None:
     TokenFailures(redis_client, clock).attempt(CLIENT)
     [key] = redis_client.keys(f"{keys.PREFIX}:token-failures:*")
     assert CLIENT.encode() not in key

@@ -27,8 +27,11 @@ def test_too_many_attempts_is_a_429_that_says_when_to_come_back() -> None:
     answer = answer_for(TooManyAttempts(42))
     assert answer.status == 429
     assert answer.headers == {"Retry-After": "42"}
-    assert answer.body == {"error": "too_many_attempts", "message": "too many wrong tokens from "
-                           "this address; try again in 42 seconds", "retry_after": 42}
+    assert answer.body == {
+        "error": "too_many_attempts",
+        "message": "too many wrong tokens from this address; try again in 42 seconds",
+        "retry_after": 42,
+    }
     assert answer.log_fields["error"] == "too_many_attempts"
 
 
@@ -41,8 +44,9 @@ CLIENT, OTHER = "203.0.113.7", "198.51.100.9"
 
 
 def lines(logs: io.StringIO, logger: str = "klaxon.auth") -> list[dict]:
-    return [line for line in map(json.loads, logs.getvalue().splitlines())
-            if line["logger"] == logger]
+    return [
+        line for line in map(json.loads, logs.getvalue().splitlines()) if line["logger"] == logger
+    ]
 
 
 def csrf(client, path: str) -> str:
@@ -89,9 +93,11 @@ def test_wrong_api_tokens_past_the_limit_get_429_and_the_right_token_too(app) ->
         assert refused.status_code == 429
         assert refused.headers["Retry-After"] == str(WINDOW_SECONDS)
         assert refused.get_json() == {
-            "error": "too_many_attempts", "retry_after": WINDOW_SECONDS,
+            "error": "too_many_attempts",
+            "retry_after": WINDOW_SECONDS,
             "message": f"too many wrong tokens from this address; try again in "
-                       f"{WINDOW_SECONDS} seconds"}
+            f"{WINDOW_SECONDS} seconds",
+        }
 
 
 def test_another_address_is_unaffected(app) -> None:
@@ -148,9 +154,11 @@ def test_the_sign_in_form_past_the_limit_says_why_and_for_how_long(app, clock) -
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == str(WINDOW_SECONDS - 60)
     page = refused.get_data(as_text=True)
-    assert ('<p class="error" role="alert" id="login-error">Too many wrong tokens from your '
-            "address. Sign-in is paused for 14m; until then no token entered here is checked, "
-            "not even the right one.</p>") in page
+    assert (
+        '<p class="error" role="alert" id="login-error">Too many wrong tokens from your '
+        "address. Sign-in is paused for 14m; until then no token entered here is checked, "
+        "not even the right one.</p>"
+    ) in page
     assert '<form method="post"' in page  # still there for when the pause is over
     assert client.get("/incidents").status_code == 303  # not signed in
     clock.advance(WINDOW_SECONDS)
@@ -191,16 +199,15 @@ def test_each_refusal_is_logged_without_the_token(app, logs) -> None:
     block(client)
     api_get(client, TOKEN)
     basic(client, WRONG)
-    assert [(line["level"], line["client"], line["via"], line["retry_after"])
-            for line in lines(logs)] == [("warning", CLIENT, "api", WINDOW_SECONDS),
-                                         ("warning", CLIENT, "basic", WINDOW_SECONDS)]
+    assert [
+        (line["level"], line["client"], line["via"], line["retry_after"]) for line in lines(logs)
+    ] == [("warning", CLIENT, "api", WINDOW_SECONDS), ("warning", CLIENT, "basic", WINDOW_SECONDS)]
     text = logs.getvalue()
     assert WRONG not in text and TOKEN not in text and "[Filtered]" not in text
     assert [line["status"] for line in lines(logs, "klaxon.request")][-2:] == [429, 429]
 
 
-def test_forwarded_for_is_ignored_without_trusted_proxies(settings, redis_client,
-                                                          clock) -> None:
+def test_forwarded_for_is_ignored_without_trusted_proxies(settings, redis_client, clock) -> None:
     """Behind Heroku's router with the setting left at 0, every client is the router: a
     header the client writes changes nothing (and everyone shares one budget: set it to 1)."""
     app = app_with(settings, redis_client, clock, trusted_proxies=0)
@@ -211,8 +218,9 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(settings, redis_client
     assert api_get(client, TOKEN, OTHER).status_code == 429
 
 
-def test_with_one_trusted_proxy_the_rightmost_entry_is_the_client(settings, redis_client,
-                                                                  clock) -> None:
+def test_with_one_trusted_proxy_the_rightmost_entry_is_the_client(
+    settings, redis_client, clock
+) -> None:
     """Heroku's router appends the address it saw connect; what the client sent before it is
     the client's own and cannot dodge the count."""
     app = app_with(settings, redis_client, clock, trusted_proxies=1)
@@ -233,13 +241,16 @@ def test_ipv6_addresses_count_per_64(settings, redis_client, clock) -> None:
     assert api_get(client, TOKEN, "2001:db8:1:3::1").status_code == 200
 
 
-@pytest.mark.parametrize(("address", "client"), [
-    ("203.0.113.7", "203.0.113.7"),
-    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-    ("::ffff:203.0.113.7", "203.0.113.7"),
-    (None, "unknown"),
-    ("localhost", "localhost"),
-])
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        (None, "unknown"),
+        ("localhost", "localhost"),
+    ],
+)
 def test_what_an_address_is_counted_as(address, client) -> None:
     assert client_of(address) == client
 
@@ -251,8 +262,7 @@ def app_without_redis(settings, clock):
     connection.close()
 
 
-def test_unreachable_redis_never_turns_a_token_check_into_a_500(app_without_redis,
-                                                                 logs) -> None:
+def test_unreachable_redis_never_turns_a_token_check_into_a_500(app_without_redis, logs) -> None:
     """Fail open: the token is checked without counting, and each such check is logged."""
     client = from_address(app_without_redis, CLIENT)
     csrf_token = csrf(client, "/login")
@@ -265,5 +275,6 @@ def test_unreachable_redis_never_turns_a_token_check_into_a_500(app_without_redi
     guard = lines(logs)
     assert len(guard) == 3 * (MAX_FAILURES + 2) + 1
     assert {(line["msg"], line["error"]) for line in guard} == {
-        ("token guard unavailable: token checked without counting", "ConnectionError")}
+        ("token guard unavailable: token checked without counting", "ConnectionError")
+    }
     assert WRONG not in logs.getvalue() and TOKEN not in logs.getvalue()

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import SECRETS, load_fixture, post
+from fakes.environment import vendor_environment
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
+from webhook_helpers import signed_for
 
 from app import create_app
 from app.ruleset import load_ruleset
 from app.settings import Settings
-from conftest import SECRETS, load_fixture, post
-from webhook_helpers import signed_for
-from fakes.environment import vendor_environment
 from workers import jobs
 from workers.queues import queues
 from workers.ticker import tick
@@ -28,17 +28,20 @@ AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 MINUTE = 60
 
 
-def test_a_whole_incident(monkeypatch, redis_url, redis_client, clock, fake_pagerduty,
-                          fake_statuspage, fake_x) -> None:
-    for name, value in vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                          statuspage=fake_statuspage, x=fake_x).items():
+def test_a_whole_incident(
+    monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x
+) -> None:
+    for name, value in vendor_environment(
+        SECRETS, redis_url, pagerduty=fake_pagerduty, statuspage=fake_statuspage, x=fake_x
+    ).items():
         monkeypatch.setenv(name, value)
     clock.set(1773479640.0)  # 2026-03-14 09:14 UTC
     settings = Settings.from_env()
     app = create_app(settings, connection=redis_client, clock=clock)
     # The workers read the same virtual clock: hours of incident in milliseconds.
-    with jobs.running_with(jobs.Runtime(settings, redis_client, load_ruleset(ROOT / "rules"),
-                                        clock=clock)):
+    with jobs.running_with(
+        jobs.Runtime(settings, redis_client, load_ruleset(ROOT / "rules"), clock=clock)
+    ):
         run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fake_x)
 
 
@@ -49,8 +52,9 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     def later(seconds: float) -> list[str]:
         clock.advance(seconds)
         fired = tick(redis_client, clock, app.extensions["klaxon"].incidents, ruleset)
-        SimpleWorker(queues(redis_client), connection=redis_client,
-                     serializer=JSONSerializer).work(burst=True)
+        SimpleWorker(queues(redis_client), connection=redis_client, serializer=JSONSerializer).work(
+            burst=True
+        )
         return [t.kind for t in fired]
 
     def webhook(source: str, name: str, change=None) -> dict:
@@ -92,9 +96,15 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     assert (acked["outcome"], acked["incident"]) == ("updated", incident)
     later(1)
     # 09:35 the commander posts an update
-    client.post(f"/api/incidents/{incident}/updates", headers=AUTH, json={
-        "status": "identified", "message": "A bad deploy exhausted the connection pool; "
-        "rolling back.", "by": "Marco Bianchi"})
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={
+            "status": "identified",
+            "message": "A bad deploy exhausted the connection pool; rolling back.",
+            "by": "Marco Bianchi",
+        },
+    )
     later(4 * MINUTE)
     # 10:02 Datadog recovers and the Sentry issue is resolved; 5 quiet minutes later: resolved
     later(27 * MINUTE)
@@ -106,14 +116,21 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     # PagerDuty: one page (re-triggered on escalation), acknowledged, a low-urgency reminder
     # when no update came for 30 minutes (SEV1 cadence), then both resolved.
     assert [(r.json["event_action"], r.json["dedup_key"]) for r in fake_pagerduty.requests] == [
-        ("trigger", incident), ("trigger", incident), ("acknowledge", incident),
-        ("trigger", f"{incident}:reminders"), ("resolve", incident),
-        ("resolve", f"{incident}:reminders")]
+        ("trigger", incident),
+        ("trigger", incident),
+        ("acknowledge", incident),
+        ("trigger", f"{incident}:reminders"),
+        ("resolve", incident),
+        ("resolve", f"{incident}:reminders"),
+    ]
     assert fake_pagerduty.requests[3].json["payload"]["severity"] == "info"
     assert fake_pagerduty.requests[0].json["payload"]["severity"] == "critical"
     # Statuspage: created once, updated, resolved
     assert [(r.method, r.json["incident"]["status"]) for r in fake_statuspage.requests] == [
-        ("POST", "investigating"), ("PATCH", "identified"), ("PATCH", "resolved")]
+        ("POST", "investigating"),
+        ("PATCH", "identified"),
+        ("PATCH", "resolved"),
+    ]
     assert fake_statuspage.component_statuses() == {"ftgks51sfs2d": "operational"}
     # X: a post, then replies in the same thread
     posts = fake_x.requests
@@ -123,11 +140,25 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
 
     details = client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()
     assert (details["status"], details["severity"], details["commander"]) == (
-        "resolved", "SEV1", "Marco Bianchi")
+        "resolved",
+        "SEV1",
+        "Marco Bianchi",
+    )
     kinds = [e["kind"] for e in details["timeline"]]
-    for kind in ("opened", "alert_received", "alert_grouped", "severity_raised", "declared",
-                 "escalated", "acknowledged", "status_update", "alert_resolved",
-                 "all_alerts_resolved", "resolved", "notified"):
+    for kind in (
+        "opened",
+        "alert_received",
+        "alert_grouped",
+        "severity_raised",
+        "declared",
+        "escalated",
+        "acknowledged",
+        "status_update",
+        "alert_resolved",
+        "all_alerts_resolved",
+        "resolved",
+        "notified",
+    ):
         assert kind in kinds, kind
     assert kinds.index("declared") < kinds.index("escalated") < kinds.index("acknowledged")
 
@@ -140,4 +171,3 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     assert "rolling back" in status_page
     for internal in ("web-03", "Marco", "Priya"):
         assert internal not in status_page
-

@@ -34,11 +34,19 @@ def queue(redis_client) -> Queue:
 
 
 def start(redis_url: str, processes: int = 1) -> subprocess.Popen:
-    env = {**os.environ, "REDIS_URL": redis_url, "KLAXON_LOG_LEVEL": "WARNING",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    return subprocess.Popen([sys.executable, "-m", "workers", "--processes", str(processes)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "KLAXON_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers", "--processes", str(processes)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def dyno(process: subprocess.Popen) -> list[psutil.Process]:
@@ -77,15 +85,18 @@ def status(job: Job) -> str:
 def worked_by(redis_client, processes: list[psutil.Process]) -> list[str]:
     """The queues these worker processes take jobs from, as each registered them."""
     registered = {w.pid: w.queue_names() for w in Worker.all(connection=redis_client)}
-    return sorted(name for process in processes
-                  for name in registered.get(process.pid, ["(not registered)"]))
+    return sorted(
+        name for process in processes for name in registered.get(process.pid, ["(not registered)"])
+    )
 
 
 def test_jobs_run_in_the_worker_process_without_a_fork(redis_url, redis_client, queue) -> None:
     jobs = [queue.enqueue("jobs_for_tests.pid") for _ in range(3)]
     pid = run_until_finished(redis_url, jobs)
-    assert {Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
-            for j in jobs} == {pid}
+    assert {
+        Job.fetch(j.id, connection=redis_client, serializer=JSONSerializer).return_value()
+        for j in jobs
+    } == {pid}
 
 
 def run_until_finished(redis_url: str, jobs: list[Job]) -> int:
@@ -112,7 +123,8 @@ def test_one_process_works_the_public_queue_too(redis_url, redis_client, queue) 
 
 @pytest.mark.parametrize("retry", [Retry(max=1, interval=600), None], ids=["retry", "no-retry"])
 def test_sigterm_gives_the_running_job_its_grace_then_fails_it_cleanly(
-        redis_url, redis_client, queue, retry) -> None:
+    redis_url, redis_client, queue, retry
+) -> None:
     job = queue.enqueue("jobs_for_tests.sleep", 60, job_timeout=JOB_TIMEOUT, retry=retry)
     worker = start(redis_url)
     wait_for(lambda: started(redis_client, job) == 1)
@@ -128,13 +140,13 @@ def test_sigterm_gives_the_running_job_its_grace_then_fails_it_cleanly(
         assert job.id in ScheduledJobRegistry(queue=queue).get_job_ids()
     else:
         assert status(job) == JobStatus.FAILED
-        [result] = Job.fetch(job.id, connection=redis_client,
-                             serializer=JSONSerializer).results()
+        [result] = Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer).results()
         assert "ShutDownImminentException" in result.exc_string
 
 
 def test_a_job_that_ends_within_the_grace_finishes_even_when_sigterm_comes_twice(
-        redis_url, redis_client, queue) -> None:
+    redis_url, redis_client, queue
+) -> None:
     job = queue.enqueue("jobs_for_tests.sleep", 3, job_timeout=JOB_TIMEOUT)
     worker = start(redis_url)
     wait_for(lambda: started(redis_client, job) == 1)
@@ -143,8 +155,10 @@ def test_a_job_that_ends_within_the_grace_finishes_even_when_sigterm_comes_twice
     signal_dyno(worker, signal.SIGTERM)  # Heroku may signal more than once
     assert worker.wait(timeout=30) == 0
     assert status(job) == JobStatus.FINISHED
-    assert Job.fetch(job.id, connection=redis_client,
-                     serializer=JSONSerializer).return_value() == "slept"
+    assert (
+        Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer).return_value()
+        == "slept"
+    )
 
 
 def test_an_idle_worker_stops_at_once_on_sigterm(redis_url, redis_client) -> None:
@@ -159,12 +173,17 @@ def test_an_idle_worker_stops_at_once_on_sigterm(redis_url, redis_client) -> Non
 
 
 def test_sigkill_leaves_the_job_to_registry_maintenance_which_retries_it(
-        redis_url, redis_client, queue) -> None:
+    redis_url, redis_client, queue
+) -> None:
     """A worker killed outright cannot fail its job. RQ's StartedJobRegistry keeps it until
     the job's timeout + 60 s have passed (a job that may still run is never taken away);
     then any worker's maintenance retries it as abandoned, and the retry runs."""
-    job = queue.enqueue("jobs_for_tests.sleep_first_time", 60, job_timeout=JOB_TIMEOUT,
-                        retry=Retry(max=2, interval=1))
+    job = queue.enqueue(
+        "jobs_for_tests.sleep_first_time",
+        60,
+        job_timeout=JOB_TIMEOUT,
+        retry=Retry(max=2, interval=1),
+    )
     worker = start(redis_url)
     wait_for(lambda: started(redis_client, job) == 1)
     killed_at = time.time()
@@ -190,8 +209,10 @@ def test_sigkill_leaves_the_job_to_registry_maintenance_which_retries_it(
     finally:
         again.send_signal(signal.SIGTERM)
         again.wait(timeout=30)
-    assert Job.fetch(job.id, connection=redis_client,
-                     serializer=JSONSerializer).return_value() == "retried"
+    assert (
+        Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer).return_value()
+        == "retried"
+    )
     assert started(redis_client, job) == 2
 
 
@@ -205,17 +226,18 @@ def test_registry_maintenance_runs_every_minute(redis_client, queue) -> None:
 def test_job_timeouts_still_apply_and_the_worker_goes_on(redis_client, queue) -> None:
     slow = queue.enqueue("jobs_for_tests.sleep", 10, job_timeout=1)
     quick = queue.enqueue("jobs_for_tests.add", 2, 3)
-    InlineHerokuWorker([queue], connection=redis_client,
-                       serializer=JSONSerializer).work(burst=True)
+    InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer).work(burst=True)
     assert status(slow) == JobStatus.FAILED
     [result] = Job.fetch(slow.id, connection=redis_client, serializer=JSONSerializer).results()
     assert "JobTimeoutException" in result.exc_string
-    assert Job.fetch(quick.id, connection=redis_client,
-                     serializer=JSONSerializer).return_value() == 5
+    assert (
+        Job.fetch(quick.id, connection=redis_client, serializer=JSONSerializer).return_value() == 5
+    )
 
 
 def test_the_scheduler_retries_a_failed_job_in_a_multi_process_dyno(
-        redis_url, redis_client, queue) -> None:
+    redis_url, redis_client, queue
+) -> None:
     job = queue.enqueue("jobs_for_tests.fail_first_time", retry=Retry(max=1, interval=1))
     worker = start(redis_url, processes=2)
     try:
@@ -227,7 +249,8 @@ def test_the_scheduler_retries_a_failed_job_in_a_multi_process_dyno(
 
 
 def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
-        redis_url, redis_client, queue) -> None:
+    redis_url, redis_client, queue
+) -> None:
     """A worker killed outright (the OOM killer) is replaced by one on the same queue, and its
     scheduler process does not live on without it; SIGTERM to the supervisor alone (as
     `klaxon run` and process managers send it) stops every worker."""
@@ -238,15 +261,22 @@ def test_the_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(
         wait_for(lambda: worked_by(redis_client, supervisor.children()) == every_queue)
         # One scheduler per queue: a worker of each holds that queue's lock.
         wait_for(lambda: len([c for c in supervisor.children() if c.children()]) == 2)
-        [first] = [child for child in supervisor.children()
-                   if child.children() and worked_by(redis_client, [child]) == [NOTIFY_QUEUE]]
+        [first] = [
+            child
+            for child in supervisor.children()
+            if child.children() and worked_by(redis_client, [child]) == [NOTIFY_QUEUE]
+        ]
         [scheduler] = first.children()  # the worker holding the notify queue's scheduler lock
         others = [child for child in supervisor.children() if child.pid != first.pid]
         first.send_signal(signal.SIGKILL)
         gone, alive = psutil.wait_procs([first, scheduler], timeout=10)
         assert alive == []  # the kernel told the scheduler its worker died; it stopped
-        wait_for(lambda: len(supervisor.children()) == 3
-                 and first.pid not in {p.pid for p in supervisor.children()})
+        wait_for(
+            lambda: (
+                len(supervisor.children()) == 3
+                and first.pid not in {p.pid for p in supervisor.children()}
+            )
+        )
         wait_for(lambda: worked_by(redis_client, supervisor.children()) == every_queue)
         job = queue.enqueue("jobs_for_tests.add", 1, 2)
         wait_for(lambda: status(job) == JobStatus.FINISHED)
@@ -263,8 +293,9 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -
     worker = start(redis_url, processes=2)
     # Idle, i.e. listening: RQ registers a worker before it installs its SIGTERM handler, and a
     # SIGTERM in between ends it by the default action, its registration left behind.
-    wait_for(lambda: [w.get_state() for w in Worker.all(connection=redis_client)] ==
-             ["idle"] * 3)  # 2 for pages, 1 for the public channels
+    wait_for(
+        lambda: [w.get_state() for w in Worker.all(connection=redis_client)] == ["idle"] * 3
+    )  # 2 for pages, 1 for the public channels
     processes = psutil.Process(worker.pid).children(recursive=True)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
@@ -274,7 +305,8 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url, redis_client) -
 
 
 def test_a_job_taken_by_a_worker_that_dies_before_starting_it_is_recovered(
-        redis_url, redis_client, queue) -> None:
+    redis_url, redis_client, queue
+) -> None:
     """The worker takes jobs from the notify queue alone, so RQ dequeues with BLMOVE into an
     intermediate list: a job handed to a worker in the instant it is killed (or stopped by
     SIGTERM while blocked on the queue) is found there by maintenance a minute later and
@@ -286,20 +318,22 @@ def test_a_job_taken_by_a_worker_that_dies_before_starting_it_is_recovered(
     assert [q.name for q in worked_queues(redis_client)] == [NOTIFY_QUEUE]
     job = queue.enqueue("jobs_for_tests.add", 2, 3, retry=Retry(max=1))
     # What the worker's dequeue does, then the worker is gone before prepare_job_execution.
-    dead = InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
-                              serializer=JSONSerializer)
-    taken = Queue.dequeue_any(dead.queues, None, connection=redis_client,
-                              serializer=JSONSerializer)
+    dead = InlineHerokuWorker(
+        worked_queues(redis_client), connection=redis_client, serializer=JSONSerializer
+    )
+    taken = Queue.dequeue_any(dead.queues, None, connection=redis_client, serializer=JSONSerializer)
     assert taken is not None and queue.get_job_ids() == []
     intermediate = IntermediateQueue(queue.key, redis_client)
     assert intermediate.get_job_ids() == [job.id]
 
-    live = InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
-                              serializer=JSONSerializer)
+    live = InlineHerokuWorker(
+        worked_queues(redis_client), connection=redis_client, serializer=JSONSerializer
+    )
     live.clean_registries()  # first look: noted
     redis_client.set(intermediate.get_first_seen_key(job.id), time.time() - 61)  # a minute on
     live.clean_registries()  # second look: failed as stuck, and retried (Retry(max=1))
     assert intermediate.get_job_ids() == []
-    InlineHerokuWorker(worked_queues(redis_client), connection=redis_client,
-                       serializer=JSONSerializer).work(burst=True)
+    InlineHerokuWorker(
+        worked_queues(redis_client), connection=redis_client, serializer=JSONSerializer
+    ).work(burst=True)
     assert status(job) == JobStatus.FINISHED

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import load_fixture, post
+from webhook_helpers import fatal_sentry_error
 
 from app import create_app
 from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
-from conftest import load_fixture, post
-from webhook_helpers import fatal_sentry_error
 from workers import jobs
 from workers.notifiers import DeliveryError
 
@@ -33,9 +33,13 @@ def env(vendors_in_environment) -> dict:
 
 
 def start_worker(values: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT,
-                            env={**os.environ, **values, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers"],
+        cwd=ROOT,
+        env={**os.environ, **values, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def open_incident(redis_client, sev1: bool = False) -> str:
@@ -44,8 +48,9 @@ def open_incident(redis_client, sev1: bool = False) -> str:
     clock = VirtualClock(time.time())  # real time: the worker's own ticker must find nothing due
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     client = app.test_client()
-    answer = fatal_sentry_error(client) if sev1 else post(client, load_fixture("datadog",
-                                                                               "triggered"))
+    answer = (
+        fatal_sentry_error(client) if sev1 else post(client, load_fixture("datadog", "triggered"))
+    )
     incident = answer.get_json()["incident"]
     app.extensions["klaxon"].enqueue(incident, "declared", "", "first notification")
     return incident
@@ -77,8 +82,9 @@ def triggers(fake) -> list[str]:
     return [r.json["dedup_key"] for r in fake.requests if r.json.get("event_action") == "trigger"]
 
 
-def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerduty,
-                                                fake_statuspage) -> None:
+def test_sigkill_mid_call_then_retry_pages_once(
+    env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     incident = open_incident(redis_client)
     fake_pagerduty.slow_next(30)  # the page is in flight when the worker dies
     worker = start_worker(env)
@@ -99,7 +105,8 @@ def test_sigkill_mid_call_then_retry_pages_once(env, redis_client, fake_pagerdut
 
 
 def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
-        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     """The same crash through RQ's own recovery: the dead worker's job stays started until its
     registry entry expires (job timeout + 60 s), the next maintenance retries it, and the
     retried job, run by Klaxon's worker class, pages under the same dedup key; the status-page
@@ -133,16 +140,17 @@ def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
     later = VirtualClock(time.time() + 181)  # the dead worker's ledger lease has run out
     rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
     with jobs.running_with(rt):
-        InlineHerokuWorker([queue], connection=redis_client,
-                           serializer=JSONSerializer).work(burst=True)
+        InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer).work(
+            burst=True
+        )
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert triggers(fake_pagerduty) == [incident, incident]  # one dedup key: one page
     assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
 
 
-def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_client,
-                                                                 fake_pagerduty,
-                                                                 fake_statuspage) -> None:
+def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(
+    env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     incident = open_incident(redis_client)
     fake_pagerduty.slow_next(2)
     worker = start_worker(env)
@@ -161,7 +169,8 @@ def test_heroku_sigterm_mid_call_lets_the_call_finish_and_record(env, redis_clie
 
 
 def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_retry(
-        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     """The call outlasts the grace: the job is interrupted inside the HTTP read and fails
     cleanly; the ledger says the page may have been made, so the retry RQ schedules (seconds
     later, run by the restarted dyno) pages again under the same dedup key (one PagerDuty
@@ -201,7 +210,8 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
 
 
 def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safely(
-        env, redis_client, fake_pagerduty, fake_statuspage) -> None:
+    env, redis_client, fake_pagerduty, fake_statuspage
+) -> None:
     """RQ's job timeout interrupts the call (in the worker process itself): the ledger says
     the page may have been made, so the retry pages again under the same key at once."""
     from rq import Queue, Retry
@@ -216,11 +226,20 @@ def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safel
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     incident = post(app.test_client(), load_fixture("datadog", "triggered")).get_json()["incident"]
     queue = Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)
-    job = queue.enqueue("workers.jobs.notify", incident, "declared", "", "test", None,
-                        job_timeout=1, retry=Retry(max=1))
+    job = queue.enqueue(
+        "workers.jobs.notify",
+        incident,
+        "declared",
+        "",
+        "test",
+        None,
+        job_timeout=1,
+        retry=Retry(max=1),
+    )
     fake_pagerduty.slow_next(5)
-    worker = InlineHerokuWorker(single_worker_queues(redis_client), connection=redis_client,
-                                serializer=JSONSerializer)  # the public part's queue too
+    worker = InlineHerokuWorker(
+        single_worker_queues(redis_client), connection=redis_client, serializer=JSONSerializer
+    )  # the public part's queue too
     worker.work(burst=True, max_jobs=1)
     assert job.get_status(refresh=True) == JobStatus.QUEUED  # Retry(max=1): again at once
     ledger = Ledger(redis_client, clock)
@@ -231,8 +250,9 @@ def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safel
     assert len([r for r in fake_statuspage.requests if r.method == "POST"]) == 1
 
 
-def test_timers_survive_stopping_every_process_and_fire_once(env, redis_client,
-                                                             fake_pagerduty) -> None:
+def test_timers_survive_stopping_every_process_and_fire_once(
+    env, redis_client, fake_pagerduty
+) -> None:
     """A quiet-period timer falls due while no worker runs; the next worker fires it once,
     and a second worker started alongside does not fire it again."""
     from app.store.incidents import IncidentStore
@@ -264,7 +284,8 @@ def test_timers_survive_stopping_every_process_and_fire_once(env, redis_client,
 
 
 def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
-        env, redis_client, fake_statuspage) -> None:
+    env, redis_client, fake_statuspage
+) -> None:
     """The worker died after Statuspage created the incident and before the ledger recorded
     it: the retry finds the incident by Klaxon's marker instead of creating a second one."""
     from app.store.ledger import Ledger
@@ -274,21 +295,37 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     settings = Settings.from_env()
     key = f"statuspage:{incident}:declared:0"
     Ledger(redis_client, VirtualClock(time.time())).begin(key, "statuspage", incident, "create")
-    statuspage.send(OutboundMessage(Channel.STATUSPAGE, "create", incident, "declared", key, {
-        "incident": {"name": "Partial outage: Checkout API", "status": "investigating",
-                     "metadata": {"klaxon": {"incident": incident}}}}),
-        statuspage.StatuspageCredentials.from_outbound(settings.outbound))
+    statuspage.send(
+        OutboundMessage(
+            Channel.STATUSPAGE,
+            "create",
+            incident,
+            "declared",
+            key,
+            {
+                "incident": {
+                    "name": "Partial outage: Checkout API",
+                    "status": "investigating",
+                    "metadata": {"klaxon": {"incident": incident}},
+                }
+            },
+        ),
+        statuspage.StatuspageCredentials.from_outbound(settings.outbound),
+    )
     later = VirtualClock(time.time() + 121)  # the dead worker's lease has run out
     rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
     with jobs.running_with(rt):
         jobs.notify_public(incident, "declared", "", "retry after the crash")
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
-    assert redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode() == \
-        fake_statuspage.answers[0].body["id"]
+    assert (
+        redis_client.hget(f"klaxon:incident:{incident}", "statuspage_id").decode()
+        == fake_statuspage.answers[0].body["id"]
+    )
 
 
 def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repeated(
-        env, redis_client, fake_statuspage) -> None:
+    env, redis_client, fake_statuspage
+) -> None:
     """Statuspage made the incident but the answer never came (the connection dropped): the
     attempt fails as retryable, and RQ's retry looks for the incident before creating one."""
     incident = open_incident(redis_client)
@@ -296,8 +333,12 @@ def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repea
     with pytest.raises(DeliveryError):
         jobs.notify_public(incident, "declared", "", "first try")
     settings = Settings.from_env()
-    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir),
-                      clock=VirtualClock(time.time() + 30))
+    rt = jobs.Runtime(
+        settings,
+        redis_client,
+        load_ruleset(settings.rules_dir),
+        clock=VirtualClock(time.time() + 30),
+    )
     with jobs.running_with(rt):
         jobs.notify_public(incident, "declared", "", "RQ's retry")
     assert [r.method for r in fake_statuspage.requests] == ["POST", "GET"]
@@ -306,7 +347,8 @@ def test_a_statuspage_create_that_timed_out_after_it_was_made_is_found_not_repea
 
 
 def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
-        env, redis_client, fake_x) -> None:
+    env, redis_client, fake_x
+) -> None:
     """The worker dies after X made the post and before the ledger recorded it: the retry
     finds the post among the account's recent posts instead of posting again, and the next
     update replies to it."""
@@ -325,10 +367,17 @@ def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
     with jobs.running_with(rt):  # the public part's retry
         jobs.notify_public(incident, "declared", "", "retry after the crash")
         assert [(r.method, r.path) for r in fake_x.requests[1:]] == [
-            ("GET", "/2/users/me"), ("GET", f"/2/users/{fake_x.USER['id']}/tweets")]
+            ("GET", "/2/users/me"),
+            ("GET", f"/2/users/{fake_x.USER['id']}/tweets"),
+        ]
         rt.incidents.post_update(incident, "identified", "A bad deploy; rolling back.", "Marco")
-        jobs.notify_public(incident, "update_posted", "1", "status update posted", {
-            "status": "identified", "message": "A bad deploy; rolling back.", "by": "Marco"})
+        jobs.notify_public(
+            incident,
+            "update_posted",
+            "1",
+            "status update posted",
+            {"status": "identified", "message": "A bad deploy; rolling back.", "by": "Marco"},
+        )
     posts = [r for r in fake_x.requests if r.method == "POST"]
     assert len(posts) == 2 and len(fake_x.posts) == 2  # the lost post, then the update
     assert posts[-1].json["reply"] == {"in_reply_to_tweet_id": first}

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from conftest import free_port, load_fixture
 from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from app import create_app
 from app.store.connection import connect, rq_url
-from conftest import free_port, load_fixture
 from workers.queues import NOTIFY_QUEUE
 
 ROOT = Path(__file__).parent.parent
@@ -33,14 +33,47 @@ def tls_redis_url(tmp_path_factory) -> Iterator[str]:
     if not (shutil.which("redis-server") and shutil.which("openssl")):
         pytest.skip("needs redis-server and openssl")
     folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=ec2-heroku-redis", "-keyout", folder / "key.pem",
-                    "-out", folder / "cert.pem"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=ec2-heroku-redis",
+            "-keyout",
+            folder / "key.pem",
+            "-out",
+            folder / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port),
-                               "--tls-cert-file", folder / "cert.pem", "--tls-key-file",
-                               folder / "key.pem", "--tls-auth-clients", "no", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            folder / "cert.pem",
+            "--tls-key-file",
+            folder / "key.pem",
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"rediss://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -64,8 +97,9 @@ def test_klaxon_connects_to_rediss_and_stores_webhooks(tls_redis_url: str, setti
     connection.flushdb()
     app = create_app(settings, connection=connection)
     fixture = load_fixture("pagerduty", "incident_triggered")
-    response = app.test_client().post("/webhooks/pagerduty", data=fixture.body,
-                                      headers=fixture.headers)
+    response = app.test_client().post(
+        "/webhooks/pagerduty", data=fixture.body, headers=fixture.headers
+    )
     assert response.status_code == 202
     assert response.get_json()["outcome"] == "new"
     connection.flushdb()
@@ -79,18 +113,29 @@ def test_worker_process_runs_jobs_over_tls_and_stops_on_sigterm(tls_redis_url: s
     connection = connect(tls_redis_url)
     queue = Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer)
     job = queue.enqueue("jobs_for_tests.add", 2, 3)
-    env = {**os.environ, "REDIS_URL": tls_redis_url,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    worker = subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "REDIS_URL": tls_redis_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 20
-        while Job.fetch(job.id, connection=connection,
-                        serializer=JSONSerializer).get_status() != "finished":
+        while (
+            Job.fetch(job.id, connection=connection, serializer=JSONSerializer).get_status()
+            != "finished"
+        ):
             assert time.monotonic() < deadline, "job never finished"
             time.sleep(0.1)
-        assert Job.fetch(job.id, connection=connection,
-                         serializer=JSONSerializer).return_value() == 5
+        assert (
+            Job.fetch(job.id, connection=connection, serializer=JSONSerializer).return_value() == 5
+        )
     finally:
         worker.send_signal(signal.SIGTERM)  # what Heroku sends at every dyno restart
         log = worker.communicate(timeout=15)[1].decode()

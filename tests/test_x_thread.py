@@ -10,15 +10,15 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import SECRETS
+from fakes.environment import vendor_environment
+from webhook_helpers import fatal_sentry_error
 
 from app import create_app
 from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.ledger import Ledger
-from conftest import SECRETS
-from fakes.environment import vendor_environment
-from webhook_helpers import fatal_sentry_error
 from workers import jobs
 from workers.context import MessageEvent
 from workers.incident_context import build_context
@@ -30,28 +30,38 @@ UPDATE = "A bad deploy exhausted the connection pool; rolling back."
 
 @pytest.fixture
 def app(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, fake_x):
-    for name, value in vendor_environment(SECRETS, redis_url, pagerduty=fake_pagerduty,
-                                          statuspage=fake_statuspage, x=fake_x).items():
+    for name, value in vendor_environment(
+        SECRETS, redis_url, pagerduty=fake_pagerduty, statuspage=fake_statuspage, x=fake_x
+    ).items():
         monkeypatch.setenv(name, value)
     jobs.runtime.cache_clear()
-    yield create_app(Settings.from_env(), connection=redis_client,
-                     clock=VirtualClock(time.time()))
+    yield create_app(Settings.from_env(), connection=redis_client, clock=VirtualClock(time.time()))
     jobs.runtime.cache_clear()
 
 
 def later(redis_client, seconds: float = 121):
     """Jobs run by a worker whose clock is on: past the dead worker's ledger lease."""
     settings = Settings.from_env()
-    return jobs.running_with(jobs.Runtime(settings, redis_client,
-                                          load_ruleset(settings.rules_dir),
-                                          clock=VirtualClock(time.time() + seconds)))
+    return jobs.running_with(
+        jobs.Runtime(
+            settings,
+            redis_client,
+            load_ruleset(settings.rules_dir),
+            clock=VirtualClock(time.time() + seconds),
+        )
+    )
 
 
 def post_update(app, incident: str) -> None:
     """The commander's update, sent as its job sends it."""
     app.extensions["klaxon"].incidents.post_update(incident, "identified", UPDATE, "Marco")
-    jobs.notify_public(incident, "update_posted", "1", "status update posted",
-                {"status": "identified", "message": UPDATE, "by": "Marco"})
+    jobs.notify_public(
+        incident,
+        "update_posted",
+        "1",
+        "status update posted",
+        {"status": "identified", "message": UPDATE, "by": "Marco"},
+    )
 
 
 def posts(fake_x) -> list:
@@ -68,7 +78,8 @@ def notified(app, incident: str) -> list[str]:
 
 
 def test_a_post_whose_answer_was_dropped_is_looked_for_before_posting_again(
-        app, redis_client, fake_x) -> None:
+    app, redis_client, fake_x
+) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()  # X posts it; the connection drops before the answer
     with pytest.raises(DeliveryError):
@@ -78,15 +89,17 @@ def test_a_post_whose_answer_was_dropped_is_looked_for_before_posting_again(
         jobs.notify_public(incident, "declared", "", "RQ's retry")
         assert thread(redis_client, incident) == first
         post_update(app, incident)
-    assert [(r.method, a.status) for r, a in zip(fake_x.requests[1:], fake_x.answers)] == [
-        ("GET", 200), ("GET", 200), ("POST", 201)]  # looked, found, replied
+    assert [
+        (r.method, a.status) for r, a in zip(fake_x.requests[1:], fake_x.answers, strict=False)
+    ] == [("GET", 200), ("GET", 200), ("POST", 201)]  # looked, found, replied
     assert len(fake_x.posts) == 2
     assert posts(fake_x)[-1].json["reply"] == {"in_reply_to_tweet_id": first}
     assert "found among the account's recent posts" in notified(app, incident)[0]
 
 
 def test_when_the_look_first_fails_the_repost_is_refused_and_found_after(
-        app, redis_client, fake_x) -> None:
+    app, redis_client, fake_x
+) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()
     with pytest.raises(DeliveryError):
@@ -112,8 +125,9 @@ def test_an_unsure_post_is_looked_for_before_posting_again(app, redis_client, fa
 
 def test_an_unsure_post_that_never_reached_x_is_posted_once(app, redis_client, fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
-    Ledger(redis_client, VirtualClock(time.time())).begin(f"x:{incident}:declared:0", "x",
-                                                          incident, "post")  # then it died
+    Ledger(redis_client, VirtualClock(time.time())).begin(
+        f"x:{incident}:declared:0", "x", incident, "post"
+    )  # then it died
     with later(redis_client):
         jobs.notify_public(incident, "declared", "", "retry after the crash")
     [first] = fake_x.posts
@@ -122,8 +136,9 @@ def test_an_unsure_post_that_never_reached_x_is_posted_once(app, redis_client, f
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(app, redis_client, fake_x,
-                                                                 status: int) -> None:
+def test_a_failed_lookup_keeps_the_post_counted_once_and_says_so(
+    app, redis_client, fake_x, status: int
+) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     fake_x.lose_next()
     with pytest.raises(DeliveryError):
@@ -157,13 +172,16 @@ def test_unsure_with_every_lookup_failing_still_posts_once(app, redis_client, fa
     assert "looking it up failed" in notified(app, incident)[0]
 
 
-def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_client,
-                                                               fake_x) -> None:
+def test_when_nothing_matches_the_post_counts_as_made_as_before(app, redis_client, fake_x) -> None:
     incident = fatal_sentry_error(app.test_client()).get_json()["incident"]
     first = made_and_lost(redis_client, incident)
     for n in range(x.RECENT_POSTS):  # the lost post is no longer among the recent ones
-        x.send(OutboundMessage(Channel.X, "post", "other", "declared", f"o{n}",
-                               {"text": f"Something else {n}"}), credentials())
+        x.send(
+            OutboundMessage(
+                Channel.X, "post", "other", "declared", f"o{n}", {"text": f"Something else {n}"}
+            ),
+            credentials(),
+        )
     with later(redis_client):
         jobs.notify_public(incident, "declared", "", "retry after the crash")
     assert list(fake_x.posts)[0] == first and len(fake_x.posts) == 1 + x.RECENT_POSTS
@@ -177,15 +195,24 @@ def made_and_lost(redis_client, incident: str) -> str:
     ledger = Ledger(redis_client, VirtualClock(time.time()))
     ledger.begin(key, "x", incident, "post")
     text = ledger.first_body(key, declared_text(incident))  # as deliver_once keeps it
-    return x.send(OutboundMessage(Channel.X, "post", incident, "declared", key,
-                                  {"text": text}), credentials()).vendor_id
+    return x.send(
+        OutboundMessage(Channel.X, "post", incident, "declared", key, {"text": text}), credentials()
+    ).vendor_id
 
 
 def declared_text(incident: str) -> str:
     """The text the declaration's job renders for X, now."""
     rt = jobs.runtime()
-    ctx = build_context(rt.incidents, rt.ruleset, incident, MessageEvent.DECLARED, "",
-                        rt.settings.public_url, rt.clock.now(), None)
+    ctx = build_context(
+        rt.incidents,
+        rt.ruleset,
+        incident,
+        MessageEvent.DECLARED,
+        "",
+        rt.settings.public_url,
+        rt.clock.now(),
+        None,
+    )
     return render(Channel.X, ctx.event, ctx, rt.settings.templates_dir)["post"]
 
 

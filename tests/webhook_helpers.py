@@ -12,8 +12,11 @@ from conftest import SECRETS, Fixture, load_fixture
 PAGERDUTY_SECRETS = SECRETS["PAGERDUTY_WEBHOOK_SECRET"].split(",")
 PAGERDUTY_CURRENT, PAGERDUTY_OLD = PAGERDUTY_SECRETS
 TOKEN_HEADER = "X-Klaxon-Token"
-SIGNATURE_HEADERS = {"pagerduty": "X-PagerDuty-Signature", "sentry": "Sentry-Hook-Signature",
-                     "grafana": "X-Grafana-Alerting-Signature"}
+SIGNATURE_HEADERS = {
+    "pagerduty": "X-PagerDuty-Signature",
+    "sentry": "Sentry-Hook-Signature",
+    "grafana": "X-Grafana-Alerting-Signature",
+}
 GRAFANA_TIMESTAMP_HEADER = SECRETS["GRAFANA_TIMESTAMP_HEADER"]
 LEGACY_QUERY = "?token=" + SECRETS["SENTRY_LEGACY_WEBHOOK_TOKEN"]
 
@@ -50,18 +53,27 @@ def signed_for(fixture: Fixture, body: bytes) -> tuple[dict[str, str], str]:
         headers["Sentry-Hook-Signature"] = hex_hmac(SECRETS["SENTRY_CLIENT_SECRET"], body)
     elif fixture.source == "grafana":
         stamp = headers[GRAFANA_TIMESTAMP_HEADER].encode()
-        headers[SIGNATURE_HEADERS["grafana"]] = hex_hmac(SECRETS["GRAFANA_WEBHOOK_SECRET"],
-                                                         stamp + b":" + body)
+        headers[SIGNATURE_HEADERS["grafana"]] = hex_hmac(
+            SECRETS["GRAFANA_WEBHOOK_SECRET"], stamp + b":" + body
+        )
     return headers, query
 
 
-def send(client, fixture: Fixture, body: bytes | None = None,
-         headers: dict[str, str] | None = None, query: str | None = None):
+def send(
+    client,
+    fixture: Fixture,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    query: str | None = None,
+):
     """POST the fixture (or an edited body, re-signed) with authentic credentials."""
     body = fixture.body if body is None else body
     auth_headers, auth_query = signed_for(fixture, body)
-    return client.post(f"/webhooks/{fixture.source}" + (auth_query if query is None else query),
-                       data=body, headers=auth_headers if headers is None else headers)
+    return client.post(
+        f"/webhooks/{fixture.source}" + (auth_query if query is None else query),
+        data=body,
+        headers=auth_headers if headers is None else headers,
+    )
 
 
 def fatal_sentry_error(client):

@@ -61,24 +61,27 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
     warm_up()  # before any fork: every worker starts with the rules and templates compiled
     count = max(1, processes or settings.worker_processes)
     if count == 1:
-        log(logger, "one worker in this process sends pages and public messages alike: a page "
-            "can wait for the status page or X (a dyno runs 2 or more)", logging.WARNING)
+        log(
+            logger,
+            "one worker in this process sends pages and public messages alike: a page "
+            "can wait for the status page or X (a dyno runs 2 or more)",
+            logging.WARNING,
+        )
         ticker = start_ticker(settings, ruleset)
         try:
             return run_worker(settings, burst)
         finally:
             ticker.stopping.set()
     queue_of_each = [NOTIFY_QUEUE] * count + [PUBLIC_QUEUE] * settings.public_worker_processes
-    return Supervisor(settings, queue_of_each, burst).run(
-        lambda: start_ticker(settings, ruleset))
+    return Supervisor(settings, queue_of_each, burst).run(lambda: start_ticker(settings, ruleset))
 
 
 def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     clock = SystemClock()
-    ticker = TickerThread(connection, clock,
-                          IncidentStore(connection, clock, settings.delivery_ttl_seconds),
-                          ruleset)
+    ticker = TickerThread(
+        connection, clock, IncidentStore(connection, clock, settings.delivery_ttl_seconds), ruleset
+    )
     ticker.start()
     return ticker
 
@@ -93,8 +96,13 @@ def run_worker(settings: Settings, burst: bool, queue: str | None = None) -> boo
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     worked = worked_queues(connection, queue) if queue else single_worker_queues(connection)
     worker = InlineHerokuWorker(worked, connection=connection, serializer=JSONSerializer)
-    log(logger, "worker starting", queues=[q.name for q in worker.queues], burst=burst,
-        pid=os.getpid())
+    log(
+        logger,
+        "worker starting",
+        queues=[q.name for q in worker.queues],
+        burst=burst,
+        pid=os.getpid(),
+    )
     return worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
 
 
@@ -129,11 +137,21 @@ class Supervisor:
                 code = os.waitstatus_to_exitcode(status)
                 if self.stopping or self.burst:
                     if code != 0:
-                        log(logger, "worker process stopped abnormally", logging.WARNING,
-                            pid=pid, exit_code=code)
+                        log(
+                            logger,
+                            "worker process stopped abnormally",
+                            logging.WARNING,
+                            pid=pid,
+                            exit_code=code,
+                        )
                     continue
-                log(logger, "worker process exited; restarting it", logging.WARNING, pid=pid,
-                    exit_code=code)
+                log(
+                    logger,
+                    "worker process exited; restarting it",
+                    logging.WARNING,
+                    pid=pid,
+                    exit_code=code,
+                )
                 time.sleep(RESTART_PAUSE_SECONDS)
                 if not self.stopping:
                     self._spawn(slot)
@@ -153,7 +171,7 @@ class Supervisor:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 run_worker(self.settings, self.burst, self.queue_of_each[slot])
                 code = 0
-            except BaseException:  # noqa: BLE001 - report, then leave without the parent's code
+            except BaseException:
                 logger.exception("worker process failed")
             finally:
                 _flush_sentry()
@@ -192,9 +210,13 @@ def _flush_sentry() -> None:
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
-    parser.add_argument("--processes", type=int, default=None,
-                        help="worker processes for pages (default KLAXON_WORKER_PROCESSES, "
-                             "else 2); 1: one worker in this process for every notification")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes for pages (default KLAXON_WORKER_PROCESSES, "
+        "else 2); 1: one worker in this process for every notification",
+    )
     return parser.parse_args(argv)
 
 

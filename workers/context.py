@@ -55,7 +55,15 @@ class NotificationContext:
     components: tuple[str, ...] = ()
 
     def as_template_vars(self) -> dict[str, Any]:
-        return {"event": self.event.value, "reason": self.reason, "incident": self.incident,
-                "alerts": self.alerts, "team": self.team, "policy": self.policy,
-                "links": self.links, "now": self.now, "update": self.update,
-                "public": sorted(self.public)}
+        return {
+            "event": self.event.value,
+            "reason": self.reason,
+            "incident": self.incident,
+            "alerts": self.alerts,
+            "team": self.team,
+            "policy": self.policy,
+            "links": self.links,
+            "now": self.now,
+            "update": self.update,
+            "public": sorted(self.public),
+        }

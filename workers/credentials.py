@@ -11,28 +11,41 @@ from typing import Any
 
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers.notifiers import (Channel, DeliveryError, OutboundMessage, Receipt, opsgenie,
-                               pagerduty, statuspage, x)
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    OutboundMessage,
+    Receipt,
+    opsgenie,
+    pagerduty,
+    statuspage,
+    x,
+)
 
 SENDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt]] = {
-    Channel.PAGERDUTY: pagerduty.send, Channel.OPSGENIE: opsgenie.send,
-    Channel.STATUSPAGE: statuspage.send, Channel.X: x.send,
+    Channel.PAGERDUTY: pagerduty.send,
+    Channel.OPSGENIE: opsgenie.send,
+    Channel.STATUSPAGE: statuspage.send,
+    Channel.X: x.send,
 }
 # What an earlier attempt made when its answer was lost. PagerDuty and Opsgenie deduplicate by
 # key, so only a Statuspage create (a second public incident) and an X post (X refuses the text
 # again without saying which post has it, and the thread loses its place) need a look.
 FINDERS: dict[Channel, Callable[[OutboundMessage, Any], Receipt | None]] = {
-    Channel.STATUSPAGE: statuspage.already_made, Channel.X: x.already_made,
+    Channel.STATUSPAGE: statuspage.already_made,
+    Channel.X: x.already_made,
 }
 WARMERS: dict[Channel, Callable[[Any], None]] = {
-    Channel.OPSGENIE: opsgenie.warm_up, Channel.STATUSPAGE: statuspage.warm_up,
+    Channel.OPSGENIE: opsgenie.warm_up,
+    Channel.STATUSPAGE: statuspage.warm_up,
     Channel.X: x.warm_up,
 }
 # A refused message the vendor would take with less in it, and a note saying what was left
 # out. Only Statuspage: a component id gone stale in the rules must not keep the incident off
 # the public page.
-REPAIRS: dict[Channel, Callable[[OutboundMessage, Any, DeliveryError],
-                                tuple[OutboundMessage, str] | None]] = {
+REPAIRS: dict[
+    Channel, Callable[[OutboundMessage, Any, DeliveryError], tuple[OutboundMessage, str] | None]
+] = {
     Channel.STATUSPAGE: statuspage.without_unknown_components,
 }
 REQUIRED = {
@@ -44,8 +57,11 @@ REQUIRED = {
 
 def routing_keys(settings: Settings, ruleset: RuleSet) -> dict[str, str]:
     """PagerDuty routing keys by the variable names the rules declare."""
-    return {name: settings.environment[name] for name in ruleset.environment
-            if settings.environment.get(name)}
+    return {
+        name: settings.environment[name]
+        for name in ruleset.environment
+        if settings.environment.get(name)
+    }
 
 
 class Credentials:
@@ -57,13 +73,17 @@ class Credentials:
         pd = pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, self._routing_keys)
         ca_file = settings.outbound.get("PAGERDUTY_CA_FILE")
         self._pagerduty = replace(pd, ca_file=Path(ca_file)) if ca_file else pd
-        builders = {Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
-                    Channel.STATUSPAGE: statuspage.StatuspageCredentials,
-                    Channel.X: x.XCredentials}
+        builders = {
+            Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
+            Channel.STATUSPAGE: statuspage.StatuspageCredentials,
+            Channel.X: x.XCredentials,
+        }
         self._others: dict[Channel, Any | None] = {
             channel: build.from_outbound(settings.outbound)
-            if all(settings.outbound.get(name) for name in REQUIRED[channel]) else None
-            for channel, build in builders.items()}
+            if all(settings.outbound.get(name) for name in REQUIRED[channel])
+            else None
+            for channel, build in builders.items()
+        }
 
     def warm_up(self) -> None:
         """Build every configured channel's clients once, without connecting: the vendors'

@@ -36,8 +36,9 @@ class LoadedIncident:
     services: tuple[str | None, ...] | None = None
 
 
-def load_incident(connection: redis.Redis, incident_id: str,
-                  every_service: bool = False) -> LoadedIncident | None:
+def load_incident(
+    connection: redis.Redis, incident_id: str, every_service: bool = False
+) -> LoadedIncident | None:
     """The incident and its alerts: the hash and both alert sets in one pipeline, then only
     the alert hashes a message can show in a second (not one read per alert). With
     `every_service` (the rules map services to status-page components), the second pipeline
@@ -60,23 +61,34 @@ def load_incident(connection: redis.Redis, incident_id: str,
             for alert_id in rest:
                 pipe.hget(keys.alert(alert_id), "alert")
             answers = pipe.execute()
-        for data in answers[:len(shown)]:
+        for data in answers[: len(shown)]:
             if data:
                 alert = {_text(k): _text(v) for k, v in data.items()}
                 alert["alert"] = json.loads(alert.get("alert") or "null")
                 alerts.append(alert)
                 services.append((alert["alert"] or {}).get("service"))
-        for normalised in answers[len(shown):]:
+        for normalised in answers[len(shown) :]:
             if normalised:
                 services.append((json.loads(normalised) or {}).get("service"))
-    return LoadedIncident({_text(k): _text(v) for k, v in raw.items()}, len(ids), alerts,
-                          tuple(services) if every_service or len(ids) == len(shown) else None)
+    return LoadedIncident(
+        {_text(k): _text(v) for k, v in raw.items()},
+        len(ids),
+        alerts,
+        tuple(services) if every_service or len(ids) == len(shown) else None,
+    )
 
 
-def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
-                  event: MessageEvent, reason: str, public_url: str, now: float,
-                  update: dict[str, Any] | None = None,
-                  loaded: LoadedIncident | None = None) -> NotificationContext | None:
+def build_context(
+    store: IncidentStore,
+    ruleset: RuleSet,
+    incident_id: str,
+    event: MessageEvent,
+    reason: str,
+    public_url: str,
+    now: float,
+    update: dict[str, Any] | None = None,
+    loaded: LoadedIncident | None = None,
+) -> NotificationContext | None:
     """The context for one message; `loaded` is what the job already read (load_incident)."""
     every_service = bool(ruleset.statuspage_components)
     if loaded is None or (every_service and loaded.services is None):
@@ -89,39 +101,64 @@ def build_context(store: IncidentStore, ruleset: RuleSet, incident_id: str,
     if update:  # the message reports that update, even if a later one is already stored
         state["status"] = update.get("status", state["status"])
     return NotificationContext(
-        event=event, reason=reason, incident=state,
+        event=event,
+        reason=reason,
+        incident=state,
         alerts=[_alert(a) for a in alerts[:MAX_ALERTS_IN_CONTEXT]],
         team={"name": incident.get("team", ""), "description": team.description if team else ""},
         policy=_policy(ruleset, incident.get("severity", "SEV3")),
-        links={"incident": f"{public_url}/incidents/{incident_id}",
-               "status_page": f"{public_url}/status"},
-        now=now, update=update, components=_components(ruleset, incident, loaded))
+        links={
+            "incident": f"{public_url}/incidents/{incident_id}",
+            "status_page": f"{public_url}/status",
+        },
+        now=now,
+        update=update,
+        components=_components(ruleset, incident, loaded),
+    )
 
 
-def _incident(data: dict[str, Any], alert_count: int, public_url: str,
-              now: float) -> dict[str, Any]:
+def _incident(
+    data: dict[str, Any], alert_count: int, public_url: str, now: float
+) -> dict[str, Any]:
     created = float(data["created_at"])
     resolved = _time(data.get("resolved_at"))
-    return {"id": data["id"], "title": data.get("title", ""), "severity": data["severity"],
-            "status": data["status"], "team": data.get("team", ""),
-            "service": data.get("service", ""), "environment": data.get("environment", ""),
-            "created_at": created, "acknowledged_at": _time(data.get("acknowledged_at")),
-            "resolved_at": resolved, "commander": data.get("commander") or None,
-            "url": f"{public_url}/incidents/{data['id']}",
-            "duration_seconds": (resolved or now) - created, "alert_count": alert_count}
+    return {
+        "id": data["id"],
+        "title": data.get("title", ""),
+        "severity": data["severity"],
+        "status": data["status"],
+        "team": data.get("team", ""),
+        "service": data.get("service", ""),
+        "environment": data.get("environment", ""),
+        "created_at": created,
+        "acknowledged_at": _time(data.get("acknowledged_at")),
+        "resolved_at": resolved,
+        "commander": data.get("commander") or None,
+        "url": f"{public_url}/incidents/{data['id']}",
+        "duration_seconds": (resolved or now) - created,
+        "alert_count": alert_count,
+    }
 
 
 def _alert(data: dict[str, Any]) -> dict[str, Any]:
     alert = data.get("alert") or {}
-    return {"id": data["id"], "source": data.get("source", ""), "title": data.get("title", ""),
-            "service": alert.get("service") or None, "environment": alert.get("environment"),
-            "host": alert.get("host") or None, "source_severity": data.get("source_severity"),
-            "status": data.get("status", ""), "count": int(data.get("count") or 0),
-            "links": alert.get("links", [])}
+    return {
+        "id": data["id"],
+        "source": data.get("source", ""),
+        "title": data.get("title", ""),
+        "service": alert.get("service") or None,
+        "environment": alert.get("environment"),
+        "host": alert.get("host") or None,
+        "source_severity": data.get("source_severity"),
+        "status": data.get("status", ""),
+        "count": int(data.get("count") or 0),
+        "links": alert.get("links", []),
+    }
 
 
-def _components(ruleset: RuleSet, incident: dict[str, Any],
-                loaded: LoadedIncident) -> tuple[str, ...]:
+def _components(
+    ruleset: RuleSet, incident: dict[str, Any], loaded: LoadedIncident
+) -> tuple[str, ...]:
     """The components of the incident's service first, then those of every alert's service."""
     if not ruleset.statuspage_components or loaded.services is None:
         return ()
@@ -130,11 +167,16 @@ def _components(ruleset: RuleSet, incident: dict[str, Any],
 
 def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
     policy = ruleset.severities[Severity(severity)]
-    return {"page": policy.page.value,
-            "statuspage": {"impact": policy.statuspage_impact.value,
-                           "component_status": policy.component_status.value},
-            "x_post": policy.x_post, "update_every_seconds": policy.update_every_s,
-            "postmortem_due_seconds": policy.postmortem_due_s}
+    return {
+        "page": policy.page.value,
+        "statuspage": {
+            "impact": policy.statuspage_impact.value,
+            "component_status": policy.component_status.value,
+        },
+        "x_post": policy.x_post,
+        "update_every_seconds": policy.update_every_s,
+        "postmortem_due_seconds": policy.postmortem_due_s,
+    }
 
 
 def _time(value: Any) -> float | None:

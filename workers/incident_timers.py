@@ -39,13 +39,17 @@ class IncidentTimers:
     ruleset: RuleSet | None  # None: no escalation chains or cadences (rules not loaded)
 
     def handlers(self) -> dict[str, Callable[[Timer], None]]:
-        return {"declare": self.declare, "escalate": self.escalate, "remind": self.remind,
-                "postmortem": self.postmortem, "resolve": self.resolve}
+        return {
+            "declare": self.declare,
+            "escalate": self.escalate,
+            "remind": self.remind,
+            "postmortem": self.postmortem,
+            "resolve": self.resolve,
+        }
 
     def declare(self, timer: Timer) -> None:
         if self._logged(timer, self.incidents.declare(timer.incident_id)) == "declared":
-            self._notify(timer.incident_id, "declared", "",
-                         "first notification after group_wait")
+            self._notify(timer.incident_id, "declared", "", "first notification after group_wait")
 
     def start_clocks(self, incident_id: str) -> None:
         """Once responders are told: the ack clock (escalation) and the update clock start.
@@ -53,7 +57,9 @@ class IncidentTimers:
         # Read again (not the job's copy): the incident may have been resolved meanwhile.
         # Only the fields the clocks need, not the whole hash.
         values = self.connection.hmget(keys.incident(incident_id), CLOCK_FIELDS)
-        incident = {name: v.decode() for name, v in zip(CLOCK_FIELDS, values) if v is not None}
+        incident = {
+            name: v.decode() for name, v in zip(CLOCK_FIELDS, values, strict=True) if v is not None
+        }
         if incident.get("status", "resolved") == "resolved":
             return  # resolved before this job ran: nothing left to chase
         if not incident.get("declared_at"):
@@ -74,12 +80,17 @@ class IncidentTimers:
         if step is None:
             return
         after, targets = step
-        result = self.incidents.escalate(timer.incident_id, level, ", ".join(targets),
-                                         waited=_span(after))
+        result = self.incidents.escalate(
+            timer.incident_id, level, ", ".join(targets), waited=_span(after)
+        )
         if self._logged(timer, result) == "escalated":
-            self._notify(timer.incident_id, "escalated", str(level),
-                         f"not acknowledged after {_span(after)}; escalated to "
-                         f"{', '.join(targets)}", {"level": level, "escalated_to": targets})
+            self._notify(
+                timer.incident_id,
+                "escalated",
+                str(level),
+                f"not acknowledged after {_span(after)}; escalated to {', '.join(targets)}",
+                {"level": level, "escalated_to": targets},
+            )
             self._schedule_escalation(incident, level + 1)
 
     def remind(self, timer: Timer) -> None:
@@ -93,8 +104,13 @@ class IncidentTimers:
             return
         who = incident.get("commander") or f"team {incident.get('team', '')}"
         message = f"status update overdue: none for {_span(timer.due - last)}; {who} reminded"
-        if self._logged(timer, self.incidents.remind(timer.incident_id, "update", message, who,
-                                                     repr(timer.due))) == "reminded":
+        if (
+            self._logged(
+                timer,
+                self.incidents.remind(timer.incident_id, "update", message, who, repr(timer.due)),
+            )
+            == "reminded"
+        ):
             self._notify(timer.incident_id, "reminder", repr(timer.due), "update_overdue")
         Timers(self.connection).schedule("remind", timer.incident_id, timer.due + every)
 
@@ -104,10 +120,18 @@ class IncidentTimers:
             return
         who = incident.get("commander") or f"team {incident.get('team', '')}"
         message = f"post-mortem still a draft when due; {who} reminded"
-        if self._logged(timer, self.incidents.remind(
-                timer.incident_id, "postmortem", message, who, repr(timer.due))) == "reminded":
-            self._notify(timer.incident_id, "reminder", "postmortem-" + repr(timer.due),
-                         "postmortem_overdue")
+        if (
+            self._logged(
+                timer,
+                self.incidents.remind(
+                    timer.incident_id, "postmortem", message, who, repr(timer.due)
+                ),
+            )
+            == "reminded"
+        ):
+            self._notify(
+                timer.incident_id, "reminder", "postmortem-" + repr(timer.due), "postmortem_overdue"
+            )
 
     def resolve(self, timer: Timer) -> None:
         result = self.incidents.resolve(timer.incident_id, by="quiet period")
@@ -119,8 +143,9 @@ class IncidentTimers:
     def _schedule_escalation(self, incident: dict[str, Any], level: int) -> None:
         step = self._step(incident, level)
         if step is not None and incident.get("declared_at"):
-            Timers(self.connection).schedule("escalate", incident["id"],
-                                             float(incident["declared_at"]) + step[0])
+            Timers(self.connection).schedule(
+                "escalate", incident["id"], float(incident["declared_at"]) + step[0]
+            )
 
     def _step(self, incident: dict[str, Any], level: int) -> tuple[int, list[str]] | None:
         """(seconds after declaration, targets) of escalation `level`, if the chain has it."""
@@ -141,8 +166,14 @@ class IncidentTimers:
             return None
         return getattr(self.ruleset.severities[Severity(incident["severity"])], name)
 
-    def _notify(self, incident_id: str, event: str, seq: str, reason: str,
-                update: dict[str, Any] | None = None) -> None:
+    def _notify(
+        self,
+        incident_id: str,
+        event: str,
+        seq: str,
+        reason: str,
+        update: dict[str, Any] | None = None,
+    ) -> None:
         enqueue_notification(self.connection, incident_id, event, seq, reason, update)
 
     @staticmethod

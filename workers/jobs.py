@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, replace
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -62,15 +62,21 @@ MAX_INLINE_WAIT_SECONDS = 5.0  # longer waits go back to RQ rather than hold a w
 MAX_LIMIT_WAITS = 3
 LOST_POST = {  # what an X post whose id stays unknown costs the thread
     "post": "its id is unknown, so the next update starts a new post instead of replying",
-    "reply": "its id is unknown, so the next update replies to the post before it"}
+    "reply": "its id is unknown, so the next update replies to the post before it",
+}
 CHANNEL_FOLDERS = {channel.value for channel in Channel}
 
 
 class Runtime:
     """What jobs share in one worker process: built once, from the environment."""
 
-    def __init__(self, settings: Settings, connection: redis.Redis, ruleset: RuleSet,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        connection: redis.Redis,
+        ruleset: RuleSet,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
         self.redis = connection
         self.clock = clock or SystemClock()
@@ -87,8 +93,9 @@ def runtime() -> Runtime:
     if _overrides:
         return _overrides[-1]
     settings = Settings.from_env()
-    return Runtime(settings, connect(settings.redis_url or DEFAULT_REDIS_URL),
-                   load_ruleset(settings.rules_dir))
+    return Runtime(
+        settings, connect(settings.redis_url or DEFAULT_REDIS_URL), load_ruleset(settings.rules_dir)
+    )
 
 
 _overrides: list[Runtime] = []
@@ -118,8 +125,13 @@ def warm_up() -> None:
     rt.credentials.warm_up()
 
 
-def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
-           update: dict[str, Any] | None = None) -> dict[str, str]:
+def notify(
+    incident_id: str,
+    event: str,
+    seq: str = "",
+    reason: str = "",
+    update: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """The responders' part of one lifecycle event; what starts or follows from it (the ack
     and update clocks, the post-mortem's due date) is done here, the part every event has."""
     rt = runtime()
@@ -137,8 +149,13 @@ def notify(incident_id: str, event: str, seq: str = "", reason: str = "",
     return results
 
 
-def notify_public(incident_id: str, event: str, seq: str = "", reason: str = "",
-                  update: dict[str, Any] | None = None) -> dict[str, str]:
+def notify_public(
+    incident_id: str,
+    event: str,
+    seq: str = "",
+    reason: str = "",
+    update: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """The public part of one lifecycle event (status page, X), as the incident is when it
     runs: after the incident's earlier public parts, whatever the pages are doing."""
     rt = runtime()
@@ -165,22 +182,37 @@ class EventToTell:
         return [channel for channel in self.wanted if (channel in PUBLIC_CHANNELS) == public]
 
 
-def _load_event(rt: Runtime, incident_id: str, event: str, reason: str,
-                update: dict[str, Any] | None) -> EventToTell | None:
+def _load_event(
+    rt: Runtime, incident_id: str, event: str, reason: str, update: dict[str, Any] | None
+) -> EventToTell | None:
     """None when there is nothing to tell (no such incident, or a severity raised during
     group_wait: the declaration carries the new severity)."""
-    loaded = load_incident(rt.redis, incident_id,
-                           every_service=bool(rt.ruleset.statuspage_components))
-    ctx = build_context(rt.incidents, rt.ruleset, incident_id, MessageEvent(event), reason,
-                        rt.settings.public_url, rt.clock.now(), update, loaded)
-    if ctx is None or loaded is None or (ctx.event is MessageEvent.SEVERITY_RAISED
-                                         and "declared_at" not in loaded.incident):
+    loaded = load_incident(
+        rt.redis, incident_id, every_service=bool(rt.ruleset.statuspage_components)
+    )
+    ctx = build_context(
+        rt.incidents,
+        rt.ruleset,
+        incident_id,
+        MessageEvent(event),
+        reason,
+        rt.settings.public_url,
+        rt.clock.now(),
+        update,
+        loaded,
+    )
+    if (
+        ctx is None
+        or loaded is None
+        or (ctx.event is MessageEvent.SEVERITY_RAISED and "declared_at" not in loaded.incident)
+    ):
         return None
     team = rt.ruleset.teams.get(ctx.incident["team"])
     state = channel_state(loaded.incident)
     sources = {alert["source"] for alert in ctx.alerts}
-    return EventToTell(ctx, team, state,
-                       wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team)))
+    return EventToTell(
+        ctx, team, state, wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team))
+    )
 
 
 def _has_public_part(rt: Runtime, told: EventToTell) -> bool:
@@ -192,11 +224,11 @@ def _has_public_part(rt: Runtime, told: EventToTell) -> bool:
     if not speaking:
         return False  # customers hear nothing of acknowledgements, escalations, reminders
     return any(channel in told.wanted for channel in speaking) or bool(
-        rt.redis.exists(keys.incident_last_public_job(told.ctx.incident["id"])))
+        rt.redis.exists(keys.incident_last_public_job(told.ctx.incident["id"]))
+    )
 
 
-def _tell(rt: Runtime, told: EventToTell, channels: list[Channel],
-          seq: str) -> dict[str, str]:
+def _tell(rt: Runtime, told: EventToTell, channels: list[Channel], seq: str) -> dict[str, str]:
     """Send every message of these channels once; returns idempotency key -> outcome.
 
     Raises:
@@ -206,12 +238,14 @@ def _tell(rt: Runtime, told: EventToTell, channels: list[Channel],
     retry_later: list[DeliveryError] = []
     for channel in channels:
         try:
-            rendered: Rendered | None = render(channel, told.ctx.event, told.ctx,
-                                               rt.settings.templates_dir)
+            rendered: Rendered | None = render(
+                channel, told.ctx.event, told.ctx, rt.settings.templates_dir
+            )
         except NoMessage:  # no text for this event; PagerDuty ack/resolve need none
             rendered = None
-        for message in plan(channel, told.ctx, rendered, told.team, told.state, seq or "0",
-                            rt.ruleset.teams):
+        for message in plan(
+            channel, told.ctx, rendered, told.team, told.state, seq or "0", rt.ruleset.teams
+        ):
             try:
                 results[message.idempotency_key] = deliver_once(rt, message, told.state)
             except DeliveryError as error:
@@ -252,19 +286,22 @@ def _schedule_postmortem(rt: Runtime, ctx: NotificationContext) -> None:
     """SEV1/SEV2 (by default): the post-mortem draft is due a while after resolution."""
     due = ctx.policy["postmortem_due_seconds"]
     if due and ctx.incident["resolved_at"]:
-        Timers(rt.redis).schedule("postmortem", ctx.incident["id"],
-                                  ctx.incident["resolved_at"] + due)
+        Timers(rt.redis).schedule(
+            "postmortem", ctx.incident["id"], ctx.incident["resolved_at"] + due
+        )
 
 
 def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -> str:
     """Send one message unless the ledger says it was sent; record what it changed."""
-    begun = rt.ledger.begin(message.idempotency_key, message.channel, message.incident_id,
-                            message.action)
+    begun = rt.ledger.begin(
+        message.idempotency_key, message.channel, message.incident_id, message.action
+    )
     if begun == "sent":
         return "already sent"
     if begun == "busy":
-        raise DeliveryError(message.channel, FailureReason.CONNECTION,
-                            "another worker is sending this message")
+        raise DeliveryError(
+            message.channel, FailureReason.CONNECTION, "another worker is sending this message"
+        )
     credentials = rt.credentials.for_message(message)
     if credentials is None:
         entry = rt.outbox.add(_outbox_entry(message))
@@ -273,14 +310,14 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         _wait_for_rate_limit(rt, message)
         message = _as_first_sent(rt, message)
         try:
-            receipt = (_already_made(message, credentials) if begun == "unsure" else None) \
-                or _send(rt, message, credentials)
+            receipt = (_already_made(message, credentials) if begun == "unsure" else None) or _send(
+                rt, message, credentials
+            )
         except (ShutDownImminentException, JobTimeoutException):
             # Interrupted mid-call (the SIGTERM grace ran out, or the job's timeout): the
             # vendor may have acted. The retry RQ makes is told "unsure" and looks first, as
             # after a crash, instead of finding the message busy until the lease runs out.
-            rt.ledger.fail(message.idempotency_key, "interrupted during the call",
-                           maybe_made=True)
+            rt.ledger.fail(message.idempotency_key, "interrupted during the call", maybe_made=True)
             raise
         if receipt.vendor_id == "failed":  # the ledger keeps it failed: a later try may send
             return "failed"
@@ -302,8 +339,9 @@ def _as_first_sent(rt: Runtime, message: OutboundMessage) -> OutboundMessage:
     text = message.body.get("text")
     if message.channel is not Channel.X or not isinstance(text, str) or not text:
         return message  # x.send refuses a post without text; nothing to keep
-    return replace(message, body=message.body | {
-        "text": rt.ledger.first_body(message.idempotency_key, text)})
+    return replace(
+        message, body=message.body | {"text": rt.ledger.first_body(message.idempotency_key, text)}
+    )
 
 
 def _already_made(message: OutboundMessage, credentials: Any) -> Receipt | None:
@@ -319,8 +357,14 @@ def _already_made(message: OutboundMessage, credentials: Any) -> Receipt | None:
             raise  # creating blind could open a second public incident: RQ tries again later
         # Posting blind cannot post twice (X refuses the same text), and if X refuses it,
         # _posted_before looks again.
-        log(logger, "could not look for a lost X post", logging.WARNING,
-            incident=message.incident_id, key=message.idempotency_key, error=str(error))
+        log(
+            logger,
+            "could not look for a lost X post",
+            logging.WARNING,
+            incident=message.incident_id,
+            key=message.idempotency_key,
+            error=str(error),
+        )
         return None
 
 
@@ -333,8 +377,11 @@ def _posted_before(message: OutboundMessage, credentials: Any) -> Receipt:
         why = "none of the account's recent posts has it"
     except DeliveryError as error:
         found, why = None, f"looking it up failed ({error})"
-    return found or Receipt(message.channel, vendor_id="duplicate", detail={
-        "note": f"X already had this text but {why}: {LOST_POST[message.action]}"})
+    return found or Receipt(
+        message.channel,
+        vendor_id="duplicate",
+        detail={"note": f"X already had this text but {why}: {LOST_POST[message.action]}"},
+    )
 
 
 def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
@@ -348,8 +395,12 @@ def _wait_for_rate_limit(rt: Runtime, message: OutboundMessage) -> None:
             break
         time.sleep(wait)
     rt.ledger.fail(message.idempotency_key, "rate limited before sending")
-    raise DeliveryError(message.channel, FailureReason.RATE_LIMITED,
-                        "the destination's shared rate limit is used up", retry_after=wait)
+    raise DeliveryError(
+        message.channel,
+        FailureReason.RATE_LIMITED,
+        "the destination's shared rate limit is used up",
+        retry_after=wait,
+    )
 
 
 def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
@@ -359,13 +410,20 @@ def _send(rt: Runtime, message: OutboundMessage, credentials: Any) -> Receipt:
         if error.reason is FailureReason.DUPLICATE:  # X: the same text was already posted
             return _posted_before(message, credentials)
         # No answer (timeout, dropped connection): the vendor may have acted on the call.
-        rt.ledger.fail(message.idempotency_key, str(error), final=not error.retryable,
-                       maybe_made=error.reason in (FailureReason.TIMEOUT,
-                                                   FailureReason.CONNECTION))
+        rt.ledger.fail(
+            message.idempotency_key,
+            str(error),
+            final=not error.retryable,
+            maybe_made=error.reason in (FailureReason.TIMEOUT, FailureReason.CONNECTION),
+        )
         if not error.retryable:
-            _timeline(rt, message.incident_id, "delivery_failed",
-                      f"{message.channel} {message.action} failed and will not be retried: "
-                      f"{error}", channel=message.channel.value)
+            _timeline(
+                rt,
+                message.incident_id,
+                "delivery_failed",
+                f"{message.channel} {message.action} failed and will not be retried: {error}",
+                channel=message.channel.value,
+            )
             return Receipt(message.channel, vendor_id="failed")
         raise
 
@@ -382,8 +440,14 @@ def _send_repairing(rt: Runtime, message: OutboundMessage, credentials: Any) -> 
         if repaired is None:
             raise
         message, note = repaired
-    log(logger, "sending again without what the vendor does not have", logging.WARNING,
-        incident=message.incident_id, key=message.idempotency_key, note=note)
+    log(
+        logger,
+        "sending again without what the vendor does not have",
+        logging.WARNING,
+        incident=message.incident_id,
+        key=message.idempotency_key,
+        note=note,
+    )
     _wait_for_rate_limit(rt, message)
     receipt = _send_honouring_retry_after(message, credentials)
     return replace(receipt, detail=receipt.detail | {"note": note})
@@ -396,15 +460,23 @@ def _send_honouring_retry_after(message: OutboundMessage, credentials: Any) -> R
         return creds.SENDERS[message.channel](message, credentials)
     except DeliveryError as error:
         pause = error.retry_after
-        if error.reason is not FailureReason.RATE_LIMITED or pause is None or \
-                pause > MAX_INLINE_WAIT_SECONDS:
+        if (
+            error.reason is not FailureReason.RATE_LIMITED
+            or pause is None
+            or pause > MAX_INLINE_WAIT_SECONDS
+        ):
             raise
         time.sleep(max(pause, 0.0))
         return creds.SENDERS[message.channel](message, credentials)
 
 
-def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, outbox: bool,
-            pipe: redis.client.Pipeline) -> dict[str, str]:
+def _record(
+    rt: Runtime,
+    message: OutboundMessage,
+    receipt: Receipt,
+    outbox: bool,
+    pipe: redis.client.Pipeline,
+) -> dict[str, str]:
     """Keep the ids later messages need (status-page incident, X thread) and say so, on
     `pipe`; returns the incident fields it sets."""
     changes = _state_changes(message, receipt)
@@ -412,10 +484,16 @@ def _record(rt: Runtime, message: OutboundMessage, receipt: Receipt, outbox: boo
         pipe.hset(keys.incident(message.incident_id), mapping=changes)
     where = "outbox" if outbox else receipt.vendor_id
     note = f": {receipt.detail['note']}" if receipt.detail.get("note") else ""
-    _timeline(rt, message.incident_id, "notified",
-              f"{message.channel} {message.action} for {message.event} ({where}){note}",
-              channel=message.channel.value, action=message.action, vendor_id=receipt.vendor_id,
-              pipe=pipe)
+    _timeline(
+        rt,
+        message.incident_id,
+        "notified",
+        f"{message.channel} {message.action} for {message.event} ({where}){note}",
+        channel=message.channel.value,
+        action=message.action,
+        vendor_id=receipt.vendor_id,
+        pipe=pipe,
+    )
     return changes
 
 
@@ -424,22 +502,34 @@ def _state_changes(message: OutboundMessage, receipt: Receipt) -> dict[str, str]
     if vendor_id == "duplicate":  # X had it already: the post id is unknown
         return {}
     # The components Statuspage accepted stay on the incident's list until it resolves.
-    components = {"statuspage_components": receipt.detail["components"]} \
-        if receipt.detail.get("components") else {}
-    return {"statuspage:create": {"statuspage_id": vendor_id} | components,
-            "statuspage:update": components,
-            "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
-            "x:reply": {"x_last_id": vendor_id},
-            "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
-            if message.body.get("dedup_key", "").endswith(":reminders")
-            else {"pagerduty_open": "1"},
-            "pagerduty:resolve": {"pagerduty_open": ""},
-            "opsgenie:create": {"opsgenie_open": "1"},
-            "opsgenie:close": {"opsgenie_open": ""}}.get(action, {})
+    components = (
+        {"statuspage_components": receipt.detail["components"]}
+        if receipt.detail.get("components")
+        else {}
+    )
+    return {
+        "statuspage:create": {"statuspage_id": vendor_id} | components,
+        "statuspage:update": components,
+        "x:post": {"x_last_id": vendor_id, "x_root_id": vendor_id},
+        "x:reply": {"x_last_id": vendor_id},
+        "pagerduty:trigger": {"pagerduty_reminders_open": "1"}
+        if message.body.get("dedup_key", "").endswith(":reminders")
+        else {"pagerduty_open": "1"},
+        "pagerduty:resolve": {"pagerduty_open": ""},
+        "opsgenie:create": {"opsgenie_open": "1"},
+        "opsgenie:close": {"opsgenie_open": ""},
+    }.get(action, {})
 
 
-CHANNEL_STATE = ("statuspage_id", "statuspage_components", "x_last_id", "x_root_id",
-                 "pagerduty_open", "opsgenie_open", "pagerduty_reminders_open")
+CHANNEL_STATE = (
+    "statuspage_id",
+    "statuspage_components",
+    "x_last_id",
+    "x_root_id",
+    "pagerduty_open",
+    "opsgenie_open",
+    "pagerduty_reminders_open",
+)
 
 
 def channel_state(incident: dict[str, str]) -> dict[str, str]:
@@ -451,8 +541,9 @@ def _pages(ctx: NotificationContext, ruleset: RuleSet, team: Any) -> bool:
     mode = PageMode(ctx.policy["page"])
     if mode is PageMode.NOW:
         return True
-    return mode is PageMode.BUSINESS_HOURS and team is not None and is_in_business_hours(
-        team, ctx.now)
+    return (
+        mode is PageMode.BUSINESS_HOURS and team is not None and is_in_business_hours(team, ctx.now)
+    )
 
 
 def _outbox_entry(message: OutboundMessage) -> dict[str, Any]:
@@ -461,25 +552,48 @@ def _outbox_entry(message: OutboundMessage) -> dict[str, Any]:
     return entry
 
 
-def _timeline(rt: Runtime, incident_id: str, kind: str, text: str,
-              pipe: redis.client.Pipeline | None = None, **data: Any) -> None:
-    (pipe if pipe is not None else rt.redis).xadd(keys.incident_timeline(incident_id), {
-        "at": repr(rt.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
-        maxlen=5000, approximate=True)
+def _timeline(
+    rt: Runtime,
+    incident_id: str,
+    kind: str,
+    text: str,
+    pipe: redis.client.Pipeline | None = None,
+    **data: Any,
+) -> None:
+    (pipe if pipe is not None else rt.redis).xadd(
+        keys.incident_timeline(incident_id),
+        {"at": repr(rt.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
+        maxlen=5000,
+        approximate=True,
+    )
 
 
-def record_final_failure(job: Any, connection: redis.Redis, exc_type: Any, value: Any,
-                         traceback: Any) -> None:
+def record_final_failure(
+    job: Any, connection: redis.Redis, exc_type: Any, value: Any, traceback: Any
+) -> None:
     """RQ calls this on every failed attempt; only the last one goes on the timeline."""
     if job.retries_left:
         return
     incident_id = job.args[0] if job.args else ""
-    log(logger, "notification failed for good", logging.ERROR, incident=incident_id,
-        job=job.id, error=str(value)[:300])
+    log(
+        logger,
+        "notification failed for good",
+        logging.ERROR,
+        incident=incident_id,
+        job=job.id,
+        error=str(value)[:300],
+    )
     if incident_id:
         how = "was refused" if isinstance(value, MessagesRefused) else "failed after every retry"
-        part = "public notification (status page, X)" if job.func_name == PUBLIC_JOB \
+        part = (
+            "public notification (status page, X)"
+            if job.func_name == PUBLIC_JOB
             else "notification"
-        _timeline(runtime(), incident_id, "delivery_failed",
-                  f"{part} {job.args[1]} {how}: {str(value)[:300]}; once the cause is "
-                  f"fixed, requeue with `klaxon failed --requeue {job.id}`")
+        )
+        _timeline(
+            runtime(),
+            incident_id,
+            "delivery_failed",
+            f"{part} {job.args[1]} {how}: {str(value)[:300]}; once the cause is "
+            f"fixed, requeue with `klaxon failed --requeue {job.id}`",
+        )

@@ -30,36 +30,46 @@ _TRAILING = " \n\t.,;:-–—"  # not worth keeping right before an ellipsis
 # URLs: http(s) or bare, on a known top-level domain. twitter-text knows every IANA TLD; we
 # know every ASCII country code and the generic TLDs incident text plausibly contains, so a
 # bare domain on a rare gTLD ("example.photography") is undercounted (see tests/test_limits.py).
-_GTLDS = ("com|net|org|io|dev|app|ai|cloud|info|biz|xyz|site|online|tech|page|status|news"
-          "|blog|support|help|shop|store|edu|gov|mil|int|email|systems|services|solutions")
-_CCTLDS = ("ac|ad|ae|af|ag|ai|al|am|an|ao|aq|ar|as|at|au|aw|ax|az|ba|bb|bd|be|bf|bg|bh|bi|bj|bl|bm|b"
-           "n|bo|bq|br|bs|bt|bv|bw|by|bz|ca|cc|cd|cf|cg|ch|ci|ck|cl|cm|cn|co|cr|cu|cv|cw|cx|cy|cz|de"
-           "|dj|dk|dm|do|dz|ec|ee|eg|eh|er|es|et|eu|fi|fj|fk|fm|fo|fr|ga|gb|gd|ge|gf|gg|gh|gi|gl|gm|"
-           "gn|gp|gq|gr|gs|gt|gu|gw|gy|hk|hm|hn|hr|ht|hu|id|ie|il|im|in|io|iq|ir|is|it|je|jm|jo|jp|k"
-           "e|kg|kh|ki|km|kn|kp|kr|kw|ky|kz|la|lb|lc|li|lk|lr|ls|lt|lu|lv|ly|ma|mc|md|me|mf|mg|mh|mk"
-           "|ml|mm|mn|mo|mp|mq|mr|ms|mt|mu|mv|mw|mx|my|mz|na|nc|ne|nf|ng|ni|nl|no|np|nr|nu|nz|om|pa|"
-           "pe|pf|pg|ph|pk|pl|pm|pn|pr|ps|pt|pw|py|qa|re|ro|rs|ru|rw|sa|sb|sc|sd|se|sg|sh|si|sj|sk|s"
-           "l|sm|sn|so|sr|ss|st|su|sv|sx|sy|sz|tc|td|tf|tg|th|tj|tk|tl|tm|tn|to|tp|tr|tt|tv|tw|tz|ua"
-           "|ug|uk|um|us|uy|uz|va|vc|ve|vg|vi|vn|vu|wf|ws|ye|yt|za|zm|zw")
+_GTLDS = (
+    "com|net|org|io|dev|app|ai|cloud|info|biz|xyz|site|online|tech|page|status|news"
+    "|blog|support|help|shop|store|edu|gov|mil|int|email|systems|services|solutions"
+)
+_CCTLDS = (
+    "ac|ad|ae|af|ag|ai|al|am|an|ao|aq|ar|as|at|au|aw|ax|az|ba|bb|bd|be|bf|bg|bh|bi|bj|bl|bm|b"
+    "n|bo|bq|br|bs|bt|bv|bw|by|bz|ca|cc|cd|cf|cg|ch|ci|ck|cl|cm|cn|co|cr|cu|cv|cw|cx|cy|cz|de"
+    "|dj|dk|dm|do|dz|ec|ee|eg|eh|er|es|et|eu|fi|fj|fk|fm|fo|fr|ga|gb|gd|ge|gf|gg|gh|gi|gl|gm|"
+    "gn|gp|gq|gr|gs|gt|gu|gw|gy|hk|hm|hn|hr|ht|hu|id|ie|il|im|in|io|iq|ir|is|it|je|jm|jo|jp|k"
+    "e|kg|kh|ki|km|kn|kp|kr|kw|ky|kz|la|lb|lc|li|lk|lr|ls|lt|lu|lv|ly|ma|mc|md|me|mf|mg|mh|mk"
+    "|ml|mm|mn|mo|mp|mq|mr|ms|mt|mu|mv|mw|mx|my|mz|na|nc|ne|nf|ng|ni|nl|no|np|nr|nu|nz|om|pa|"
+    "pe|pf|pg|ph|pk|pl|pm|pn|pr|ps|pt|pw|py|qa|re|ro|rs|ru|rw|sa|sb|sc|sd|se|sg|sh|si|sj|sk|s"
+    "l|sm|sn|so|sr|ss|st|su|sv|sx|sy|sz|tc|td|tf|tg|th|tj|tk|tl|tm|tn|to|tp|tr|tt|tv|tw|tz|ua"
+    "|ug|uk|um|us|uy|uz|va|vc|ve|vg|vi|vn|vu|wf|ws|ye|yt|za|zm|zw"
+)
 _TLDS = f"{_GTLDS}|{_CCTLDS}"
 _DOMAIN = rf"(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+(?:{_TLDS})(?![a-z0-9@+-])"
 _PATH = r"/(?:[a-z0-9!*';:=+,.$/%#\[\]\-_~@|&]*[a-z0-9=_#/+-])?"
 _QUERY = r"\?[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@]*[a-z0-9_&=#/-]"
-URL_RE = re.compile(rf"(?<![a-z0-9@＠$#＃./_-])(?:https?://)?{_DOMAIN}(?::\d+)?(?:{_PATH})?"
-                    rf"(?:{_QUERY})?", re.IGNORECASE)
+URL_RE = re.compile(
+    rf"(?<![a-z0-9@＠$#＃./_-])(?:https?://)?{_DOMAIN}(?::\d+)?(?:{_PATH})?"
+    rf"(?:{_QUERY})?",
+    re.IGNORECASE,
+)
 
 # Emoji sequences (UTS #51): flags, keycaps, tag sequences, and a pictograph with optional
 # presentation selector and skin tone, joined by ZWJ. Ranges cover Emoji 15 pictographs.
-_PICTO = ("\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328"
-          "\u23cf\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe"
-          "\u2600-\u27bf\u2934\u2935\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297"
-          "\u3299\U0001f000-\U0001f1e5\U0001f200-\U0001f3fa\U0001f400-\U0001faff")
+_PICTO = (
+    "\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328"
+    "\u23cf\u23e9-\u23f3\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe"
+    "\u2600-\u27bf\u2934\u2935\u2b05-\u2b07\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297"
+    "\u3299\U0001f000-\U0001f1e5\U0001f200-\U0001f3fa\U0001f400-\U0001faff"
+)
 _ELEMENT = rf"[{_PICTO}]\ufe0f?[\U0001f3fb-\U0001f3ff]?"
 EMOJI_RE = re.compile(
     r"[\U0001f1e6-\U0001f1ff]{2}"  # a flag is a pair of regional indicators
     r"|[0-9#*]\ufe0f?\u20e3"  # keycap
     r"|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f"  # subdivision flag (tag sequence)
-    rf"|{_ELEMENT}(?:\u200d{_ELEMENT})*")
+    rf"|{_ELEMENT}(?:\u200d{_ELEMENT})*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +175,7 @@ def _shorten_longest_prose(parts: list[Piece], excess: int) -> list[Piece]:
     runs = _prose_runs(parts)
     if not runs:
         raise DoesNotFit(f"{excess} weighted characters too long and nothing left to cut")
-    start, end = max(runs, key=lambda run: sum(p.weight for p in parts[run[0]:run[1]]))
+    start, end = max(runs, key=lambda run: sum(p.weight for p in parts[run[0] : run[1]]))
     run = parts[start:end]
     # Room for the ellipsis (weight 2: U+2026 is outside the light ranges) and one space.
     kept = _keep_weight(run, sum(p.weight for p in run) - excess - X_DEFAULT_WEIGHT - 1)
@@ -181,8 +191,9 @@ def _keep_weight(run: list[Piece], budget: int) -> list[Piece]:
             break
         prefix.append(piece)
         used += piece.weight
-    text = _cut_at_word("".join(p.text for p in prefix),
-                        "".join(p.text for p in run[len(prefix):]))
+    text = _cut_at_word(
+        "".join(p.text for p in prefix), "".join(p.text for p in run[len(prefix) :])
+    )
     cut = pieces(text + ELLIPSIS) if text.strip() else []
     tail = [run[-1]] if run[-1].text.isspace() and cut else []
     # A run cut away entirely still leaves a space, so the URLs on either side stay apart.

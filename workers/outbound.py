@@ -27,17 +27,30 @@ PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
 COMPONENT_OPERATIONAL = ComponentStatus.OPERATIONAL.value
 
 
-def wanted_channels(ctx: NotificationContext, team: Team | None, state: dict[str, str],
-                    sources: set[str], pages: bool) -> list[Channel]:
+def wanted_channels(
+    ctx: NotificationContext,
+    team: Team | None,
+    state: dict[str, str],
+    sources: set[str],
+    pages: bool,
+) -> list[Channel]:
     """The channels that hear about this event, in the order they are told."""
     channels = []
     # A problem that came from PagerDuty or Opsgenie is already in that pager: paging it back
     # there would open a second page for the same problem.
-    if team and team.routing_key_env and "pagerduty" not in sources and (
-            pages or state.get("pagerduty_open")):
+    if (
+        team
+        and team.routing_key_env
+        and "pagerduty" not in sources
+        and (pages or state.get("pagerduty_open"))
+    ):
         channels.append(Channel.PAGERDUTY)
-    if team and (team.opsgenie_team or team.responders) and "opsgenie" not in sources and (
-            pages or state.get("opsgenie_open")):
+    if (
+        team
+        and (team.opsgenie_team or team.responders)
+        and "opsgenie" not in sources
+        and (pages or state.get("opsgenie_open"))
+    ):
         channels.append(Channel.OPSGENIE)
     if ctx.policy["statuspage"]["impact"] != "none" or state.get("statuspage_id"):
         channels.append(Channel.STATUSPAGE)
@@ -46,9 +59,15 @@ def wanted_channels(ctx: NotificationContext, team: Team | None, state: dict[str
     return channels
 
 
-def plan(channel: Channel, ctx: NotificationContext, rendered: Rendered | None,
-         team: Team | None, state: dict[str, str], seq: str,
-         teams: Mapping[str, Team] | None = None) -> list[OutboundMessage]:
+def plan(
+    channel: Channel,
+    ctx: NotificationContext,
+    rendered: Rendered | None,
+    team: Team | None,
+    state: dict[str, str],
+    seq: str,
+    teams: Mapping[str, Team] | None = None,
+) -> list[OutboundMessage]:
     """The messages for one channel; `rendered` is None when the channel has no text for the
     event (render's NO_MESSAGE), which only PagerDuty's acknowledge and resolve can do without."""
     if rendered is None and channel is not Channel.PAGERDUTY:
@@ -59,8 +78,9 @@ def plan(channel: Channel, ctx: NotificationContext, rendered: Rendered | None,
     return messages
 
 
-def _escalation_pages(ctx: NotificationContext, rendered: Any, teams: Mapping[str, Team],
-                      seq: str) -> list[OutboundMessage]:
+def _escalation_pages(
+    ctx: NotificationContext, rendered: Any, teams: Mapping[str, Team], seq: str
+) -> list[OutboundMessage]:
     """Page each `team:<name>` an escalation step names, on that team's own service."""
     pages = []
     for target in (ctx.update or {}).get("escalated_to", []):
@@ -70,13 +90,27 @@ def _escalation_pages(ctx: NotificationContext, rendered: Any, teams: Mapping[st
             continue
         [page] = _pagerduty(ctx, rendered, other, {}, seq)
         body = page.body | {"dedup_key": f"{ctx.incident['id']}:{name}"}
-        pages.append(OutboundMessage(page.channel, page.action, page.incident_id, page.event,
-                                     f"{page.idempotency_key}:{name}", body))
+        pages.append(
+            OutboundMessage(
+                page.channel,
+                page.action,
+                page.incident_id,
+                page.event,
+                f"{page.idempotency_key}:{name}",
+                body,
+            )
+        )
     return pages
 
 
-def _message(channel: Channel, action: str, ctx: NotificationContext, seq: str,
-             body: dict[str, Any], target: dict[str, str] | None = None) -> OutboundMessage:
+def _message(
+    channel: Channel,
+    action: str,
+    ctx: NotificationContext,
+    seq: str,
+    body: dict[str, Any],
+    target: dict[str, str] | None = None,
+) -> OutboundMessage:
     incident = ctx.incident["id"]
     # Keyed by the event, not the action: a retry that finds the status-page incident already
     # created (or the X thread already started) must skip, not send an update in its place.
@@ -84,20 +118,26 @@ def _message(channel: Channel, action: str, ctx: NotificationContext, seq: str,
     return OutboundMessage(channel, action, incident, ctx.event.value, key, body, target or {})
 
 
-def _pagerduty(ctx: NotificationContext, rendered: Any, team: Team | None,
-               state: dict[str, str], seq: str) -> list[OutboundMessage]:
+def _pagerduty(
+    ctx: NotificationContext, rendered: Any, team: Team | None, state: dict[str, str], seq: str
+) -> list[OutboundMessage]:
     assert team is not None
     base = {"routing_key": f"${team.routing_key_env}", "dedup_key": ctx.incident["id"]}
     if ctx.event is E.ACKNOWLEDGED:
-        return [_message(Channel.PAGERDUTY, "acknowledge", ctx, seq,
-                         base | {"event_action": "acknowledge"})]
+        return [
+            _message(
+                Channel.PAGERDUTY, "acknowledge", ctx, seq, base | {"event_action": "acknowledge"}
+            )
+        ]
     if ctx.event is E.RESOLVED:
-        resolve = [_message(Channel.PAGERDUTY, "resolve", ctx, seq,
-                            base | {"event_action": "resolve"})]
+        resolve = [
+            _message(Channel.PAGERDUTY, "resolve", ctx, seq, base | {"event_action": "resolve"})
+        ]
         if state.get("pagerduty_reminders_open"):
             reminders = base | {"event_action": "resolve", "dedup_key": _reminder_key(ctx)}
-            resolve.append(_keyed(_message(Channel.PAGERDUTY, "resolve", ctx, seq, reminders),
-                                  "reminders"))
+            resolve.append(
+                _keyed(_message(Channel.PAGERDUTY, "resolve", ctx, seq, reminders), "reminders")
+            )
         return resolve
     if ctx.event not in PAGING_EVENTS or rendered is None:
         return []
@@ -106,20 +146,38 @@ def _pagerduty(ctx: NotificationContext, rendered: Any, team: Team | None,
         # A nudge, not an outage: its own low-urgency alert ("info"; PagerDuty's dynamic
         # urgency), so it reaches the commander without re-opening the acknowledged page.
         base = base | {"dedup_key": _reminder_key(ctx)}
-    return [_message(Channel.PAGERDUTY, "trigger", ctx, seq, base | {
-        "event_action": "trigger",
-        "payload": {"summary": rendered["summary"],
+    return [
+        _message(
+            Channel.PAGERDUTY,
+            "trigger",
+            ctx,
+            seq,
+            base
+            | {
+                "event_action": "trigger",
+                "payload": {
+                    "summary": rendered["summary"],
                     "source": incident["service"] or incident["team"] or "klaxon",
-                    "severity": "info" if ctx.event is E.REMINDER
+                    "severity": "info"
+                    if ctx.event is E.REMINDER
                     else PD_SEVERITY[incident["severity"]],
                     "timestamp": _iso(incident["created_at"]),
-                    "component": incident["service"] or None, "group": incident["team"],
+                    "component": incident["service"] or None,
+                    "group": incident["team"],
                     "class": incident["severity"],
-                    "custom_details": {"incident": incident["id"], "status": incident["status"],
-                                       "alerts": incident["alert_count"],
-                                       "reason": ctx.reason}},
-        "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
-        "client": "Klaxon", "client_url": ctx.links["incident"]})]
+                    "custom_details": {
+                        "incident": incident["id"],
+                        "status": incident["status"],
+                        "alerts": incident["alert_count"],
+                        "reason": ctx.reason,
+                    },
+                },
+                "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
+                "client": "Klaxon",
+                "client_url": ctx.links["incident"],
+            },
+        )
+    ]
 
 
 def _reminder_key(ctx: NotificationContext) -> str:
@@ -127,37 +185,64 @@ def _reminder_key(ctx: NotificationContext) -> str:
 
 
 def _keyed(message: OutboundMessage, suffix: str) -> OutboundMessage:
-    return OutboundMessage(message.channel, message.action, message.incident_id, message.event,
-                           f"{message.idempotency_key}:{suffix}", message.body, message.target)
+    return OutboundMessage(
+        message.channel,
+        message.action,
+        message.incident_id,
+        message.event,
+        f"{message.idempotency_key}:{suffix}",
+        message.body,
+        message.target,
+    )
 
 
-def _opsgenie(ctx: NotificationContext, rendered: Any, team: Team | None,
-              state: dict[str, str], seq: str) -> list[OutboundMessage]:
+def _opsgenie(
+    ctx: NotificationContext, rendered: Any, team: Team | None, state: dict[str, str], seq: str
+) -> list[OutboundMessage]:
     assert team is not None
     incident = ctx.incident
     alias = incident["id"]
     if ctx.event is E.DECLARED or (ctx.event in PAGING_EVENTS and not state.get("opsgenie_open")):
         responders = [{"type": r.type.value, "name": r.name} for r in team.responders] or [
-            {"type": "team", "name": team.opsgenie_team}]
-        return [_message(Channel.OPSGENIE, "create", ctx, seq, {
-            "message": rendered["message"], "alias": alias,
-            "description": rendered["description"],
-            "priority": OPSGENIE_PRIORITY[incident["severity"]], "responders": responders,
-            "tags": [incident["severity"], incident["team"]] + (
-                [incident["service"]] if incident["service"] else []),
-            "details": {"incident": incident["id"], "url": ctx.links["incident"]},
-            "entity": incident["service"] or incident["team"], "source": "Klaxon"})]
-    action = {E.ACKNOWLEDGED: "acknowledge", E.RESOLVED: "close",
-              E.ESCALATED: "note"}.get(ctx.event, "note")
+            {"type": "team", "name": team.opsgenie_team}
+        ]
+        return [
+            _message(
+                Channel.OPSGENIE,
+                "create",
+                ctx,
+                seq,
+                {
+                    "message": rendered["message"],
+                    "alias": alias,
+                    "description": rendered["description"],
+                    "priority": OPSGENIE_PRIORITY[incident["severity"]],
+                    "responders": responders,
+                    "tags": [incident["severity"], incident["team"]]
+                    + ([incident["service"]] if incident["service"] else []),
+                    "details": {"incident": incident["id"], "url": ctx.links["incident"]},
+                    "entity": incident["service"] or incident["team"],
+                    "source": "Klaxon",
+                },
+            )
+        ]
+    action = {E.ACKNOWLEDGED: "acknowledge", E.RESOLVED: "close", E.ESCALATED: "note"}.get(
+        ctx.event, "note"
+    )
     body: dict[str, Any] = {"source": "Klaxon", "user": "Klaxon", "note": rendered["description"]}
     return [_message(Channel.OPSGENIE, action, ctx, seq, body, {"opsgenie_alias": alias})]
 
 
-def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
-                state: dict[str, str], seq: str) -> list[OutboundMessage]:
+def _statuspage(
+    ctx: NotificationContext, rendered: Any, team: Team | None, state: dict[str, str], seq: str
+) -> list[OutboundMessage]:
     incident = ctx.incident
-    fields: dict[str, Any] = {"name": rendered["name"], "status": incident["status"],
-                              "body": rendered["body"], "deliver_notifications": True}
+    fields: dict[str, Any] = {
+        "name": rendered["name"],
+        "status": incident["status"],
+        "body": rendered["body"],
+        "deliver_notifications": True,
+    }
     if incident["status"] != "resolved":
         fields["impact_override"] = ctx.policy["statuspage"]["impact"]
     fields |= _components(ctx, state)
@@ -168,37 +253,59 @@ def _statuspage(ctx: NotificationContext, rendered: Any, team: Team | None,
         # incident if the answer to the create was lost (workers/jobs.py, "unsure").
         fields["metadata"] = {"klaxon": {"incident": incident["id"]}}
         return [_message(Channel.STATUSPAGE, "create", ctx, seq, {"incident": fields})]
-    return [_message(Channel.STATUSPAGE, "update", ctx, seq, {"incident": fields},
-                     {"statuspage_incident": state["statuspage_id"]})]
+    return [
+        _message(
+            Channel.STATUSPAGE,
+            "update",
+            ctx,
+            seq,
+            {"incident": fields},
+            {"statuspage_incident": state["statuspage_id"]},
+        )
+    ]
 
 
 def _components(ctx: NotificationContext, state: dict[str, str]) -> dict[str, Any]:
     """Statuspage's component fields: every component the incident affects at the status its
     current severity gives, and back to operational once it is resolved. Components an earlier
     message set stay in the list, so a rules change during the incident leaves none behind."""
-    ids = list(dict.fromkeys([*ctx.components,
-                              *state.get("statuspage_components", "").split()]))
+    ids = list(dict.fromkeys([*ctx.components, *state.get("statuspage_components", "").split()]))
     if not ids:
         return {}
-    status = COMPONENT_OPERATIONAL if ctx.incident["status"] == "resolved" \
+    status = (
+        COMPONENT_OPERATIONAL
+        if ctx.incident["status"] == "resolved"
         else ctx.policy["statuspage"]["component_status"]
+    )
     return {"component_ids": ids, "components": dict.fromkeys(ids, status)}
 
 
-def _x(ctx: NotificationContext, rendered: Any, team: Team | None,
-       state: dict[str, str], seq: str) -> list[OutboundMessage]:
+def _x(
+    ctx: NotificationContext, rendered: Any, team: Team | None, state: dict[str, str], seq: str
+) -> list[OutboundMessage]:
     last = state.get("x_last_id")
     if not last:
         if ctx.incident["status"] == "resolved":
             return []
         return [_message(Channel.X, "post", ctx, seq, {"text": rendered["post"]})]
-    return [_message(Channel.X, "reply", ctx, seq, {
-        "text": rendered["post"], "reply": {"in_reply_to_tweet_id": last}})]
+    return [
+        _message(
+            Channel.X,
+            "reply",
+            ctx,
+            seq,
+            {"text": rendered["post"], "reply": {"in_reply_to_tweet_id": last}},
+        )
+    ]
 
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-_PLANNERS = {Channel.PAGERDUTY: _pagerduty, Channel.OPSGENIE: _opsgenie,
-             Channel.STATUSPAGE: _statuspage, Channel.X: _x}
+_PLANNERS = {
+    Channel.PAGERDUTY: _pagerduty,
+    Channel.OPSGENIE: _opsgenie,
+    Channel.STATUSPAGE: _statuspage,
+    Channel.X: _x,
+}

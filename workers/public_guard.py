@@ -15,5 +15,14 @@ from app.public_guard import (
     scan,
 )
 
-__all__ = ["REDACTED", "Category", "Finding", "Known", "PublicLeak", "ensure_public",
-           "known_from_vars", "redact", "scan"]
+__all__ = [
+    "REDACTED",
+    "Category",
+    "Finding",
+    "Known",
+    "PublicLeak",
+    "ensure_public",
+    "known_from_vars",
+    "redact",
+    "scan",
+]

@@ -8,13 +8,19 @@ from rq.serializers import JSONSerializer
 
 from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE, QUEUE_NAMES, TIMERS_QUEUE
 
-__all__ = ["NOTIFY_QUEUE", "PUBLIC_QUEUE", "QUEUE_NAMES", "TIMERS_QUEUE", "queues",
-           "single_worker_queues", "worked_queues"]
+__all__ = [
+    "NOTIFY_QUEUE",
+    "PUBLIC_QUEUE",
+    "QUEUE_NAMES",
+    "TIMERS_QUEUE",
+    "queues",
+    "single_worker_queues",
+    "worked_queues",
+]
 
 
 def queues(connection: redis.Redis) -> list[Queue]:
-    return [Queue(name, connection=connection, serializer=JSONSerializer)
-            for name in QUEUE_NAMES]
+    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in QUEUE_NAMES]
 
 
 def worked_queues(connection: redis.Redis, name: str = NOTIFY_QUEUE) -> list[Queue]:
@@ -32,5 +38,7 @@ def single_worker_queues(connection: redis.Redis) -> list[Queue]:
     notification queues, pages first. For debugging and local runs: RQ dequeues from two
     queues with BLPOP (see worked_queues), and a page waits while that worker sends a public
     message."""
-    return [Queue(name, connection=connection, serializer=JSONSerializer)
-            for name in (NOTIFY_QUEUE, PUBLIC_QUEUE)]
+    return [
+        Queue(name, connection=connection, serializer=JSONSerializer)
+        for name in (NOTIFY_QUEUE, PUBLIC_QUEUE)
+    ]

@@ -49,10 +49,14 @@ class Field:
 
 FIELDS: dict[Channel, tuple[Field, ...]] = {
     Channel.PAGERDUTY: (Field("summary", "txt", limits.PAGERDUTY_SUMMARY_MAX),),
-    Channel.OPSGENIE: (Field("message", "txt", limits.OPSGENIE_MESSAGE_MAX),
-                       Field("description", "md", limits.OPSGENIE_DESCRIPTION_MAX)),
-    Channel.STATUSPAGE: (Field("name", "txt", limits.STATUSPAGE_NAME_MAX),
-                         Field("body", "md", limits.STATUSPAGE_BODY_MAX)),
+    Channel.OPSGENIE: (
+        Field("message", "txt", limits.OPSGENIE_MESSAGE_MAX),
+        Field("description", "md", limits.OPSGENIE_DESCRIPTION_MAX),
+    ),
+    Channel.STATUSPAGE: (
+        Field("name", "txt", limits.STATUSPAGE_NAME_MAX),
+        Field("body", "md", limits.STATUSPAGE_BODY_MAX),
+    ),
     Channel.X: (Field("post", "txt", limits.X_MAX_WEIGHTED),),
 }
 PUBLIC_CHANNELS = frozenset({Channel.STATUSPAGE, Channel.X})
@@ -62,16 +66,22 @@ APP_FOLDERS = ("postmortem/", "web/")
 
 E = MessageEvent
 # The one table of deliberate silences: (channel, event) pairs with no message at all.
-NO_MESSAGE: frozenset[tuple[Channel, MessageEvent]] = frozenset({
-    # PagerDuty acknowledge/resolve events carry only the dedup_key, and status updates go to
-    # the public channels and Opsgenie notes, never to a pager.
-    (Channel.PAGERDUTY, E.UPDATE_POSTED), (Channel.PAGERDUTY, E.ACKNOWLEDGED),
-    (Channel.PAGERDUTY, E.RESOLVED),
-    # Customers hear about impact, not about who picked up the page or an overdue update.
-    (Channel.STATUSPAGE, E.ACKNOWLEDGED), (Channel.STATUSPAGE, E.ESCALATED),
-    (Channel.STATUSPAGE, E.REMINDER),
-    (Channel.X, E.ACKNOWLEDGED), (Channel.X, E.ESCALATED), (Channel.X, E.REMINDER),
-})
+NO_MESSAGE: frozenset[tuple[Channel, MessageEvent]] = frozenset(
+    {
+        # PagerDuty acknowledge/resolve events carry only the dedup_key, and status updates go to
+        # the public channels and Opsgenie notes, never to a pager.
+        (Channel.PAGERDUTY, E.UPDATE_POSTED),
+        (Channel.PAGERDUTY, E.ACKNOWLEDGED),
+        (Channel.PAGERDUTY, E.RESOLVED),
+        # Customers hear about impact, not about who picked up the page or an overdue update.
+        (Channel.STATUSPAGE, E.ACKNOWLEDGED),
+        (Channel.STATUSPAGE, E.ESCALATED),
+        (Channel.STATUSPAGE, E.REMINDER),
+        (Channel.X, E.ACKNOWLEDGED),
+        (Channel.X, E.ESCALATED),
+        (Channel.X, E.REMINDER),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +111,13 @@ def has_message(channel: Channel, event: MessageEvent) -> bool:
     return (channel, event) not in NO_MESSAGE
 
 
-def render(channel: Channel, event: MessageEvent, ctx: NotificationContext,
-           templates_dir: Path | str = DEFAULT_TEMPLATES_DIR,
-           on_leak: Literal["redact", "raise"] = "redact") -> Rendered:
+def render(
+    channel: Channel,
+    event: MessageEvent,
+    ctx: NotificationContext,
+    templates_dir: Path | str = DEFAULT_TEMPLATES_DIR,
+    on_leak: Literal["redact", "raise"] = "redact",
+) -> Rendered:
     """The message for `event` on `channel`, fitted to the channel's limits; public channels
     are redacted (or, with on_leak="raise", refused) where they would leak internal details.
 
@@ -127,8 +141,13 @@ def render(channel: Channel, event: MessageEvent, ctx: NotificationContext,
     return Rendered(channel, event, texts, tuple(shortened), tuple(redacted))
 
 
-def _render_field(templates_dir: Path, channel: Channel, event: MessageEvent, field: Field,
-                  template_vars: dict[str, Any]) -> str:
+def _render_field(
+    templates_dir: Path,
+    channel: Channel,
+    event: MessageEvent,
+    field: Field,
+    template_vars: dict[str, Any],
+) -> str:
     name = f"{channel.value}/{field.filename(event)}"
     try:
         template = environment(resolved(templates_dir)).get_template(name)
@@ -148,8 +167,9 @@ def _tidy_markdown(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 
 
-def _guard(text: str, template_vars: dict[str, Any], on_leak: Literal["redact", "raise"],
-           where: str) -> tuple[str, list[str]]:
+def _guard(
+    text: str, template_vars: dict[str, Any], on_leak: Literal["redact", "raise"], where: str
+) -> tuple[str, list[str]]:
     findings = scan(text, known_from_vars(template_vars), template_vars["public"])
     if findings and on_leak == "raise":
         raise PublicLeak(findings, where)
@@ -161,8 +181,10 @@ def _fit(channel: Channel, field: Field, text: str, event: MessageEvent) -> tupl
         try:
             fitted = limits.fit_x(text, field.limit)
         except limits.DoesNotFit as error:
-            raise RenderError(f"x/{field.filename(event)}: over {field.limit} weighted "
-                              f"characters even after fitting: {error}") from error
+            raise RenderError(
+                f"x/{field.filename(event)}: over {field.limit} weighted "
+                f"characters even after fitting: {error}"
+            ) from error
     else:
         fitted = limits.truncate(text, field.limit)
     return fitted, fitted != text
@@ -180,15 +202,20 @@ def environment(templates_dir: str) -> SandboxedEnvironment:
     """The sandboxed Jinja environment for one templates directory: templates can read the
     context and call our filters, nothing else (no attribute tricks, no IO)."""
     env = SandboxedEnvironment(
-        loader=FileSystemLoader(templates_dir), undefined=StrictUndefined,
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
         autoescape=False,  # plain text and Markdown; vendors escape on display
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
     env.filters.update(FILTERS)
     return env
 
 
-def check_templates(templates_dir: Path | str = DEFAULT_TEMPLATES_DIR,
-                    fixtures: Mapping[str, Fixture] | None = None) -> list[str]:
+def check_templates(
+    templates_dir: Path | str = DEFAULT_TEMPLATES_DIR, fixtures: Mapping[str, Fixture] | None = None
+) -> list[str]:
     """Every problem with a templates directory, as "file[:line]: message" lines: syntax
     errors, missing or unexpected templates, and what rendering every template against every
     fixture context finds (undefined variables, unsafe calls, text that cannot fit its limit,
@@ -214,20 +241,31 @@ def _syntax_problems(root: Path) -> list[str]:
 
 
 def _coverage_problems(root: Path) -> list[str]:
-    expected = {f"{channel.value}/{field.filename(event)}": (channel, event)
-                for channel, fields in FIELDS.items() for field in fields for event in E}
-    present = {p.relative_to(root).as_posix() for p in root.rglob("*.j2")
-               if not p.relative_to(root).as_posix().startswith(APP_FOLDERS)} - {"_macros.j2"}
+    expected = {
+        f"{channel.value}/{field.filename(event)}": (channel, event)
+        for channel, fields in FIELDS.items()
+        for field in fields
+        for event in E
+    }
+    present = {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.j2")
+        if not p.relative_to(root).as_posix().startswith(APP_FOLDERS)
+    } - {"_macros.j2"}
     problems = []
     for name, (channel, event) in expected.items():
         if has_message(channel, event) and name not in present:
             problems.append(f"{name}: missing template: {channel} has a message for {event}")
         elif not has_message(channel, event) and name in present:
-            problems.append(f"{name}: unexpected template: {channel} deliberately has no "
-                            f"message for {event} (NO_MESSAGE in workers/render.py)")
+            problems.append(
+                f"{name}: unexpected template: {channel} deliberately has no "
+                f"message for {event} (NO_MESSAGE in workers/render.py)"
+            )
     for name in sorted(present - expected.keys()):
-        problems.append(f"{name}: unknown template: expected <channel>/<event>.<field>.<ext>.j2"
-                        " for a channel, event and field in workers/render.py")
+        problems.append(
+            f"{name}: unknown template: expected <channel>/<event>.<field>.<ext>.j2"
+            " for a channel, event and field in workers/render.py"
+        )
     return problems
 
 
@@ -242,8 +280,9 @@ def _render_problems(root: Path, fixtures: Mapping[str, Fixture]) -> list[str]:
     return [f"{problem} (fixtures: {', '.join(names)})" for problem, names in found.items()]
 
 
-def _render_problem(root: Path, channel: Channel, event: MessageEvent,
-                    ctx: NotificationContext) -> str | None:
+def _render_problem(
+    root: Path, channel: Channel, event: MessageEvent, ctx: NotificationContext
+) -> str | None:
     where = f"{channel.value}/{event.value}.*"
     try:
         rendered = render(channel, event, ctx, root, on_leak="raise")
@@ -252,7 +291,7 @@ def _render_problem(root: Path, channel: Channel, event: MessageEvent,
         return f"{_template_line(error, root) or where}: {kind}: {error}"
     except (PublicLeak, RenderError) as error:
         return str(error)
-    except Exception as error:  # anything a template can raise: report it, never crash
+    except Exception as error:  # noqa: BLE001 - anything a template can raise: report it, never crash
         return f"{_template_line(error, root) or where}: {type(error).__name__}: {error}"
     return _over_limit(rendered)
 
@@ -279,9 +318,10 @@ def _over_limit(rendered: Rendered) -> str | None:
     # render() fits every field; this guards the guarantee itself.
     for field in FIELDS[rendered.channel]:
         text = rendered[field.name]
-        size = (limits.x_weighted_length(text) if rendered.channel is Channel.X
-                else len(text))
+        size = limits.x_weighted_length(text) if rendered.channel is Channel.X else len(text)
         if size > field.limit:
-            return (f"{rendered.channel.value}/{field.filename(rendered.event)}: "
-                    f"{size} > {field.limit} after fitting")
+            return (
+                f"{rendered.channel.value}/{field.filename(rendered.event)}: "
+                f"{size} > {field.limit} after fitting"
+            )
     return None

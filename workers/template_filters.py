@@ -11,8 +11,17 @@ from typing import Any
 from app.wording import duration, impact_effect, impact_noun, impact_title, status_word, utc
 from workers.limits import truncate
 
-__all__ = ["FILTERS", "count", "duration", "impact_effect", "impact_noun", "impact_title",
-           "status_word", "truncate_words", "utc"]
+__all__ = [
+    "FILTERS",
+    "count",
+    "duration",
+    "impact_effect",
+    "impact_noun",
+    "impact_title",
+    "status_word",
+    "truncate_words",
+    "utc",
+]
 
 
 def truncate_words(text: str, length: int) -> str:
@@ -21,12 +30,17 @@ def truncate_words(text: str, length: int) -> str:
 
 
 def count(number: int, noun: str) -> str:
-    """"1 alert", "3 alerts"."""
+    """ "1 alert", "3 alerts"."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
-    "duration": duration, "utc": utc, "truncate_words": truncate_words, "count": count,
-    "impact_title": impact_title, "impact_noun": impact_noun, "impact_effect": impact_effect,
+    "duration": duration,
+    "utc": utc,
+    "truncate_words": truncate_words,
+    "count": count,
+    "impact_title": impact_title,
+    "impact_noun": impact_noun,
+    "impact_effect": impact_effect,
     "status_word": status_word,
 }

@@ -20,16 +20,22 @@ logger = logging.getLogger("klaxon.ticker")
 TICK_SECONDS = 1.0
 
 
-def tick(connection: redis.Redis, clock: Clock, incidents: IncidentStore,
-         ruleset: RuleSet | None = None) -> list[Timer]:
+def tick(
+    connection: redis.Redis, clock: Clock, incidents: IncidentStore, ruleset: RuleSet | None = None
+) -> list[Timer]:
     """Fire every timer due on `clock`; returns the timers fired."""
     handlers = IncidentTimers(connection, incidents, ruleset).handlers()
     return Timers(connection).fire_due(clock.now(), handlers)
 
 
 class TickerThread(threading.Thread):
-    def __init__(self, connection: redis.Redis, clock: Clock, incidents: IncidentStore,
-                 ruleset: RuleSet | None) -> None:
+    def __init__(
+        self,
+        connection: redis.Redis,
+        clock: Clock,
+        incidents: IncidentStore,
+        ruleset: RuleSet | None,
+    ) -> None:
         super().__init__(name="klaxon-ticker", daemon=True)
         self._args = (connection, clock, incidents, ruleset)
         self.stopping = threading.Event()

@@ -55,8 +55,9 @@ class InlineHerokuWorker(SimpleWorker):
 
     imminent_shutdown_delay = 6  # seconds; HerokuWorker's default, well inside Heroku's 30
 
-    def __init__(self, *args: Any, maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS, **kwargs: Any
+    ) -> None:
         super().__init__(*args, maintenance_interval=maintenance_interval, **kwargs)
         self._grace: threading.Timer | None = None
         self._default_beat_at: float | None = None  # monotonic time of the last plain heartbeat
@@ -71,8 +72,11 @@ class InlineHerokuWorker(SimpleWorker):
             super().heartbeat(timeout, pipeline)
             return
         now = time.monotonic()
-        if timeout is None and self._default_beat_at is not None and \
-                now - self._default_beat_at < HEARTBEAT_MIN_GAP_SECONDS:
+        if (
+            timeout is None
+            and self._default_beat_at is not None
+            and now - self._default_beat_at < HEARTBEAT_MIN_GAP_SECONDS
+        ):
             return
         with self.connection.pipeline(transaction=False) as pipe:
             super().heartbeat(timeout, pipe)
@@ -94,12 +98,16 @@ class InlineHerokuWorker(SimpleWorker):
         if self.get_state() != WorkerStatus.BUSY:
             self.log.info("Worker %s: warm shut down requested while idle", self.name)
             return
-        self.log.warning("Worker %s: warm shut down requested; the running job has %d seconds",
-                         self.name, self.imminent_shutdown_delay)
+        self.log.warning(
+            "Worker %s: warm shut down requested; the running job has %d seconds",
+            self.name,
+            self.imminent_shutdown_delay,
+        )
         main = threading.main_thread().ident
         assert main is not None
-        self._grace = threading.Timer(self.imminent_shutdown_delay, signal.pthread_kill,
-                                      args=(main, INTERRUPT_SIGNAL))
+        self._grace = threading.Timer(
+            self.imminent_shutdown_delay, signal.pthread_kill, args=(main, INTERRUPT_SIGNAL)
+        )
         self._grace.daemon = True
         self._grace.start()
 
@@ -117,8 +125,11 @@ class InlineHerokuWorker(SimpleWorker):
         """A second SIGTERM/SIGINT. Heroku may signal more than once: a running job keeps its
         grace (the timer interrupts it). Idle, RQ's cold shutdown applies."""
         if self.get_state() == WorkerStatus.BUSY:
-            self.log.warning("Worker %s: signal %s again; the running job keeps its grace",
-                             self.name, signal.Signals(signum).name)
+            self.log.warning(
+                "Worker %s: signal %s again; the running job keeps its grace",
+                self.name,
+                signal.Signals(signum).name,
+            )
             return
         super().request_force_stop(signum, frame)
 
@@ -128,12 +139,16 @@ class InlineHerokuWorker(SimpleWorker):
         if get_current_job() is None:
             self.log.info("Worker %s: grace over, no job code running", self.name)
             return
-        self.log.warning("Worker %s: grace over, raising ShutDownImminentException in the job",
-                         self.name)
-        info = {"f_code": getattr(frame, "f_code", None),
-                "f_lineno": getattr(frame, "f_lineno", None)}
+        self.log.warning(
+            "Worker %s: grace over, raising ShutDownImminentException in the job", self.name
+        )
+        info = {
+            "f_code": getattr(frame, "f_code", None),
+            "f_lineno": getattr(frame, "f_lineno", None),
+        }
         raise ShutDownImminentException(
-            f"shut down imminent (signal: {signal.Signals(signum).name})", info)
+            f"shut down imminent (signal: {signal.Signals(signum).name})", info
+        )
 
     def teardown(self) -> None:
         if self._grace is not None:

@@ -18,8 +18,15 @@ def register(app: Flask, settings: Settings) -> None:
     app.jinja_env.autoescape = True
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update({"duration": duration, "utc": utc, "iso": iso,
-                                  "status_word": status_word, "impact_title": impact_title})
+    app.jinja_env.filters.update(
+        {
+            "duration": duration,
+            "utc": utc,
+            "iso": iso,
+            "status_word": status_word,
+            "impact_title": impact_title,
+        }
+    )
     auth.configure(app, settings.api_token, settings.public_url)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(internal.blueprint)

@@ -25,13 +25,18 @@ CSRF_FIELD = "csrf_token"
 
 def configure(app: Flask, api_token: str, public_url: str) -> None:
     # Without a token nobody can sign in; a random key keeps the session machinery working.
-    app.secret_key = (hmac.new(api_token.encode(), b"klaxon pages session v1",
-                               hashlib.sha256).hexdigest() if api_token
-                      else secrets.token_hex(32))
-    app.config.update(SESSION_COOKIE_NAME="klaxon_session", SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=public_url.startswith("https://"),
-                      PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME)
+    app.secret_key = (
+        hmac.new(api_token.encode(), b"klaxon pages session v1", hashlib.sha256).hexdigest()
+        if api_token
+        else secrets.token_hex(32)
+    )
+    app.config.update(
+        SESSION_COOKIE_NAME="klaxon_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )
 
 
 def signed_in() -> bool:
@@ -40,8 +45,9 @@ def signed_in() -> bool:
     if session.get("signed_in") is True:
         return True
     basic = request.authorization
-    return bool(basic and basic.type == "basic"
-                and token_accepted(basic.password or "", via="basic"))
+    return bool(
+        basic and basic.type == "basic" and token_accepted(basic.password or "", via="basic")
+    )
 
 
 def sign_in() -> None:

@@ -31,10 +31,14 @@ def failed_jobs(connection: redis.Redis) -> list[dict[str, Any]]:
 def _describe(queue: str, job: Job) -> dict[str, Any]:
     result = job.latest_result()
     lines = ((result.exc_string if result else "") or "").strip().splitlines()
-    return {"id": job.id, "queue": queue, "function": job.func_name or "",
-            "args": _no_secrets(", ".join(str(a) for a in job.args)[:200]),
-            "ended_at": job.ended_at.timestamp() if job.ended_at else None,
-            "error": _no_secrets(lines[-1][:300]) if lines else "no error recorded"}
+    return {
+        "id": job.id,
+        "queue": queue,
+        "function": job.func_name or "",
+        "args": _no_secrets(", ".join(str(a) for a in job.args)[:200]),
+        "ended_at": job.ended_at.timestamp() if job.ended_at else None,
+        "error": _no_secrets(lines[-1][:300]) if lines else "no error recorded",
+    }
 
 
 def _no_secrets(text: str) -> str:

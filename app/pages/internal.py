@@ -37,8 +37,16 @@ PUBLIC_ENDPOINTS = frozenset({"internal.login"})
 RECENT = 50
 # Fields the incident hash only gets once something happens; templates are strict about
 # undefined names, so absent ones read as empty.
-OPTIONAL = ("title", "team", "service", "environment", "commander", "acknowledged_at",
-            "acknowledged_by", "resolved_at")
+OPTIONAL = (
+    "title",
+    "team",
+    "service",
+    "environment",
+    "commander",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+)
 
 
 @blueprint.before_request
@@ -53,9 +61,13 @@ def require_sign_in() -> BaseResponse | None:
 @blueprint.before_request
 def require_csrf_token() -> tuple[str, int] | None:
     if request.method == "POST" and not auth.csrf_ok():
-        return render_template("error.html.j2", status=400, title="Form expired",
-                               message="This form expired or came from another site. Go back, "
-                                       "reload the page and send it again."), 400
+        return render_template(
+            "error.html.j2",
+            status=400,
+            title="Form expired",
+            message="This form expired or came from another site. Go back, "
+            "reload the page and send it again.",
+        ), 400
     return None
 
 
@@ -82,13 +94,20 @@ def login() -> Any:
             error, status = "That token is not KLAXON_API_TOKEN.", 401
         except TooManyAttempts as refused:
             status, headers = refused.status, refused.http_headers()
-            error = (f"Too many wrong tokens from your address. Sign-in is paused for "
-                     f"{duration(refused.retry_after_seconds)}; until then no token entered "
-                     "here is checked, not even the right one.")
+            error = (
+                f"Too many wrong tokens from your address. Sign-in is paused for "
+                f"{duration(refused.retry_after_seconds)}; until then no token entered "
+                "here is checked, not even the right one."
+            )
     if not current_app.extensions["klaxon"].settings.api_token:
         error = "Sign-in is disabled: KLAXON_API_TOKEN is not set."
-    return render_template("login.html.j2", error=error,
-                           next=auth.safe_next(request.args.get("next"))), status, headers
+    return (
+        render_template(
+            "login.html.j2", error=error, next=auth.safe_next(request.args.get("next"))
+        ),
+        status,
+        headers,
+    )
 
 
 @blueprint.post("/logout")
@@ -102,8 +121,12 @@ def incidents() -> str:
     store = current_app.extensions["klaxon"].incidents
     open_ids = store.incident_ids(RECENT, open_only=True)
     recent = [i for i in store.incident_ids(RECENT) if i not in set(open_ids)]
-    return render_template("incidents.html.j2", open=_load(open_ids), recent=_load(recent),
-                           now=current_app.extensions["klaxon"].clock.now())
+    return render_template(
+        "incidents.html.j2",
+        open=_load(open_ids),
+        recent=_load(recent),
+        now=current_app.extensions["klaxon"].clock.now(),
+    )
 
 
 @blueprint.get("/incidents/<incident_id>")
@@ -116,20 +139,27 @@ def post_update(incident_id: str) -> Any:
     """The form's twin of POST /api/incidents/<id>/updates: the same store call."""
     current = _incident(incident_id)
     errors: dict[str, str] = {}
-    form = {"status": form_choice(request.form, "status", list(STATUSES), errors, "Status",
-                                  required=True),
-            "message": form_text(request.form, "message", 5000, errors, "Message",
-                                 required=True),
-            "severity": form_choice(request.form, "severity", [s.value for s in Severity],
-                                    errors, "Severity"),
-            "by": form_text(request.form, "by", 100, errors, "Your name")}
+    form = {
+        "status": form_choice(
+            request.form, "status", list(STATUSES), errors, "Status", required=True
+        ),
+        "message": form_text(request.form, "message", 5000, errors, "Message", required=True),
+        "severity": form_choice(
+            request.form, "severity", [s.value for s in Severity], errors, "Severity"
+        ),
+        "by": form_text(request.form, "by", 100, errors, "Your name"),
+    }
     if current["status"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
     if errors:
         return _incident_page(incident_id, form, errors, 400)
     current_app.extensions["klaxon"].post_update(
-        incident_id, status=form["status"], message=form["message"], by=form["by"] or "web",
-        severity=form["severity"])
+        incident_id,
+        status=form["status"],
+        message=form["message"],
+        by=form["by"] or "web",
+        severity=form["severity"],
+    )
     flash("Status update posted.")
     return redirect(url_for("internal.incident", incident_id=incident_id) + "#timeline", 303)
 
@@ -137,10 +167,11 @@ def post_update(incident_id: str) -> Any:
 @blueprint.get("/incidents/<incident_id>/postmortem.md")
 def postmortem(incident_id: str) -> Response:
     _incident(incident_id)
-    return Response(draft_for(current_app.extensions["klaxon"], incident_id),
-                    mimetype="text/markdown",
-                    headers={"Content-Disposition": f"inline; filename={quote(incident_id)}"
-                                                    "-postmortem.md"})
+    return Response(
+        draft_for(current_app.extensions["klaxon"], incident_id),
+        mimetype="text/markdown",
+        headers={"Content-Disposition": f"inline; filename={quote(incident_id)}-postmortem.md"},
+    )
 
 
 @blueprint.get("/outbox")
@@ -151,20 +182,27 @@ def outbox() -> str:
 
 @blueprint.get("/failed")
 def failed() -> str:
-    return render_template("failed.html.j2",
-                           jobs=failed_jobs(current_app.extensions["klaxon"].redis))
+    return render_template(
+        "failed.html.j2", jobs=failed_jobs(current_app.extensions["klaxon"].redis)
+    )
 
 
-def _incident_page(incident_id: str, form: dict[str, str], errors: dict[str, str],
-                   status: int) -> tuple[str, int]:
+def _incident_page(
+    incident_id: str, form: dict[str, str], errors: dict[str, str], status: int
+) -> tuple[str, int]:
     klaxon = current_app.extensions["klaxon"]
     found = _incident(incident_id)
     return render_template(
-        "incident.html.j2", incident=found, alerts=klaxon.incidents.incident_alerts(incident_id),
+        "incident.html.j2",
+        incident=found,
+        alerts=klaxon.incidents.incident_alerts(incident_id),
         timeline=list(reversed(klaxon.incidents.timeline(incident_id))),
-        statuses=STATUSES, severities=[s.value for s in Severity],
-        form={"status": "", "message": "", "severity": "", "by": "", **form}, errors=errors,
-        now=klaxon.clock.now()), status
+        statuses=STATUSES,
+        severities=[s.value for s in Severity],
+        form={"status": "", "message": "", "severity": "", "by": "", **form},
+        errors=errors,
+        now=klaxon.clock.now(),
+    ), status
 
 
 def _incident(incident_id: str) -> dict[str, Any]:

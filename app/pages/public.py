@@ -24,8 +24,13 @@ FEED_ENTRIES = 50
 
 def _page() -> StatusPage:
     klaxon = current_app.extensions["klaxon"]
-    return status_page(klaxon.incidents, klaxon.ruleset, klaxon.maintenance.current(),
-                       klaxon.clock.now(), klaxon.settings.public_url)
+    return status_page(
+        klaxon.incidents,
+        klaxon.ruleset,
+        klaxon.maintenance.current(),
+        klaxon.clock.now(),
+        klaxon.settings.public_url,
+    )
 
 
 @blueprint.get("/status")
@@ -40,11 +45,17 @@ def status() -> Response:
 def feed() -> Response:
     page = _page()
     public_url = current_app.extensions["klaxon"].settings.public_url
-    incidents = sorted(page.open + page.history, key=lambda i: i.updated_at,
-                       reverse=True)[:FEED_ENTRIES]
+    incidents = sorted(page.open + page.history, key=lambda i: i.updated_at, reverse=True)[
+        :FEED_ENTRIES
+    ]
     updated = max([i.updated_at for i in incidents], default=page.now)
-    body = render_template("feed.atom.j2", incidents=incidents, updated=iso(updated),
-                           public_url=public_url, tag=_tag_authority(public_url))
+    body = render_template(
+        "feed.atom.j2",
+        incidents=incidents,
+        updated=iso(updated),
+        public_url=public_url,
+        tag=_tag_authority(public_url),
+    )
     response = Response(body, mimetype="application/atom+xml")
     response.cache_control.public = True
     response.cache_control.max_age = STATUS_MAX_AGE_SECONDS

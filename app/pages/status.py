@@ -33,16 +33,25 @@ MAX_SCANNED = 500  # incidents looked at for the history; a fortnight rarely hol
 NOT_PEOPLE = frozenset({"", "API", "web", "quiet period"})
 ACRONYMS = frozenset({"api", "cdn", "db", "dns", "etl", "id", "sdk", "sso", "ui", "vpn", "www"})
 # Worst first: the overall state is the worst any component is in.
-ORDER = (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.PARTIAL_OUTAGE,
-         ComponentStatus.DEGRADED_PERFORMANCE, ComponentStatus.UNDER_MAINTENANCE,
-         ComponentStatus.OPERATIONAL)
-OVERALL = {ComponentStatus.MAJOR_OUTAGE: "Major outage",
-           ComponentStatus.PARTIAL_OUTAGE: "Partial outage",
-           ComponentStatus.DEGRADED_PERFORMANCE: "Degraded performance",
-           ComponentStatus.UNDER_MAINTENANCE: "Maintenance in progress",
-           ComponentStatus.OPERATIONAL: "All systems operational"}
-LABEL = {**OVERALL, ComponentStatus.UNDER_MAINTENANCE: "Under maintenance",
-         ComponentStatus.OPERATIONAL: "Operational"}
+ORDER = (
+    ComponentStatus.MAJOR_OUTAGE,
+    ComponentStatus.PARTIAL_OUTAGE,
+    ComponentStatus.DEGRADED_PERFORMANCE,
+    ComponentStatus.UNDER_MAINTENANCE,
+    ComponentStatus.OPERATIONAL,
+)
+OVERALL = {
+    ComponentStatus.MAJOR_OUTAGE: "Major outage",
+    ComponentStatus.PARTIAL_OUTAGE: "Partial outage",
+    ComponentStatus.DEGRADED_PERFORMANCE: "Degraded performance",
+    ComponentStatus.UNDER_MAINTENANCE: "Maintenance in progress",
+    ComponentStatus.OPERATIONAL: "All systems operational",
+}
+LABEL = {
+    **OVERALL,
+    ComponentStatus.UNDER_MAINTENANCE: "Under maintenance",
+    ComponentStatus.OPERATIONAL: "Operational",
+}
 GENERAL = "General"  # the component of an incident without a service
 
 
@@ -90,8 +99,13 @@ class StatusPage:
         return OVERALL[self.overall]
 
 
-def status_page(store: IncidentStore, ruleset: RuleSet, maintenance: Maintenance | None,
-                now: float, public_url: str) -> StatusPage:
+def status_page(
+    store: IncidentStore,
+    ruleset: RuleSet,
+    maintenance: Maintenance | None,
+    now: float,
+    public_url: str,
+) -> StatusPage:
     public_hosts = (urlsplit(public_url).hostname or "",)
     incidents = [_public(store, ruleset, i, public_hosts) for i in _recent(store, now)]
     shown = [i for i in incidents if i is not None]
@@ -100,8 +114,7 @@ def status_page(store: IncidentStore, ruleset: RuleSet, maintenance: Maintenance
     window = _maintenance(maintenance, public_hosts)
     components = _components(shown, window)
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
-    overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []),
-                  key=ORDER.index)
+    overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []), key=ORDER.index)
     return StatusPage(overall, components, open_, history, window, now)
 
 
@@ -110,8 +123,7 @@ def component_name(service: str) -> str:
     words = [w for w in re.split(r"[-_\s]+", service.strip()) if w]
     if not words:
         return GENERAL
-    return " ".join(w.upper() if w.lower() in ACRONYMS else w[:1].upper() + w[1:]
-                    for w in words)
+    return " ".join(w.upper() if w.lower() in ACRONYMS else w[:1].upper() + w[1:] for w in words)
 
 
 def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
@@ -123,41 +135,63 @@ def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
             continue
         resolved = incident.get("resolved_at")
         if incident.get("status") != "resolved" or (
-                resolved and float(resolved) >= now - HISTORY_SECONDS):
+            resolved and float(resolved) >= now - HISTORY_SECONDS
+        ):
             found.append(incident)
     return found
 
 
-def _public(store: IncidentStore, ruleset: RuleSet, incident: dict[str, Any],
-            public_hosts: tuple[str, ...]) -> PublicIncident | None:
+def _public(
+    store: IncidentStore, ruleset: RuleSet, incident: dict[str, Any], public_hosts: tuple[str, ...]
+) -> PublicIncident | None:
     policy = ruleset.severities.get(Severity(incident["severity"]))
     if policy is None or policy.statuspage_impact is StatuspageImpact.NONE:
         return None
     timeline = store.timeline(incident["id"])
     known = _known(store, incident, timeline, public_hosts)
     component = _guarded(component_name(incident.get("service", "")), known) or GENERAL
-    updates = tuple(PublicUpdate(e["at"], e["data"].get("status", ""),
-                                 _guarded(str(e["data"].get("message", "")), known))
-                    for e in reversed(timeline) if e["kind"] == "status_update")
+    updates = tuple(
+        PublicUpdate(
+            e["at"], e["data"].get("status", ""), _guarded(str(e["data"].get("message", "")), known)
+        )
+        for e in reversed(timeline)
+        if e["kind"] == "status_update"
+    )
     resolved = incident.get("resolved_at")
     return PublicIncident(
-        id=incident["id"], title=f"{impact_title(policy.component_status)}: {component}",
-        status=incident["status"], component=component,
-        component_status=policy.component_status, started_at=float(incident["created_at"]),
-        updated_at=max([float(incident["created_at"])] + [u.at for u in updates]
-                       + ([float(resolved)] if resolved else [])),
-        resolved_at=float(resolved) if resolved else None, updates=updates)
+        id=incident["id"],
+        title=f"{impact_title(policy.component_status)}: {component}",
+        status=incident["status"],
+        component=component,
+        component_status=policy.component_status,
+        started_at=float(incident["created_at"]),
+        updated_at=max(
+            [float(incident["created_at"])]
+            + [u.at for u in updates]
+            + ([float(resolved)] if resolved else [])
+        ),
+        resolved_at=float(resolved) if resolved else None,
+        updates=updates,
+    )
 
 
-def _known(store: IncidentStore, incident: dict[str, Any], timeline: list[dict[str, Any]],
-           public_hosts: tuple[str, ...]) -> Known:
+def _known(
+    store: IncidentStore,
+    incident: dict[str, Any],
+    timeline: list[dict[str, Any]],
+    public_hosts: tuple[str, ...],
+) -> Known:
     """Everyone and every host named on the incident: the guard redacts them by name."""
     people = {incident.get("commander") or "", incident.get("acknowledged_by") or ""}
     people |= {str(e["data"].get(k) or "") for e in timeline for k in ("by", "assigned_by")}
-    hosts = {str((a.get("alert") or {}).get("host") or "") for a in store.incident_alerts(
-        incident["id"])}
-    return Known(people=tuple(sorted(people - NOT_PEOPLE)), hosts=tuple(sorted(hosts - {""})),
-                 public_hosts=public_hosts)
+    hosts = {
+        str((a.get("alert") or {}).get("host") or "") for a in store.incident_alerts(incident["id"])
+    }
+    return Known(
+        people=tuple(sorted(people - NOT_PEOPLE)),
+        hosts=tuple(sorted(hosts - {""})),
+        public_hosts=public_hosts,
+    )
 
 
 def _guarded(text: str, known: Known) -> str:
@@ -165,27 +199,38 @@ def _guarded(text: str, known: Known) -> str:
     return redact(text, scan(text, known, allowed=("services",)))
 
 
-def _maintenance(window: Maintenance | None,
-                 public_hosts: tuple[str, ...]) -> dict[str, Any] | None:
+def _maintenance(
+    window: Maintenance | None, public_hosts: tuple[str, ...]
+) -> dict[str, Any] | None:
     if window is None:
         return None
     known = Known(people=tuple({window.by} - NOT_PEOPLE), public_hosts=public_hosts)
-    return {"components": [component_name(s) for s in window.services],
-            "reason": _guarded(window.reason, known), "started_at": window.started_at,
-            "until": window.until}
+    return {
+        "components": [component_name(s) for s in window.services],
+        "reason": _guarded(window.reason, known),
+        "started_at": window.started_at,
+        "until": window.until,
+    }
 
 
-def _components(incidents: list[PublicIncident],
-                window: dict[str, Any] | None) -> tuple[Component, ...]:
+def _components(
+    incidents: list[PublicIncident], window: dict[str, Any] | None
+) -> tuple[Component, ...]:
     """Every component with a public incident in the last 14 days, at its worst open status;
     components under maintenance say so unless an incident is worse."""
     worst: dict[str, ComponentStatus] = {}
     for incident in incidents:
-        status = incident.component_status if incident.resolved_at is None \
+        status = (
+            incident.component_status
+            if incident.resolved_at is None
             else ComponentStatus.OPERATIONAL
+        )
         current = worst.get(incident.component, ComponentStatus.OPERATIONAL)
         worst[incident.component] = min(current, status, key=ORDER.index)
     for name in (window or {}).get("components", []):
-        worst[name] = min(worst.get(name, ComponentStatus.UNDER_MAINTENANCE),
-                          ComponentStatus.UNDER_MAINTENANCE, key=ORDER.index)
+        worst[name] = min(
+            worst.get(name, ComponentStatus.UNDER_MAINTENANCE),
+            ComponentStatus.UNDER_MAINTENANCE,
+            key=ORDER.index,
+        )
     return tuple(Component(n, s) for n, s in sorted(worst.items()))

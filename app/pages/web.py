@@ -10,8 +10,10 @@ from werkzeug.exceptions import HTTPException
 from app.errors import RequestRejected
 
 # No scripts at all; styles only from our own stylesheet; forms only post back to us.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
@@ -25,8 +27,11 @@ def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
         headers = {}
     else:  # registered only for the two types above
         raise error
-    return render_template("error.html.j2", status=status, title=title.capitalize(),
-                           message=message), status, headers
+    return (
+        render_template("error.html.j2", status=status, title=title.capitalize(), message=message),
+        status,
+        headers,
+    )
 
 
 def security_headers(response: Response) -> Response:
@@ -36,8 +41,9 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def form_text(form: Any, name: str, limit: int, errors: dict[str, str], label: str,
-              required: bool = False) -> str:
+def form_text(
+    form: Any, name: str, limit: int, errors: dict[str, str], label: str, required: bool = False
+) -> str:
     """One trimmed text field; a problem is recorded in `errors` under the field's name."""
     value = str(form.get(name, "")).strip()
     if required and not value:
@@ -47,8 +53,14 @@ def form_text(form: Any, name: str, limit: int, errors: dict[str, str], label: s
     return value
 
 
-def form_choice(form: Any, name: str, allowed: list[str], errors: dict[str, str], label: str,
-                required: bool = False) -> str:
+def form_choice(
+    form: Any,
+    name: str,
+    allowed: list[str],
+    errors: dict[str, str],
+    label: str,
+    required: bool = False,
+) -> str:
     value = form_text(form, name, 40, errors, label, required)
     if value and value not in allowed and name not in errors:
         errors[name] = f"{label} must be one of {', '.join(allowed)}."

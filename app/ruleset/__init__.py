@@ -7,9 +7,25 @@ from app.ruleset.classify import Decision, classify
 from app.ruleset.explain import Explanation, explain
 from app.ruleset.loader import load_ruleset, reload_ruleset
 from app.ruleset.model import RuleSet
-from app.ruleset.policies import (Suppression, active_silences, check_flapping,
-                                  check_inhibition, is_in_business_hours)
+from app.ruleset.policies import (
+    Suppression,
+    active_silences,
+    check_flapping,
+    check_inhibition,
+    is_in_business_hours,
+)
 
-__all__ = ["Decision", "Explanation", "RuleSet", "Suppression", "active_silences",
-           "check_flapping", "check_inhibition", "classify", "explain", "is_in_business_hours",
-           "load_ruleset", "reload_ruleset"]
+__all__ = [
+    "Decision",
+    "Explanation",
+    "RuleSet",
+    "Suppression",
+    "active_silences",
+    "check_flapping",
+    "check_inhibition",
+    "classify",
+    "explain",
+    "is_in_business_hours",
+    "load_ruleset",
+    "reload_ruleset",
+]

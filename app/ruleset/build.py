@@ -10,12 +10,29 @@ from typing import Any
 from app.models import Severity
 from app.ruleset import defaults
 from app.ruleset.checks import Checks
-from app.ruleset.model import (EscalationLevel, FlapPolicy, InhibitRule, Location, Responder,
-                               RouteSettings, Rule, Silence, SeverityLookup, SeverityPolicy, Team)
+from app.ruleset.model import (
+    EscalationLevel,
+    FlapPolicy,
+    InhibitRule,
+    Location,
+    Responder,
+    RouteSettings,
+    Rule,
+    SeverityLookup,
+    SeverityPolicy,
+    Silence,
+    Team,
+)
 from app.ruleset.sections import BUILT_IN, Entry
 from app.ruleset.timewindows import parse_duration
-from app.ruleset.vocabulary import (DECISION_FIELDS, ComponentStatus, PageMode, ResponderType,
-                                    SilenceKind, StatuspageImpact)
+from app.ruleset.vocabulary import (
+    DECISION_FIELDS,
+    ComponentStatus,
+    PageMode,
+    ResponderType,
+    SilenceKind,
+    StatuspageImpact,
+)
 
 
 class Builder(Checks):
@@ -25,23 +42,30 @@ class Builder(Checks):
 
     def severities(self) -> dict[Severity, SeverityPolicy]:
         given = self.sections.mappings["severities"]
-        return {sev: self._policy(sev, given[sev].value if sev in given else {})
-                for sev in Severity}
+        return {
+            sev: self._policy(sev, given[sev].value if sev in given else {}) for sev in Severity
+        }
 
     def _policy(self, severity: Severity, given: dict[str, Any]) -> SeverityPolicy:
         data = defaults.SEVERITIES[severity.value] | given
-        statuspage = defaults.SEVERITIES[severity.value]["statuspage"] | given.get("statuspage",
-                                                                                   {})
+        statuspage = defaults.SEVERITIES[severity.value]["statuspage"] | given.get("statuspage", {})
         return SeverityPolicy(
-            severity, data["description"], PageMode(data["page"]),
-            StatuspageImpact(statuspage["impact"]), ComponentStatus(statuspage["component_status"]),
-            data["x_post"], _maybe_duration(data["update_every"]),
-            _maybe_duration(data["postmortem_due"]))
+            severity,
+            data["description"],
+            PageMode(data["page"]),
+            StatuspageImpact(statuspage["impact"]),
+            ComponentStatus(statuspage["component_status"]),
+            data["x_post"],
+            _maybe_duration(data["update_every"]),
+            _maybe_duration(data["postmortem_due"]),
+        )
 
     def severity_maps(self) -> dict[str, tuple[SeverityLookup, ...]]:
         given = self.sections.mappings["severity_maps"]
-        maps = {source: self.lookups(Entry(lookups, BUILT_IN, ("severity_maps", source)))
-                for source, lookups in defaults.SEVERITY_MAPS.items()}
+        maps = {
+            source: self.lookups(Entry(lookups, BUILT_IN, ("severity_maps", source)))
+            for source, lookups in defaults.SEVERITY_MAPS.items()
+        }
         maps.update({source: self.lookups(entry) for source, entry in given.items()})
         return maps
 
@@ -50,9 +74,11 @@ class Builder(Checks):
         for i in range(len(entry.value)):
             item = entry.child(i)
             self.check_field(item.child("field"), item.value["field"])
-            result.append(SeverityLookup(item.value["field"],
-                                         {str(k): Severity(v) for k, v in
-                                          item.value["map"].items()}))
+            result.append(
+                SeverityLookup(
+                    item.value["field"], {str(k): Severity(v) for k, v in item.value["map"].items()}
+                )
+            )
         return tuple(result)
 
     # -- teams ------------------------------------------------------------------------------
@@ -66,23 +92,29 @@ class Builder(Checks):
         if pagerduty:
             self.check_env(entry.child("pagerduty").child("routing_key_env"))
         return Team(
-            name, data.get("description", ""), pagerduty.get("routing_key_env", ""),
+            name,
+            data.get("description", ""),
+            pagerduty.get("routing_key_env", ""),
             opsgenie.get("team", ""),
-            tuple(Responder(ResponderType(r["type"]), r["name"])
-                  for r in opsgenie.get("responders", ())),
+            tuple(
+                Responder(ResponderType(r["type"]), r["name"])
+                for r in opsgenie.get("responders", ())
+            ),
             _maybe_duration(data.get("ack_timeout")),
             self.escalation(entry, data.get("escalation", [])),
-            self.weekly(entry.child("business_hours")) if "business_hours" in data else None)
+            self.weekly(entry.child("business_hours")) if "business_hours" in data else None,
+        )
 
-    def escalation(self, team: Entry, levels: list[dict[str, Any]]) -> tuple[EscalationLevel,
-                                                                              ...]:
+    def escalation(self, team: Entry, levels: list[dict[str, Any]]) -> tuple[EscalationLevel, ...]:
         for i, level in enumerate(levels):
             for j, target in enumerate(level["notify"]):
                 if target.startswith("team:"):
                     where = team.child("escalation").child(i).child("notify").child(j)
                     self.check_team(where, target.removeprefix("team:"))
-        return tuple(EscalationLevel(parse_duration(level["after"]), tuple(level["notify"]))
-                     for level in levels)
+        return tuple(
+            EscalationLevel(parse_duration(level["after"]), tuple(level["notify"]))
+            for level in levels
+        )
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -96,14 +128,16 @@ class Builder(Checks):
             team=data.get("team"),
             severity=Severity(data["severity"]) if "severity" in data else None,
             severity_map=self.lookups(entry.child("severity_map"))
-            if "severity_map" in data else None,
+            if "severity_map" in data
+            else None,
             dedup_key=self.template(entry.child("dedup_key")) if "dedup_key" in data else None,
             group_by=tuple(data["group_by"]) if "group_by" in data else None,
             group_window_s=_maybe_duration(data.get("group_window")),
             group_wait_s=_maybe_duration(data.get("group_wait")),
             resolve_quiet_s=_maybe_duration(data.get("resolve_quiet")),
             flapping=_flapping(data["flapping"]) if "flapping" in data else None,
-            ignore=data.get("ignore"))
+            ignore=data.get("ignore"),
+        )
 
     def defaults(self) -> RouteSettings:
         given = self.sections.mappings["defaults"]
@@ -123,11 +157,13 @@ class Builder(Checks):
             rule = self.rule(entry, position)
             self._check_unique(entry, rule, seen)
             if stopper is not None:
-                self.report(entry, f"route '{rule.name}' can never match: the catch-all route "
-                                   f"'{stopper.name}' at {stopper.location} stops every alert "
-                                   "first",
-                            hint="move it above the catch-all, or give the catch-all "
-                                 "continue: true")
+                self.report(
+                    entry,
+                    f"route '{rule.name}' can never match: the catch-all route "
+                    f"'{stopper.name}' at {stopper.location} stops every alert "
+                    "first",
+                    hint="move it above the catch-all, or give the catch-all continue: true",
+                )
             elif _is_catch_all(entry) and not rule.continue_:
                 stopper = rule
             rules.append(rule)
@@ -136,14 +172,22 @@ class Builder(Checks):
 
     def rule(self, entry: Entry, position: int) -> Rule:
         data = entry.value
-        return Rule(data["name"], position, Location(entry.source.name, entry.line()),
-                    self.matchers(entry), bool(data.get("continue", False)),
-                    self.settings(entry), data.get("description", ""))
+        return Rule(
+            data["name"],
+            position,
+            Location(entry.source.name, entry.line()),
+            self.matchers(entry),
+            bool(data.get("continue", False)),
+            self.settings(entry),
+            data.get("description", ""),
+        )
 
     def _check_unique(self, entry: Entry, rule: Rule, seen: dict[str, Rule]) -> None:
         if rule.name in seen:
-            self.report(entry.child("name"), f"duplicate route name '{rule.name}', first "
-                                             f"defined at {seen[rule.name].location}")
+            self.report(
+                entry.child("name"),
+                f"duplicate route name '{rule.name}', first defined at {seen[rule.name].location}",
+            )
         seen.setdefault(rule.name, rule)
 
     def _check_catch_all(self, stopper: Rule | None) -> None:
@@ -151,8 +195,11 @@ class Builder(Checks):
         if stopper is None and "team" not in given and self.complete:
             routes = self.sections.lists["routes"]
             where = routes[-1] if routes else Entry({}, BUILT_IN, ())
-            self.report(where, "no catch-all: an alert that matches no route would have no team",
-                        "defaults: team: <name>, or a last route without match or matchers")
+            self.report(
+                where,
+                "no catch-all: an alert that matches no route would have no team",
+                "defaults: team: <name>, or a last route without match or matchers",
+            )
 
     # -- inhibition and silences ---------------------------------------------------------------
 
@@ -162,11 +209,15 @@ class Builder(Checks):
             data = entry.value
             for i, name in enumerate(data.get("equal", ())):
                 self.check_field(entry.child("equal").child(i), name, DECISION_FIELDS)
-            result.append(InhibitRule(
-                data["name"], Location(entry.source.name, entry.line()),
-                self.matchers(entry, DECISION_FIELDS, ("source_match",)),
-                self.matchers(entry, DECISION_FIELDS, ("target_match",)),
-                tuple(data.get("equal", ()))))
+            result.append(
+                InhibitRule(
+                    data["name"],
+                    Location(entry.source.name, entry.line()),
+                    self.matchers(entry, DECISION_FIELDS, ("source_match",)),
+                    self.matchers(entry, DECISION_FIELDS, ("target_match",)),
+                    tuple(data.get("equal", ())),
+                )
+            )
         return tuple(result)
 
     def silences(self) -> tuple[Silence, ...]:
@@ -175,24 +226,35 @@ class Builder(Checks):
     def silence(self, entry: Entry) -> Silence:
         data = entry.value
         if "ends_at" not in data and "recurring" not in data:
-            self.report(entry, f"silence '{data['name']}' never ends",
-                        "ends_at: <time>, or recurring: <weekly window>")
+            self.report(
+                entry,
+                f"silence '{data['name']}' never ends",
+                "ends_at: <time>, or recurring: <weekly window>",
+            )
         starts = self.timestamp(entry.child("starts_at")) if "starts_at" in data else None
         ends = self.timestamp(entry.child("ends_at")) if "ends_at" in data else None
         if starts is not None and ends is not None and ends <= starts:
             self.report(entry.child("ends_at"), "ends_at is not after starts_at")
-        return Silence(data["name"], Location(entry.source.name, entry.line()),
-                       SilenceKind(data.get("kind", "silence")),
-                       self.matchers(entry, DECISION_FIELDS), data.get("comment", ""),
-                       data.get("created_by", ""), starts, ends,
-                       self.weekly(entry.child("recurring")) if "recurring" in data else None)
+        return Silence(
+            data["name"],
+            Location(entry.source.name, entry.line()),
+            SilenceKind(data.get("kind", "silence")),
+            self.matchers(entry, DECISION_FIELDS),
+            data.get("comment", ""),
+            data.get("created_by", ""),
+            starts,
+            ends,
+            self.weekly(entry.child("recurring")) if "recurring" in data else None,
+        )
 
     # -- status page ---------------------------------------------------------------------------
 
     def statuspage_components(self) -> dict[str, tuple[str, ...]]:
         """Each mapped service's component ids, each once, in the order written."""
-        return {service: _component_ids(entry.value) for service, entry
-                in self.sections.mappings["statuspage.components"].items()}
+        return {
+            service: _component_ids(entry.value)
+            for service, entry in self.sections.mappings["statuspage.components"].items()
+        }
 
 
 def _component_ids(value: str | list[str | None]) -> tuple[str, ...]:
@@ -212,12 +274,14 @@ def _maybe_duration(text: str | None) -> int | None:
 
 def _flapping(data: dict[str, Any]) -> FlapPolicy:
     window = parse_duration(data["window"])
-    return FlapPolicy(data["state_changes"], window, parse_duration(data.get("hold",
-                                                                             data["window"])))
+    return FlapPolicy(
+        data["state_changes"], window, parse_duration(data.get("hold", data["window"]))
+    )
 
 
 def layer(base: RouteSettings, top: RouteSettings) -> RouteSettings:
     """`top`'s values where it sets them, else `base`'s."""
-    changes = {f.name: getattr(top, f.name) for f in fields(top)
-               if getattr(top, f.name) is not None}
+    changes = {
+        f.name: getattr(top, f.name) for f in fields(top) if getattr(top, f.name) is not None
+    }
     return replace(base, **changes)

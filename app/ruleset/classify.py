@@ -13,10 +13,22 @@ from app.models import Alert, Severity
 from app.ruleset.build import layer
 from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import Labels, all_match
-from app.ruleset.model import (FlapPolicy, RouteSettings, Rule, RuleSet, SeverityLookup,
-                               SeverityPolicy)
-from app.ruleset.policies import (Suppression, active_silences, check_flapping,
-                                  check_inhibition, is_in_business_hours, silence_suppression)
+from app.ruleset.model import (
+    FlapPolicy,
+    RouteSettings,
+    Rule,
+    RuleSet,
+    SeverityLookup,
+    SeverityPolicy,
+)
+from app.ruleset.policies import (
+    Suppression,
+    active_silences,
+    check_flapping,
+    check_inhibition,
+    is_in_business_hours,
+    silence_suppression,
+)
 from app.ruleset.vocabulary import PageMode
 
 DEFAULT_RULE = "defaults"
@@ -49,12 +61,19 @@ class Decision:
     def reason(self) -> str:
         """One line for the timeline: the route, its file:line, severity and why, the team,
         and whether it pages (built on demand: most decisions are counted, not shown)."""
-        source = f"route '{self.rule}' ({self.rule_location})" if self.rule_location \
+        source = (
+            f"route '{self.rule}' ({self.rule_location})"
+            if self.rule_location
             else "no route matched (defaults)"
-        action = self.suppression.reason if self.suppression else \
-            ("page" if self.page else "notify only")
-        return (f"{source}: {self.severity} ({self.severity_reason}), team {self.team or '-'}; "
-                f"{action}")
+        )
+        action = (
+            self.suppression.reason
+            if self.suppression
+            else ("page" if self.page else "notify only")
+        )
+        return (
+            f"{source}: {self.severity} ({self.severity_reason}), team {self.team or '-'}; {action}"
+        )
 
 
 def classify(alert: Alert, ruleset: RuleSet, now: float) -> Decision:
@@ -75,8 +94,9 @@ def _matching_rules(ruleset: RuleSet, labels: Labels) -> list[Rule]:
     return matched
 
 
-def decide(alert: Alert, labels: dict[str, str], matched: Sequence[Rule], ruleset: RuleSet,
-           now: float) -> Decision:
+def decide(
+    alert: Alert, labels: dict[str, str], matched: Sequence[Rule], ruleset: RuleSet, now: float
+) -> Decision:
     """The decision given the routes that matched (shared by classify and explain)."""
     settings = _settings(ruleset, matched)
     team = settings.team or ""
@@ -88,13 +108,25 @@ def decide(alert: Alert, labels: dict[str, str], matched: Sequence[Rule], rulese
     page = not settings.ignore and suppression is None and _pages(policy, ruleset, team, now)
     deciding = matched[-1] if matched else None
     return Decision(
-        severity, team, deciding.name if deciding else DEFAULT_RULE,
-        str(deciding.location) if deciding else "", tuple(r.name for r in matched),
-        str(ruleset.version), why,
-        _dedup_key(settings, labels, alert), _group_key(settings, labels),
-        settings.group_window_s or 0, settings.group_wait_s or 0, settings.resolve_quiet_s or 0,
-        settings.flapping or ruleset.defaults.flapping or NO_FLAPPING, policy, page,
-        bool(settings.ignore), suppression, labels)
+        severity,
+        team,
+        deciding.name if deciding else DEFAULT_RULE,
+        str(deciding.location) if deciding else "",
+        tuple(r.name for r in matched),
+        str(ruleset.version),
+        why,
+        _dedup_key(settings, labels, alert),
+        _group_key(settings, labels),
+        settings.group_window_s or 0,
+        settings.group_wait_s or 0,
+        settings.resolve_quiet_s or 0,
+        settings.flapping or ruleset.defaults.flapping or NO_FLAPPING,
+        policy,
+        page,
+        bool(settings.ignore),
+        suppression,
+        labels,
+    )
 
 
 # What an alert gets when neither a route nor the defaults set flapping: never reached.
@@ -115,8 +147,9 @@ def _settings(ruleset: RuleSet, matched: Sequence[Rule]) -> RouteSettings:
     return cached
 
 
-def _severity(ruleset: RuleSet, matched: Sequence[Rule], labels: Labels,
-              source: str) -> tuple[Severity, str]:
+def _severity(
+    ruleset: RuleSet, matched: Sequence[Rule], labels: Labels, source: str
+) -> tuple[Severity, str]:
     """The severity and why: a route's fixed severity or its map (later routes first), then
     the source's map, then the default."""
     for rule in reversed(matched):
@@ -157,12 +190,18 @@ def _group_key(settings: RouteSettings, labels: Labels) -> str:
     return "|".join(f"{name}={labels.get(name, '')}" for name in settings.group_by or ())
 
 
-def suppression_for(decision: Decision, ruleset: RuleSet, now: float,
-                    open_incidents: Iterable[Mapping[str, str]] = (),
-                    state_changes: Sequence[float] = ()) -> Suppression | None:
+def suppression_for(
+    decision: Decision,
+    ruleset: RuleSet,
+    now: float,
+    open_incidents: Iterable[Mapping[str, str]] = (),
+    state_changes: Sequence[float] = (),
+) -> Suppression | None:
     """Why this alert must not page, if anything: a silence or maintenance window, then an
     inhibiting open incident (each given by its labels), then flapping (the alert's recent
     state-change times)."""
-    return (decision.suppression
-            or check_inhibition(ruleset, decision.labels, open_incidents)
-            or check_flapping(decision.flapping, state_changes, now))
+    return (
+        decision.suppression
+        or check_inhibition(ruleset, decision.labels, open_incidents)
+        or check_flapping(decision.flapping, state_changes, now)
+    )

@@ -14,8 +14,7 @@ import click
 
 from app.errors import CorpusError, PayloadError, RulesError
 from app.ruleset.corpus import Replay, from_alerts_file, from_fixtures, from_rule_tests
-from app.ruleset.diffreport import (markdown_report, skipped_markdown, skipped_text,
-                                    text_report)
+from app.ruleset.diffreport import markdown_report, skipped_markdown, skipped_text, text_report
 from app.ruleset.explain import explain as explain_alert
 from app.ruleset.loader import load_ruleset
 from app.ruleset.model import RuleSet
@@ -38,8 +37,9 @@ def _load(directory: str) -> RuleSet:
         for problem in error.problems:
             click.echo(problem, err=True)
         count = len(error.problems)
-        raise click.ClickException(f"{count} problem{'s' if count != 1 else ''} in {directory}") \
-            from None
+        raise click.ClickException(
+            f"{count} problem{'s' if count != 1 else ''} in {directory}"
+        ) from None
 
 
 @click.group()
@@ -49,15 +49,21 @@ def rules() -> None:
 
 @rules.command()
 @click.argument("directory", required=False)
-@click.option("--templates", "templates_dir", default=None,
-              help="message templates to render and lint too (default: KLAXON_TEMPLATES_DIR "
-                   "or templates/ when it exists; '' to skip)")
+@click.option(
+    "--templates",
+    "templates_dir",
+    default=None,
+    help="message templates to render and lint too (default: KLAXON_TEMPLATES_DIR "
+    "or templates/ when it exists; '' to skip)",
+)
 def check(directory: str | None, templates_dir: str | None) -> None:
     """Validate a rules directory (and the templates); print every problem; exit 1 on any."""
     directory = directory or _default_dir()
     ruleset = _load(directory)
-    click.echo(f"{directory}: ok, {len(ruleset.rules)} routes, {len(ruleset.teams)} teams, "
-               f"version {ruleset.version}")
+    click.echo(
+        f"{directory}: ok, {len(ruleset.rules)} routes, {len(ruleset.teams)} teams, "
+        f"version {ruleset.version}"
+    )
     templates_dir = _templates_dir(templates_dir)
     if templates_dir:
         _check_templates(templates_dir)
@@ -78,8 +84,9 @@ def _check_templates(templates_dir: str) -> None:
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
-        raise click.ClickException(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-                                   f" in {templates_dir}")
+        raise click.ClickException(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {templates_dir}"
+        )
     click.echo(f"{templates_dir}: ok, every template renders within its channel's limits")
 
 
@@ -110,12 +117,16 @@ def test(directory: str | None, tests_dir: str | None) -> None:
 @rules.command()
 @click.argument("payload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", "-s", required=True, type=click.Choice(SOURCES))
-@click.option("--headers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="request headers as JSON (default: PAYLOAD's .headers.json sibling)")
+@click.option(
+    "--headers",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="request headers as JSON (default: PAYLOAD's .headers.json sibling)",
+)
 @click.option("--dir", "directory", help=DIR_HELP)
 @click.option("--at", "at", help="evaluate at this ISO 8601 time (default: now)")
-def explain(payload: Path, source: str, headers: Path | None, directory: str | None,
-            at: str | None) -> None:
+def explain(
+    payload: Path, source: str, headers: Path | None, directory: str | None, at: str | None
+) -> None:
     """Show each route tried for PAYLOAD, why it matched or not, and the decision."""
     ruleset = _load(directory or _default_dir())
     now = datetime.fromisoformat(at).timestamp() if at else time.time()
@@ -134,23 +145,51 @@ def explain(payload: Path, source: str, headers: Path | None, directory: str | N
 @rules.command()
 @click.argument("base_dir")
 @click.argument("head_dir", required=False)
-@click.option("--at", "at", help="classify at this ISO 8601 time with an offset, e.g. "
-                                 "2026-03-14T09:14:00Z (default: now); rule tests keep theirs")
-@click.option("--alerts", "alerts_files", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON-lines file of normalised alerts (klaxon rules sample); repeatable")
-@click.option("--tests", "tests_dir", default=None,
-              help="rule tests to replay, with their *.jsonl alert files (default: "
-                   "HEAD_DIR/tests; '' to skip)")
-@click.option("--fixtures", "fixtures_dir", default=None,
-              help="webhook fixtures <source>/*.json to replay (default: tests/data/webhooks "
-                   "when it exists; '' to skip)")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]),
-              default="text", show_default=True)
+@click.option(
+    "--at",
+    "at",
+    help="classify at this ISO 8601 time with an offset, e.g. "
+    "2026-03-14T09:14:00Z (default: now); rule tests keep theirs",
+)
+@click.option(
+    "--alerts",
+    "alerts_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON-lines file of normalised alerts (klaxon rules sample); repeatable",
+)
+@click.option(
+    "--tests",
+    "tests_dir",
+    default=None,
+    help="rule tests to replay, with their *.jsonl alert files (default: "
+    "HEAD_DIR/tests; '' to skip)",
+)
+@click.option(
+    "--fixtures",
+    "fixtures_dir",
+    default=None,
+    help="webhook fixtures <source>/*.json to replay (default: tests/data/webhooks "
+    "when it exists; '' to skip)",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--fail-on-change", is_flag=True, help="exit 1 when any decision changed")
-def diff(base_dir: str, head_dir: str | None, at: str | None, alerts_files: tuple[Path, ...],
-         tests_dir: str | None, fixtures_dir: str | None, output_format: str,
-         fail_on_change: bool) -> None:
+def diff(
+    base_dir: str,
+    head_dir: str | None,
+    at: str | None,
+    alerts_files: tuple[Path, ...],
+    tests_dir: str | None,
+    fixtures_dir: str | None,
+    output_format: str,
+    fail_on_change: bool,
+) -> None:
     """What changing the rules from BASE_DIR to HEAD_DIR (default: $KLAXON_RULES_DIR or
     rules/) does to real alerts: each alert whose decision differs, field by field.
 
@@ -185,17 +224,18 @@ def _instant(at: str | None) -> float:
     try:
         moment = datetime.fromisoformat(at)
     except ValueError:
-        raise click.BadParameter(f"{at!r} is not an ISO 8601 time", param_hint="--at") \
-            from None
+        raise click.BadParameter(f"{at!r} is not an ISO 8601 time", param_hint="--at") from None
     if moment.tzinfo is None:
         # The runner's local zone would make the same command differ between machines.
-        raise click.BadParameter(f"{at!r} has no UTC offset; add one, e.g. {at}Z",
-                                 param_hint="--at")
+        raise click.BadParameter(
+            f"{at!r} has no UTC offset; add one, e.g. {at}Z", param_hint="--at"
+        )
     return moment.timestamp()
 
 
-def _corpus(head_dir: str, tests_dir: str | None, fixtures_dir: str | None,
-            alerts_files: tuple[Path, ...]) -> list[Replay]:
+def _corpus(
+    head_dir: str, tests_dir: str | None, fixtures_dir: str | None, alerts_files: tuple[Path, ...]
+) -> list[Replay]:
     """Rule tests, fixtures, then alert files: the tests directory's *.jsonl, then --alerts."""
     if tests_dir is None:
         tests: Path | None = Path(head_dir) / "tests"
@@ -219,10 +259,14 @@ def _corpus(head_dir: str, tests_dir: str | None, fixtures_dir: str | None,
 
 
 @rules.command()
-@click.option("--out", "out", required=True,
-              help="JSON-lines file to write ('-': standard output)")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1),
-              help="how many distinct alerts")
+@click.option("--out", "out", required=True, help="JSON-lines file to write ('-': standard output)")
+@click.option(
+    "--limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="how many distinct alerts",
+)
 def sample(out: str, limit: int) -> None:
     """Export the last LIMIT distinct alerts Klaxon received (each one's latest trigger, from
     the webhook log in Redis at $REDIS_URL) for `klaxon rules diff --alerts`."""
@@ -238,8 +282,9 @@ def sample(out: str, limit: int) -> None:
         alerts = recent_alerts(connection, limit)
     except redis.RedisError as error:
         # Never the URL itself: it carries the password.
-        raise click.ClickException(f"cannot read the webhook log from Redis (REDIS_URL): "
-                                   f"{type(error).__name__}") from None
+        raise click.ClickException(
+            f"cannot read the webhook log from Redis (REDIS_URL): {type(error).__name__}"
+        ) from None
     lines = "".join(alert.to_json() + "\n" for alert in alerts)
     if out == "-":
         click.echo(lines, nl=False)

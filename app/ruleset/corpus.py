@@ -45,10 +45,19 @@ def from_rule_tests(directory: Path) -> list[Replay]:
         try:
             alerts = case.alerts()
         except (OSError, ValueError, KeyError, PayloadError) as error:
-            raise CorpusError(f"{case.where}: cannot build the alert of rule test "
-                              f"'{case.name}': {error}") from None
-        replays += [Replay(alert, f"rule test '{case.name}' ({case.where})", case.at,
-                           case.open_incidents, case.state_changes) for alert in alerts]
+            raise CorpusError(
+                f"{case.where}: cannot build the alert of rule test '{case.name}': {error}"
+            ) from None
+        replays += [
+            Replay(
+                alert,
+                f"rule test '{case.name}' ({case.where})",
+                case.at,
+                case.open_incidents,
+                case.state_changes,
+            )
+            for alert in alerts
+        ]
     return replays
 
 
@@ -67,11 +76,12 @@ def from_fixtures(directory: Path) -> list[Replay]:
             try:
                 alerts = parse_payload(source, payload)
             except (OSError, ValueError, PayloadError) as error:
-                raise CorpusError(f"{payload}: the {source} parser refuses it: {error}") \
-                    from None
-            replays += [Replay(alert, f"{payload} #{i}" if len(alerts) > 1 else str(payload))
-                        for i, alert in enumerate(alerts, 1)
-                        if alert.lifecycle is Lifecycle.TRIGGER]
+                raise CorpusError(f"{payload}: the {source} parser refuses it: {error}") from None
+            replays += [
+                Replay(alert, f"{payload} #{i}" if len(alerts) > 1 else str(payload))
+                for i, alert in enumerate(alerts, 1)
+                if alert.lifecycle is Lifecycle.TRIGGER
+            ]
     return replays
 
 
@@ -94,8 +104,7 @@ def from_alerts_file(path: Path) -> list[Replay]:
         try:
             alert = Alert.from_dict(json.loads(line))
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise CorpusError(f"{path}:{number}: not a normalised alert ({_why(error)})") \
-                from None
+            raise CorpusError(f"{path}:{number}: not a normalised alert ({_why(error)})") from None
         replays.append(Replay(alert, f"{path}:{number}"))
     return replays
 

@@ -26,8 +26,9 @@ def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
     labels = alert_labels(alert)
     lines, matched = _trace(ruleset, labels)
     decision = decide(alert, labels, matched, ruleset, now)
-    return Explanation(tuple(lines + _decision_lines(decision, _components(alert, ruleset))),
-                       decision)
+    return Explanation(
+        tuple(lines + _decision_lines(decision, _components(alert, ruleset))), decision
+    )
 
 
 def _trace(ruleset: RuleSet, labels: Labels) -> tuple[list[str], list[Rule]]:
@@ -75,17 +76,19 @@ def _components(alert: Alert, ruleset: RuleSet) -> str:
 
 def _decision_lines(decision: Decision, components: str) -> list[str]:
     policy = decision.policy
-    lines = [f"decision: {decision.reason}",
-             f"  severity {decision.severity}: page {policy.page}, statuspage "
-             f"{policy.statuspage_impact}/{policy.component_status}, x_post "
-             f"{'yes' if policy.x_post else 'no'}",
-             f"  statuspage components: {components}",
-             f"  team {decision.team or '-'}, page now: {'yes' if decision.page else 'no'}"
-             f"{', ignored' if decision.ignored else ''}",
-             f"  dedup key {decision.dedup_key}",
-             f"  group key {decision.group_key} (window {decision.group_window_s}s, "
-             f"wait {decision.group_wait_s}s, resolve quiet {decision.resolve_quiet_s}s)",
-             f"  rules version {decision.rules_version}"]
+    lines = [
+        f"decision: {decision.reason}",
+        f"  severity {decision.severity}: page {policy.page}, statuspage "
+        f"{policy.statuspage_impact}/{policy.component_status}, x_post "
+        f"{'yes' if policy.x_post else 'no'}",
+        f"  statuspage components: {components}",
+        f"  team {decision.team or '-'}, page now: {'yes' if decision.page else 'no'}"
+        f"{', ignored' if decision.ignored else ''}",
+        f"  dedup key {decision.dedup_key}",
+        f"  group key {decision.group_key} (window {decision.group_window_s}s, "
+        f"wait {decision.group_wait_s}s, resolve quiet {decision.resolve_quiet_s}s)",
+        f"  rules version {decision.rules_version}",
+    ]
     if decision.suppression:
         lines.append(f"  suppressed: {decision.suppression.reason}")
     return lines

@@ -5,7 +5,6 @@ from __future__ import annotations
 from app.models import Alert
 from app.ruleset.vocabulary import ALERT_FIELDS
 
-
 _TEXT_FIELDS = tuple(name for name in ALERT_FIELDS if name not in ("source", "lifecycle"))
 
 

@@ -41,8 +41,7 @@ def load_ruleset(path: str | Path) -> RuleSet:
     return ruleset
 
 
-def reload_ruleset(current: RuleSet | None,
-                   path: str | Path) -> tuple[RuleSet | None, list[str]]:
+def reload_ruleset(current: RuleSet | None, path: str | Path) -> tuple[RuleSet | None, list[str]]:
     """The freshly loaded rule set and no problems, or `current` unchanged and the problems
     that kept the new one out: an invalid directory never replaces a valid rule set."""
     try:
@@ -62,8 +61,11 @@ def rules_files(path: Path) -> list[Path]:
     if not path.is_dir():
         # A relative path is read from the working directory: say which, since `klaxon`
         # started elsewhere than the repository is the usual way to get here.
-        where = "" if path.is_absolute() else \
-            f" (in {Path.cwd()}; set KLAXON_RULES_DIR or run from the repository)"
+        where = (
+            ""
+            if path.is_absolute()
+            else f" (in {Path.cwd()}; set KLAXON_RULES_DIR or run from the repository)"
+        )
         raise RulesError([f"{path}: no such rules directory or file{where}"])
     files = sorted({f for pattern in PATTERNS for f in path.glob(pattern)})
     if not files:
@@ -76,8 +78,16 @@ def _read_all(files: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
     for file in files:
         source, found = read_source(str(file), file.read_text(encoding="utf-8"))
         if not found and source.data is not None and not isinstance(source.data, dict):
-            found = [Problem(source.name, 1, 1, "", "a rules file must be a mapping of sections",
-                             "keys such as teams:, routes:, silences:")]
+            found = [
+                Problem(
+                    source.name,
+                    1,
+                    1,
+                    "",
+                    "a rules file must be a mapping of sections",
+                    "keys such as teams:, routes:, silences:",
+                )
+            ]
         if found:
             source.data = None
         sources.append(source)
@@ -88,28 +98,40 @@ def _read_all(files: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
 def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
     rules = builder.rules()
     return RuleSet(
-        version=version, directory=directory, severities=builder.severities(),
-        severity_maps=builder.severity_maps(), teams=builder.all_teams(),
-        defaults=builder.defaults(), rules=rules,
+        version=version,
+        directory=directory,
+        severities=builder.severities(),
+        severity_maps=builder.severity_maps(),
+        teams=builder.all_teams(),
+        defaults=builder.defaults(),
+        rules=rules,
         index=build_index(rule.matchers for rule in rules),
-        inhibit_rules=builder.inhibit_rules(), silences=builder.silences(),
+        inhibit_rules=builder.inhibit_rules(),
+        silences=builder.silences(),
         statuspage_components=builder.statuspage_components(),
-        environment={k: e.value for k, e in builder.sections.mappings["environment"].items()})
+        environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
+    )
 
 
 def _version(files: list[Path], path: Path) -> RulesVersion:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return RulesVersion(digest.hexdigest()[:12], _git_commit(path if path.is_dir()
-                                                             else path.parent))
+    return RulesVersion(
+        digest.hexdigest()[:12], _git_commit(path if path.is_dir() else path.parent)
+    )
 
 
 def _git_commit(directory: Path) -> str:
     """HEAD of the repository holding the rules, or "" (not a repo, no git): best effort."""
     try:
-        done = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=5, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""

@@ -7,9 +7,9 @@ reads one label and never the Alert itself, so inhibition can test open incident
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,18 @@ Test = Callable[[str | None], bool]
 # `service = x`, `title =~ "a|b"`, `tags.p99_ms > 2000`: Alertmanager's matcher strings plus
 # the numeric comparisons it lacks.
 _MATCHER_STRING = re.compile(
-    r'^\s*(?P<field>[^\s=!~<>]+)\s*(?P<op>=~|!~|!=|>=|<=|=|>|<)\s*(?P<value>.*?)\s*$')
-_STRING_OPS = {"=": Op.EQUALS, "!=": Op.NOT_EQUALS, "=~": Op.REGEX, "!~": Op.NOT_REGEX,
-               ">": Op.GT, ">=": Op.GTE, "<": Op.LT, "<=": Op.LTE}
+    r"^\s*(?P<field>[^\s=!~<>]+)\s*(?P<op>=~|!~|!=|>=|<=|=|>|<)\s*(?P<value>.*?)\s*$"
+)
+_STRING_OPS = {
+    "=": Op.EQUALS,
+    "!=": Op.NOT_EQUALS,
+    "=~": Op.REGEX,
+    "!~": Op.NOT_REGEX,
+    ">": Op.GT,
+    ">=": Op.GTE,
+    "<": Op.LT,
+    "<=": Op.LTE,
+}
 
 
 class MatcherError(ValueError):
@@ -61,8 +70,7 @@ def _build_test(op: Op, value: Any) -> Test:
         return (lambda got: got is not None) if value else (lambda got: got is None)
     if op in (Op.ANY_OF, Op.NONE_OF):
         choices = frozenset(_text(v) for v in value)
-        return (lambda got: got in choices) if op is Op.ANY_OF else \
-            (lambda got: got not in choices)
+        return (lambda got: got in choices) if op is Op.ANY_OF else (lambda got: got not in choices)
     wanted = _text(value)
     return (lambda got: got == wanted) if op is Op.EQUALS else (lambda got: got != wanted)
 
@@ -83,14 +91,18 @@ def _numeric_test(op: Op, value: Any) -> Test:
     except (TypeError, ValueError):
         raise MatcherError(f"'{value}' is not a number") from None
     compare: Callable[[float], bool] = {
-        Op.GT: lambda x: x > bound, Op.GTE: lambda x: x >= bound,
-        Op.LT: lambda x: x < bound, Op.LTE: lambda x: x <= bound}[op]
+        Op.GT: lambda x: x > bound,
+        Op.GTE: lambda x: x >= bound,
+        Op.LT: lambda x: x < bound,
+        Op.LTE: lambda x: x <= bound,
+    }[op]
 
     def test(got: str | None) -> bool:
         try:
             return got is not None and compare(float(got))
         except ValueError:  # a label that is not a number never compares
             return False
+
     return test
 
 

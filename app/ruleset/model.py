@@ -10,8 +10,13 @@ from app.models import Severity
 from app.ruleset.matchers import Matcher, RuleIndex
 from app.ruleset.templates import Template
 from app.ruleset.timewindows import WeeklyWindow
-from app.ruleset.vocabulary import (ComponentStatus, PageMode, ResponderType, SilenceKind,
-                                    StatuspageImpact)
+from app.ruleset.vocabulary import (
+    ComponentStatus,
+    PageMode,
+    ResponderType,
+    SilenceKind,
+    StatuspageImpact,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +34,9 @@ class RulesVersion:
     git_commit: str = ""  # HEAD of the rules directory's repository, when it is one
 
     def __str__(self) -> str:
-        return f"{self.content_hash}@{self.git_commit[:12]}" if self.git_commit else \
-            self.content_hash
+        return (
+            f"{self.content_hash}@{self.git_commit[:12]}" if self.git_commit else self.content_hash
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,4 +160,5 @@ class RuleSet:
     statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
-        default_factory=dict, compare=False, repr=False)
+        default_factory=dict, compare=False, repr=False
+    )

@@ -36,20 +36,22 @@ def silence_is_active(silence: Silence, now: float) -> bool:
 
 def active_silences(ruleset: RuleSet, labels: Labels, now: float) -> list[Silence]:
     """Silences and maintenance windows that cover these labels at `now`, in file order."""
-    return [s for s in ruleset.silences
-            if all_match(s.matchers, labels) and silence_is_active(s, now)]
+    return [
+        s for s in ruleset.silences if all_match(s.matchers, labels) and silence_is_active(s, now)
+    ]
 
 
 def silence_suppression(silence: Silence) -> Suppression:
-    kind = Suppressed.MAINTENANCE if silence.kind is SilenceKind.MAINTENANCE \
-        else Suppressed.SILENCE
+    kind = Suppressed.MAINTENANCE if silence.kind is SilenceKind.MAINTENANCE else Suppressed.SILENCE
     why = f": {silence.comment}" if silence.comment else ""
-    return Suppression(kind, silence.name,
-                       f"{kind} '{silence.name}' ({silence.location}){why}", silence.ends_at)
+    return Suppression(
+        kind, silence.name, f"{kind} '{silence.name}' ({silence.location}){why}", silence.ends_at
+    )
 
 
-def check_inhibition(ruleset: RuleSet, labels: Labels,
-                     open_incidents: Iterable[Mapping[str, str]]) -> Suppression | None:
+def check_inhibition(
+    ruleset: RuleSet, labels: Labels, open_incidents: Iterable[Mapping[str, str]]
+) -> Suppression | None:
     """The first inhibit rule under which an open incident mutes an alert with these labels.
 
     `labels` is Decision.labels of the new alert; each open incident is given by the labels
@@ -62,8 +64,9 @@ def check_inhibition(ruleset: RuleSet, labels: Labels,
     for rule in targets:
         for incident in incidents:
             if all_match(rule.source, incident) and _equal(rule, labels, incident):
-                return Suppression(Suppressed.INHIBITED, rule.name, _inhibit_reason(
-                    rule, labels, incident))
+                return Suppression(
+                    Suppressed.INHIBITED, rule.name, _inhibit_reason(rule, labels, incident)
+                )
     return None
 
 
@@ -74,22 +77,29 @@ def _equal(rule: InhibitRule, labels: Labels, incident: Mapping[str, str]) -> bo
 
 def _inhibit_reason(rule: InhibitRule, labels: Labels, incident: Mapping[str, str]) -> str:
     shared = ", ".join(f"{n}={labels.get(n, '')}" for n in rule.equal) or "no labels"
-    return (f"inhibited by '{rule.name}' ({rule.location}): an open "
-            f"{incident.get('severity', '?')} incident shares {shared}")
+    return (
+        f"inhibited by '{rule.name}' ({rule.location}): an open "
+        f"{incident.get('severity', '?')} incident shares {shared}"
+    )
 
 
-def check_flapping(policy: FlapPolicy, state_changes: Sequence[float],
-                   now: float) -> Suppression | None:
+def check_flapping(
+    policy: FlapPolicy, state_changes: Sequence[float], now: float
+) -> Suppression | None:
     """Flapping when at least `policy.state_changes` changes happened inside the window; the
     alert's notifications are held until it has been quiet for `policy.hold_s`."""
     recent = [t for t in state_changes if now - policy.window_s < t <= now]
     if len(recent) < policy.state_changes:
         return None
     until = max(recent) + policy.hold_s
-    return Suppression(Suppressed.FLAPPING, "flapping",
-                       f"flapping: {len(recent)} state changes in {span(policy.window_s)} "
-                       f"(limit {policy.state_changes}); notifications held until quiet for "
-                       f"{span(policy.hold_s)}", until)
+    return Suppression(
+        Suppressed.FLAPPING,
+        "flapping",
+        f"flapping: {len(recent)} state changes in {span(policy.window_s)} "
+        f"(limit {policy.state_changes}); notifications held until quiet for "
+        f"{span(policy.hold_s)}",
+        until,
+    )
 
 
 def span(seconds: int) -> str:

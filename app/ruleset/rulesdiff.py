@@ -61,25 +61,37 @@ class RulesDiff:
         return [(name, count) for name, count in found if count]
 
 
-def diff_rules(replays: Sequence[Replay], base: RuleSet, head: RuleSet,
-               now: float) -> RulesDiff:
+def diff_rules(replays: Sequence[Replay], base: RuleSet, head: RuleSet, now: float) -> RulesDiff:
     """Classify every replay under `base` and `head` at the replay's instant (`now` unless it
     brings its own) and keep the alerts whose verdict differs."""
-    diffs = [_diff(replay, base, head, now if replay.at is None else replay.at)
-             for replay in replays]
+    diffs = [
+        _diff(replay, base, head, now if replay.at is None else replay.at) for replay in replays
+    ]
     changed = [d for d in diffs if d.changes]
-    return RulesDiff(str(base.version), str(head.version), now, len(replays),
-                     _grouped(changed), _moves(d for d in diffs if not d.changes))
+    return RulesDiff(
+        str(base.version),
+        str(head.version),
+        now,
+        len(replays),
+        _grouped(changed),
+        _moves(d for d in diffs if not d.changes),
+    )
 
 
 def _diff(replay: Replay, base: RuleSet, head: RuleSet, at: float) -> AlertDiff:
     before = _verdict(replay, base, at)
     after = _verdict(replay, head, at)
-    changes = tuple(Change(name, before.show(name), after.show(name)) for name in FIELDS
-                    if before.values[name] != after.values[name])
-    moved = Change("route location", before.route_location, after.route_location) \
-        if before.values["route"] == after.values["route"] \
-        and before.route_location != after.route_location else None
+    changes = tuple(
+        Change(name, before.show(name), after.show(name))
+        for name in FIELDS
+        if before.values[name] != after.values[name]
+    )
+    moved = (
+        Change("route location", before.route_location, after.route_location)
+        if before.values["route"] == after.values["route"]
+        and before.route_location != after.route_location
+        else None
+    )
     return AlertDiff(replay, at, after.values["route"], changes, moved)
 
 

@@ -33,8 +33,9 @@ class Observed:
     def value(self, key: str) -> Any:
         """The actual value of one `expect:` key."""
         if key == "outcome":
-            return "ignored" if self.decision.ignored else \
-                "suppressed" if self.suppression else "new"
+            return (
+                "ignored" if self.decision.ignored else "suppressed" if self.suppression else "new"
+            )
         if key == "suppressed":
             return self.suppression.kind.value if self.suppression else False
         if key == "page":
@@ -73,8 +74,9 @@ class RuleTestCase:
 
     @property
     def state_changes(self) -> tuple[float, ...]:
-        return tuple(datetime.fromisoformat(t).timestamp()
-                     for t in self.spec.get("state_changes", ()))
+        return tuple(
+            datetime.fromisoformat(t).timestamp() for t in self.spec.get("state_changes", ())
+        )
 
     def alerts(self) -> list[Alert]:
         """The inline alert, or those the real source parser reads from the payload.
@@ -115,8 +117,7 @@ def _cases(file: Path) -> Iterator[RuleTestCase]:
     if problems:
         raise RulesError([p.format() for p in problems])
     for i, case in enumerate(source.data["tests"]):
-        yield RuleTestCase(case["name"], f"{file}:{source.at(('tests', i))[0]}", case,
-                           file.parent)
+        yield RuleTestCase(case["name"], f"{file}:{source.at(('tests', i))[0]}", case, file.parent)
 
 
 def _run(case: RuleTestCase, ruleset: RuleSet) -> RuleTestResult:
@@ -133,10 +134,14 @@ def _run(case: RuleTestCase, ruleset: RuleSet) -> RuleTestResult:
 def _check(alert: Alert, case: RuleTestCase, ruleset: RuleSet) -> list[str]:
     now = case.at
     decision = classify(alert, ruleset, now)
-    outcome = Observed(decision, suppression_for(decision, ruleset, now, case.open_incidents,
-                                                case.state_changes))
-    failures = [f"{key}: expected {_show(want)}, got {_show(outcome.value(key))}"
-                for key, want in case.spec["expect"].items() if outcome.value(key) != want]
+    outcome = Observed(
+        decision, suppression_for(decision, ruleset, now, case.open_incidents, case.state_changes)
+    )
+    failures = [
+        f"{key}: expected {_show(want)}, got {_show(outcome.value(key))}"
+        for key, want in case.spec["expect"].items()
+        if outcome.value(key) != want
+    ]
     if failures:
         failures.append(f"decision: {decision.reason}")
     return failures
@@ -153,10 +158,16 @@ def _resolve(name: str, base: Path) -> Path:
 
 
 def inline_alert(data: dict[str, Any]) -> Alert:
-    values = {"identity": "rule-test", "delivery_id": "rule-test", "event_type": "rule-test",
-              "lifecycle": Lifecycle.TRIGGER.value} | data
-    values["source"], values["lifecycle"] = SourceName(values["source"]), \
-        Lifecycle(values["lifecycle"])
+    values = {
+        "identity": "rule-test",
+        "delivery_id": "rule-test",
+        "event_type": "rule-test",
+        "lifecycle": Lifecycle.TRIGGER.value,
+    } | data
+    values["source"], values["lifecycle"] = (
+        SourceName(values["source"]),
+        Lifecycle(values["lifecycle"]),
+    )
     return Alert(**values)
 
 

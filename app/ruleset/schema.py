@@ -7,8 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ruleset.vocabulary import (SEVERITIES, SOURCES, ComponentStatus, Op, PageMode,
-                                    ResponderType, SilenceKind, StatuspageImpact)
+from app.ruleset.vocabulary import (
+    SEVERITIES,
+    SOURCES,
+    ComponentStatus,
+    Op,
+    PageMode,
+    ResponderType,
+    SilenceKind,
+    StatuspageImpact,
+)
 
 Schema = dict[str, Any]
 DURATION = r"^([0-9]+(ms|s|m|h|d))+$"
@@ -19,8 +27,10 @@ ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
 # Statuspage ids (page, component, incident) are 12 lower-case letters and digits; a component
 # *name* pasted in place of its id is the likely mistake, and Statuspage would refuse it (422).
 COMPONENT_ID = r"^[a-z0-9]{12}$"
-COMPONENT_ID_EXPECTED = ("a Statuspage component id: 12 lower-case letters and digits such as "
-                         "8kbf7d35c070 (GET /v1/pages/<page_id>/components lists them)")
+COMPONENT_ID_EXPECTED = (
+    "a Statuspage component id: 12 lower-case letters and digits such as "
+    "8kbf7d35c070 (GET /v1/pages/<page_id>/components lists them)"
+)
 SERVICE = r"^\S(.*\S)?$"  # as alerts carry it: "checkout-api", or PagerDuty's "Checkout API"
 
 
@@ -58,121 +68,251 @@ SEVERITY = enum(SEVERITIES, "a severity: SEV1 (worst), SEV2, SEV3, SEV4")
 SCALAR: Schema = {"type": ["string", "number", "boolean"]}
 NUMBER: Schema = {"type": "number"}
 
-MATCH_OPS = obj({
-    Op.EQUALS: SCALAR, Op.NOT_EQUALS: SCALAR,
-    Op.ANY_OF: array(SCALAR), Op.NONE_OF: array(SCALAR),
-    Op.REGEX: TEXT, Op.NOT_REGEX: TEXT, Op.EXISTS: BOOL,
-    Op.GT: NUMBER, Op.GTE: NUMBER, Op.LT: NUMBER, Op.LTE: NUMBER,
-})
+MATCH_OPS = obj(
+    {
+        Op.EQUALS: SCALAR,
+        Op.NOT_EQUALS: SCALAR,
+        Op.ANY_OF: array(SCALAR),
+        Op.NONE_OF: array(SCALAR),
+        Op.REGEX: TEXT,
+        Op.NOT_REGEX: TEXT,
+        Op.EXISTS: BOOL,
+        Op.GT: NUMBER,
+        Op.GTE: NUMBER,
+        Op.LT: NUMBER,
+        Op.LTE: NUMBER,
+    }
+)
 # A value, a list (any of) or a mapping of operators; JSON Schema applies `properties` only to
 # mappings and `items` only to lists, so one schema describes all three forms.
-MATCH_VALUE: Schema = {"type": ["string", "number", "boolean", "array", "object"],
-                       "items": SCALAR, "properties": MATCH_OPS["properties"],
-                       "additionalProperties": False}
-MATCH: Schema = {"type": "object", "additionalProperties": MATCH_VALUE,
-                 "propertyNames": {"pattern": r"^(tags\.)?[^\s]+$"}}
-MATCHERS = array(string(description="a matcher such as 'service = checkout-api' or "
-                                    "'title =~ \"latency|timeout\"'"))
-SEVERITY_LOOKUP = obj({"field": TEXT,
-                       "map": {"type": "object", "additionalProperties": SEVERITY}},
-                      required=("field", "map"))
+MATCH_VALUE: Schema = {
+    "type": ["string", "number", "boolean", "array", "object"],
+    "items": SCALAR,
+    "properties": MATCH_OPS["properties"],
+    "additionalProperties": False,
+}
+MATCH: Schema = {
+    "type": "object",
+    "additionalProperties": MATCH_VALUE,
+    "propertyNames": {"pattern": r"^(tags\.)?[^\s]+$"},
+}
+MATCHERS = array(
+    string(
+        description="a matcher such as 'service = checkout-api' or 'title =~ \"latency|timeout\"'"
+    )
+)
+SEVERITY_LOOKUP = obj(
+    {"field": TEXT, "map": {"type": "object", "additionalProperties": SEVERITY}},
+    required=("field", "map"),
+)
 SEVERITY_MAP = array(SEVERITY_LOOKUP)
-FLAPPING = obj({"state_changes": {"type": "integer", "minimum": 2},
-                "window": duration(), "hold": duration()}, required=("state_changes", "window"))
-WEEKLY = obj({"timezone": TEXT,
-              "weekdays": array(string(description="a weekday such as monday, or a range "
-                                                   "such as monday:friday")),
-              "start": string(CLOCK, "a time of day HH:MM"),
-              "end": string(CLOCK, "a time of day HH:MM")},
-             required=("timezone", "start", "end"))
+FLAPPING = obj(
+    {"state_changes": {"type": "integer", "minimum": 2}, "window": duration(), "hold": duration()},
+    required=("state_changes", "window"),
+)
+WEEKLY = obj(
+    {
+        "timezone": TEXT,
+        "weekdays": array(
+            string(description="a weekday such as monday, or a range such as monday:friday")
+        ),
+        "start": string(CLOCK, "a time of day HH:MM"),
+        "end": string(CLOCK, "a time of day HH:MM"),
+    },
+    required=("timezone", "start", "end"),
+)
 
-GROUPING = {"group_by": array(TEXT), "group_window": duration(), "group_wait": duration(),
-            "resolve_quiet": duration(), "dedup_key": TEXT, "flapping": FLAPPING}
+GROUPING = {
+    "group_by": array(TEXT),
+    "group_window": duration(),
+    "group_wait": duration(),
+    "resolve_quiet": duration(),
+    "dedup_key": TEXT,
+    "flapping": FLAPPING,
+}
 
-SEVERITY_POLICY = obj({
-    "description": TEXT,
-    "page": enum([m.value for m in PageMode]),
-    "statuspage": obj({"impact": enum([i.value for i in StatuspageImpact]),
-                       "component_status": enum([c.value for c in ComponentStatus])}),
-    "x_post": BOOL,
-    "update_every": duration(nullable=True),
-    "postmortem_due": duration(nullable=True),
-})
-TEAM = obj({
-    "description": TEXT,
-    "pagerduty": obj({"routing_key_env": string(ENV_NAME, "an environment variable name "
-                                                          "such as PD_ROUTING_KEY_PAYMENTS")},
-                     required=("routing_key_env",)),
-    "opsgenie": obj({"team": TEXT,
-                     "responders": array(obj({"type": enum([r.value for r in ResponderType]),
-                                              "name": TEXT}, required=("type", "name")))}),
-    "ack_timeout": duration(),
-    "escalation": array(obj({"after": duration(), "notify": array(TEXT)},
-                            required=("after", "notify"))),
-    "business_hours": WEEKLY,
-})
-ROUTE = obj({
-    "name": string(NAME, "a lower-case name such as checkout-latency"),
-    "description": TEXT, "match": MATCH, "matchers": MATCHERS, "continue": BOOL,
-    "team": TEXT, "severity": SEVERITY, "severity_map": SEVERITY_MAP, "ignore": BOOL,
-    **GROUPING,
-}, required=("name",))
-INHIBIT_RULE = obj({"name": string(NAME, "a lower-case name"), "source_match": MATCH,
-                    "target_match": MATCH, "equal": array(TEXT)},
-                   required=("name", "source_match", "target_match"))
-SILENCE = obj({
-    "name": string(NAME, "a lower-case name"),
-    "kind": enum([k.value for k in SilenceKind]),
-    "comment": TEXT, "created_by": TEXT, "match": MATCH, "matchers": MATCHERS,
-    "starts_at": string(description="an ISO 8601 time with offset, e.g. 2026-03-20T22:00:00Z"),
-    "ends_at": string(description="an ISO 8601 time with offset, e.g. 2026-03-21T02:00:00Z"),
-    "recurring": WEEKLY,
-}, required=("name",))
+SEVERITY_POLICY = obj(
+    {
+        "description": TEXT,
+        "page": enum([m.value for m in PageMode]),
+        "statuspage": obj(
+            {
+                "impact": enum([i.value for i in StatuspageImpact]),
+                "component_status": enum([c.value for c in ComponentStatus]),
+            }
+        ),
+        "x_post": BOOL,
+        "update_every": duration(nullable=True),
+        "postmortem_due": duration(nullable=True),
+    }
+)
+TEAM = obj(
+    {
+        "description": TEXT,
+        "pagerduty": obj(
+            {
+                "routing_key_env": string(
+                    ENV_NAME, "an environment variable name such as PD_ROUTING_KEY_PAYMENTS"
+                )
+            },
+            required=("routing_key_env",),
+        ),
+        "opsgenie": obj(
+            {
+                "team": TEXT,
+                "responders": array(
+                    obj(
+                        {"type": enum([r.value for r in ResponderType]), "name": TEXT},
+                        required=("type", "name"),
+                    )
+                ),
+            }
+        ),
+        "ack_timeout": duration(),
+        "escalation": array(
+            obj({"after": duration(), "notify": array(TEXT)}, required=("after", "notify"))
+        ),
+        "business_hours": WEEKLY,
+    }
+)
+ROUTE = obj(
+    {
+        "name": string(NAME, "a lower-case name such as checkout-latency"),
+        "description": TEXT,
+        "match": MATCH,
+        "matchers": MATCHERS,
+        "continue": BOOL,
+        "team": TEXT,
+        "severity": SEVERITY,
+        "severity_map": SEVERITY_MAP,
+        "ignore": BOOL,
+        **GROUPING,
+    },
+    required=("name",),
+)
+INHIBIT_RULE = obj(
+    {
+        "name": string(NAME, "a lower-case name"),
+        "source_match": MATCH,
+        "target_match": MATCH,
+        "equal": array(TEXT),
+    },
+    required=("name", "source_match", "target_match"),
+)
+SILENCE = obj(
+    {
+        "name": string(NAME, "a lower-case name"),
+        "kind": enum([k.value for k in SilenceKind]),
+        "comment": TEXT,
+        "created_by": TEXT,
+        "match": MATCH,
+        "matchers": MATCHERS,
+        "starts_at": string(description="an ISO 8601 time with offset, e.g. 2026-03-20T22:00:00Z"),
+        "ends_at": string(description="an ISO 8601 time with offset, e.g. 2026-03-21T02:00:00Z"),
+        "recurring": WEEKLY,
+    },
+    required=("name",),
+)
 DEFAULTS = obj({"team": TEXT, "severity": SEVERITY, **GROUPING})
 # One id or a list of ids; as with MATCH_VALUE, `pattern` applies to the string form and
 # `items` to the list form.
-COMPONENTS: Schema = {"type": ["string", "array"], "pattern": COMPONENT_ID,
-                      "description": COMPONENT_ID_EXPECTED,
-                      "items": string(COMPONENT_ID, COMPONENT_ID_EXPECTED)}
-STATUSPAGE = obj({"components": {"type": "object", "additionalProperties": COMPONENTS,
-                                 "propertyNames": {"pattern": SERVICE}}})
+COMPONENTS: Schema = {
+    "type": ["string", "array"],
+    "pattern": COMPONENT_ID,
+    "description": COMPONENT_ID_EXPECTED,
+    "items": string(COMPONENT_ID, COMPONENT_ID_EXPECTED),
+}
+STATUSPAGE = obj(
+    {
+        "components": {
+            "type": "object",
+            "additionalProperties": COMPONENTS,
+            "propertyNames": {"pattern": SERVICE},
+        }
+    }
+)
 
-RULES_FILE: Schema = obj({
-    "environment": {"type": "object", "additionalProperties": TEXT,
-                    "propertyNames": {"pattern": ENV_NAME}},
-    "severities": obj({s: SEVERITY_POLICY for s in SEVERITIES}),
-    "severity_maps": obj({s: SEVERITY_MAP for s in SOURCES}),
-    "teams": {"type": "object", "additionalProperties": TEAM,
-              "propertyNames": {"pattern": NAME}},
-    "defaults": DEFAULTS,
-    "routes": array(ROUTE),
-    "inhibit_rules": array(INHIBIT_RULE),
-    "silences": array(SILENCE),
-    "statuspage": STATUSPAGE,
-})
+RULES_FILE: Schema = obj(
+    {
+        "environment": {
+            "type": "object",
+            "additionalProperties": TEXT,
+            "propertyNames": {"pattern": ENV_NAME},
+        },
+        "severities": obj({s: SEVERITY_POLICY for s in SEVERITIES}),
+        "severity_maps": obj({s: SEVERITY_MAP for s in SOURCES}),
+        "teams": {
+            "type": "object",
+            "additionalProperties": TEAM,
+            "propertyNames": {"pattern": NAME},
+        },
+        "defaults": DEFAULTS,
+        "routes": array(ROUTE),
+        "inhibit_rules": array(INHIBIT_RULE),
+        "silences": array(SILENCE),
+        "statuspage": STATUSPAGE,
+    }
+)
 
-ALERT = obj({name: TEXT for name in ("source", "lifecycle", "identity", "delivery_id",
-                                     "event_type", "title", "description", "service",
-                                     "environment", "host", "source_severity", "actor",
-                                     "problem_key")}
-            | {"tags": {"type": "object", "additionalProperties": TEXT}},
-            required=("source",))
-EXPECT = obj({"severity": SEVERITY, "team": TEXT, "rule": TEXT, "page": BOOL,
-              "outcome": enum(["new", "suppressed", "ignored"]),
-              "suppressed": {"type": ["string", "boolean"],
-                             "enum": [False, "silence", "maintenance", "inhibited", "flapping"]},
-              "dedup_key": TEXT, "group_key": TEXT})
-RULE_TEST = obj({
-    "name": TEXT, "payload": TEXT, "source": enum(SOURCES), "headers": TEXT, "alert": ALERT,
-    "at": string(description="an ISO 8601 time with offset, e.g. 2026-03-14T09:14:00Z"),
-    "open_incidents": array({"type": "object", "additionalProperties": TEXT}),
-    "state_changes": array(TEXT), "expect": EXPECT,
-}, required=("name", "expect"))
+ALERT = obj(
+    {
+        name: TEXT
+        for name in (
+            "source",
+            "lifecycle",
+            "identity",
+            "delivery_id",
+            "event_type",
+            "title",
+            "description",
+            "service",
+            "environment",
+            "host",
+            "source_severity",
+            "actor",
+            "problem_key",
+        )
+    }
+    | {"tags": {"type": "object", "additionalProperties": TEXT}},
+    required=("source",),
+)
+EXPECT = obj(
+    {
+        "severity": SEVERITY,
+        "team": TEXT,
+        "rule": TEXT,
+        "page": BOOL,
+        "outcome": enum(["new", "suppressed", "ignored"]),
+        "suppressed": {
+            "type": ["string", "boolean"],
+            "enum": [False, "silence", "maintenance", "inhibited", "flapping"],
+        },
+        "dedup_key": TEXT,
+        "group_key": TEXT,
+    }
+)
+RULE_TEST = obj(
+    {
+        "name": TEXT,
+        "payload": TEXT,
+        "source": enum(SOURCES),
+        "headers": TEXT,
+        "alert": ALERT,
+        "at": string(description="an ISO 8601 time with offset, e.g. 2026-03-14T09:14:00Z"),
+        "open_incidents": array({"type": "object", "additionalProperties": TEXT}),
+        "state_changes": array(TEXT),
+        "expect": EXPECT,
+    },
+    required=("name", "expect"),
+)
 TESTS_FILE: Schema = obj({"tests": array(RULE_TEST)}, required=("tests",))
 
 
 def json_schema() -> Schema:
     """The JSON Schema document for one rules file."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://github.com/klaxon/klaxon/rules/schema.json",
-            "title": "Klaxon rules file", **RULES_FILE}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/klaxon/klaxon/rules/schema.json",
+        "title": "Klaxon rules file",
+        **RULES_FILE,
+    }

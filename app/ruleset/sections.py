@@ -10,8 +10,14 @@ from app.ruleset.problems import Problem, format_path
 from app.ruleset.yamlsource import Path, SourceFile
 
 BUILT_IN = SourceFile("<built-in defaults>")
-MAPPING_SECTIONS = ("environment", "severities", "severity_maps", "teams", "defaults",
-                    "statuspage.components")
+MAPPING_SECTIONS = (
+    "environment",
+    "severities",
+    "severity_maps",
+    "teams",
+    "defaults",
+    "statuspage.components",
+)
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
 # Sections whose mappings sit one level down, merged per entry: two files may each map their
 # own services to status-page components, and a service mapped twice is the problem.
@@ -35,9 +41,11 @@ class Entry:
 @dataclass(slots=True)
 class Sections:
     mappings: dict[str, dict[str, Entry]] = field(
-        default_factory=lambda: {name: {} for name in MAPPING_SECTIONS})
+        default_factory=lambda: {name: {} for name in MAPPING_SECTIONS}
+    )
     lists: dict[str, list[Entry]] = field(
-        default_factory=lambda: {name: [] for name in LIST_SECTIONS})
+        default_factory=lambda: {name: [] for name in LIST_SECTIONS}
+    )
 
 
 def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
@@ -47,26 +55,45 @@ def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
         data = source.data if isinstance(source.data, dict) else {}
         for name, value in data.items():
             if name in LIST_SECTIONS:
-                sections.lists[name] += [Entry(item, source, (name, i))
-                                         for i, item in enumerate(value) if item is not None]
+                sections.lists[name] += [
+                    Entry(item, source, (name, i))
+                    for i, item in enumerate(value)
+                    if item is not None
+                ]
             elif name in NESTED_SECTIONS:
                 for inner, mapping in value.items():
-                    _merge(sections.mappings[f"{name}.{inner}"], (name, inner), mapping,
-                           source, problems)
+                    _merge(
+                        sections.mappings[f"{name}.{inner}"],
+                        (name, inner),
+                        mapping,
+                        source,
+                        problems,
+                    )
             else:
                 _merge(sections.mappings[name], (name,), value, source, problems)
     return sections
 
 
-def _merge(into: dict[str, Entry], prefix: Path, value: dict[str, Any], source: SourceFile,
-           problems: list[Problem]) -> None:
+def _merge(
+    into: dict[str, Entry],
+    prefix: Path,
+    value: dict[str, Any],
+    source: SourceFile,
+    problems: list[Problem],
+) -> None:
     for key, item in value.items():
         path = prefix + (key,)
         if key in into:
             first = into[key]
             line, col = source.at(path, key=True)
-            problems.append(Problem(source.name, line, col, format_path(path),
-                                    f"'{key}' is already defined at "
-                                    f"{first.source.name}:{first.line()}"))
+            problems.append(
+                Problem(
+                    source.name,
+                    line,
+                    col,
+                    format_path(path),
+                    f"'{key}' is already defined at {first.source.name}:{first.line()}",
+                )
+            )
             continue
         into[key] = Entry(item, source, path)

@@ -16,9 +16,15 @@ from app.ruleset.problems import Problem, did_you_mean, format_path, one_of
 from app.ruleset.schema import Schema
 from app.ruleset.yamlsource import Path, SourceFile
 
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
-               "number": "a number", "integer": "a whole number", "boolean": "true or false",
-               "null": "null"}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def check_shape(source: SourceFile, schema: Schema) -> list[Problem]:
@@ -31,8 +37,9 @@ def check_shape(source: SourceFile, schema: Schema) -> list[Problem]:
     return problems
 
 
-def _walk(source: SourceFile, value: Any, schema: Schema, path: Path,
-          problems: list[Problem]) -> bool:
+def _walk(
+    source: SourceFile, value: Any, schema: Schema, path: Path, problems: list[Problem]
+) -> bool:
     """False when `value` is unusable and must be pruned; problems say why."""
     kind = _json_type(value)
     allowed = schema.get("type")
@@ -51,8 +58,9 @@ def _walk(source: SourceFile, value: Any, schema: Schema, path: Path,
     return _check_scalar(source, value, schema, path, problems)
 
 
-def _walk_object(source: SourceFile, value: dict[str, Any], schema: Schema, path: Path,
-                 problems: list[Problem]) -> bool:
+def _walk_object(
+    source: SourceFile, value: dict[str, Any], schema: Schema, path: Path, problems: list[Problem]
+) -> bool:
     properties: dict[str, Schema] = schema.get("properties", {})
     extra = schema.get("additionalProperties", True)
     for key, item in list(value.items()):
@@ -61,8 +69,9 @@ def _walk_object(source: SourceFile, value: dict[str, Any], schema: Schema, path
         elif extra is False:
             ok = _unknown_key(source, key, list(properties), path, problems)
         elif isinstance(extra, dict):
-            ok = _check_name(source, key, schema.get("propertyNames", {}), path, problems) \
-                and _walk(source, item, extra, path + (key,), problems)
+            ok = _check_name(
+                source, key, schema.get("propertyNames", {}), path, problems
+            ) and _walk(source, item, extra, path + (key,), problems)
         else:
             ok = True
         if not ok:
@@ -73,45 +82,75 @@ def _walk_object(source: SourceFile, value: dict[str, Any], schema: Schema, path
     return not missing
 
 
-def _unknown_key(source: SourceFile, key: str, known: list[str], path: Path,
-                 problems: list[Problem]) -> bool:
+def _unknown_key(
+    source: SourceFile, key: str, known: list[str], path: Path, problems: list[Problem]
+) -> bool:
     line, col = source.at(path + (key,), key=True)
-    problems.append(Problem(source.name, line, col, format_path(path + (key,)),
-                            f"unknown key '{key}'", one_of(known), did_you_mean(key, known)))
+    problems.append(
+        Problem(
+            source.name,
+            line,
+            col,
+            format_path(path + (key,)),
+            f"unknown key '{key}'",
+            one_of(known),
+            did_you_mean(key, known),
+        )
+    )
     return False
 
 
-def _check_name(source: SourceFile, key: str, schema: Schema, path: Path,
-                problems: list[Problem]) -> bool:
+def _check_name(
+    source: SourceFile, key: str, schema: Schema, path: Path, problems: list[Problem]
+) -> bool:
     pattern = schema.get("pattern")
     if pattern and not re.search(pattern, key):
         line, col = source.at(path + (key,), key=True)
-        problems.append(Problem(source.name, line, col, format_path(path + (key,)),
-                                f"'{key}' is not a valid name", f"a name matching {pattern}"))
+        problems.append(
+            Problem(
+                source.name,
+                line,
+                col,
+                format_path(path + (key,)),
+                f"'{key}' is not a valid name",
+                f"a name matching {pattern}",
+            )
+        )
         return False
     return True
 
 
-def _check_scalar(source: SourceFile, value: Any, schema: Schema, path: Path,
-                  problems: list[Problem]) -> bool:
+def _check_scalar(
+    source: SourceFile, value: Any, schema: Schema, path: Path, problems: list[Problem]
+) -> bool:
     if "enum" in schema and value not in schema["enum"]:
         choices = [str(c) for c in schema["enum"]]
-        _report(source, path, problems, f"'{value}' is not valid", one_of(choices),
-                did_you_mean(str(value), choices))
-    elif "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"],
-                                                                          value):
+        _report(
+            source,
+            path,
+            problems,
+            f"'{value}' is not valid",
+            one_of(choices),
+            did_you_mean(str(value), choices),
+        )
+    elif "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
         expected = schema.get("description") or f"a string matching {schema['pattern']}"
         _report(source, path, problems, f"'{value}' is not valid", expected)
     elif "minimum" in schema and isinstance(value, (int, float)) and value < schema["minimum"]:
-        _report(source, path, problems, f"{value} is too small",
-                f"at least {schema['minimum']}")
+        _report(source, path, problems, f"{value} is too small", f"at least {schema['minimum']}")
     else:
         return True
     return False
 
 
-def _report(source: SourceFile, path: Path, problems: list[Problem], message: str,
-            expected: str = "", hint: str = "") -> None:
+def _report(
+    source: SourceFile,
+    path: Path,
+    problems: list[Problem],
+    message: str,
+    expected: str = "",
+    hint: str = "",
+) -> None:
     line, col = source.at(path)
     problems.append(Problem(source.name, line, col, format_path(path), message, expected, hint))
 

@@ -31,7 +31,7 @@ class Template:
         """The rendered key, or None when a field it names is absent: a key built from a
         missing tag would merge unrelated alerts, so the caller falls back to the identity."""
         parts = [self.literals[0]]
-        for name, literal in zip(self.fields, self.literals[1:]):
+        for name, literal in zip(self.fields, self.literals[1:], strict=True):
             value = labels.get(name)
             if value is None:
                 return None
@@ -41,10 +41,10 @@ class Template:
 
 def compile_template(text: str) -> Template:
     """Raises:
-        TemplateError: unbalanced braces, an empty placeholder or an unknown field."""
+    TemplateError: unbalanced braces, an empty placeholder or an unknown field."""
     literals, fields, last = [], [], 0
     for found in _PLACEHOLDER.finditer(text):
-        literals.append(text[last:found.start()])
+        literals.append(text[last : found.start()])
         fields.append(_field(found["name"]))
         last = found.end()
     literals.append(text[last:])

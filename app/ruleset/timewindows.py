@@ -35,8 +35,9 @@ def parse_weekdays(items: list[str]) -> frozenset[int]:
     for item in items:
         first, _, last = item.lower().partition(":")
         start, end = _weekday(first), _weekday(last or first)
-        days.update(range(start, end + 1) if start <= end else [*range(start, 7),
-                                                                 *range(0, end + 1)])
+        days.update(
+            range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)]
+        )
     return frozenset(days)
 
 
@@ -59,13 +60,13 @@ class WeeklyWindow:
         local = datetime.fromtimestamp(now, ZoneInfo(self.timezone))
         minute = local.hour * 60 + local.minute
         if self.start_minute <= self.end_minute:
-            return local.weekday() in self.weekdays and \
-                self.start_minute <= minute < self.end_minute
+            return (
+                local.weekday() in self.weekdays and self.start_minute <= minute < self.end_minute
+            )
         if minute >= self.start_minute:
             return local.weekday() in self.weekdays
         # After midnight, the window belongs to the day it started on.
-        return minute < self.end_minute and \
-            (local - timedelta(days=1)).weekday() in self.weekdays
+        return minute < self.end_minute and (local - timedelta(days=1)).weekday() in self.weekdays
 
 
 ALL_WEEK = frozenset(range(7))

@@ -23,10 +23,31 @@ from app.ruleset.vocabulary import StatuspageImpact, Suppressed
 
 # Every field a verdict has, in the order a report lists them. The names are explain's and
 # the rule tests' words where those have one (outcome, suppressed, dedup key, ...).
-FIELDS = ("outcome", "severity", "severity reason", "team", "route", "matched routes",
-          "page mode", "page now", "notify", "suppressed", "statuspage", "statuspage components",
-          "x_post", "update every", "postmortem due", "dedup key", "group key", "group window",
-          "group wait", "resolve quiet", "flapping", "inhibit source", "inhibit target")
+FIELDS = (
+    "outcome",
+    "severity",
+    "severity reason",
+    "team",
+    "route",
+    "matched routes",
+    "page mode",
+    "page now",
+    "notify",
+    "suppressed",
+    "statuspage",
+    "statuspage components",
+    "x_post",
+    "update every",
+    "postmortem due",
+    "dedup key",
+    "group key",
+    "group window",
+    "group wait",
+    "resolve quiet",
+    "flapping",
+    "inhibit source",
+    "inhibit target",
+)
 NONE = "-"
 
 
@@ -43,9 +64,13 @@ class Verdict:
         return value
 
 
-def verdict(alert: Alert, ruleset: RuleSet, now: float,
-            open_incidents: Iterable[Mapping[str, str]] = (),
-            state_changes: Sequence[float] = ()) -> Verdict:
+def verdict(
+    alert: Alert,
+    ruleset: RuleSet,
+    now: float,
+    open_incidents: Iterable[Mapping[str, str]] = (),
+    state_changes: Sequence[float] = (),
+) -> Verdict:
     """The verdict on `alert` at `now`; open incidents and state changes, when given, are the
     scenario inhibition and flapping are judged in (a rule test's)."""
     decision = classify(alert, ruleset, now)
@@ -53,8 +78,11 @@ def verdict(alert: Alert, ruleset: RuleSet, now: float,
     policy = decision.policy
     outcome = "ignored" if decision.ignored else "suppressed" if suppression else "new"
     page_now = decision.page and suppression is None
-    notify = declaration_channels(policy, ruleset.teams.get(decision.team), alert.source,
-                                  page_now) if outcome == "new" else ()
+    notify = (
+        declaration_channels(policy, ruleset.teams.get(decision.team), alert.source, page_now)
+        if outcome == "new"
+        else ()
+    )
     labels = decision.labels
     values = {
         "outcome": outcome,
@@ -68,12 +96,13 @@ def verdict(alert: Alert, ruleset: RuleSet, now: float,
         "notify": ", ".join(notify) or "none",
         "suppressed": _suppression(suppression),
         "statuspage": f"{policy.statuspage_impact}/{policy.component_status}",
-        "statuspage components": ", ".join(
-            affected_components(ruleset, [alert.service])) or NONE,
+        "statuspage components": ", ".join(affected_components(ruleset, [alert.service])) or NONE,
         "x_post": _yes(policy.x_post),
-        "update every": span(policy.update_every_s) if policy.update_every_s
+        "update every": span(policy.update_every_s)
+        if policy.update_every_s
         else "when there is news",
-        "postmortem due": span(policy.postmortem_due_s) if policy.postmortem_due_s
+        "postmortem due": span(policy.postmortem_due_s)
+        if policy.postmortem_due_s
         else "not required",
         "dedup key": decision.dedup_key,
         "group key": decision.group_key or NONE,
@@ -87,8 +116,9 @@ def verdict(alert: Alert, ruleset: RuleSet, now: float,
     return Verdict(values, _route_location(decision, ruleset))
 
 
-def declaration_channels(policy: SeverityPolicy, team: Team | None, source: str,
-                         pages: bool) -> tuple[str, ...]:
+def declaration_channels(
+    policy: SeverityPolicy, team: Team | None, source: str, pages: bool
+) -> tuple[str, ...]:
     """The channels told when the incident this alert opens is declared: what
     workers/outbound.py's wanted_channels answers for a new incident (the tests hold the two
     to the same answer). A pager is not paged about a problem that came from it."""
@@ -123,8 +153,10 @@ def _suppression(suppression: Suppression | None) -> str:
 def _flapping(policy: FlapPolicy) -> str:
     if policy == NO_FLAPPING:
         return "off"
-    return (f"{policy.state_changes} state changes in {span(policy.window_s)}, "
-            f"hold {span(policy.hold_s)}")
+    return (
+        f"{policy.state_changes} state changes in {span(policy.window_s)}, "
+        f"hold {span(policy.hold_s)}"
+    )
 
 
 def _inhibit_rules(rules: Sequence[InhibitRule], labels: Mapping[str, str], side: str) -> str:
@@ -151,8 +183,11 @@ def relative_location(location: Location, directory: str) -> str:
     checkout and in the working tree compare equal."""
     root = Path(directory)
     file = Path(location.file)
-    name = file.name if root.is_file() or not file.is_relative_to(root) \
+    name = (
+        file.name
+        if root.is_file() or not file.is_relative_to(root)
         else file.relative_to(root).as_posix()
+    )
     return f"{name}:{location.line}"
 
 

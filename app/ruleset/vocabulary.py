@@ -70,7 +70,19 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SEVERITIES = tuple(s.value for s in Severity)
 SOURCES = ("alertmanager", "datadog", "grafana", "opsgenie", "pagerduty", "sentry")
 # Alert fields a matcher, template or group_by may name; tags are `tags.<name>`.
-ALERT_FIELDS = ("source", "lifecycle", "identity", "event_type", "title", "description",
-                "service", "environment", "host", "source_severity", "actor", "problem_key")
+ALERT_FIELDS = (
+    "source",
+    "lifecycle",
+    "identity",
+    "event_type",
+    "title",
+    "description",
+    "service",
+    "environment",
+    "host",
+    "source_severity",
+    "actor",
+    "problem_key",
+)
 # Fields known once the alert is classified: inhibition and group keys may use them too.
 DECISION_FIELDS = ("severity", "team")

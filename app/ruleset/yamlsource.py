@@ -27,9 +27,12 @@ class _RulesLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
 
 
 _RulesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int",
-                           "tag:yaml.org,2002:float")]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag
+        not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
@@ -80,24 +83,34 @@ def _syntax_problem(name: str, error: yaml.MarkedYAMLError) -> Problem:
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = f"YAML syntax error: {error.problem or error.context}"
     if error.problem and error.context and error.context_mark:
-        message += (f" ({error.context} at line {error.context_mark.line + 1}, column "
-                    f"{error.context_mark.column + 1})")
+        message += (
+            f" ({error.context} at line {error.context_mark.line + 1}, column "
+            f"{error.context_mark.column + 1})"
+        )
     return Problem(name, line, col, "", message)
 
 
-def _construct(loader: _RulesLoader, node: yaml.Node, path: Path, source: SourceFile,
-               problems: list[Problem]) -> Any:
+def _construct(
+    loader: _RulesLoader, node: yaml.Node, path: Path, source: SourceFile, problems: list[Problem]
+) -> Any:
     source.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         return _construct_mapping(loader, node, path, source, problems)
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, path + (i,), source, problems)
-                for i, item in enumerate(node.value)]
+        return [
+            _construct(loader, item, path + (i,), source, problems)
+            for i, item in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)
 
 
-def _construct_mapping(loader: _RulesLoader, node: yaml.MappingNode, path: Path,
-                       source: SourceFile, problems: list[Problem]) -> dict[Any, Any]:
+def _construct_mapping(
+    loader: _RulesLoader,
+    node: yaml.MappingNode,
+    path: Path,
+    source: SourceFile,
+    problems: list[Problem],
+) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -105,9 +118,9 @@ def _construct_mapping(loader: _RulesLoader, node: yaml.MappingNode, path: Path,
         here = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         if key in result:
             # PyYAML silently keeps the last value; a reviewer would never notice.
-            problems.append(Problem(source.name, *here, format_path(path + (key,)),
-                                    f"duplicate key '{key}'"))
+            problems.append(
+                Problem(source.name, *here, format_path(path + (key,)), f"duplicate key '{key}'")
+            )
         source.keys[path + (key,)] = here
         result[key] = _construct(loader, value_node, path + (key,), source, problems)
     return result
-

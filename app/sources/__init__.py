@@ -43,13 +43,19 @@ def build_sources(settings: Settings) -> dict[str, Source]:
 
     sources: list[Source] = [
         pagerduty.PagerDutySource(settings.pagerduty_webhook_secrets, settings.insecure_dev),
-        sentry.SentrySource(settings.sentry_client_secret, settings.insecure_dev,
-                            settings.sentry_legacy_webhook_token),
+        sentry.SentrySource(
+            settings.sentry_client_secret,
+            settings.insecure_dev,
+            settings.sentry_legacy_webhook_token,
+        ),
         opsgenie.OpsgenieSource(settings.opsgenie_webhook_token, settings.insecure_dev),
         datadog.DatadogSource(settings.datadog_webhook_token, settings.insecure_dev),
-        alertmanager.AlertmanagerSource(settings.alertmanager_webhook_token,
-                                        settings.insecure_dev),
-        grafana.GrafanaSource(settings.grafana_webhook_secret, settings.grafana_signature_header,
-                              settings.grafana_timestamp_header, settings.insecure_dev),
+        alertmanager.AlertmanagerSource(settings.alertmanager_webhook_token, settings.insecure_dev),
+        grafana.GrafanaSource(
+            settings.grafana_webhook_secret,
+            settings.grafana_signature_header,
+            settings.grafana_timestamp_header,
+            settings.insecure_dev,
+        ),
     ]
     return {source.name.value: source for source in sources}

@@ -9,8 +9,7 @@ import json
 from app.errors import PayloadError
 from app.models import Alert, Lifecycle, SourceName
 from app.sources import Parsed
-from app.sources._fields import (MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link,
-                                 tags_from_pairs)
+from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link, tags_from_pairs
 
 MAX_ALERTS_PER_DELIVERY = 1000  # Alertmanager batches; more than this is not a real group
 STATUSES = {"firing": Lifecycle.TRIGGER, "resolved": Lifecycle.RESOLVE}
@@ -22,8 +21,9 @@ def parse_alert_group(source: SourceName, fields: Fields) -> Parsed:
     if not items:
         fields.raw("alerts.0")  # raises: a group with no alerts is not a webhook we know
     if len(items) > MAX_ALERTS_PER_DELIVERY:
-        raise PayloadError(source, "alerts", f"at most {MAX_ALERTS_PER_DELIVERY} alerts",
-                           got=str(len(items)))
+        raise PayloadError(
+            source, "alerts", f"at most {MAX_ALERTS_PER_DELIVERY} alerts", got=str(len(items))
+        )
     alerts = [_alert(source, fields, index, group_key) for index in range(len(items))]
     event_type = f"group.{fields.text('status', 20) or 'mixed'}"
     return Parsed(event_type, alerts[0].delivery_id, alerts=alerts)
@@ -36,16 +36,27 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
     labels = tags_from_pairs(fields.obj(f"{at}.labels", required=False))
     annotations = tags_from_pairs(fields.obj(f"{at}.annotations", required=False))
     lifecycle = fields.choice(f"{at}.status", STATUSES)
-    fingerprint = (fields.ident(f"{at}.fingerprint", required=False)
-                   or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16])
+    fingerprint = (
+        fields.ident(f"{at}.fingerprint", required=False)
+        or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
+    )
     # One firing->resolved cycle of one alert: repeats of the same notification share it.
-    delivery_id = ":".join([group_key, fingerprint, fields.text(f"{at}.status", 20),
-                            fields.text(f"{at}.startsAt", 40), fields.text(f"{at}.endsAt", 40)])
+    delivery_id = ":".join(
+        [
+            group_key,
+            fingerprint,
+            fields.text(f"{at}.status", 20),
+            fields.text(f"{at}.startsAt", 40),
+            fields.text(f"{at}.endsAt", 40),
+        ]
+    )
     return Alert(
-        source=source, lifecycle=lifecycle, identity=fingerprint, delivery_id=delivery_id,
+        source=source,
+        lifecycle=lifecycle,
+        identity=fingerprint,
+        delivery_id=delivery_id,
         event_type=f"alert.{fields.text(f'{at}.status', 20)}",
-        title=_annotation(fields, at, "summary", MAX_TITLE_CHARS)
-        or labels.get("alertname", ""),
+        title=_annotation(fields, at, "summary", MAX_TITLE_CHARS) or labels.get("alertname", ""),
         description=_annotation(fields, at, "description", MAX_TEXT_CHARS),
         service=labels.get("service", "") or labels.get("job", ""),
         environment=labels.get("env", "") or labels.get("environment", ""),
@@ -55,11 +66,12 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
         links=link(fields.raw(f"{at}.generatorURL", None), "Source")
         + link(fields.raw(f"{at}.dashboardURL", None), "Dashboard")
         + link(annotations.get("runbook_url"), "Runbook"),
-        occurred_at=(fields.timestamp(f"{at}.endsAt") if lifecycle is Lifecycle.RESOLVE
-                     else None) or fields.timestamp(f"{at}.startsAt"),
+        occurred_at=(fields.timestamp(f"{at}.endsAt") if lifecycle is Lifecycle.RESOLVE else None)
+        or fields.timestamp(f"{at}.startsAt"),
         problem_key=group_key[:255],
         details={"annotations": annotations},
-        truncated=tuple(fields.truncated[already_cut:]))
+        truncated=tuple(fields.truncated[already_cut:]),
+    )
 
 
 def _annotation(fields: Fields, at: str, name: str, limit: int) -> str:

@@ -46,8 +46,9 @@ class Fields:
             elif isinstance(node, list) and part.isdigit():
                 node = node[int(part)] if int(part) < len(node) else None
             else:
-                raise PayloadError(self.source, ".".join(parts[:index]), "an object",
-                                   got=_kind(node))
+                raise PayloadError(
+                    self.source, ".".join(parts[:index]), "an object", got=_kind(node)
+                )
             if node is None:
                 if default is _MISSING:
                     raise PayloadError(self.source, path, "a value", got="nothing")
@@ -72,16 +73,21 @@ class Fields:
         if value is None:
             return ""
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise PayloadError(self.source, path, "an id (string or whole number)",
-                               got=_kind(value))
+            raise PayloadError(
+                self.source, path, "an id (string or whole number)", got=_kind(value)
+            )
         text = str(value).strip()
         if not text:
             if required:
                 raise PayloadError(self.source, path, "a non-empty id", got="an empty string")
             return ""
         if len(text) > MAX_ID_CHARS:
-            raise PayloadError(self.source, path, f"an id of at most {MAX_ID_CHARS} characters",
-                               got=f"{len(text)} characters")
+            raise PayloadError(
+                self.source,
+                path,
+                f"an id of at most {MAX_ID_CHARS} characters",
+                got=f"{len(text)} characters",
+            )
         return text
 
     def text(self, path: str, limit: int = MAX_SHORT_CHARS, default: str = "") -> str:
@@ -97,8 +103,9 @@ class Fields:
         if not isinstance(value, str) or not value.strip():
             raise PayloadError(self.source, path, "a non-empty string", got=_show(value))
         if len(value) > limit:
-            raise PayloadError(self.source, path, f"at most {limit} characters",
-                               got=f"{len(value)} characters")
+            raise PayloadError(
+                self.source, path, f"at most {limit} characters", got=f"{len(value)} characters"
+            )
         return value.strip()
 
     def clip(self, name: str, value: str, limit: int) -> str:
@@ -110,8 +117,9 @@ class Fields:
     def choice(self, path: str, allowed: dict[str, Any], hint: str | None = None) -> Any:
         value = self.raw(path)
         if not isinstance(value, str) or value not in allowed:
-            raise PayloadError(self.source, path, "one of " + ", ".join(allowed),
-                               got=_show(value), hint=hint)
+            raise PayloadError(
+                self.source, path, "one of " + ", ".join(allowed), got=_show(value), hint=hint
+            )
         return allowed[value]
 
     def timestamp(self, path: str) -> float | None:
@@ -120,8 +128,9 @@ class Fields:
             return None
         seconds = parse_timestamp(value)
         if seconds is None:
-            raise PayloadError(self.source, path, "a timestamp (ISO 8601 or epoch s/ms/ns)",
-                               got=_show(value))
+            raise PayloadError(
+                self.source, path, "a timestamp (ISO 8601 or epoch s/ms/ns)", got=_show(value)
+            )
         return seconds
 
 
@@ -205,8 +214,15 @@ def _split(path: str) -> tuple[str, ...]:
 
 
 def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 

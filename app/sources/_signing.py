@@ -23,12 +23,15 @@ def require_configured(source: str, variable: str, configured: bool, insecure_de
         return True
     if insecure_dev:
         return False
-    raise Unauthorized(f"{source} webhooks are refused: {variable} is not set on this "
-                       f"Klaxon (fail closed)", source=source)
+    raise Unauthorized(
+        f"{source} webhooks are refused: {variable} is not set on this Klaxon (fail closed)",
+        source=source,
+    )
 
 
-def verify_hmac(source: str, header: str, provided: Iterable[str], secrets: Iterable[str],
-                message: bytes) -> None:
+def verify_hmac(
+    source: str, header: str, provided: Iterable[str], secrets: Iterable[str], message: bytes
+) -> None:
     """Accept when any provided hex signature matches any secret's HMAC of `message`."""
     # As bytes: compare_digest refuses str with non-ASCII characters (a header is latin-1).
     candidates = [p.strip().lower().encode("utf-8", "replace") for p in provided if p.strip()]
@@ -39,8 +42,9 @@ def verify_hmac(source: str, header: str, provided: Iterable[str], secrets: Iter
         for candidate in candidates:
             if hmac.compare_digest(expected, candidate):
                 return
-    raise Unauthorized(f"{source}: signature in {header} does not match the request body",
-                       source=source)
+    raise Unauthorized(
+        f"{source}: signature in {header} does not match the request body", source=source
+    )
 
 
 def presented_tokens(headers: Mapping[str, str], query_token: str | None = None) -> list[str]:
@@ -62,8 +66,11 @@ def presented_tokens(headers: Mapping[str, str], query_token: str | None = None)
 
 def verify_token(source: str, expected: str, presented: list[str]) -> None:
     if not presented:
-        raise Unauthorized(f"{source}: missing token: send it in the {TOKEN_HEADER} header "
-                           f"or as the HTTP Basic auth password", source=source)
+        raise Unauthorized(
+            f"{source}: missing token: send it in the {TOKEN_HEADER} header "
+            f"or as the HTTP Basic auth password",
+            source=source,
+        )
     expected_bytes = expected.encode("utf-8")
     # Compare every candidate so timing does not reveal which header matched.
     matched = False

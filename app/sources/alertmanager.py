@@ -24,8 +24,9 @@ class AlertmanagerSource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if require_configured(self.name, "ALERTMANAGER_WEBHOOK_TOKEN", bool(self._token),
-                              self._insecure_dev):
+        if require_configured(
+            self.name, "ALERTMANAGER_WEBHOOK_TOKEN", bool(self._token), self._insecure_dev
+        ):
             verify_token(self.name, self._token, presented_tokens(headers))
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:

@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 from app.errors import PayloadError
 from app.models import Alert, Lifecycle, SourceName
 from app.sources import Parsed
-from app.sources._fields import (MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link,
-                                 tags_from_strings)
+from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link, tags_from_strings
 from app.sources._signing import presented_tokens, require_configured, verify_token
 
 TRANSITIONS = {
@@ -41,9 +40,11 @@ INCIDENT_STATUSES = {
 }
 TEMPLATE_HINT = "Check the Payload template of the Datadog webhook (README, 'Datadog')"
 # "[P2] [Triggered on {host:web-03}] title" -> priority, transition, scope, title
-_TITLE = re.compile(r"^(?:\[(?P<priority>P[1-5])\]\s*)?"
-                    r"\[(?P<transition>[A-Za-z -]+?)(?: on \{(?P<scope>[^}]*)\})?\]\s*(?P<name>.*)$",
-                    re.DOTALL)
+_TITLE = re.compile(
+    r"^(?:\[(?P<priority>P[1-5])\]\s*)?"
+    r"\[(?P<transition>[A-Za-z -]+?)(?: on \{(?P<scope>[^}]*)\})?\]\s*(?P<name>.*)$",
+    re.DOTALL,
+)
 
 
 class DatadogSource:
@@ -54,8 +55,9 @@ class DatadogSource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if require_configured(self.name, "DATADOG_WEBHOOK_TOKEN", bool(self._token),
-                              self._insecure_dev):
+        if require_configured(
+            self.name, "DATADOG_WEBHOOK_TOKEN", bool(self._token), self._insecure_dev
+        ):
             verify_token(self.name, self._token, presented_tokens(headers))
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
@@ -79,15 +81,26 @@ def _parse_monitor(fields: Fields, delivery_id: str) -> Parsed:
     monitor_id = fields.ident("alert.id")
     scope = fields.text("alert.scope")
     tags = tags_from_strings(fields.raw("tags", ""))
-    tags.update({k: v for k, v in {
-        "alert_type": fields.text("alert.type", 20), "monitor_id": monitor_id,
-        "alert_metric": fields.text("alert.metric"), "transition": transition,
-        "scope": scope}.items() if v})
+    tags.update(
+        {
+            k: v
+            for k, v in {
+                "alert_type": fields.text("alert.type", 20),
+                "monitor_id": monitor_id,
+                "alert_metric": fields.text("alert.metric"),
+                "transition": transition,
+                "scope": scope,
+            }.items()
+            if v
+        }
+    )
     title = fields.text("alert.title", MAX_TITLE_CHARS) or fields.text("title", MAX_TITLE_CHARS)
     alert = Alert(
-        source=SourceName.DATADOG, lifecycle=lifecycle,
+        source=SourceName.DATADOG,
+        lifecycle=lifecycle,
         identity=f"{monitor_id}|{scope}" if scope else monitor_id,
-        delivery_id=delivery_id, event_type=transition,
+        delivery_id=delivery_id,
+        event_type=transition,
         title=_strip_prefix(title),
         description=fields.text("text_only_msg", MAX_TEXT_CHARS)
         or fields.text("body", MAX_TEXT_CHARS),
@@ -95,11 +108,13 @@ def _parse_monitor(fields: Fields, delivery_id: str) -> Parsed:
         environment=tags.get("env", "") or tags.get("environment", ""),
         host=fields.text("hostname") or tags.get("host", ""),
         source_severity=fields.text("alert.priority", 20) or fields.text("alert.type", 20),
-        tags=tags, links=link(fields.raw("link", None), "Datadog event"),
+        tags=tags,
+        links=link(fields.raw("link", None), "Datadog event"),
         occurred_at=fields.timestamp("date"),
         problem_key=fields.text("alert.cycle_key", 255) or fields.text("aggreg_key", 255),
         details={"snapshot": fields.text("snapshot", 2048)},
-        truncated=tuple(fields.truncated))
+        truncated=tuple(fields.truncated),
+    )
     return Parsed(transition, delivery_id, alerts=[alert])
 
 
@@ -110,13 +125,19 @@ def _parse_default_payload(fields: Fields, delivery_id: str) -> Parsed:
     assert match is not None  # _title_transition already matched it
     name, scope = match["name"].strip(), (match["scope"] or "").strip()
     alert = Alert(
-        source=SourceName.DATADOG, lifecycle=lifecycle,
-        identity=f"title:{name}|{scope}", delivery_id=delivery_id, event_type=transition,
-        title=name, description=fields.text("body", MAX_TEXT_CHARS),
+        source=SourceName.DATADOG,
+        lifecycle=lifecycle,
+        identity=f"title:{name}|{scope}",
+        delivery_id=delivery_id,
+        event_type=transition,
+        title=name,
+        description=fields.text("body", MAX_TEXT_CHARS),
         host=scope.partition(":")[2] if scope.startswith("host:") else "",
         source_severity=match["priority"] or "",
         tags=tags_from_strings(scope) | {"transition": transition},
-        occurred_at=fields.timestamp("date"), truncated=tuple(fields.truncated))
+        occurred_at=fields.timestamp("date"),
+        truncated=tuple(fields.truncated),
+    )
     return Parsed(transition, delivery_id, alerts=[alert])
 
 
@@ -126,22 +147,31 @@ def _parse_incident(fields: Fields) -> Parsed:
     delivery_id = f"incident:{public_id}:{status}:{fields.text('date', 40)}"
     lifecycle = INCIDENT_STATUSES.get(status)
     if lifecycle is None:
-        return Parsed(f"incident.{status}", delivery_id,
-                      ignored_reason=f"incident status {status!r} is informational")
+        return Parsed(
+            f"incident.{status}",
+            delivery_id,
+            ignored_reason=f"incident status {status!r} is informational",
+        )
     tags = {"incident_status": status}
     services = fields.raw("incident_fields.services", [])
     alert = Alert(
-        source=SourceName.DATADOG, lifecycle=lifecycle, identity=f"incident:{public_id}",
-        delivery_id=delivery_id, event_type=f"incident.{status}",
+        source=SourceName.DATADOG,
+        lifecycle=lifecycle,
+        identity=f"incident:{public_id}",
+        delivery_id=delivery_id,
+        event_type=f"incident.{status}",
         title=fields.text("incident_title", MAX_TITLE_CHARS),
         description=fields.text("incident_msg", MAX_TEXT_CHARS),
         service=str(services[0])[:512] if isinstance(services, list) and services else "",
-        source_severity=fields.text("incident_severity", 20), tags=tags,
+        source_severity=fields.text("incident_severity", 20),
+        tags=tags,
         links=link(fields.raw("incident_url", None), "Datadog incident"),
         occurred_at=fields.timestamp("date"),
         actor=fields.text("incident_commander.name", default="")
-        if isinstance(fields.raw("incident_commander", None), dict) else "",
-        truncated=tuple(fields.truncated))
+        if isinstance(fields.raw("incident_commander", None), dict)
+        else "",
+        truncated=tuple(fields.truncated),
+    )
     return Parsed(f"incident.{status}", delivery_id, alerts=[alert])
 
 
@@ -149,9 +179,14 @@ def _title_transition(fields: Fields, path: str) -> tuple[Lifecycle, str]:
     title = fields.text(path, MAX_TITLE_CHARS)
     match = _TITLE.match(title)
     if not match or match["transition"] not in TRANSITIONS:
-        raise PayloadError("datadog", path, "a title starting with [Triggered], [Recovered], "
-                           "[Warn], ... when the payload has no alert.transition",
-                           got=repr(title[:60]), hint=TEMPLATE_HINT)
+        raise PayloadError(
+            "datadog",
+            path,
+            "a title starting with [Triggered], [Recovered], "
+            "[Warn], ... when the payload has no alert.transition",
+            got=repr(title[:60]),
+            hint=TEMPLATE_HINT,
+        )
     return TRANSITIONS[match["transition"]], match["transition"]
 
 

@@ -21,26 +21,38 @@ from app.sources._signing import require_configured, verify_hmac
 class GrafanaSource:
     name: ClassVar[SourceName] = SourceName.GRAFANA
 
-    def __init__(self, secret: str, signature_header: str, timestamp_header: str = "",
-                 insecure_dev: bool = False) -> None:
+    def __init__(
+        self,
+        secret: str,
+        signature_header: str,
+        timestamp_header: str = "",
+        insecure_dev: bool = False,
+    ) -> None:
         self._secret = secret
         self._signature_header = signature_header
         self._timestamp_header = timestamp_header
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if not require_configured(self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret),
-                                  self._insecure_dev):
+        if not require_configured(
+            self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret), self._insecure_dev
+        ):
             return
         message = body
         if self._timestamp_header:
             timestamp = headers.get(self._timestamp_header, "").strip()
             if not timestamp.isdigit():
-                raise Unauthorized(f"grafana: missing timestamp header {self._timestamp_header}",
-                                   source=self.name)
+                raise Unauthorized(
+                    f"grafana: missing timestamp header {self._timestamp_header}", source=self.name
+                )
             message = timestamp.encode() + b":" + body
-        verify_hmac(self.name, self._signature_header, [headers.get(self._signature_header, "")],
-                    [self._secret], message)
+        verify_hmac(
+            self.name,
+            self._signature_header,
+            [headers.get(self._signature_header, "")],
+            [self._secret],
+            message,
+        )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         return parse_alert_group(self.name, Fields(self.name, payload))

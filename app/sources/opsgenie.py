@@ -42,34 +42,42 @@ class OpsgenieSource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if require_configured(self.name, "OPSGENIE_WEBHOOK_TOKEN", bool(self._token),
-                              self._insecure_dev):
+        if require_configured(
+            self.name, "OPSGENIE_WEBHOOK_TOKEN", bool(self._token), self._insecure_dev
+        ):
             verify_token(self.name, self._token, presented_tokens(headers))
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)
         action = fields.word("action")
         alert_id = fields.ident("alert.alertId")
-        stamp = (fields.text("alert.updatedAt", 40) or fields.text("escalationId", 100)
-                 + ":" + fields.text("escalationTime", 40) + ":" + fields.text("repeatCount", 40))
+        stamp = fields.text("alert.updatedAt", 40) or fields.text(
+            "escalationId", 100
+        ) + ":" + fields.text("escalationTime", 40) + ":" + fields.text("repeatCount", 40)
         delivery_id = f"{alert_id}:{action}:{stamp}"
         lifecycle = ACTION_LIFECYCLES.get(action)
         if lifecycle is None:
             return Parsed(action, delivery_id, ignored_reason=f"action {action} is informational")
-        return Parsed(action, delivery_id, alerts=[_alert(fields, action, lifecycle, alert_id,
-                                                          delivery_id)])
+        return Parsed(
+            action, delivery_id, alerts=[_alert(fields, action, lifecycle, alert_id, delivery_id)]
+        )
 
 
-def _alert(fields: Fields, action: str, lifecycle: Lifecycle, alert_id: str,
-           delivery_id: str) -> Alert:
+def _alert(
+    fields: Fields, action: str, lifecycle: Lifecycle, alert_id: str, delivery_id: str
+) -> Alert:
     tags = tags_from_strings(fields.raw("alert.tags", []))
     details = fields.raw("alert.details", {})
-    details = {str(k)[:200]: str(v)[:2000] for k, v in details.items()} if isinstance(
-        details, dict) else {}
+    details = (
+        {str(k)[:200]: str(v)[:2000] for k, v in details.items()}
+        if isinstance(details, dict)
+        else {}
+    )
     if fields.text("alert.team"):
         tags.setdefault("opsgenie_team", fields.text("alert.team"))
-    description = (fields.text("alert.description", MAX_TEXT_CHARS)
-                   or fields.text("alert.note", MAX_TEXT_CHARS))
+    description = fields.text("alert.description", MAX_TEXT_CHARS) or fields.text(
+        "alert.note", MAX_TEXT_CHARS
+    )
     escalation = fields.text("escalationName")
     if escalation:
         details["escalation"] = escalation

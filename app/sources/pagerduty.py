@@ -47,11 +47,15 @@ class PagerDutySource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if not require_configured(self.name, "PAGERDUTY_WEBHOOK_SECRET", bool(self._secrets),
-                                  self._insecure_dev):
+        if not require_configured(
+            self.name, "PAGERDUTY_WEBHOOK_SECRET", bool(self._secrets), self._insecure_dev
+        ):
             return
-        provided = [part.strip()[3:] for part in headers.get(SIGNATURE_HEADER, "").split(",")
-                    if part.strip().startswith("v1=")]
+        provided = [
+            part.strip()[3:]
+            for part in headers.get(SIGNATURE_HEADER, "").split(",")
+            if part.strip().startswith("v1=")
+        ]
         verify_hmac(self.name, SIGNATURE_HEADER, provided, self._secrets, body)
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
@@ -62,10 +66,10 @@ class PagerDutySource:
             return Parsed(event_type, delivery_id, ignored_reason="test event")
         lifecycle = EVENT_LIFECYCLES.get(event_type)
         if lifecycle is None:
-            return Parsed(event_type, delivery_id,
-                          ignored_reason=f"{event_type} is informational")
-        return Parsed(event_type, delivery_id,
-                      alerts=[_alert(fields, event_type, lifecycle, delivery_id)])
+            return Parsed(event_type, delivery_id, ignored_reason=f"{event_type} is informational")
+        return Parsed(
+            event_type, delivery_id, alerts=[_alert(fields, event_type, lifecycle, delivery_id)]
+        )
 
 
 def _alert(fields: Fields, event_type: str, lifecycle: Lifecycle, delivery_id: str) -> Alert:
@@ -77,13 +81,19 @@ def _alert(fields: Fields, event_type: str, lifecycle: Lifecycle, delivery_id: s
     title_path = f"{base}.summary" if nested else "event.data.title"
     priority = "" if nested else fields.text("event.data.priority.summary", default="")
     urgency = "" if nested else fields.text("event.data.urgency", default="")
-    tags = {k: v for k, v in {
-        "urgency": urgency, "priority": priority,
-        "pagerduty_service": "" if nested else fields.text("event.data.service.summary"),
-        "escalation_policy": "" if nested else fields.text(
-            "event.data.escalation_policy.summary"),
-        "pagerduty_status": "" if nested else fields.text("event.data.status"),
-    }.items() if v}
+    tags = {
+        k: v
+        for k, v in {
+            "urgency": urgency,
+            "priority": priority,
+            "pagerduty_service": "" if nested else fields.text("event.data.service.summary"),
+            "escalation_policy": ""
+            if nested
+            else fields.text("event.data.escalation_policy.summary"),
+            "pagerduty_status": "" if nested else fields.text("event.data.status"),
+        }.items()
+        if v
+    }
     teams = [] if nested else fields.items("event.data.teams")
     team_names = [t.get("summary") for t in teams if isinstance(t, dict)]
     if team_names and isinstance(team_names[0], str):

@@ -20,8 +20,14 @@ from typing import Any, ClassVar
 from app.errors import Unauthorized
 from app.models import Alert, Lifecycle, SourceName
 from app.sources import Parsed
-from app.sources._fields import (MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, body_digest, link,
-                                 tags_from_pairs)
+from app.sources._fields import (
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    Fields,
+    body_digest,
+    link,
+    tags_from_pairs,
+)
 from app.sources._signing import require_configured, verify_hmac, verify_token
 
 SIGNATURE_HEADER = "Sentry-Hook-Signature"
@@ -47,8 +53,9 @@ COMMENT_ACTIONS = {"created": Lifecycle.NOTE, "updated": Lifecycle.NOTE, "delete
 class SentrySource:
     name: ClassVar[SourceName] = SourceName.SENTRY
 
-    def __init__(self, client_secret: str, insecure_dev: bool = False,
-                 legacy_token: str = "") -> None:
+    def __init__(
+        self, client_secret: str, insecure_dev: bool = False, legacy_token: str = ""
+    ) -> None:
         self._secret = client_secret
         self._legacy_token = legacy_token
         self._insecure_dev = insecure_dev
@@ -56,17 +63,26 @@ class SentrySource:
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
         if _is_legacy(headers):
             if self._legacy_token:
-                verify_token(self.name, self._legacy_token,
-                             [query["token"]] if query.get("token") else [])
+                verify_token(
+                    self.name, self._legacy_token, [query["token"]] if query.get("token") else []
+                )
             elif not self._insecure_dev:
-                raise Unauthorized("sentry: unsigned legacy-plugin webhooks are refused unless "
-                                   "SENTRY_LEGACY_WEBHOOK_TOKEN is set and sent as ?token=",
-                                   source=self.name)
+                raise Unauthorized(
+                    "sentry: unsigned legacy-plugin webhooks are refused unless "
+                    "SENTRY_LEGACY_WEBHOOK_TOKEN is set and sent as ?token=",
+                    source=self.name,
+                )
             return
-        if require_configured(self.name, "SENTRY_CLIENT_SECRET", bool(self._secret),
-                              self._insecure_dev):
-            verify_hmac(self.name, SIGNATURE_HEADER, [headers.get(SIGNATURE_HEADER, "")],
-                        [self._secret], body)
+        if require_configured(
+            self.name, "SENTRY_CLIENT_SECRET", bool(self._secret), self._insecure_dev
+        ):
+            verify_hmac(
+                self.name,
+                SIGNATURE_HEADER,
+                [headers.get(SIGNATURE_HEADER, "")],
+                [self._secret],
+                body,
+            )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)
@@ -77,8 +93,11 @@ class SentrySource:
         event_type = f"{resource}.{action}"
         parser = _PARSERS.get(resource)
         if parser is None:
-            return Parsed(event_type, body_digest(body),
-                          ignored_reason=f"{resource or 'unknown'} webhooks carry no alert")
+            return Parsed(
+                event_type,
+                body_digest(body),
+                ignored_reason=f"{resource or 'unknown'} webhooks carry no alert",
+            )
         return parser(fields, action, event_type, body)
 
 
@@ -96,16 +115,23 @@ def _parse_issue(fields: Fields, action: str, event_type: str, body: bytes) -> P
         return _ignored(event_type, body)
     issue = "data.issue"
     delivery_id = f"{event_type}:{body_digest(body)}"
-    alert = _alert(fields, lifecycle, event_type, delivery_id,
-                   identity="issue:" + fields.ident(f"{issue}.id"),
-                   title=fields.text(f"{issue}.title", MAX_TITLE_CHARS),
-                   description=fields.text(f"{issue}.culprit", MAX_TEXT_CHARS),
-                   service=fields.text(f"{issue}.project.slug"),
-                   severity=fields.text(f"{issue}.level", 20),
-                   web_url=fields.raw(f"{issue}.web_url", None),
-                   tags={"priority": fields.text(f"{issue}.priority", 20),
-                         "substatus": fields.text(f"{issue}.substatus", 60)},
-                   occurred_at=fields.timestamp(f"{issue}.lastSeen"))
+    alert = _alert(
+        fields,
+        lifecycle,
+        event_type,
+        delivery_id,
+        identity="issue:" + fields.ident(f"{issue}.id"),
+        title=fields.text(f"{issue}.title", MAX_TITLE_CHARS),
+        description=fields.text(f"{issue}.culprit", MAX_TEXT_CHARS),
+        service=fields.text(f"{issue}.project.slug"),
+        severity=fields.text(f"{issue}.level", 20),
+        web_url=fields.raw(f"{issue}.web_url", None),
+        tags={
+            "priority": fields.text(f"{issue}.priority", 20),
+            "substatus": fields.text(f"{issue}.substatus", 60),
+        },
+        occurred_at=fields.timestamp(f"{issue}.lastSeen"),
+    )
     return Parsed(event_type, delivery_id, alerts=[alert])
 
 
@@ -116,16 +142,21 @@ def _parse_event_alert(fields: Fields, action: str, event_type: str, body: bytes
     delivery_id = f"{event_type}:{fields.ident(f'{event}.event_id')}"
     tags = tags_from_pairs(fields.raw(f"{event}.tags", []))
     tags["rule"] = fields.text("data.triggered_rule")
-    alert = _alert(fields, Lifecycle.TRIGGER, event_type, delivery_id,
-                   identity="issue:" + fields.ident(f"{event}.issue_id"),
-                   title=fields.text(f"{event}.title", MAX_TITLE_CHARS),
-                   description=fields.text(f"{event}.culprit", MAX_TEXT_CHARS),
-                   service=tags.get("project", "") or _project_from_url(fields, event),
-                   severity=fields.text(f"{event}.level", 20),
-                   web_url=fields.raw(f"{event}.web_url", None),
-                   tags=tags,
-                   occurred_at=fields.timestamp(f"{event}.timestamp"),
-                   environment=fields.text(f"{event}.environment"))
+    alert = _alert(
+        fields,
+        Lifecycle.TRIGGER,
+        event_type,
+        delivery_id,
+        identity="issue:" + fields.ident(f"{event}.issue_id"),
+        title=fields.text(f"{event}.title", MAX_TITLE_CHARS),
+        description=fields.text(f"{event}.culprit", MAX_TEXT_CHARS),
+        service=tags.get("project", "") or _project_from_url(fields, event),
+        severity=fields.text(f"{event}.level", 20),
+        web_url=fields.raw(f"{event}.web_url", None),
+        tags=tags,
+        occurred_at=fields.timestamp(f"{event}.timestamp"),
+        environment=fields.text(f"{event}.environment"),
+    )
     return Parsed(event_type, delivery_id, alerts=[alert])
 
 
@@ -137,19 +168,26 @@ def _parse_metric_alert(fields: Fields, action: str, event_type: str, body: byte
     incident_id = fields.ident(f"{metric}.id")
     delivery_id = f"{event_type}:{incident_id}:{fields.text(f'{metric}.status', 20)}"
     projects = fields.items(f"{metric}.projects")
-    alert = _alert(fields, lifecycle, event_type, delivery_id,
-                   identity="metric:" + incident_id,
-                   title=fields.text("data.description_title", MAX_TITLE_CHARS)
-                   or fields.text(f"{metric}.title", MAX_TITLE_CHARS),
-                   description=fields.text("data.description_text", MAX_TEXT_CHARS),
-                   service=str(projects[0])[:512] if projects else "",
-                   severity=action if lifecycle is Lifecycle.TRIGGER else "",
-                   web_url=fields.raw("data.web_url", None),
-                   tags={"alert_rule": fields.text(f"{metric}.alert_rule.name"),
-                         "alert_rule_id": fields.text(f"{metric}.alert_rule.id")},
-                   occurred_at=fields.timestamp(f"{metric}.date_closed")
-                   or fields.timestamp(f"{metric}.date_started"),
-                   environment=fields.text(f"{metric}.alert_rule.environment"))
+    alert = _alert(
+        fields,
+        lifecycle,
+        event_type,
+        delivery_id,
+        identity="metric:" + incident_id,
+        title=fields.text("data.description_title", MAX_TITLE_CHARS)
+        or fields.text(f"{metric}.title", MAX_TITLE_CHARS),
+        description=fields.text("data.description_text", MAX_TEXT_CHARS),
+        service=str(projects[0])[:512] if projects else "",
+        severity=action if lifecycle is Lifecycle.TRIGGER else "",
+        web_url=fields.raw("data.web_url", None),
+        tags={
+            "alert_rule": fields.text(f"{metric}.alert_rule.name"),
+            "alert_rule_id": fields.text(f"{metric}.alert_rule.id"),
+        },
+        occurred_at=fields.timestamp(f"{metric}.date_closed")
+        or fields.timestamp(f"{metric}.date_started"),
+        environment=fields.text(f"{metric}.alert_rule.environment"),
+    )
     return Parsed(event_type, delivery_id, alerts=[alert])
 
 
@@ -158,11 +196,20 @@ def _parse_comment(fields: Fields, action: str, event_type: str, body: bytes) ->
     if lifecycle is None:
         return _ignored(event_type, body)
     delivery_id = f"{event_type}:{fields.ident('data.comment_id')}:{body_digest(body)[:16]}"
-    alert = _alert(fields, lifecycle, event_type, delivery_id,
-                   identity="issue:" + fields.ident("data.issue_id"),
-                   title="", description=fields.text("data.comment", MAX_TEXT_CHARS),
-                   service=fields.text("data.project_slug"), severity="", web_url=None,
-                   tags={}, occurred_at=fields.timestamp("data.timestamp"))
+    alert = _alert(
+        fields,
+        lifecycle,
+        event_type,
+        delivery_id,
+        identity="issue:" + fields.ident("data.issue_id"),
+        title="",
+        description=fields.text("data.comment", MAX_TEXT_CHARS),
+        service=fields.text("data.project_slug"),
+        severity="",
+        web_url=None,
+        tags={},
+        occurred_at=fields.timestamp("data.timestamp"),
+    )
     return Parsed(event_type, delivery_id, alerts=[alert])
 
 
@@ -171,16 +218,21 @@ def _parse_error(fields: Fields, action: str, event_type: str, body: bytes) -> P
         return _ignored(event_type, body)
     error = "data.error"
     delivery_id = f"{event_type}:{fields.ident(f'{error}.event_id')}"
-    alert = _alert(fields, Lifecycle.TRIGGER, event_type, delivery_id,
-                   identity="issue:" + fields.ident(f"{error}.issue_id"),
-                   title=fields.text(f"{error}.title", MAX_TITLE_CHARS),
-                   description=fields.text(f"{error}.culprit", MAX_TEXT_CHARS),
-                   service=_project_from_url(fields, error),
-                   severity=fields.text(f"{error}.level", 20),
-                   web_url=fields.raw(f"{error}.web_url", None),
-                   tags=tags_from_pairs(fields.raw(f"{error}.tags", [])),
-                   occurred_at=fields.timestamp(f"{error}.timestamp"),
-                   environment=fields.text(f"{error}.environment"))
+    alert = _alert(
+        fields,
+        Lifecycle.TRIGGER,
+        event_type,
+        delivery_id,
+        identity="issue:" + fields.ident(f"{error}.issue_id"),
+        title=fields.text(f"{error}.title", MAX_TITLE_CHARS),
+        description=fields.text(f"{error}.culprit", MAX_TEXT_CHARS),
+        service=_project_from_url(fields, error),
+        severity=fields.text(f"{error}.level", 20),
+        web_url=fields.raw(f"{error}.web_url", None),
+        tags=tags_from_pairs(fields.raw(f"{error}.tags", [])),
+        occurred_at=fields.timestamp(f"{error}.timestamp"),
+        environment=fields.text(f"{error}.environment"),
+    )
     return Parsed(event_type, delivery_id, alerts=[alert])
 
 
@@ -189,31 +241,60 @@ def _parse_legacy(fields: Fields, body: bytes) -> Parsed:
     event_id = fields.ident("event.event_id", required=False) or body_digest(body)
     delivery_id = f"legacy:{issue_id}:{event_id}"
     tags = tags_from_pairs(fields.raw("event.tags", []))
-    alert = _alert(fields, Lifecycle.TRIGGER, "legacy.alert", delivery_id,
-                   identity="issue:" + issue_id,
-                   title=fields.text("message", MAX_TITLE_CHARS)
-                   or fields.text("culprit", MAX_TITLE_CHARS),
-                   description=fields.text("culprit", MAX_TEXT_CHARS),
-                   service=fields.text("project_slug") or fields.text("project"),
-                   severity=fields.text("level", 20), web_url=fields.raw("url", None),
-                   tags=tags, occurred_at=fields.timestamp("event.timestamp"),
-                   environment=tags.get("environment", ""))
+    alert = _alert(
+        fields,
+        Lifecycle.TRIGGER,
+        "legacy.alert",
+        delivery_id,
+        identity="issue:" + issue_id,
+        title=fields.text("message", MAX_TITLE_CHARS) or fields.text("culprit", MAX_TITLE_CHARS),
+        description=fields.text("culprit", MAX_TEXT_CHARS),
+        service=fields.text("project_slug") or fields.text("project"),
+        severity=fields.text("level", 20),
+        web_url=fields.raw("url", None),
+        tags=tags,
+        occurred_at=fields.timestamp("event.timestamp"),
+        environment=tags.get("environment", ""),
+    )
     return Parsed("legacy.alert", delivery_id, alerts=[alert])
 
 
-def _alert(fields: Fields, lifecycle: Lifecycle, event_type: str, delivery_id: str, *,
-           identity: str, title: str, description: str, service: str, severity: str,
-           web_url: Any, tags: dict[str, str], occurred_at: float | None,
-           environment: str = "") -> Alert:
+def _alert(
+    fields: Fields,
+    lifecycle: Lifecycle,
+    event_type: str,
+    delivery_id: str,
+    *,
+    identity: str,
+    title: str,
+    description: str,
+    service: str,
+    severity: str,
+    web_url: Any,
+    tags: dict[str, str],
+    occurred_at: float | None,
+    environment: str = "",
+) -> Alert:
     tags = {k: v for k, v in tags.items() if v}
     return Alert(
-        source=SourceName.SENTRY, lifecycle=lifecycle, identity=identity,
-        delivery_id=delivery_id, event_type=event_type, title=title, description=description,
-        service=service, environment=environment or tags.get("environment", ""),
-        host=tags.get("server_name", ""), source_severity=severity, tags=tags,
-        links=link(web_url, "Sentry"), occurred_at=occurred_at,
-        actor=fields.text("actor.name", default=""), details={},
-        truncated=tuple(fields.truncated))
+        source=SourceName.SENTRY,
+        lifecycle=lifecycle,
+        identity=identity,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        title=title,
+        description=description,
+        service=service,
+        environment=environment or tags.get("environment", ""),
+        host=tags.get("server_name", ""),
+        source_severity=severity,
+        tags=tags,
+        links=link(web_url, "Sentry"),
+        occurred_at=occurred_at,
+        actor=fields.text("actor.name", default=""),
+        details={},
+        truncated=tuple(fields.truncated),
+    )
 
 
 def _project_from_url(fields: Fields, path: str) -> str:

@@ -13,8 +13,13 @@ import redis
 SOCKET_TIMEOUT_SECONDS = 2.0  # a webhook sender waits 1-15 s; fail fast and answer 503
 
 # Conditions a client should retry through (503), as opposed to bugs (500).
-_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError,
-                redis.exceptions.ReadOnlyError, OSError)
+_UNAVAILABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.ReadOnlyError,
+    OSError,
+)
 _UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
 
 
@@ -22,16 +27,17 @@ def is_unavailable(error: BaseException) -> bool:
     """Redis is down, full, loading or a read-only replica after a failover: worth a retry."""
     if isinstance(error, _UNAVAILABLE):
         return True
-    return isinstance(error, redis.ResponseError) and \
-        str(error).startswith(_UNAVAILABLE_REPLIES)
+    return isinstance(error, redis.ResponseError) and str(error).startswith(_UNAVAILABLE_REPLIES)
 
 
 def connect(url: str, **kwargs: object) -> redis.Redis:
     """A client for `url`. rediss:// skips certificate verification unless the URL says otherwise:
     Heroku Key-Value Store serves a self-signed certificate on every plan."""
-    options: dict[str, object] = {"socket_timeout": SOCKET_TIMEOUT_SECONDS,
-                                  "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
-                                  "health_check_interval": 30}
+    options: dict[str, object] = {
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
+        "health_check_interval": 30,
+    }
     parts = urlsplit(url)
     if parts.scheme == "rediss" and "ssl_cert_reqs" not in parse_qs(parts.query):
         options["ssl_cert_reqs"] = None

@@ -82,27 +82,34 @@ class IncidentStore:
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
-        event = _event_args(alert, alert_id, decision, self.clock.now(),
-                            self.delivery_ttl_seconds)
+        event = _event_args(alert, alert_id, decision, self.clock.now(), self.delivery_ttl_seconds)
         try:
-            result = jsontext.loads(self._script(jsontext.dumps_bytes(event),
-                                                 alert.to_json().encode(), raw_body))
+            result = jsontext.loads(
+                self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), raw_body)
+            )
         except (redis.RedisError, OSError) as exc:
             if is_unavailable(exc):  # down, full, or a replica after a failover
                 raise StorageUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
             raise
         outcome = Outcome(result["outcome"])
         known = outcome is not Outcome.IGNORED
-        return Correlated(alert_id=alert_id if known else None, outcome=outcome,
-                          incident_id=result["incident"] or None, reason=result["reason"],
-                          alert_status=AlertStatus(result["alert_status"])
-                          if result["alert_status"] else None, notify=result["notify"])
+        return Correlated(
+            alert_id=alert_id if known else None,
+            outcome=outcome,
+            incident_id=result["incident"] or None,
+            reason=result["reason"],
+            alert_status=AlertStatus(result["alert_status"]) if result["alert_status"] else None,
+            notify=result["notify"],
+        )
 
     def resolve(self, incident_id: str, by: str, force: bool = False) -> str:
         """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
         hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
-        return _text(self._resolve(args=[keys.PREFIX, incident_id, repr(self.clock.now()), by,
-                                         "1" if force else "0"]))
+        return _text(
+            self._resolve(
+                args=[keys.PREFIX, incident_id, repr(self.clock.now()), by, "1" if force else "0"]
+            )
+        )
 
     def declare(self, incident_id: str) -> str:
         """End the incident's group_wait: returns declared once (then already_declared), so the
@@ -116,22 +123,28 @@ class IncidentStore:
     def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> str:
         """Record escalation `level` unless the incident was acknowledged or got there already:
         escalated, already_escalated, already_acknowledged, resolved or unknown."""
-        return str(self._act(incident_id, "escalate", level=level, targets=targets,
-                             waited=waited)["result"])
+        return str(
+            self._act(incident_id, "escalate", level=level, targets=targets, waited=waited)[
+                "result"
+            ]
+        )
 
     def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> str:
         """Record a reminder once per `seq`: reminded, already_reminded, resolved or unknown."""
-        return str(self._act(incident_id, "remind", kind=kind, message=message, by=to,
-                             seq=seq)["result"])
+        return str(
+            self._act(incident_id, "remind", kind=kind, message=message, by=to, seq=seq)["result"]
+        )
 
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
 
-    def post_update(self, incident_id: str, status: str, message: str, by: str,
-                    severity: str = "") -> dict[str, Any]:
+    def post_update(
+        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+    ) -> dict[str, Any]:
         """A status update: timeline, status, optionally severity; 'resolved' also closes it."""
-        result = self._act(incident_id, "update", by=by, status=status, message=message,
-                           severity=severity)
+        result = self._act(
+            incident_id, "update", by=by, status=status, message=message, severity=severity
+        )
         if result["result"] == "updated" and status == "resolved":
             self.resolve(incident_id, by=by, force=True)
             result["changed"].append("status")
@@ -139,8 +152,13 @@ class IncidentStore:
         return result
 
     def _act(self, incident_id: str, action: str, **fields: Any) -> dict[str, Any]:
-        args = {"prefix": keys.PREFIX, "now": repr(self.clock.now()), "id": incident_id,
-                "action": action, **fields}
+        args = {
+            "prefix": keys.PREFIX,
+            "now": repr(self.clock.now()),
+            "id": incident_id,
+            "action": action,
+            **fields,
+        }
         result = json.loads(self._lifecycle(args=[json.dumps(args, ensure_ascii=False)]))
         if isinstance(result.get("changed"), dict):  # cjson encodes an empty table as {}
             result["changed"] = []
@@ -159,8 +177,9 @@ class IncidentStore:
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         ids = sorted(_text(i) for i in self.connection.smembers(keys.incident_alerts(incident_id)))
-        ids += sorted(_text(i) for i in self.connection.smembers(
-            keys.incident_suppressed(incident_id)))
+        ids += sorted(
+            _text(i) for i in self.connection.smembers(keys.incident_suppressed(incident_id))
+        )
         alerts = []
         for alert_id in ids:
             data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
@@ -189,43 +208,69 @@ class IncidentStore:
 
     def events(self, alert_id: str) -> list[dict[str, str]]:
         """Every stored delivery about one alert, oldest first, with its raw body."""
-        return [_decode_hash(fields)
-                for _, fields in self.connection.xrange(keys.alert_events(alert_id))]
+        return [
+            _decode_hash(fields)
+            for _, fields in self.connection.xrange(keys.alert_events(alert_id))
+        ]
 
 
-def _event_args(alert: Alert, alert_id: str, decision: Correlation,
-                now: float, delivery_ttl: int) -> dict[str, Any]:
+def _event_args(
+    alert: Alert, alert_id: str, decision: Correlation, now: float, delivery_ttl: int
+) -> dict[str, Any]:
     where = f" on {alert.service}" if alert.service else ""
     return {
-        "prefix": keys.PREFIX, "now": repr(now), "year": time.strftime("%Y", time.gmtime(now)),
-        "alert_id": alert_id, "source": alert.source.value, "identity": alert.identity,
-        "lifecycle": alert.lifecycle.value, "event_type": alert.event_type,
+        "prefix": keys.PREFIX,
+        "now": repr(now),
+        "year": time.strftime("%Y", time.gmtime(now)),
+        "alert_id": alert_id,
+        "source": alert.source.value,
+        "identity": alert.identity,
+        "lifecycle": alert.lifecycle.value,
+        "event_type": alert.event_type,
         "delivery_hash": keys.delivery_hash(alert.delivery_id),
-        "delivery_ttl": delivery_ttl, "title": alert.title, "service": alert.service,
-        "environment": alert.environment, "source_severity": alert.source_severity,
+        "delivery_ttl": delivery_ttl,
+        "title": alert.title,
+        "service": alert.service,
+        "environment": alert.environment,
+        "source_severity": alert.source_severity,
         "actor": alert.actor,
         "title_line": f"[{alert.source}] {alert.event_type}{where}: "
-                      f"{alert.title or alert.description[:200]} ({alert_id})",
-        "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES, "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
-        "decision_json": jsontext.dumps({"rule": decision.rule, "severity": decision.severity.value,
-                                     "team": decision.team, "reason": decision.reason,
-                                     "rules_version": decision.rules_version}),
+        f"{alert.title or alert.description[:200]} ({alert_id})",
+        "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES,
+        "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
+        "decision_json": jsontext.dumps(
+            {
+                "rule": decision.rule,
+                "severity": decision.severity.value,
+                "team": decision.team,
+                "reason": decision.reason,
+                "rules_version": decision.rules_version,
+            }
+        ),
         "decision": {
-            "severity": decision.severity.value, "team": decision.team, "rule": decision.rule,
-            "rule_location": decision.rule_location, "rules_version": decision.rules_version,
-            "reason": decision.reason, "group_key": decision.group_key,
+            "severity": decision.severity.value,
+            "team": decision.team,
+            "rule": decision.rule,
+            "rule_location": decision.rule_location,
+            "rules_version": decision.rules_version,
+            "reason": decision.reason,
+            "group_key": decision.group_key,
             "group_hash": hashlib.blake2b(decision.group_key.encode(), digest_size=12).hexdigest(),
             "group_window": decision.group_window_seconds,
             "group_wait": decision.group_wait_seconds,
-            "quiet_period": decision.quiet_period_seconds, "suppressed": decision.suppressed,
+            "quiet_period": decision.quiet_period_seconds,
+            "suppressed": decision.suppressed,
             # Lists stay lists and "absent" is false: Redis' cjson turns JSON null into a
             # truthy value.
             "inhibited_by": list(decision.inhibited_by),
             "provides_inhibit": list(decision.provides_inhibit),
-            "flapping": {"max_changes": decision.flapping_max_changes,
-                         "window": decision.flapping_window_seconds,
-                         "hold": decision.flapping_hold_seconds}
-            if decision.flapping_max_changes else False,
+            "flapping": {
+                "max_changes": decision.flapping_max_changes,
+                "window": decision.flapping_window_seconds,
+                "hold": decision.flapping_hold_seconds,
+            }
+            if decision.flapping_max_changes
+            else False,
         },
     }
 

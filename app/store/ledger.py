@@ -66,30 +66,54 @@ class Ledger:
 
     def begin(self, key: str, channel: str, incident_id: str, action: str) -> str:
         """send | sent | unsure | busy (see the module docstring)."""
-        result = self._begin(keys=[keys.ledger(key)],
-                             args=[repr(self._clock.now()), LEASE_SECONDS, channel, incident_id,
-                                   action, keys.LEDGER_TTL_SECONDS])
+        result = self._begin(
+            keys=[keys.ledger(key)],
+            args=[
+                repr(self._clock.now()),
+                LEASE_SECONDS,
+                channel,
+                incident_id,
+                action,
+                keys.LEDGER_TTL_SECONDS,
+            ],
+        )
         return result.decode() if isinstance(result, bytes) else result
 
-    def complete(self, key: str, vendor_id: str, detail: dict[str, Any] | None = None,
-                 pipeline: redis.client.Pipeline | None = None) -> None:
+    def complete(
+        self,
+        key: str,
+        vendor_id: str,
+        detail: dict[str, Any] | None = None,
+        pipeline: redis.client.Pipeline | None = None,
+    ) -> None:
         """Mark the key sent; on `pipeline` to record it in the same transaction as what the
         send changed."""
-        (pipeline if pipeline is not None else self._redis).hset(keys.ledger(key), mapping={
-            "state": "sent", "sent_at": repr(self._clock.now()), "vendor_id": vendor_id,
-            "detail": json.dumps(detail or {}), "lease_until": 0})
+        (pipeline if pipeline is not None else self._redis).hset(
+            keys.ledger(key),
+            mapping={
+                "state": "sent",
+                "sent_at": repr(self._clock.now()),
+                "vendor_id": vendor_id,
+                "detail": json.dumps(detail or {}),
+                "lease_until": 0,
+            },
+        )
 
-    def fail(self, key: str, reason: str, *, final: bool = False,
-             maybe_made: bool = False) -> None:
+    def fail(self, key: str, reason: str, *, final: bool = False, maybe_made: bool = False) -> None:
         """A final failure also forgets the first body: the vendor refused it, so nothing of
         it exists to be repeated, and a later try (after a fix) sends what is rendered then.
         A call without an answer (`maybe_made`) may have been acted on: the next attempt is
         told "unsure", as after a crash, and looks before it sends."""
         with self._redis.pipeline() as pipe:
-            pipe.hset(keys.ledger(key), mapping={
-                "state": "maybe" if maybe_made else "failed",
-                "failed_at": repr(self._clock.now()), "reason": reason[:500],
-                "lease_until": 0})
+            pipe.hset(
+                keys.ledger(key),
+                mapping={
+                    "state": "maybe" if maybe_made else "failed",
+                    "failed_at": repr(self._clock.now()),
+                    "reason": reason[:500],
+                    "lease_until": 0,
+                },
+            )
             if final:
                 pipe.hdel(keys.ledger(key), "body")
             pipe.execute()
@@ -108,6 +132,9 @@ class Ledger:
         data = {k.decode(): v.decode() for k, v in self._redis.hgetall(keys.ledger(key)).items()}
         if not data:
             return None
-        return LedgerEntry(state=data["state"], attempts=int(data.get("attempts", 0)),
-                           vendor_id=data.get("vendor_id", ""),
-                           detail=json.loads(data.get("detail") or "{}"))
+        return LedgerEntry(
+            state=data["state"],
+            attempts=int(data.get("attempts", 0)),
+            vendor_id=data.get("vendor_id", ""),
+            detail=json.loads(data.get("detail") or "{}"),
+        )

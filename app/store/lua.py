@@ -46,8 +46,9 @@ class LuaScript:
         conn = held.conn
         command = [_pack([b"EVALSHA", self.sha, b"0", *args])]  # a list of buffers to send
         try:
-            return conn.retry.call_with_retry(lambda: self._run(conn, command),
-                                              lambda error: conn.disconnect())
+            return conn.retry.call_with_retry(
+                lambda: self._run(conn, command), lambda error: conn.disconnect()
+            )
         finally:
             with self._lock:
                 self._idle.append(held)  # disconnected if it failed: the next use reconnects

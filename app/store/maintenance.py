@@ -31,16 +31,25 @@ class MaintenanceMode:
         self._redis = connection
         self._clock = clock
 
-    def start(self, reason: str, by: str, services: tuple[str, ...] = (),
-              until: float | None = None) -> Maintenance:
+    def start(
+        self, reason: str, by: str, services: tuple[str, ...] = (), until: float | None = None
+    ) -> Maintenance:
         now = self._clock.now()
-        self._redis.hset(keys.maintenance(), mapping={
-            "services": json.dumps(list(services)), "reason": reason, "by": by,
-            "started_at": repr(now), "until": "" if until is None else repr(until)})
+        self._redis.hset(
+            keys.maintenance(),
+            mapping={
+                "services": json.dumps(list(services)),
+                "reason": reason,
+                "by": by,
+                "started_at": repr(now),
+                "until": "" if until is None else repr(until),
+            },
+        )
         self._log("started", reason=reason, by=by, services=list(services), until=until)
         scope = ", ".join(services) or "all services"
-        self._on_open_incidents("maintenance_started",
-                                f"maintenance started for {scope} by {by}: {reason}")
+        self._on_open_incidents(
+            "maintenance_started", f"maintenance started for {scope} by {by}: {reason}"
+        )
         return Maintenance(services, reason, by, now, until)
 
     def end(self, by: str) -> Maintenance | None:
@@ -48,10 +57,16 @@ class MaintenanceMode:
         if current is None:
             return None
         self._redis.delete(keys.maintenance())
-        self._log("ended", reason=current.reason, by=by, services=list(current.services),
-                  started_at=current.started_at)
-        self._on_open_incidents("maintenance_ended",
-                                f"maintenance ended by {by} ({current.reason})")
+        self._log(
+            "ended",
+            reason=current.reason,
+            by=by,
+            services=list(current.services),
+            started_at=current.started_at,
+        )
+        self._on_open_incidents(
+            "maintenance_ended", f"maintenance ended by {by} ({current.reason})"
+        )
         return current
 
     def current(self) -> Maintenance | None:
@@ -59,23 +74,35 @@ class MaintenanceMode:
         if not data:
             return None
         until = float(data["until"]) if data.get("until") else None
-        found = Maintenance(tuple(json.loads(data["services"])), data["reason"], data["by"],
-                            float(data["started_at"]), until)
+        found = Maintenance(
+            tuple(json.loads(data["services"])),
+            data["reason"],
+            data["by"],
+            float(data["started_at"]),
+            until,
+        )
         return found if found.is_active(self._clock.now()) else None
 
     def log(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [{"at": float(f[b"at"]), "event": f[b"event"].decode(),
-                 **json.loads(f[b"data"])}
-                for _, f in self._redis.xrevrange(keys.maintenance_log(), count=limit)]
+        return [
+            {"at": float(f[b"at"]), "event": f[b"event"].decode(), **json.loads(f[b"data"])}
+            for _, f in self._redis.xrevrange(keys.maintenance_log(), count=limit)
+        ]
 
     def _on_open_incidents(self, kind: str, text: str) -> None:
         """Pages were held or resume: every open incident's timeline says so."""
         for incident_id in self._redis.zrange(keys.open_incidents(), 0, -1):
-            self._redis.xadd(keys.incident_timeline(incident_id.decode()), {
-                "at": repr(self._clock.now()), "kind": kind, "text": text, "data": "{}"},
-                maxlen=5000, approximate=True)
+            self._redis.xadd(
+                keys.incident_timeline(incident_id.decode()),
+                {"at": repr(self._clock.now()), "kind": kind, "text": text, "data": "{}"},
+                maxlen=5000,
+                approximate=True,
+            )
 
     def _log(self, event: str, **data: Any) -> None:
-        self._redis.xadd(keys.maintenance_log(), {"at": repr(self._clock.now()), "event": event,
-                                                  "data": json.dumps(data)},
-                         maxlen=1000, approximate=True)
+        self._redis.xadd(
+            keys.maintenance_log(),
+            {"at": repr(self._clock.now()), "event": event, "data": json.dumps(data)},
+            maxlen=1000,
+            approximate=True,
+        )

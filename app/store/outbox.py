@@ -20,13 +20,17 @@ class Outbox:
 
     def add(self, message: dict[str, Any]) -> str:
         """Record one message (channel, action, incident_id, event, idempotency_key, body)."""
-        entry_id = self._redis.xadd(keys.outbox(), {
-            "at": repr(self._clock.now()), "message": json.dumps(message, ensure_ascii=False)},
-            maxlen=keys.OUTBOX_MAX_ENTRIES, approximate=True)
+        entry_id = self._redis.xadd(
+            keys.outbox(),
+            {"at": repr(self._clock.now()), "message": json.dumps(message, ensure_ascii=False)},
+            maxlen=keys.OUTBOX_MAX_ENTRIES,
+            approximate=True,
+        )
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
-    def entries(self, limit: int = 100, incident_id: str | None = None,
-                channel: str | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, limit: int = 100, incident_id: str | None = None, channel: str | None = None
+    ) -> list[dict[str, Any]]:
         """Newest first."""
         found = []
         for entry_id, fields in self._redis.xrevrange(keys.outbox(), count=10 * limit):

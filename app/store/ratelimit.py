@@ -39,6 +39,8 @@ class RateLimiter:
         if limit is None:
             return 0.0
         digest = hashlib.blake2b(destination.encode(), digest_size=8).hexdigest()
-        wait = self._script(keys=[keys.rate_limit(channel, digest)],
-                            args=[repr(self._clock.now()), limit[0], limit[1]])
+        wait = self._script(
+            keys=[keys.rate_limit(channel, digest)],
+            args=[repr(self._clock.now()), limit[0], limit[1]],
+        )
         return float(wait)

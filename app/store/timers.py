@@ -44,29 +44,36 @@ class Timers:
     def schedule_all(self, incident_id: str, due: Mapping[str, float]) -> None:
         """Several timers of one incident (kind -> due), in one call."""
         if due:
-            self._redis.zadd(keys.timers(), {f"{kind}:{incident_id}": at
-                                             for kind, at in due.items()})
+            self._redis.zadd(
+                keys.timers(), {f"{kind}:{incident_id}": at for kind, at in due.items()}
+            )
 
     def cancel(self, kind: str, incident_id: str) -> None:
         self._redis.zrem(keys.timers(), f"{kind}:{incident_id}")
 
     def pending(self) -> list[Timer]:
-        return [_timer(member, score)
-                for member, score in self._redis.zrange(keys.timers(), 0, -1, withscores=True)]
+        return [
+            _timer(member, score)
+            for member, score in self._redis.zrange(keys.timers(), 0, -1, withscores=True)
+        ]
 
-    def fire_due(self, now: float, handlers: dict[str, Callable[[Timer], None]],
-                 limit: int = 500) -> list[Timer]:
+    def fire_due(
+        self, now: float, handlers: dict[str, Callable[[Timer], None]], limit: int = 500
+    ) -> list[Timer]:
         """Run the handler of every timer due at `now`; returns the timers fired."""
-        due = [_timer(m, s) for m, s in self._redis.zrangebyscore(
-            keys.timers(), "-inf", now, start=0, num=limit, withscores=True)]
+        due = [
+            _timer(m, s)
+            for m, s in self._redis.zrangebyscore(
+                keys.timers(), "-inf", now, start=0, num=limit, withscores=True
+            )
+        ]
         fired = []
         for timer in due:
             handler = handlers.get(timer.kind)
             if handler is None:
                 continue  # a kind this build does not know yet: leave it for one that does
             handler(timer)
-            self._remove_if_unchanged(keys=[keys.timers()],
-                                      args=[timer.member, repr(timer.due)])
+            self._remove_if_unchanged(keys=[keys.timers()], args=[timer.member, repr(timer.due)])
             fired.append(timer)
         return fired
 

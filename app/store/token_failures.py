@@ -67,9 +67,10 @@ class TokenFailures:
                 attempt is not counted and its token must not be checked.
             redis.RedisError: Redis could not count it (app/token_guard.py decides).
         """
-        wait, window = self._attempt(keys=[keys.token_failures(client)],
-                                     args=[repr(self._clock.now()), WINDOW_SECONDS,
-                                           MAX_FAILURES])
+        wait, window = self._attempt(
+            keys=[keys.token_failures(client)],
+            args=[repr(self._clock.now()), WINDOW_SECONDS, MAX_FAILURES],
+        )
         if float(wait) > 0:
             raise TooManyAttempts(max(1, math.ceil(float(wait))))
         return bytes(window)

@@ -15,9 +15,16 @@ from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class HttpClient:
@@ -28,15 +35,23 @@ class HttpClient:
         self.base_url = base_url
         self.session = requests.Session()
 
-    def post(self, path: str, data: bytes | None = None, headers: dict | None = None,
-             json: Any = None) -> _Answer:
-        return _Answer(self.session.post(self.base_url + path, data=data, json=json,
-                                         headers=headers, timeout=10))
+    def post(
+        self, path: str, data: bytes | None = None, headers: dict | None = None, json: Any = None
+    ) -> _Answer:
+        return _Answer(
+            self.session.post(
+                self.base_url + path, data=data, json=json, headers=headers, timeout=10
+            )
+        )
 
-    def open(self, path: str, method: str, json: Any = None,
-             headers: dict | None = None) -> _Answer:
-        return _Answer(self.session.request(method, self.base_url + path, json=json,
-                                            headers=headers, timeout=10))
+    def open(
+        self, path: str, method: str, json: Any = None, headers: dict | None = None
+    ) -> _Answer:
+        return _Answer(
+            self.session.request(
+                method, self.base_url + path, json=json, headers=headers, timeout=10
+            )
+        )
 
 
 class _Answer:
@@ -71,8 +86,10 @@ def http(live_server: str) -> Iterator[HttpClient]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium "
-                    "(apt-get install chromium; ./dev test does it)")
+        pytest.skip(
+            "browser tests need Debian's chromium at /usr/bin/chromium "
+            "(apt-get install chromium; ./dev test does it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -90,8 +107,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     yield context.new_page()
     context.close()
 

@@ -13,5 +13,15 @@ from fakes.server import Answer, FakeServer, Fault, Recorded
 from fakes.tls import LoopbackCertificates, make_certificates
 from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
-__all__ = ["Answer", "FakeOpsgenie", "FakePagerDuty", "FakeServer", "FakeStatuspage", "FakeX",
-           "Fault", "LoopbackCertificates", "Recorded", "make_certificates"]
+__all__ = [
+    "Answer",
+    "FakeOpsgenie",
+    "FakePagerDuty",
+    "FakeServer",
+    "FakeStatuspage",
+    "FakeX",
+    "Fault",
+    "LoopbackCertificates",
+    "Recorded",
+    "make_certificates",
+]

@@ -19,8 +19,9 @@ def loopback_certificates(tmp_path_factory: pytest.TempPathFactory) -> LoopbackC
 @pytest.fixture
 def fake_pagerduty(loopback_certificates: LoopbackCertificates) -> Iterator[FakePagerDuty]:
     """PagerDuty Events v2 over HTTPS (the client refuses http://); trust `ca_file`."""
-    with FakePagerDuty(tls=loopback_certificates.server_context(),
-                       ca_file=loopback_certificates.ca_file) as fake:
+    with FakePagerDuty(
+        tls=loopback_certificates.server_context(), ca_file=loopback_certificates.ca_file
+    ) as fake:
         yield fake
 
 

@@ -72,9 +72,12 @@ class FakeServer:
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> Self:
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self), self._tls)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"{self.name}-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -120,8 +123,15 @@ class FakeServer:
             self._faults.clear()
 
     # ---- fault injection: applies to the next n requests, in order -------------------------
-    def fail_next(self, status: int, n: int = 1, *, retry_after: float | None = None,
-                  headers: dict[str, str] | None = None, body: Any = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        n: int = 1,
+        *,
+        retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
         """Answer the next n requests with `status` (and a vendor-like error body)."""
         extra = dict(headers or {})
         if retry_after is not None:
@@ -185,8 +195,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # socketserver's 5 drops SYNs when tests send concurrently
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        tls: ssl.SSLContext | None,
+    ) -> None:
         self.tls = tls
         super().__init__(address, handler)
 
@@ -238,13 +252,23 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 parsed = None
             parts = urlsplit(self.path)
-            return Recorded(self.command, parts.path, parse_qs(parts.query),
-                            {k.lower(): v for k, v in self.headers.items()}, raw, parsed,
-                            time.monotonic(), tuple(self.client_address[:2]))
+            return Recorded(
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                {k.lower(): v for k, v in self.headers.items()},
+                raw,
+                parsed,
+                time.monotonic(),
+                tuple(self.client_address[:2]),
+            )
 
         def _send(self, answer: Answer) -> None:
-            data = answer.body if isinstance(answer.body, bytes) else (
-                b"" if answer.body is None else json.dumps(answer.body).encode())
+            data = (
+                answer.body
+                if isinstance(answer.body, bytes)
+                else (b"" if answer.body is None else json.dumps(answer.body).encode())
+            )
             self.send_response(answer.status)
             headers = {"Content-Type": "application/json; charset=utf-8", **answer.headers}
             for name, value in headers.items():
@@ -256,8 +280,9 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
         def _cut(self, reset: bool) -> None:
             self.close_connection = True
             if reset:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.connection.close()
             else:
                 try:

@@ -33,9 +33,11 @@ class FakePagerDuty(FakeServer):
 
     def error_body(self, status: int) -> Any:
         if status == 429:
-            return {"status": "throttle event",
-                    "message": "Requests for this service are arriving too quickly.  "
-                               "Please retry later."}
+            return {
+                "status": "throttle event",
+                "message": "Requests for this service are arriving too quickly.  "
+                "Please retry later.",
+            }
         if status < 500:
             return self._invalid("Event object is invalid").body
         return b"<html><body><h1>%d</h1>Server error</body></html>" % status
@@ -47,8 +49,11 @@ class FakePagerDuty(FakeServer):
         if not isinstance(event, dict):
             return self._invalid("Event object is invalid")
         key = event.get("routing_key")
-        if not isinstance(key, str) or len(key) != 32 or (
-                self.routing_keys is not None and key not in self.routing_keys):
+        if (
+            not isinstance(key, str)
+            or len(key) != 32
+            or (self.routing_keys is not None and key not in self.routing_keys)
+        ):
             return self._invalid("Invalid routing key")
         if request.path == "/v2/change/enqueue":
             return Answer(202, {"status": "success", "message": "Change event processed"})
@@ -56,8 +61,9 @@ class FakePagerDuty(FakeServer):
         if problem:
             return self._invalid(problem)
         dedup_key = event.get("dedup_key") or uuid.uuid4().hex
-        return Answer(202, {"status": "success", "message": "Event processed",
-                            "dedup_key": dedup_key})
+        return Answer(
+            202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+        )
 
     def _problem(self, event: dict[str, Any]) -> str:
         if event.get("event_action") not in self.ACTIONS:
@@ -76,8 +82,10 @@ class FakePagerDuty(FakeServer):
 
     @staticmethod
     def _invalid(message: str) -> Answer:
-        return Answer(400, {"status": "invalid event", "message": "Event object is invalid",
-                            "errors": [message]})
+        return Answer(
+            400,
+            {"status": "invalid event", "message": "Event object is invalid", "errors": [message]},
+        )
 
 
 class FakeOpsgenie(FakeServer):
@@ -85,11 +93,14 @@ class FakeOpsgenie(FakeServer):
     request answers 202 with a requestId; `alerts` holds what the fake would have done."""
 
     name = "opsgenie"
-    _ACTION_PATH = re.compile(r"^/v2/alerts/(?P<id>[^/]+)/(?P<action>acknowledge|close|notes|"
-                              r"escalate)$")
+    _ACTION_PATH = re.compile(
+        r"^/v2/alerts/(?P<id>[^/]+)/(?P<action>acknowledge|close|notes|"
+        r"escalate)$"
+    )
 
-    def __init__(self, *args: Any, api_keys: set[str] | None = None, path_prefix: str = "",
-                 **kw: Any) -> None:
+    def __init__(
+        self, *args: Any, api_keys: set[str] | None = None, path_prefix: str = "", **kw: Any
+    ) -> None:
         super().__init__(*args, **kw)
         self.api_keys = api_keys  # None: any GenieKey is accepted
         self.path_prefix = path_prefix  # "/jsm/ops/integration" plays JSM's integration API
@@ -98,19 +109,24 @@ class FakeOpsgenie(FakeServer):
 
     def error_body(self, status: int) -> Any:
         if status == 429:
-            return self._body(message="You are making too many requests! To avoid errors, "
-                                      "we recommend you limit requests.")
+            return self._body(
+                message="You are making too many requests! To avoid errors, "
+                "we recommend you limit requests."
+            )
         if status in (401, 403):
             return self._body(message="Could not authenticate")
         if status < 500:
-            return self._body(message="Request body is not processable. Please check the "
-                                      "errors.", errors={"message": "Message can not be empty."})
+            return self._body(
+                message="Request body is not processable. Please check the errors.",
+                errors={"message": "Message can not be empty."},
+            )
         return self._body(message="Internal Server Error")
 
     def route(self, request: Recorded) -> Answer:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("GenieKey ") or (
-                self.api_keys is not None and auth.removeprefix("GenieKey ") not in self.api_keys):
+            self.api_keys is not None and auth.removeprefix("GenieKey ") not in self.api_keys
+        ):
             return Answer(401, self._body(message="Could not authenticate"))
         if not request.path.startswith(self.path_prefix):
             return Answer(404, self._body(message="Resource or handler not found"))
@@ -127,29 +143,46 @@ class FakeOpsgenie(FakeServer):
 
     def _create(self, body: dict[str, Any]) -> Answer:
         if not str(body.get("message") or "").strip():
-            return Answer(422, self._body(
-                message="Request body is not processable. Please check the errors.",
-                errors={"message": "Message can not be empty."}))
+            return Answer(
+                422,
+                self._body(
+                    message="Request body is not processable. Please check the errors.",
+                    errors={"message": "Message can not be empty."},
+                ),
+            )
         if len(body["message"]) > 130:
-            return Answer(422, self._body(
-                message="Request body is not processable. Please check the errors.",
-                errors={"message": "Message can not be longer than 130 characters."}))
+            return Answer(
+                422,
+                self._body(
+                    message="Request body is not processable. Please check the errors.",
+                    errors={"message": "Message can not be longer than 130 characters."},
+                ),
+            )
         with self._state:
             alias = body.get("alias") or uuid.uuid4().hex
-            alert = self.alerts.setdefault(alias, {"status": "open", "count": 0, "notes": [],
-                                                   "escalations": []})
+            alert = self.alerts.setdefault(
+                alias, {"status": "open", "count": 0, "notes": [], "escalations": []}
+            )
             alert.update(status="open", message=body["message"], count=alert["count"] + 1)
         return Answer(202, self._body())
 
     def _act(self, identifier: str, action: str, body: dict[str, Any]) -> Answer:
         if action == "notes" and not body.get("note"):
-            return Answer(422, self._body(message="Request body is not processable. "
-                                                  "Please check the errors.",
-                                          errors={"note": "Note can not be empty."}))
+            return Answer(
+                422,
+                self._body(
+                    message="Request body is not processable. Please check the errors.",
+                    errors={"note": "Note can not be empty."},
+                ),
+            )
         if action == "escalate" and not (body.get("escalation") or {}):
-            return Answer(422, self._body(message="Request body is not processable. "
-                                                  "Please check the errors.",
-                                          errors={"escalation": "Escalation can not be empty."}))
+            return Answer(
+                422,
+                self._body(
+                    message="Request body is not processable. Please check the errors.",
+                    errors={"escalation": "Escalation can not be empty."},
+                ),
+            )
         with self._state:  # unknown alerts still get 202: Opsgenie decides asynchronously
             alert = self.alerts.get(identifier)
             if alert is not None:
@@ -185,22 +218,41 @@ class FakeStatuspage(FakeServer):
     name = "statuspage"
     _INCIDENTS = re.compile(r"^/v1/pages/(?P<page>[^/]+)/incidents(?:/(?P<id>[^/]+))?$")
     _COMPONENTS = re.compile(r"^/v1/pages/(?P<page>[^/]+)/components(?:/(?P<id>[^/]+))?$")
-    STATUSES = ("investigating", "identified", "monitoring", "resolved", "scheduled",
-                "in_progress", "verifying", "completed")
-    COMPONENT_STATUSES = ("operational", "under_maintenance", "degraded_performance",
-                          "partial_outage", "major_outage")
+    STATUSES = (
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "scheduled",
+        "in_progress",
+        "verifying",
+        "completed",
+    )
+    COMPONENT_STATUSES = (
+        "operational",
+        "under_maintenance",
+        "degraded_performance",
+        "partial_outage",
+        "major_outage",
+    )
 
-    def __init__(self, *args: Any, api_keys: set[str] | None = None,
-                 page_ids: set[str] | None = None, components: dict[str, str] | None = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        api_keys: set[str] | None = None,
+        page_ids: set[str] | None = None,
+        components: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.api_keys = api_keys
         self.page_ids = page_ids
         self.incidents: dict[str, dict[str, Any]] = {}
         self.fixed_components = components is not None
         self.components: dict[str, dict[str, Any]] = {
-            cid: self._new_component(cid, name, n) for n, (cid, name)
-            in enumerate((components or {}).items(), start=1)}
+            cid: self._new_component(cid, name, n)
+            for n, (cid, name) in enumerate((components or {}).items(), start=1)
+        }
         self._state = threading.Lock()
 
     def component_statuses(self) -> dict[str, str]:
@@ -212,14 +264,19 @@ class FakeStatuspage(FakeServer):
         if status in (420, 429):
             return {"message": "Rate limit exceeded"}
         if status < 500:
-            return {"message": {401: "Could not authenticate", 404: "The requested resource "
-                                "could not be found."}.get(status, "Validation failed")}
+            return {
+                "message": {
+                    401: "Could not authenticate",
+                    404: "The requested resource could not be found.",
+                }.get(status, "Validation failed")
+            }
         return b"<html><body>We're sorry, but something went wrong.</body></html>"
 
     def route(self, request: Recorded) -> Answer:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("OAuth ") or (
-                self.api_keys is not None and auth.removeprefix("OAuth ") not in self.api_keys):
+            self.api_keys is not None and auth.removeprefix("OAuth ") not in self.api_keys
+        ):
             return Answer(401, {"message": "Could not authenticate"})
         components = self._COMPONENTS.match(request.path)
         match = components or self._INCIDENTS.match(request.path)
@@ -229,9 +286,14 @@ class FakeStatuspage(FakeServer):
             return self._read_components(request.method, match["page"], match["id"])
         if request.method == "GET" and match["id"] == "unresolved":
             with self._state:
-                return Answer(200, [dict(i) for i in self.incidents.values()
-                                    if i["page_id"] == match["page"]
-                                    and i["status"] != "resolved"])
+                return Answer(
+                    200,
+                    [
+                        dict(i)
+                        for i in self.incidents.values()
+                        if i["page_id"] == match["page"] and i["status"] != "resolved"
+                    ],
+                )
         body = (request.json or {}).get("incident")
         if not isinstance(body, dict):
             return Answer(400, {"message": "incident is missing"})
@@ -262,15 +324,24 @@ class FakeStatuspage(FakeServer):
             problem = self._component_problem(body)
             if problem:
                 return Answer(422, {"message": problem})
-            incident = {"id": incident_id, "page_id": page, "name": body["name"],
-                        "status": status, "impact": body.get("impact_override", "none"),
-                        "impact_override": body.get("impact_override"),
-                        "shortlink": f"https://stspg.io/{incident_id[:6]}", "created_at": now,
-                        "updated_at": now, "started_at": now, "monitoring_at": None,
-                        "resolved_at": None, "postmortem_body": None,
-                        "metadata": body.get("metadata") or {},
-                        "components": self._apply_components(body, now),
-                        "incident_updates": []}
+            incident = {
+                "id": incident_id,
+                "page_id": page,
+                "name": body["name"],
+                "status": status,
+                "impact": body.get("impact_override", "none"),
+                "impact_override": body.get("impact_override"),
+                "shortlink": f"https://stspg.io/{incident_id[:6]}",
+                "created_at": now,
+                "updated_at": now,
+                "started_at": now,
+                "monitoring_at": None,
+                "resolved_at": None,
+                "postmortem_body": None,
+                "metadata": body.get("metadata") or {},
+                "components": self._apply_components(body, now),
+                "incident_updates": [],
+            }
             self._add_update(incident, body, now)
             self.incidents[incident_id] = incident
             return Answer(201, dict(incident))
@@ -320,21 +391,31 @@ class FakeStatuspage(FakeServer):
         affected = []
         for cid in dict.fromkeys([*(body.get("component_ids") or []), *statuses]):
             component = self.components.get(cid) or self.components.setdefault(
-                cid, self._new_component(cid, cid, len(self.components) + 1))
+                cid, self._new_component(cid, cid, len(self.components) + 1)
+            )
             if statuses.get(cid):
                 component.update(status=statuses[cid], updated_at=now)
-            affected.append({"id": cid, "status": component["status"],
-                             "name": component["name"]})
+            affected.append({"id": cid, "status": component["status"], "name": component["name"]})
         return affected
 
     @staticmethod
     def _new_component(component_id: str, name: str, position: int) -> dict[str, Any]:
         now = _now_iso()
-        return {"id": component_id, "name": name, "status": "operational", "description": None,
-                "position": position, "group": False, "group_id": None, "showcase": True,
-                "only_show_if_degraded": False, "start_date": None, "created_at": now,
-                "updated_at": now,
-                "automation_email": f"component+{component_id}@notifications.statuspage.io"}
+        return {
+            "id": component_id,
+            "name": name,
+            "status": "operational",
+            "description": None,
+            "position": position,
+            "group": False,
+            "group_id": None,
+            "showcase": True,
+            "only_show_if_degraded": False,
+            "start_date": None,
+            "created_at": now,
+            "updated_at": now,
+            "automation_email": f"component+{component_id}@notifications.statuspage.io",
+        }
 
     @staticmethod
     def _not_found() -> Answer:
@@ -342,12 +423,21 @@ class FakeStatuspage(FakeServer):
 
     @staticmethod
     def _add_update(incident: dict[str, Any], body: dict[str, Any], now: str) -> None:
-        incident["incident_updates"].insert(0, {
-            "id": secrets.token_hex(6), "incident_id": incident["id"],
-            "status": incident["status"], "body": body.get("body", ""), "created_at": now,
-            "display_at": now, "deliver_notifications": body.get("deliver_notifications", True),
-            "affected_components": [{"code": c["id"], "new_status": c["status"]}
-                                    for c in incident["components"]]})
+        incident["incident_updates"].insert(
+            0,
+            {
+                "id": secrets.token_hex(6),
+                "incident_id": incident["id"],
+                "status": incident["status"],
+                "body": body.get("body", ""),
+                "created_at": now,
+                "display_at": now,
+                "deliver_notifications": body.get("deliver_notifications", True),
+                "affected_components": [
+                    {"code": c["id"], "new_status": c["status"]} for c in incident["components"]
+                ],
+            },
+        )
 
 
 class FakeX(FakeServer):
@@ -358,12 +448,25 @@ class FakeX(FakeServer):
     &, < and > escaped. Rate-limit headers on every answer."""
 
     name = "x"
-    DUPLICATE_BODY: ClassVar[dict[str, Any]] = {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                      "type": "about:blank", "title": "Forbidden", "status": 403}
-    USER: ClassVar[dict[str, str]] = {"id": "1422883372845862913", "name": "Klaxon Status",
-                                      "username": "klaxon_status"}
-    _OAUTH_PARAMS = ("oauth_consumer_key", "oauth_token", "oauth_signature",
-                     "oauth_signature_method", "oauth_timestamp", "oauth_nonce")
+    DUPLICATE_BODY: ClassVar[dict[str, Any]] = {
+        "detail": "You are not allowed to create a Tweet with duplicate content.",
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+    }
+    USER: ClassVar[dict[str, str]] = {
+        "id": "1422883372845862913",
+        "name": "Klaxon Status",
+        "username": "klaxon_status",
+    }
+    _OAUTH_PARAMS = (
+        "oauth_consumer_key",
+        "oauth_token",
+        "oauth_signature",
+        "oauth_signature_method",
+        "oauth_timestamp",
+        "oauth_nonce",
+    )
     _USER_TWEETS = re.compile(r"^/2/users/(?P<id>[^/]+)/tweets$")
     _URL = re.compile(r"https?://\S+")
 
@@ -376,15 +479,26 @@ class FakeX(FakeServer):
 
     def retry_headers(self, seconds: float) -> dict[str, str]:
         reset = int(time.time() + seconds)
-        return {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": str(reset)}
+        return {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(reset),
+        }
 
     def error_body(self, status: int) -> Any:
         if status == 429:
-            return {"title": "Too Many Requests", "detail": "Too Many Requests",
-                    "type": "about:blank", "status": 429}
-        titles = {400: "Invalid Request", 401: "Unauthorized", 403: "Forbidden",
-                  404: "Not Found Error"}
+            return {
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            }
+        titles = {
+            400: "Invalid Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found Error",
+        }
         title = titles.get(status, "Service Unavailable" if status >= 500 else "Client Error")
         return {"title": title, "detail": title, "type": "about:blank", "status": status}
 
@@ -410,16 +524,25 @@ class FakeX(FakeServer):
             if any(post["text"] == text for post in self.posts.values()):
                 return Answer(403, self.DUPLICATE_BODY, self._rate_headers())
             if reply_to is not None and reply_to not in self.posts:
-                return self._problem(403, "Forbidden", "You attempted to reply to a Tweet "
-                                     "that is deleted or not visible to you.")
+                return self._problem(
+                    403,
+                    "Forbidden",
+                    "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                )
             post_id = str(next(self._ids))
             root = self.posts[reply_to]["conversation_id"] if reply_to else post_id
-            self.posts[post_id] = {"text": text, "in_reply_to": reply_to,
-                                   "created_at": _now_iso(), "conversation_id": root}
+            self.posts[post_id] = {
+                "text": text,
+                "in_reply_to": reply_to,
+                "created_at": _now_iso(),
+                "conversation_id": root,
+            }
             shown = self._as_shown(post_id, ("entities",))
-        return Answer(201, {"data": {"id": post_id, "text": shown["text"],
-                                     "edit_history_tweet_ids": [post_id]}},
-                      self._rate_headers())
+        return Answer(
+            201,
+            {"data": {"id": post_id, "text": shown["text"], "edit_history_tweet_ids": [post_id]}},
+            self._rate_headers(),
+        )
 
     def _timeline(self, user_id: str, query: dict[str, list[str]]) -> Answer:
         """GET /2/users/:id/tweets: one page, newest first; `meta` as X gives it."""
@@ -427,12 +550,23 @@ class FakeX(FakeServer):
         if not user_id.isdigit() or not size.isdigit() or not 5 <= int(size) <= 100:
             return self._invalid()
         if user_id != self.USER["id"]:
-            return Answer(200, {"errors": [{
-                "value": user_id, "detail": f"Could not find user with id: [{user_id}].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
-                "resource_id": user_id,
-                "type": "https://api.twitter.com/2/problems/resource-not-found"}]},
-                self._rate_headers())
+            return Answer(
+                200,
+                {
+                    "errors": [
+                        {
+                            "value": user_id,
+                            "detail": f"Could not find user with id: [{user_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": user_id,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    ]
+                },
+                self._rate_headers(),
+            )
         fields = _listed(query, "tweet.fields")
         exclude = _listed(query, "exclude")
         token = (query.get("pagination_token") or ["0"])[0]
@@ -440,13 +574,19 @@ class FakeX(FakeServer):
             return self._invalid()
         start = int(token)
         with self._state:  # no retweets exist here; `exclude=replies` drops replies
-            ids = [i for i in reversed(self.posts)
-                   if not ("replies" in exclude and self.posts[i]["in_reply_to"])]
-            page = [self._as_shown(i, fields) for i in ids[start:start + int(size)]]
+            ids = [
+                i
+                for i in reversed(self.posts)
+                if not ("replies" in exclude and self.posts[i]["in_reply_to"])
+            ]
+            page = [self._as_shown(i, fields) for i in ids[start : start + int(size)]]
         if not page:
             return Answer(200, {"meta": {"result_count": 0}}, self._rate_headers())
-        meta: dict[str, Any] = {"result_count": len(page), "newest_id": page[0]["id"],
-                                "oldest_id": page[-1]["id"]}
+        meta: dict[str, Any] = {
+            "result_count": len(page),
+            "newest_id": page[0]["id"],
+            "oldest_id": page[-1]["id"],
+        }
         if start + len(page) < len(ids):
             meta["next_token"] = str(start + len(page))
         return Answer(200, {"data": page, "meta": meta}, self._rate_headers())
@@ -455,10 +595,12 @@ class FakeX(FakeServer):
         """One post as X returns it: default fields plus the tweet.fields asked for."""
         post = self.posts[post_id]
         text, links = self._wrapped(post_id, post["text"])
-        shown: dict[str, Any] = {"id": post_id, "text": text,
-                                 "edit_history_tweet_ids": [post_id]}
-        extra: dict[str, Any] = {"author_id": self.USER["id"], "created_at": post["created_at"],
-                                 "conversation_id": post["conversation_id"]}
+        shown: dict[str, Any] = {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}
+        extra: dict[str, Any] = {
+            "author_id": self.USER["id"],
+            "created_at": post["created_at"],
+            "conversation_id": post["conversation_id"],
+        }
         if links:
             extra["entities"] = {"urls": links}
         if post["in_reply_to"]:
@@ -471,29 +613,42 @@ class FakeX(FakeServer):
         """X's stored text: every link becomes a 23-character t.co link, &<> are escaped."""
         out, links, at = "", [], 0
         for n, match in enumerate(self._URL.finditer(text)):
-            out += _escape(text[at:match.start()])
+            out += _escape(text[at : match.start()])
             short = f"https://t.co/{_tco_path(post_id, n)}"
             shown = match.group().split("://", 1)[1]
-            links.append({"start": len(out), "end": len(out) + len(short), "url": short,
-                          "expanded_url": match.group(),
-                          "display_url": shown if len(shown) <= 26 else shown[:25] + "…"})
+            links.append(
+                {
+                    "start": len(out),
+                    "end": len(out) + len(short),
+                    "url": short,
+                    "expanded_url": match.group(),
+                    "display_url": shown if len(shown) <= 26 else shown[:25] + "…",
+                }
+            )
             out += short
             at = match.end()
         return out + _escape(text[at:]), links
 
     def _invalid(self) -> Answer:
-        return self._problem(400, "Invalid Request",
-                             "One or more parameters to your request was invalid.")
+        return self._problem(
+            400, "Invalid Request", "One or more parameters to your request was invalid."
+        )
 
     def _problem(self, status: int, title: str, detail: str) -> Answer:
-        return Answer(status, {"title": title, "detail": detail, "type": "about:blank",
-                               "status": status}, self._rate_headers())
+        return Answer(
+            status,
+            {"title": title, "detail": detail, "type": "about:blank", "status": status},
+            self._rate_headers(),
+        )
 
     def _rate_headers(self) -> dict[str, str]:
         with self._lock:
             remaining = max(0, 100 - len(self._requests))
-        return {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(remaining),
-                "x-rate-limit-reset": str(int(time.time()) + 900)}
+        return {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(time.time()) + 900),
+        }
 
 
 def _listed(query: dict[str, list[str]], name: str) -> set[str]:

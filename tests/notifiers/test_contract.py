@@ -33,8 +33,12 @@ def failed_send(case: ChannelCase) -> DeliveryError:
 
 def assert_leaks_no_secret(error: DeliveryError, secrets: tuple[str, ...]) -> None:
     """Nor in the chained causes: RQ and Sentry store the whole formatted traceback."""
-    texts = [str(error), repr(error), *map(str, error.args),
-             "".join(traceback.format_exception(error))]
+    texts = [
+        str(error),
+        repr(error),
+        *map(str, error.args),
+        "".join(traceback.format_exception(error)),
+    ]
     for secret in secrets:
         for text in texts:
             assert secret not in text
@@ -53,7 +57,10 @@ def test_5xx_is_a_retryable_server_error(case: ChannelCase, status: int) -> None
     case.fake.fail_next(status)
     error = failed_send(case)
     assert (error.reason, error.status, error.retryable) == (
-        FailureReason.SERVER_ERROR, status, True)
+        FailureReason.SERVER_ERROR,
+        status,
+        True,
+    )
 
 
 def test_429_is_rate_limited_and_keeps_the_wait(case: ChannelCase) -> None:
@@ -68,7 +75,10 @@ def test_other_4xx_is_permanent(case: ChannelCase, status: int) -> None:
     case.fake.fail_next(status)
     error = failed_send(case)
     assert (error.reason, error.status, error.retryable) == (
-        FailureReason.CLIENT_ERROR, status, False)
+        FailureReason.CLIENT_ERROR,
+        status,
+        False,
+    )
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -104,19 +114,26 @@ def test_connection_refused_is_retryable(case: ChannelCase) -> None:
 
 
 ECHOES: dict[Channel, Callable[[str], object]] = {
-    Channel.PAGERDUTY: lambda s: {"status": "invalid event", "message": "Event object is invalid",
-                                  "errors": [f"Invalid routing key {s}"]},
-    Channel.OPSGENIE: lambda s: {"message": f"Key {s} is not valid", "took": 0.0,
-                                 "requestId": "r"},
+    Channel.PAGERDUTY: lambda s: {
+        "status": "invalid event",
+        "message": "Event object is invalid",
+        "errors": [f"Invalid routing key {s}"],
+    },
+    Channel.OPSGENIE: lambda s: {"message": f"Key {s} is not valid", "took": 0.0, "requestId": "r"},
     Channel.STATUSPAGE: lambda s: {"message": f"OAuth {s} not accepted"},
-    Channel.X: lambda s: {"detail": f"token {s} is invalid", "title": "Invalid Request",
-                          "status": 400, "type": "about:blank"},
+    Channel.X: lambda s: {
+        "detail": f"token {s} is invalid",
+        "title": "Invalid Request",
+        "status": 400,
+        "type": "about:blank",
+    },
 }
 
 
 @pytest.mark.parametrize("status", [400, 401, 500, 429])
 def test_error_text_never_carries_a_credential_even_when_the_vendor_echoes_it(
-        case: ChannelCase, status: int) -> None:
+    case: ChannelCase, status: int
+) -> None:
     for secret in case.secrets:
         case.fake.clear()
         case.fake.fail_next(status, body=ECHOES[case.channel](secret))

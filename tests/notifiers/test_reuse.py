@@ -11,16 +11,25 @@ import pytest
 from fakes import FakePagerDuty, FakeStatuspage, FakeX
 
 from notifiers.channels import CASES, TIMEOUT, X_KEYS
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers import _http, pagerduty, statuspage, x
+from workers.notifiers import (
+    Channel,
+    DeliveryError,
+    FailureReason,
+    OutboundMessage,
+    _http,
+    pagerduty,
+    statuspage,
+    x,
+)
 
 KEY_A = "R0UT1NGK3YSERVICEAaaaaaaaaaaaaaa"  # 32 characters, as PagerDuty's are
 KEY_B = "R0UT1NGK3YSERVICEBbbbbbbbbbbbbbb"
 
 
 @pytest.mark.parametrize("channel", list(CASES))
-def test_calls_reuse_one_kept_alive_connection(channel: Channel,
-                                               request: pytest.FixtureRequest) -> None:
+def test_calls_reuse_one_kept_alive_connection(
+    channel: Channel, request: pytest.FixtureRequest
+) -> None:
     fixture, make_case = CASES[channel]
     case = make_case(request.getfixturevalue(fixture))
     for _ in range(3):
@@ -30,15 +39,25 @@ def test_calls_reuse_one_kept_alive_connection(channel: Channel,
 
 
 def page(variable: str, n: int) -> OutboundMessage:
-    return OutboundMessage(Channel.PAGERDUTY, "trigger", f"inc-{n}", "declared", f"pd-{n}", {
-        "routing_key": f"${variable}", "event_action": "trigger", "dedup_key": f"inc-{n}",
-        "payload": {"summary": "s", "source": "h", "severity": "error"}})
+    return OutboundMessage(
+        Channel.PAGERDUTY,
+        "trigger",
+        f"inc-{n}",
+        "declared",
+        f"pd-{n}",
+        {
+            "routing_key": f"${variable}",
+            "event_action": "trigger",
+            "dedup_key": f"inc-{n}",
+            "payload": {"summary": "s", "source": "h", "severity": "error"},
+        },
+    )
 
 
-def test_pagerduty_routing_keys_share_a_pool_and_never_cross(
-        fake_pagerduty: FakePagerDuty) -> None:
+def test_pagerduty_routing_keys_share_a_pool_and_never_cross(fake_pagerduty: FakePagerDuty) -> None:
     credentials = pagerduty.PagerDutyCredentials(
-        {"PD_A": KEY_A, "PD_B": KEY_B}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file)
+        {"PD_A": KEY_A, "PD_B": KEY_B}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file
+    )
     order = ["PD_A", "PD_B", "PD_A", "PD_B", "PD_B"]
     for n, variable in enumerate(order):
         pagerduty.send(page(variable, n), credentials)
@@ -52,9 +71,11 @@ def test_pagerduty_routing_keys_share_a_pool_and_never_cross(
 
 
 def test_a_reused_pagerduty_client_still_makes_one_bounded_attempt(
-        fake_pagerduty: FakePagerDuty) -> None:
+    fake_pagerduty: FakePagerDuty,
+) -> None:
     credentials = pagerduty.PagerDutyCredentials(
-        {"PD_A": KEY_A}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file)
+        {"PD_A": KEY_A}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file
+    )
     pagerduty.send(page("PD_A", 1), credentials)
     fake_pagerduty.fail_next(503)
     with pytest.raises(DeliveryError) as failed:
@@ -66,41 +87,67 @@ def test_a_reused_pagerduty_client_still_makes_one_bounded_attempt(
     assert slow.value.reason is FailureReason.TIMEOUT
     pagerduty.send(page("PD_A", 4), credentials)  # the timed-out connection is not reused
     assert [r.json["dedup_key"] for r in fake_pagerduty.requests] == [
-        "inc-1", "inc-2", "inc-3", "inc-4"]  # one attempt each
+        "inc-1",
+        "inc-2",
+        "inc-3",
+        "inc-4",
+    ]  # one attempt each
 
 
 def test_statuspage_keys_never_cross(fake_statuspage: FakeStatuspage) -> None:
-    first, second = (statuspage.StatuspageCredentials(key, "pg1kx", fake_statuspage.url + "/v1",
-                                                      TIMEOUT)
-                     for key in ("sp-key-of-page-one-111", "sp-key-of-page-two-222"))
+    first, second = (
+        statuspage.StatuspageCredentials(key, "pg1kx", fake_statuspage.url + "/v1", TIMEOUT)
+        for key in ("sp-key-of-page-one-111", "sp-key-of-page-two-222")
+    )
     for n, credentials in enumerate([first, second, first, second]):
-        statuspage.send(OutboundMessage(Channel.STATUSPAGE, "create", f"inc-{n}", "declared",
-                                        f"sp-{n}", {"incident": {"name": f"n{n}",
-                                                                 "status": "investigating"}}),
-                        credentials)
+        statuspage.send(
+            OutboundMessage(
+                Channel.STATUSPAGE,
+                "create",
+                f"inc-{n}",
+                "declared",
+                f"sp-{n}",
+                {"incident": {"name": f"n{n}", "status": "investigating"}},
+            ),
+            credentials,
+        )
     assert [r.headers["authorization"] for r in fake_statuspage.requests] == [
-        "OAuth sp-key-of-page-one-111", "OAuth sp-key-of-page-two-222",
-        "OAuth sp-key-of-page-one-111", "OAuth sp-key-of-page-two-222"]
+        "OAuth sp-key-of-page-one-111",
+        "OAuth sp-key-of-page-two-222",
+        "OAuth sp-key-of-page-one-111",
+        "OAuth sp-key-of-page-two-222",
+    ]
     assert "cookie" not in {h for r in fake_statuspage.requests for h in r.headers}
 
 
 def test_x_accounts_never_cross(fake_x: FakeX) -> None:
-    other = ("xck-OTHERconsumer0000", "xcs-OTHERsecret11111111", "xat-OTHERtoken22222",
-             "xas-OTHERtokensecret333")
-    accounts = [x.XCredentials(*keys, api_url=fake_x.url, timeout=TIMEOUT)
-                for keys in (X_KEYS, other)]
+    other = (
+        "xck-OTHERconsumer0000",
+        "xcs-OTHERsecret11111111",
+        "xat-OTHERtoken22222",
+        "xas-OTHERtokensecret333",
+    )
+    accounts = [
+        x.XCredentials(*keys, api_url=fake_x.url, timeout=TIMEOUT) for keys in (X_KEYS, other)
+    ]
     for n, credentials in enumerate([accounts[0], accounts[1], accounts[0]]):
-        x.send(OutboundMessage(Channel.X, "post", f"inc-{n}", "declared", f"x-{n}",
-                               {"text": f"Update number {n}"}), credentials)
-    consumers = [r.headers["authorization"].split('oauth_consumer_key="')[1].split('"')[0]
-                 for r in fake_x.requests]
+        x.send(
+            OutboundMessage(
+                Channel.X, "post", f"inc-{n}", "declared", f"x-{n}", {"text": f"Update number {n}"}
+            ),
+            credentials,
+        )
+    consumers = [
+        r.headers["authorization"].split('oauth_consumer_key="')[1].split('"')[0]
+        for r in fake_x.requests
+    ]
     assert consumers == [X_KEYS[0], other[0], X_KEYS[0]]
 
 
-def test_a_forked_process_starts_without_the_parents_clients(
-        fake_pagerduty: FakePagerDuty) -> None:
+def test_a_forked_process_starts_without_the_parents_clients(fake_pagerduty: FakePagerDuty) -> None:
     credentials = pagerduty.PagerDutyCredentials(
-        {"PD_A": KEY_A}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file)
+        {"PD_A": KEY_A}, fake_pagerduty.url, TIMEOUT, fake_pagerduty.ca_file
+    )
     pagerduty.send(page("PD_A", 1), credentials)  # the parent now holds a kept-alive client
     assert len(pagerduty._keyed_client) >= 1
     caches = (pagerduty._keyed_client, pagerduty._transport, _http.shared_session, x._client)
@@ -118,9 +165,9 @@ def test_a_forked_process_starts_without_the_parents_clients(
     assert list(sizes) == [0] * len(caches)
 
 
-def test_warm_up_builds_the_clients_without_calling_anyone(fake_pagerduty: FakePagerDuty,
-                                                           fake_statuspage: FakeStatuspage,
-                                                           fake_x: FakeX) -> None:
+def test_warm_up_builds_the_clients_without_calling_anyone(
+    fake_pagerduty: FakePagerDuty, fake_statuspage: FakeStatuspage, fake_x: FakeX
+) -> None:
     """What `python -m workers` does before it forks: every configured channel's client is
     built (so the HTTP stack's modules are loaded once), and no vendor is contacted."""
     from pathlib import Path
@@ -129,13 +176,21 @@ def test_warm_up_builds_the_clients_without_calling_anyone(fake_pagerduty: FakeP
     from app.settings import Settings
     from workers.credentials import Credentials
 
-    settings = Settings.from_env({
-        "PD_ROUTING_KEY_CHECKOUT": KEY_A, "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
-        "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
-        "STATUSPAGE_API_KEY": "sp-key-1234567", "STATUSPAGE_PAGE_ID": "pg1kx",
-        "STATUSPAGE_API_URL": fake_statuspage.url + "/v1",
-        "X_API_KEY": X_KEYS[0], "X_API_SECRET": X_KEYS[1], "X_ACCESS_TOKEN": X_KEYS[2],
-        "X_ACCESS_TOKEN_SECRET": X_KEYS[3], "X_API_URL": fake_x.url})
+    settings = Settings.from_env(
+        {
+            "PD_ROUTING_KEY_CHECKOUT": KEY_A,
+            "PAGERDUTY_EVENTS_URL": fake_pagerduty.url,
+            "PAGERDUTY_CA_FILE": str(fake_pagerduty.ca_file),
+            "STATUSPAGE_API_KEY": "sp-key-1234567",
+            "STATUSPAGE_PAGE_ID": "pg1kx",
+            "STATUSPAGE_API_URL": fake_statuspage.url + "/v1",
+            "X_API_KEY": X_KEYS[0],
+            "X_API_SECRET": X_KEYS[1],
+            "X_ACCESS_TOKEN": X_KEYS[2],
+            "X_ACCESS_TOKEN_SECRET": X_KEYS[3],
+            "X_API_URL": fake_x.url,
+        }
+    )
     ruleset = load_ruleset(Path(__file__).parent.parent.parent / "rules")  # names that key
     for cache in (pagerduty._keyed_client, _http.shared_session, x._client):
         cache.clear()

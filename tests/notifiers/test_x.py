@@ -22,8 +22,9 @@ def post(text: str, reply_to: str | None = None) -> OutboundMessage:
     body: dict[str, object] = {"text": text}
     if reply_to:
         body["reply"] = {"in_reply_to_tweet_id": reply_to}
-    return OutboundMessage(Channel.X, "reply" if reply_to else "post", "inc-3", "update_posted",
-                           f"x-{text}", body)
+    return OutboundMessage(
+        Channel.X, "reply" if reply_to else "post", "inc-3", "update_posted", f"x-{text}", body
+    )
 
 
 def test_post_signs_with_oauth1_and_sends_only_the_text(fake_x: FakeX) -> None:
@@ -42,10 +43,11 @@ def test_updates_thread_as_replies_to_the_previous_post(fake_x: FakeX) -> None:
     first = send(post("Investigating checkout errors."), creds(fake_x)).vendor_id
     second = send(post("Identified: bad deploy, rolling back.", first), creds(fake_x)).vendor_id
     third = send(post("Resolved.", second), creds(fake_x)).vendor_id
-    assert fake_x.requests[1].json == {"text": "Identified: bad deploy, rolling back.",
-                                       "reply": {"in_reply_to_tweet_id": first}}
-    assert [fake_x.posts[i]["in_reply_to"] for i in (first, second, third)] == [
-        None, first, second]
+    assert fake_x.requests[1].json == {
+        "text": "Identified: bad deploy, rolling back.",
+        "reply": {"in_reply_to_tweet_id": first},
+    }
+    assert [fake_x.posts[i]["in_reply_to"] for i in (first, second, third)] == [None, first, second]
 
 
 def test_duplicate_text_is_duplicate_and_not_retried(fake_x: FakeX) -> None:
@@ -80,13 +82,20 @@ def test_reply_without_a_post_to_reply_to_is_refused(fake_x: FakeX) -> None:
 
 
 def test_credentials_from_settings_outbound_and_repr() -> None:
-    outbound = dict(zip(["X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"],
-                        X_KEYS))
+    outbound = dict(
+        zip(
+            ["X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"],
+            X_KEYS,
+            strict=True,
+        )
+    )
     creds = XCredentials.from_outbound(outbound)
     assert creds.api_url == "https://api.twitter.com"
     assert not any(key in repr(creds) for key in X_KEYS)
-    assert XCredentials.from_outbound({**outbound, "X_API_URL": "https://api.x.com/"}).api_url \
+    assert (
+        XCredentials.from_outbound({**outbound, "X_API_URL": "https://api.x.com/"}).api_url
         == "https://api.x.com"
+    )
 
 
 # ---- finding a post whose answer was lost (find_post, already_made) ---------------------------
@@ -110,8 +119,11 @@ def test_find_post_asks_for_one_signed_page_of_the_accounts_posts(fake_x: FakeX)
     me, timeline = fake_x.requests
     assert (me.method, me.path) == ("GET", "/2/users/me")
     assert (timeline.method, timeline.path) == ("GET", f"/2/users/{FakeX.USER['id']}/tweets")
-    assert timeline.query == {"max_results": [str(RECENT_POSTS)], "exclude": ["retweets"],
-                              "tweet.fields": ["entities,referenced_tweets"]}
+    assert timeline.query == {
+        "max_results": [str(RECENT_POSTS)],
+        "exclude": ["retweets"],
+        "tweet.fields": ["entities,referenced_tweets"],
+    }
     for request in (me, timeline):
         assert 'oauth_signature_method="HMAC-SHA1"' in request.headers["authorization"]
 
@@ -145,15 +157,20 @@ def test_already_made_gives_the_found_post_as_the_receipt(fake_x: FakeX) -> None
     assert already_made(post("Resolved."), creds(fake_x)) is None
 
 
-@pytest.mark.parametrize(("fault", "reason"), [
-    (lambda f: f.fail_next(500), FailureReason.SERVER_ERROR),
-    (lambda f: f.fail_next(429, retry_after=60), FailureReason.RATE_LIMITED),
-    (lambda f: f.drop_next(), FailureReason.CONNECTION),
-    (lambda f: f.fail_next(200, body=b"<html>maintenance</html>"), FailureReason.SERVER_ERROR),
-    (lambda f: f.fail_next(200, body={"data": {"name": "no id"}}), FailureReason.SERVER_ERROR),
-], ids=["500", "429", "dropped", "not-json", "no-user-id"])
-def test_a_lookup_x_does_not_answer_is_a_typed_error_without_secrets(fake_x: FakeX, fault,
-                                                                     reason) -> None:
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (lambda f: f.fail_next(500), FailureReason.SERVER_ERROR),
+        (lambda f: f.fail_next(429, retry_after=60), FailureReason.RATE_LIMITED),
+        (lambda f: f.drop_next(), FailureReason.CONNECTION),
+        (lambda f: f.fail_next(200, body=b"<html>maintenance</html>"), FailureReason.SERVER_ERROR),
+        (lambda f: f.fail_next(200, body={"data": {"name": "no id"}}), FailureReason.SERVER_ERROR),
+    ],
+    ids=["500", "429", "dropped", "not-json", "no-user-id"],
+)
+def test_a_lookup_x_does_not_answer_is_a_typed_error_without_secrets(
+    fake_x: FakeX, fault, reason
+) -> None:
     fault(fake_x)
     with pytest.raises(DeliveryError) as caught:
         find_post("Resolved.", None, creds(fake_x))

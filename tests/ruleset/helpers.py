@@ -16,8 +16,12 @@ def rules(tmp_path: Path, text: str) -> RuleSet:
 
 
 def alert(source: str = "datadog", **fields: Any) -> Alert:
-    values: dict[str, Any] = {"identity": "id-1", "delivery_id": "d-1", "event_type": "test",
-                              "lifecycle": Lifecycle.TRIGGER} | fields
+    values: dict[str, Any] = {
+        "identity": "id-1",
+        "delivery_id": "d-1",
+        "event_type": "test",
+        "lifecycle": Lifecycle.TRIGGER,
+    } | fields
     return Alert(source=SourceName(source), **values)
 
 

@@ -27,8 +27,9 @@ def test_check_prints_every_problem_and_exits_1() -> None:
     code, output = run("check", "tests/data/rules/bad/every_problem_at_once.yml")
     expected = Path("tests/data/rules/bad/every_problem_at_once.txt").read_text()
     assert code == 1
-    assert output == expected + "Error: 4 problems in " \
-                                "tests/data/rules/bad/every_problem_at_once.yml\n"
+    assert (
+        output == expected + "Error: 4 problems in tests/data/rules/bad/every_problem_at_once.yml\n"
+    )
 
 
 def test_rule_tests_of_the_example_rules_pass() -> None:
@@ -53,27 +54,48 @@ def test_a_failing_rule_test_exits_1_with_a_readable_diff(tmp_path: Path) -> Non
         "    severity: expected SEV1, got SEV2\n"
         f"    decision: route 'checkout-datadog' ({tmp_path}/rules/routes.yml:46): SEV2 "
         "(source_severity=P2 via datadog severity map), team checkout; page\n"
-        "0 passed, 1 failed\n")
+        "0 passed, 1 failed\n"
+    )
 
 
 def test_explain_shows_routes_and_decision() -> None:
-    code, output = run("explain", "tests/data/webhooks/sentry/event_alert_triggered.json",
-                       "--source", "sentry", "--dir", "rules", "--at", "2026-03-16T10:00:00Z")
+    code, output = run(
+        "explain",
+        "tests/data/webhooks/sentry/event_alert_triggered.json",
+        "--source",
+        "sentry",
+        "--dir",
+        "rules",
+        "--at",
+        "2026-03-16T10:00:00Z",
+    )
     assert code == 0, output
     lines = output.splitlines()
-    assert lines[0] == ("alert sentry:issue:5120374913 (trigger) 'TimeoutError: payment-gateway "
-                        "did not respond within 2000 ms'")
-    assert "  + route 'production-grouping' (rules/routes.yml:22): matched (environment any_of " \
-           "['prod', 'production']); continue" in lines
-    assert ("decision: route 'checkout-sentry-production' (rules/routes.yml:55): SEV2 "
-            "(source_severity=error via route 'checkout-sentry-production' severity_map), team "
-            "checkout; page") in lines
+    assert lines[0] == (
+        "alert sentry:issue:5120374913 (trigger) 'TimeoutError: payment-gateway "
+        "did not respond within 2000 ms'"
+    )
+    assert (
+        "  + route 'production-grouping' (rules/routes.yml:22): matched (environment any_of "
+        "['prod', 'production']); continue" in lines
+    )
+    assert (
+        "decision: route 'checkout-sentry-production' (rules/routes.yml:55): SEV2 "
+        "(source_severity=error via route 'checkout-sentry-production' severity_map), team "
+        "checkout; page"
+    ) in lines
     assert "  statuspage components: ftgks51sfs2d (service 'checkout-api')" in lines
 
 
 def test_explain_of_an_ignored_payload() -> None:
-    code, output = run("explain", "tests/data/webhooks/pagerduty/pagey_ping.json",
-                       "-s", "pagerduty", "--dir", "rules")
+    code, output = run(
+        "explain",
+        "tests/data/webhooks/pagerduty/pagey_ping.json",
+        "-s",
+        "pagerduty",
+        "--dir",
+        "rules",
+    )
     assert code == 0
     assert "no alert in this payload" in output
 

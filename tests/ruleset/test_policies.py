@@ -11,8 +11,7 @@ from app.ruleset.vocabulary import Suppressed
 
 from .helpers import alert, at, rules
 
-BERLIN_WEEKDAYS = WeeklyWindow("Europe/Berlin", parse_weekdays(["monday:friday"]), 9 * 60,
-                               18 * 60)
+BERLIN_WEEKDAYS = WeeklyWindow("Europe/Berlin", parse_weekdays(["monday:friday"]), 9 * 60, 18 * 60)
 
 
 def test_business_hours_are_read_in_the_team_time_zone() -> None:
@@ -71,18 +70,27 @@ def test_recurring_maintenance_window(tmp_path: Path) -> None:
     decision = classify(alert(service="search-api", source_severity="P1"), ruleset, sunday_3am)
     assert decision.suppression is not None and not decision.page
     assert decision.suppression.kind is Suppressed.MAINTENANCE
-    assert decision.suppression.reason == (f"maintenance 'reindex' ({tmp_path}/rules.yml:7): "
-                                           "weekly reindex")
-    assert classify(alert(service="search-api", source_severity="P1"), ruleset,
-                    at("2026-03-15T04:00:00+01:00")).suppression is None
+    assert decision.suppression.reason == (
+        f"maintenance 'reindex' ({tmp_path}/rules.yml:7): weekly reindex"
+    )
+    assert (
+        classify(
+            alert(service="search-api", source_severity="P1"),
+            ruleset,
+            at("2026-03-15T04:00:00+01:00"),
+        ).suppression
+        is None
+    )
     assert classify(alert(service="checkout-api"), ruleset, sunday_3am).suppression is None
 
 
 def test_one_shot_silence_has_a_start_and_an_end(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, SILENCES)
     labels = {"service": "search-api"}
-    names = [[s.name for s in active_silences(ruleset, labels, at(t))]
-             for t in ("2026-03-18T07:59:59Z", "2026-03-18T08:00:00Z", "2026-03-18T09:00:00Z")]
+    names = [
+        [s.name for s in active_silences(ruleset, labels, at(t))]
+        for t in ("2026-03-18T07:59:59Z", "2026-03-18T08:00:00Z", "2026-03-18T09:00:00Z")
+    ]
     assert names == [[], ["migration"], []]
     decision = classify(alert(service="search-api"), ruleset, at("2026-03-18T08:30:00Z"))
     assert decision.suppression is not None
@@ -105,22 +113,26 @@ inhibit_rules:
 
 def test_open_sev1_inhibits_minor_alerts_sharing_equal_labels(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, INHIBIT)
-    minor = classify(alert(service="checkout-api", environment="prod", source_severity="P3"),
-                     ruleset, 0)
+    minor = classify(
+        alert(service="checkout-api", environment="prod", source_severity="P3"), ruleset, 0
+    )
     sev1 = {"severity": "SEV1", "service": "checkout-api", "environment": "prod"}
     other_env = sev1 | {"environment": "staging"}
     sev3 = sev1 | {"severity": "SEV3"}
     found = check_inhibition(ruleset, minor.labels, [other_env, sev3, sev1])
     assert found is not None and found.kind is Suppressed.INHIBITED
-    assert found.reason == (f"inhibited by 'outage-mutes-minor' ({tmp_path}/rules.yml:7): an "
-                            "open SEV1 incident shares service=checkout-api, environment=prod")
+    assert found.reason == (
+        f"inhibited by 'outage-mutes-minor' ({tmp_path}/rules.yml:7): an "
+        "open SEV1 incident shares service=checkout-api, environment=prod"
+    )
     assert check_inhibition(ruleset, minor.labels, [other_env, sev3]) is None
 
 
 def test_major_alerts_are_never_inhibited_by_this_rule(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, INHIBIT)
-    major = classify(alert(service="checkout-api", environment="prod", source_severity="P2"),
-                     ruleset, 0)
+    major = classify(
+        alert(service="checkout-api", environment="prod", source_severity="P2"), ruleset, 0
+    )
     sev1 = {"severity": "SEV1", "service": "checkout-api", "environment": "prod"}
     assert check_inhibition(ruleset, major.labels, [sev1]) is None
 
@@ -134,8 +146,9 @@ def test_flapping_needs_n_changes_inside_the_window() -> None:
     assert check_flapping(POLICY, [now - 3700, now - 2000, now - 1000, now - 10], now) is None
     found = check_flapping(POLICY, [now - 3000, now - 2000, now - 1000, now - 10], now)
     assert found is not None and found.kind is Suppressed.FLAPPING
-    assert found.reason == ("flapping: 4 state changes in 1h (limit 4); notifications held "
-                            "until quiet for 30m")
+    assert found.reason == (
+        "flapping: 4 state changes in 1h (limit 4); notifications held until quiet for 30m"
+    )
     assert found.until == now - 10 + 1800
 
 
@@ -146,6 +159,7 @@ def test_suppression_for_checks_silence_then_inhibition_then_flapping(tmp_path: 
     changes = [float(t) for t in range(-500, 1, 100)]  # 6 changes: the default limit
     flapping = suppression_for(decision, ruleset, 0, state_changes=changes)
     assert flapping is not None and flapping.kind is Suppressed.FLAPPING
-    inhibited = suppression_for(decision, ruleset, 0, [{"severity": "SEV2", "service": "x"}],
-                                changes)
+    inhibited = suppression_for(
+        decision, ruleset, 0, [{"severity": "SEV2", "service": "x"}], changes
+    )
     assert inhibited is not None and inhibited.kind is Suppressed.INHIBITED

@@ -46,29 +46,50 @@ def version(directory: Path | str) -> str:
     return str(load_ruleset(directory).version)
 
 
-CHECKOUT = alert("datadog", identity="184663201|host:web-03", title="[prod] checkout-api p99 "
-                 "latency high", service="checkout-api", environment="prod", host="web-03",
-                 source_severity="P2", tags={"monitor_id": "184663201"})
-SEARCH = alert("datadog", identity="search-1", title="search-api p99 above 1.5s",
-               service="search-api", environment="prod", source_severity="P3")
+CHECKOUT = alert(
+    "datadog",
+    identity="184663201|host:web-03",
+    title="[prod] checkout-api p99 latency high",
+    service="checkout-api",
+    environment="prod",
+    host="web-03",
+    source_severity="P2",
+    tags={"monitor_id": "184663201"},
+)
+SEARCH = alert(
+    "datadog",
+    identity="search-1",
+    title="search-api p99 above 1.5s",
+    service="search-api",
+    environment="prod",
+    source_severity="P3",
+)
 
 
 def test_unchanged_rules_change_no_decision() -> None:
     code, output = run("diff", "rules", "rules", "--at", AT)
     assert code == 0, output
-    assert output == (f"rules diff: rules ({version('rules')}) -> rules ({version('rules')}) at "
-                      f"{AT}; rule tests at their own time\n"
-                      f"{CORPUS} alerts, no decision changed\n")
+    assert output == (
+        f"rules diff: rules ({version('rules')}) -> rules ({version('rules')}) at "
+        f"{AT}; rule tests at their own time\n"
+        f"{CORPUS} alerts, no decision changed\n"
+    )
 
 
-def test_a_severity_change_in_one_route_shows_exactly_the_alerts_it_decides(
-        tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "    team: search\n    severity: SEV2",
-                      "    team: search\n    severity: SEV1")
+def test_a_severity_change_in_one_route_shows_exactly_the_alerts_it_decides(tmp_path: Path) -> None:
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "    team: search\n    severity: SEV2",
+        "    team: search\n    severity: SEV1",
+    )
     code, output = run("diff", "rules", str(head), "--at", AT)
     assert code == 0, output
-    assert output == f"""\
-rules diff: rules ({version('rules')}) -> {head} ({version(head)}) at {AT}; rule tests at their own time
+    assert (
+        output
+        == f"""\
+rules diff: rules ({version("rules")}) -> {head} ({version(head)}) at {AT}; rule tests at their own time
 {CORPUS} alerts, 1 changed: severity 1, notify 1, statuspage 1, x_post 1, update every 1
 
 datadog  (no title)  (service search-api)
@@ -80,21 +101,41 @@ datadog  (no title)  (service search-api)
   x_post        no                     yes
   update every  1h                     30m
 """
+    )
 
 
 def test_a_new_silence_shows_what_it_suppresses(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "silences.yml", "silences:\n", """silences:
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "silences.yml",
+        "silences:\n",
+        """silences:
   - name: checkout-deploy-freeze
     comment: CHG-2001 database failover rehearsal
     match: {service: checkout-api}
     starts_at: 2026-03-16T09:00:00Z
     ends_at: 2026-03-16T11:00:00Z
-""")
+""",
+    )
     alerts = alerts_file(tmp_path, CHECKOUT, SEARCH)
-    code, output = run("diff", "rules", str(head), "--at", AT, "--alerts", str(alerts),
-                       "--tests", "", "--fixtures", "")
+    code, output = run(
+        "diff",
+        "rules",
+        str(head),
+        "--at",
+        AT,
+        "--alerts",
+        str(alerts),
+        "--tests",
+        "",
+        "--fixtures",
+        "",
+    )
     assert code == 0, output
-    assert output.split("\n", 1)[1] == f"""\
+    assert (
+        output.split("\n", 1)[1]
+        == f"""\
 2 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1
 
 datadog  [prod] checkout-api p99 latency high  (service checkout-api)
@@ -105,21 +146,29 @@ datadog  [prod] checkout-api p99 latency high  (service checkout-api)
   notify      pagerduty, statuspage  none
   suppressed  no                     silence 'checkout-deploy-freeze' until 2026-03-16T11:00:00Z
 """
+    )
 
 
-def test_an_inhibit_rule_removed_changes_the_rule_test_that_relied_on_it(
-        tmp_path: Path) -> None:
+def test_an_inhibit_rule_removed_changes_the_rule_test_that_relied_on_it(tmp_path: Path) -> None:
     # Rule tests are replayed in their own scenario: this one has an open SEV1 incident.
-    head = rules_copy(tmp_path, "head", "inhibit.yml", """  - name: warehouse-down-mutes-exports
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "inhibit.yml",
+        """  - name: warehouse-down-mutes-exports
     source_match:
       service: warehouse-loader
       severity: SEV1
     target_match:
       service: reporting-export
-""", "")
+""",
+        "",
+    )
     code, output = run("diff", "rules", str(head), "--at", AT, "--fixtures", "")
     assert code == 0, output
-    assert output.split("\n", 1)[1] == f"""\
+    assert (
+        output.split("\n", 1)[1]
+        == f"""\
 28 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1, inhibit target 1
 
 alertmanager  (no title)  (service reporting-export)
@@ -131,33 +180,71 @@ alertmanager  (no title)  (service reporting-export)
   suppressed      inhibited by 'warehouse-down-mutes-exports'  no
   inhibit target  warehouse-down-mutes-exports                 -
 """
+    )
 
 
-def test_a_route_that_only_moved_is_reported_as_moved_not_as_a_change(
-        tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "routes:\n",
-                      "routes:\n  # Two lines of comment push every route down\n  #\n")
+def test_a_route_that_only_moved_is_reported_as_moved_not_as_a_change(tmp_path: Path) -> None:
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "routes:\n",
+        "routes:\n  # Two lines of comment push every route down\n  #\n",
+    )
     alerts = alerts_file(tmp_path, CHECKOUT, SEARCH)
-    args = ("diff", "rules", str(head), "--at", AT, "--alerts", str(alerts), "--tests", "",
-            "--fixtures", "", "--fail-on-change")
+    args = (
+        "diff",
+        "rules",
+        str(head),
+        "--at",
+        AT,
+        "--alerts",
+        str(alerts),
+        "--tests",
+        "",
+        "--fixtures",
+        "",
+        "--fail-on-change",
+    )
     code, output = run(*args)
     assert code == 0, output  # a move is not a change, even for --fail-on-change
-    assert output.split("\n", 1)[1] == """\
+    assert (
+        output.split("\n", 1)[1]
+        == """\
 2 alerts, no decision changed
 route 'checkout-datadog' moved routes.yml:46 -> routes.yml:48 (1 alert, same decision)
 route 'search' moved routes.yml:95 -> routes.yml:97 (1 alert, same decision)
 """
+    )
 
 
 def test_a_changed_alert_whose_route_also_moved_shows_both(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "  - name: checkout-datadog\n",
-                      "  # checkout pages everything as SEV1 now\n"
-                      "  - name: checkout-datadog\n    severity: SEV1\n")
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "  - name: checkout-datadog\n",
+        "  # checkout pages everything as SEV1 now\n"
+        "  - name: checkout-datadog\n    severity: SEV1\n",
+    )
     alerts = alerts_file(tmp_path, CHECKOUT)
-    code, output = run("diff", "rules", str(head), "--at", AT, "--alerts", str(alerts),
-                       "--tests", "", "--fixtures", "")
+    code, output = run(
+        "diff",
+        "rules",
+        str(head),
+        "--at",
+        AT,
+        "--alerts",
+        str(alerts),
+        "--tests",
+        "",
+        "--fixtures",
+        "",
+    )
     assert code == 0, output
-    assert output.split("\n", 1)[1] == f"""\
+    assert (
+        output.split("\n", 1)[1]
+        == f"""\
 1 alert, 1 changed: severity 1, severity reason 1, notify 1, statuspage 1, x_post 1, update every 1
 
 datadog  [prod] checkout-api p99 latency high  (service checkout-api)
@@ -171,11 +258,17 @@ datadog  [prod] checkout-api p99 latency high  (service checkout-api)
   update every     1h                                           30m
   route location   routes.yml:46                                routes.yml:47
 """
+    )
 
 
 def test_a_head_that_does_not_load_fails_with_checks_messages(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "    team: search\n    severity: SEV2",
-                      "    team: serch\n    severty: SEV2")
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "    team: search\n    severity: SEV2",
+        "    team: serch\n    severty: SEV2",
+    )
     code, output = run("diff", "rules", str(head), "--at", AT)
     check_code, check_output = run("check", str(head))
     assert (code, output) == (check_code, check_output)
@@ -194,14 +287,25 @@ def test_a_base_that_does_not_load_is_reported_and_the_diff_skipped(tmp_path: Pa
         f"  {base}/teams.yml:32:5: teams.search.pager: unknown key 'pager'\n"
         f"      expected one of: description, pagerduty, opsgenie, ack_timeout, escalation, "
         f"business_hours\n"
-        f"      hint: did you mean 'pagerduty'?\n")
+        f"      hint: did you mean 'pagerduty'?\n"
+    )
 
 
 def test_a_first_rules_directory_has_no_base_to_compare_with(tmp_path: Path) -> None:
-    code, output = run("diff", str(tmp_path / "missing"), "rules", "--at", AT, "--format",
-                       "markdown", "--fail-on-change")
+    code, output = run(
+        "diff",
+        str(tmp_path / "missing"),
+        "rules",
+        "--at",
+        AT,
+        "--format",
+        "markdown",
+        "--fail-on-change",
+    )
     assert code == 0, output
-    assert output == f"""\
+    assert (
+        output
+        == f"""\
 ### Rules diff: skipped
 
 The base rules `{tmp_path}/missing` do not load, so there is nothing to compare with (1 problem):
@@ -210,11 +314,17 @@ The base rules `{tmp_path}/missing` do not load, so there is nothing to compare 
 {tmp_path}/missing: no such rules directory or file
 ```
 """
+    )
 
 
 def test_fail_on_change_exits_1_after_the_report(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "    team: search\n    severity: SEV2",
-                      "    team: search\n    severity: SEV1")
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "    team: search\n    severity: SEV2",
+        "    team: search\n    severity: SEV1",
+    )
     code, output = run("diff", "rules", str(head), "--at", AT, "--fail-on-change")
     assert code == 1
     assert f"{CORPUS} alerts, 1 changed: severity 1," in output
@@ -222,18 +332,44 @@ def test_fail_on_change_exits_1_after_the_report(tmp_path: Path) -> None:
 
 
 def test_markdown_for_a_job_summary(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "routes.yml", "    group_by: [team, service]\n",
-                      "    group_by: [team, service, environment]\n")
-    odd = alert("datadog", identity="odd", title="p99 `latency` | <b>@here</b>",
-                service="checkout-api", environment="prod", source_severity="P3")
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "routes.yml",
+        "    group_by: [team, service]\n",
+        "    group_by: [team, service, environment]\n",
+    )
+    odd = alert(
+        "datadog",
+        identity="odd",
+        title="p99 `latency` | <b>@here</b>",
+        service="checkout-api",
+        environment="prod",
+        source_severity="P3",
+    )
     alerts = alerts_file(tmp_path, CHECKOUT, SEARCH, odd)
-    code, output = run("diff", "rules", str(head), "--at", AT, "--alerts", str(alerts),
-                       "--tests", "", "--fixtures", "", "--format", "markdown")
+    code, output = run(
+        "diff",
+        "rules",
+        str(head),
+        "--at",
+        AT,
+        "--alerts",
+        str(alerts),
+        "--tests",
+        "",
+        "--fixtures",
+        "",
+        "--format",
+        "markdown",
+    )
     assert code == 0, output
-    assert output == f"""\
+    assert (
+        output
+        == f"""\
 ### Rules diff: 3 of 3 alerts change
 
-3 alerts replayed under `rules` (`{version('rules')}`) and `{head}` (`{version(head)}`) at {AT}; rule tests at their own time.
+3 alerts replayed under `rules` (`{version("rules")}`) and `{head}` (`{version(head)}`) at {AT}; rule tests at their own time.
 
 | what changed | alerts |
 |---|---:|
@@ -263,36 +399,47 @@ From `{alerts}:3` at {AT}.
 |---|---|---|
 | group key | `team=checkout\\|service=checkout-api` | `team=checkout\\|service=checkout-api\\|environment=prod` |
 """
+    )
 
 
 def test_a_line_that_is_not_an_alert_is_an_error(tmp_path: Path) -> None:
     alerts = tmp_path / "alerts.jsonl"
-    alerts.write_text(CHECKOUT.to_json() + "\n\n{\"source\": \"datadog\"\n")
-    code, output = run("diff", "rules", "rules", "--alerts", str(alerts), "--tests", "",
-                       "--fixtures", "")
+    alerts.write_text(CHECKOUT.to_json() + '\n\n{"source": "datadog"\n')
+    code, output = run(
+        "diff", "rules", "rules", "--alerts", str(alerts), "--tests", "", "--fixtures", ""
+    )
     assert code == 1
-    assert output == (f"Error: {alerts}:3: not a normalised alert (invalid JSON: Expecting ',' "
-                      f"delimiter at column 21)\n")
+    assert output == (
+        f"Error: {alerts}:3: not a normalised alert (invalid JSON: Expecting ',' "
+        f"delimiter at column 21)\n"
+    )
 
 
 def test_at_needs_a_utc_offset() -> None:
     code, output = run("diff", "rules", "rules", "--at", "2026-03-16T10:00:00")
     assert code == 2
-    assert "'2026-03-16T10:00:00' has no UTC offset; add one, e.g. 2026-03-16T10:00:00Z" \
-        in output
+    assert "'2026-03-16T10:00:00' has no UTC offset; add one, e.g. 2026-03-16T10:00:00Z" in output
 
 
 def test_a_sample_committed_beside_the_rule_tests_is_replayed_too(tmp_path: Path) -> None:
-    head = rules_copy(tmp_path, "head", "silences.yml", "silences:\n", """silences:
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "silences.yml",
+        "silences:\n",
+        """silences:
   - name: checkout-deploy-freeze
     match: {service: checkout-api}
     starts_at: 2026-03-16T09:00:00Z
     ends_at: 2026-03-16T11:00:00Z
-""")
+""",
+    )
     (head / "tests" / "sample.jsonl").write_text(CHECKOUT.to_json() + "\n")
     code, output = run("diff", "rules", str(head), "--at", AT, "--fixtures", "")
     assert code == 0, output
     assert output.splitlines()[1:5] == [
-        "29 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1", "",
+        "29 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1",
+        "",
         "datadog  [prod] checkout-api p99 latency high  (service checkout-api)",
-        f"  from {head}/tests/sample.jsonl:1 at {AT}"]
+        f"  from {head}/tests/sample.jsonl:1 at {AT}",
+    ]

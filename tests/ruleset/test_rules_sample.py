@@ -8,17 +8,22 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import WEBHOOKS, load_fixture
+from webhook_helpers import send
 
 from app.cli import main
 from app.models import Alert
 from app.ruleset.ruletests import parse_payload
-from conftest import WEBHOOKS, load_fixture
-from webhook_helpers import send
 
 AT = "2026-03-16T10:00:00Z"
-POSTED = [("datadog", "triggered"), ("sentry", "event_alert_triggered"),
-          ("alertmanager", "firing"), ("datadog", "recovered"),
-          ("datadog", "retriggered_renotify"), ("opsgenie", "create")]
+POSTED = [
+    ("datadog", "triggered"),
+    ("sentry", "event_alert_triggered"),
+    ("alertmanager", "firing"),
+    ("datadog", "recovered"),
+    ("datadog", "retriggered_renotify"),
+    ("opsgenie", "create"),
+]
 
 
 def run(*args: str, redis_url: str) -> tuple[int, str]:
@@ -30,8 +35,9 @@ def parsed(source: str, name: str) -> list[Alert]:
     return parse_payload(source, WEBHOOKS / source / f"{name}.json")
 
 
-def test_sample_exports_each_alert_once_as_it_last_fired(client, redis_url: str,
-                                                         tmp_path: Path) -> None:
+def test_sample_exports_each_alert_once_as_it_last_fired(
+    client, redis_url: str, tmp_path: Path
+) -> None:
     for source, name in POSTED:
         assert send(client, load_fixture(source, name)).status_code == 202
     out = tmp_path / "sample.jsonl"
@@ -41,10 +47,12 @@ def test_sample_exports_each_alert_once_as_it_last_fired(client, redis_url: str,
     exported = [Alert.from_dict(json.loads(line)) for line in out.read_text().splitlines()]
     # Oldest first; the recovery is no trigger, and the re-trigger of the same monitor and
     # host replaces its first trigger, which moves that alert to when it last fired.
-    assert exported == [*parsed("sentry", "event_alert_triggered"),
-                        *parsed("alertmanager", "firing"),
-                        *parsed("datadog", "retriggered_renotify"),
-                        *parsed("opsgenie", "create")]
+    assert exported == [
+        *parsed("sentry", "event_alert_triggered"),
+        *parsed("alertmanager", "firing"),
+        *parsed("datadog", "retriggered_renotify"),
+        *parsed("opsgenie", "create"),
+    ]
 
 
 def test_limit_keeps_the_most_recent_alerts(client, redis_url: str) -> None:
@@ -53,7 +61,9 @@ def test_limit_keeps_the_most_recent_alerts(client, redis_url: str) -> None:
     code, output = run("sample", "--out", "-", "--limit", "2", redis_url=redis_url)
     assert code == 0, output
     assert [Alert.from_dict(json.loads(line)) for line in output.splitlines()] == [
-        *parsed("datadog", "retriggered_renotify"), *parsed("opsgenie", "create")]
+        *parsed("datadog", "retriggered_renotify"),
+        *parsed("opsgenie", "create"),
+    ]
 
 
 def test_a_sample_replays_through_rules_diff(client, redis_url: str, tmp_path: Path) -> None:
@@ -64,13 +74,30 @@ def test_a_sample_replays_through_rules_diff(client, redis_url: str, tmp_path: P
     head = tmp_path / "head"
     shutil.copytree("rules", head)
     routes = head / "routes.yml"
-    routes.write_text(routes.read_text().replace(  # payments' Opsgenie alerts become SEV1
-        "      tags.team: payments\n    team: payments\n",
-        "      tags.team: payments\n    team: payments\n    severity: SEV1\n"))
-    code, output = run("diff", "rules", str(head), "--at", AT, "--alerts", str(sample),
-                       "--tests", "", "--fixtures", "", redis_url=redis_url)
+    routes.write_text(
+        routes.read_text().replace(  # payments' Opsgenie alerts become SEV1
+            "      tags.team: payments\n    team: payments\n",
+            "      tags.team: payments\n    team: payments\n    severity: SEV1\n",
+        )
+    )
+    code, output = run(
+        "diff",
+        "rules",
+        str(head),
+        "--at",
+        AT,
+        "--alerts",
+        str(sample),
+        "--tests",
+        "",
+        "--fixtures",
+        "",
+        redis_url=redis_url,
+    )
     assert code == 0, output
-    assert output.split("\n", 1)[1] == f"""\
+    assert (
+        output.split("\n", 1)[1]
+        == f"""\
 5 alerts, 1 changed: severity 1, severity reason 1, notify 1, statuspage 1, x_post 1, update every 1
 route 'payments-prometheus' moved routes.yml:76 -> routes.yml:77 (2 alerts, same decision)
 
@@ -84,11 +111,13 @@ opsgenie  [prod] checkout-api: p99 latency > 2s on web-03  (service checkout-api
   x_post           no                                            yes
   update every     1h                                            30m
 """
+    )
 
 
 def test_sample_without_redis_says_so_without_the_url(tmp_path: Path) -> None:
-    code, output = run("sample", "--out", str(tmp_path / "s.jsonl"),
-                       redis_url="redis://:hunter2@127.0.0.1:1/0")
+    code, output = run(
+        "sample", "--out", str(tmp_path / "s.jsonl"), redis_url="redis://:hunter2@127.0.0.1:1/0"
+    )
     assert code == 1
     assert output == "Error: cannot read the webhook log from Redis (REDIS_URL): ConnectionError\n"
     assert not (tmp_path / "s.jsonl").exists()

@@ -50,20 +50,33 @@ def test_the_diff_step_compares_the_base_commit_with_the_head(tmp_path: Path) ->
     shutil.copytree("tests/data/webhooks", repo / "tests" / "data" / "webhooks")
     base = _commit(repo, "base")
     routes = repo / "rules" / "routes.yml"
-    routes.write_text(routes.read_text().replace("    team: search\n    severity: SEV2",
-                                                 "    team: search\n    severity: SEV1"))
+    routes.write_text(
+        routes.read_text().replace(
+            "    team: search\n    severity: SEV2", "    team: search\n    severity: SEV1"
+        )
+    )
     _commit(repo, "head")
     summary = tmp_path / "summary.md"
     summary.write_text("earlier steps' summary\n")
     runner_temp = tmp_path / "runner"
     runner_temp.mkdir()
-    env = {**os.environ, "BASE_SHA": base, "RUNNER_TEMP": str(runner_temp),
-           "GITHUB_STEP_SUMMARY": str(summary),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "BASE_SHA": base,
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     # As GitHub runs a `run:` script on Linux.
-    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                           diff["run"]], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", diff["run"]],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     text = summary.read_text()
     assert text.startswith("earlier steps' summary\n### Rules diff: 1 of 45 alerts change\n")
@@ -73,9 +86,22 @@ def test_the_diff_step_compares_the_base_commit_with_the_head(tmp_path: Path) ->
 
 def _commit(repo: Path, message: str) -> str:
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                               "-c", "init.defaultBranch=main", *args], cwd=repo, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [
+                "git",
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+                *args,
+            ],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     if not (repo / ".git").exists():
         git("init", "-q")

@@ -24,13 +24,19 @@ def test_the_example_rules_map_services_to_component_ids() -> None:
 
 
 def test_one_id_or_a_list_each_once_in_the_order_written(tmp_path: Path) -> None:
-    ruleset = rules(tmp_path, BASE + """statuspage:
+    ruleset = rules(
+        tmp_path,
+        BASE
+        + """statuspage:
   components:
     checkout-api: ftgks51sfs2d
     payments-api: [b4xq9m2kd7ns, ftgks51sfs2d, b4xq9m2kd7ns]
-""")
+""",
+    )
     assert dict(ruleset.statuspage_components) == {
-        "checkout-api": ("ftgks51sfs2d",), "payments-api": ("b4xq9m2kd7ns", "ftgks51sfs2d")}
+        "checkout-api": ("ftgks51sfs2d",),
+        "payments-api": ("b4xq9m2kd7ns", "ftgks51sfs2d"),
+    }
 
 
 def test_rules_without_the_section_map_nothing(tmp_path: Path) -> None:
@@ -38,69 +44,84 @@ def test_rules_without_the_section_map_nothing(tmp_path: Path) -> None:
 
 
 def test_a_service_mapped_in_two_files_is_a_problem(tmp_path: Path) -> None:
-    (tmp_path / "a.yml").write_text(BASE + "statuspage:\n  components:\n"
-                                    "    checkout-api: ftgks51sfs2d\n")
-    (tmp_path / "b.yml").write_text("statuspage:\n  components:\n"
-                                    "    search-api: r8t2vz6c0wqe\n"
-                                    "    checkout-api: b4xq9m2kd7ns\n")
+    (tmp_path / "a.yml").write_text(
+        BASE + "statuspage:\n  components:\n    checkout-api: ftgks51sfs2d\n"
+    )
+    (tmp_path / "b.yml").write_text(
+        "statuspage:\n  components:\n    search-api: r8t2vz6c0wqe\n    checkout-api: b4xq9m2kd7ns\n"
+    )
     with pytest.raises(RulesError) as raised:
         load_ruleset(tmp_path)
     assert raised.value.problems == [
         f"{tmp_path / 'b.yml'}:4:5: statuspage.components.checkout-api: 'checkout-api' is "
-        f"already defined at {tmp_path / 'a.yml'}:7"]
+        f"already defined at {tmp_path / 'a.yml'}:7"
+    ]
 
 
 def test_files_may_each_map_their_own_services(tmp_path: Path) -> None:
-    (tmp_path / "a.yml").write_text(BASE + "statuspage:\n  components:\n"
-                                    "    checkout-api: ftgks51sfs2d\n")
-    (tmp_path / "b.yml").write_text("statuspage:\n  components:\n"
-                                    "    search-api: r8t2vz6c0wqe\n")
+    (tmp_path / "a.yml").write_text(
+        BASE + "statuspage:\n  components:\n    checkout-api: ftgks51sfs2d\n"
+    )
+    (tmp_path / "b.yml").write_text("statuspage:\n  components:\n    search-api: r8t2vz6c0wqe\n")
     assert set(load_ruleset(tmp_path).statuspage_components) == {"checkout-api", "search-api"}
 
 
 def test_an_all_digit_id_must_be_quoted(tmp_path: Path) -> None:
     # YAML reads 123456789012 as a number; Statuspage ids are strings.
-    (tmp_path / "rules.yml").write_text(BASE + "statuspage:\n  components:\n"
-                                        "    search-api: 123456789012\n")
+    (tmp_path / "rules.yml").write_text(
+        BASE + "statuspage:\n  components:\n    search-api: 123456789012\n"
+    )
     with pytest.raises(RulesError) as raised:
         load_ruleset(tmp_path)
     assert raised.value.problems == [
         f"{tmp_path / 'rules.yml'}:7:17: statuspage.components.search-api: expected a string "
-        "or a list, got a whole number"]
-    (tmp_path / "rules.yml").write_text(BASE + "statuspage:\n  components:\n"
-                                        "    search-api: '123456789012'\n")
+        "or a list, got a whole number"
+    ]
+    (tmp_path / "rules.yml").write_text(
+        BASE + "statuspage:\n  components:\n    search-api: '123456789012'\n"
+    )
     assert load_ruleset(tmp_path).statuspage_components["search-api"] == ("123456789012",)
 
 
 def test_a_service_name_with_stray_spaces_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "rules.yml").write_text(BASE + "statuspage:\n  components:\n"
-                                        "    'checkout-api ': ftgks51sfs2d\n")
+    (tmp_path / "rules.yml").write_text(
+        BASE + "statuspage:\n  components:\n    'checkout-api ': ftgks51sfs2d\n"
+    )
     with pytest.raises(RulesError) as raised:
         load_ruleset(tmp_path)
     assert raised.value.problems == [
         f"{tmp_path / 'rules.yml'}:7:5: statuspage.components.checkout-api : 'checkout-api ' "
-        "is not a valid name\n    expected a name matching ^\\S(.*\\S)?$"]
+        "is not a valid name\n    expected a name matching ^\\S(.*\\S)?$"
+    ]
 
 
 def test_an_incident_affects_the_components_of_all_its_services(tmp_path: Path) -> None:
-    ruleset = rules(tmp_path, BASE + """statuspage:
+    ruleset = rules(
+        tmp_path,
+        BASE
+        + """statuspage:
   components:
     checkout-api: ftgks51sfs2d
     Checkout API: ftgks51sfs2d
     payments-api: [b4xq9m2kd7ns, ftgks51sfs2d]
-""")
+""",
+    )
     services = ["checkout-api", "", None, "payments-api", "Checkout API", "search-api"]
     assert affected_components(ruleset, services) == ("ftgks51sfs2d", "b4xq9m2kd7ns")
     assert affected_components(ruleset, ["search-api", ""]) == ()
 
 
 def test_explain_names_the_components_of_the_alerts_service(tmp_path: Path) -> None:
-    ruleset = rules(tmp_path, BASE + "statuspage:\n  components:\n"
-                                     "    checkout-api: [ftgks51sfs2d, b4xq9m2kd7ns]\n")
+    ruleset = rules(
+        tmp_path,
+        BASE + "statuspage:\n  components:\n    checkout-api: [ftgks51sfs2d, b4xq9m2kd7ns]\n",
+    )
     lines = explain(alert(service="checkout-api"), ruleset, 0).lines
     assert "  statuspage components: ftgks51sfs2d, b4xq9m2kd7ns (service 'checkout-api')" in lines
     lines = explain(alert(service="search-api"), ruleset, 0).lines
-    assert "  statuspage components: none (service 'search-api' is not under " \
-           "statuspage.components)" in lines
+    assert (
+        "  statuspage components: none (service 'search-api' is not under "
+        "statuspage.components)" in lines
+    )
     lines = explain(alert(), ruleset, 0).lines
     assert "  statuspage components: none (the alert has no service)" in lines

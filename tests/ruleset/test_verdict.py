@@ -21,19 +21,33 @@ from .helpers import alert, at
 @pytest.mark.parametrize("source", ["datadog", "pagerduty", "opsgenie"])
 @pytest.mark.parametrize("severity", SEVERITIES)
 @pytest.mark.parametrize("pages", [True, False])
-def test_notify_names_the_channels_the_workers_tell(source: str, severity: str,
-                                                    pages: bool) -> None:
+def test_notify_names_the_channels_the_workers_tell(
+    source: str, severity: str, pages: bool
+) -> None:
     ruleset = load_ruleset("rules")
     policy = ruleset.severities[severity]
     ctx = NotificationContext(
-        MessageEvent.DECLARED, "", {}, [], {}, {
-            "page": policy.page.value, "x_post": policy.x_post,
-            "statuspage": {"impact": policy.statuspage_impact.value,
-                           "component_status": policy.component_status.value}}, {}, 0.0)
+        MessageEvent.DECLARED,
+        "",
+        {},
+        [],
+        {},
+        {
+            "page": policy.page.value,
+            "x_post": policy.x_post,
+            "statuspage": {
+                "impact": policy.statuspage_impact.value,
+                "component_status": policy.component_status.value,
+            },
+        },
+        {},
+        0.0,
+    )
     for team in ruleset.teams.values():
         workers = [c.value for c in wanted_channels(ctx, team, {}, {source}, pages)]
-        assert list(declaration_channels(policy, team, SourceName(source), pages)) == \
-            workers, team.name
+        assert list(declaration_channels(policy, team, SourceName(source), pages)) == workers, (
+            team.name
+        )
 
 
 def test_a_route_location_is_the_same_in_any_checkout(tmp_path: Path) -> None:

@@ -15,8 +15,13 @@ from workers.template_fixtures import FIXTURES
 
 TEMPLATES = Path(__file__).parents[2] / "templates"
 GOLDEN = Path(__file__).parents[1] / "golden"
-CASES = [(channel, event, fixture) for channel in FIELDS for event in MessageEvent
-         if has_message(channel, event) for fixture in FIXTURES]
+CASES = [
+    (channel, event, fixture)
+    for channel in FIELDS
+    for event in MessageEvent
+    if has_message(channel, event)
+    for fixture in FIXTURES
+]
 
 
 def golden_text(channel, event, fixture: str) -> str:
@@ -29,8 +34,9 @@ def golden_text(channel, event, fixture: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("channel, event, fixture", CASES,
-                         ids=[f"{c}-{e}-{f}" for c, e, f in CASES])
+@pytest.mark.parametrize(
+    "channel, event, fixture", CASES, ids=[f"{c}-{e}-{f}" for c, e, f in CASES]
+)
 def test_rendered_text_matches_golden(channel, event, fixture, request) -> None:
     path = GOLDEN / channel / f"{event}__{fixture}.txt"
     text = golden_text(channel, event, fixture)

@@ -61,31 +61,37 @@ def test_limits_are_enforced_at_render_time() -> None:
 
 def test_opsgenie_message_is_cut_with_an_ellipsis(templates: Path) -> None:
     write(templates, "opsgenie/declared.message.txt.j2", "{{ incident.title * 20 }}")
-    message = render(Channel.OPSGENIE, E.DECLARED, checkout_latency(E.DECLARED),
-                     templates)
+    message = render(Channel.OPSGENIE, E.DECLARED, checkout_latency(E.DECLARED), templates)
     assert len(message["message"]) == OPSGENIE_MESSAGE_MAX or message["message"].endswith("…")
     assert message.shortened == ("message",)
 
 
 def test_a_public_leak_is_redacted_by_default_and_refused_on_request(templates: Path) -> None:
-    write(templates, "x/update_posted.post.txt.j2", "Slow on {{ alerts[0].host }}, says "
-          "{{ incident.commander }}. {{ links.status_page }}")
+    write(
+        templates,
+        "x/update_posted.post.txt.j2",
+        "Slow on {{ alerts[0].host }}, says {{ incident.commander }}. {{ links.status_page }}",
+    )
     ctx = checkout_latency(E.UPDATE_POSTED)
     rendered = render(Channel.X, E.UPDATE_POSTED, ctx, templates)
-    assert rendered["post"] == (f"Slow on {REDACTED}, says {REDACTED}. "
-                                "https://status.example.com/incidents/8k2m4n6p")
-    assert rendered.redacted == ("hostname 'web-03' (hosts)",
-                                 "people 'Marco Bianchi' (people)")
+    assert rendered["post"] == (
+        f"Slow on {REDACTED}, says {REDACTED}. https://status.example.com/incidents/8k2m4n6p"
+    )
+    assert rendered.redacted == ("hostname 'web-03' (hosts)", "people 'Marco Bianchi' (people)")
     with pytest.raises(PublicLeak):
         render(Channel.X, E.UPDATE_POSTED, ctx, templates, on_leak="raise")
     allowed = replace(ctx, public=frozenset({"hosts", "people"}))
     assert render(Channel.X, E.UPDATE_POSTED, allowed, templates)["post"] == (
-        "Slow on web-03, says Marco Bianchi. https://status.example.com/incidents/8k2m4n6p")
+        "Slow on web-03, says Marco Bianchi. https://status.example.com/incidents/8k2m4n6p"
+    )
 
 
 def test_the_sandbox_refuses_unsafe_calls(templates: Path) -> None:
-    write(templates, "pagerduty/declared.summary.txt.j2",
-          "{{ incident.__class__.__mro__[1].__subclasses__() }}")
+    write(
+        templates,
+        "pagerduty/declared.summary.txt.j2",
+        "{{ incident.__class__.__mro__[1].__subclasses__() }}",
+    )
     with pytest.raises(SecurityError):
         render(Channel.PAGERDUTY, E.DECLARED, checkout_latency(E.DECLARED), templates)
 
@@ -111,20 +117,25 @@ def test_check_reports_syntax_and_coverage_problems(templates: Path) -> None:
         "opsgenie/declared.message.txt.j2:1: syntax error: unexpected '}'",
         "pagerduty/resolved.summary.txt.j2: unexpected template: pagerduty deliberately has "
         "no message for resolved (NO_MESSAGE in workers/render.py)",
-        "statuspage/resolved.body.md.j2: missing template: statuspage has a message for "
-        "resolved",
+        "statuspage/resolved.body.md.j2: missing template: statuspage has a message for resolved",
         "x/declrd.post.txt.j2: unknown template: expected <channel>/<event>.<field>.<ext>.j2 "
         "for a channel, event and field in workers/render.py",
     ]
 
 
 def test_check_reports_render_problems_with_file_and_line(templates: Path) -> None:
-    write(templates, "pagerduty/declared.summary.txt.j2", "[{{ incident.severity }}]\n"
-          "{{ incident.titel }}")
+    write(
+        templates,
+        "pagerduty/declared.summary.txt.j2",
+        "[{{ incident.severity }}]\n{{ incident.titel }}",
+    )
     write(templates, "pagerduty/escalated.summary.txt.j2", "{{ ''.__class__.__mro__ }}")
     write(templates, "statuspage/declared.name.txt.j2", "Slow on {{ alerts[0].host }}")
-    write(templates, "x/resolved.post.txt.j2", "{% for i in range(13) %}"
-          "{{ links.status_page }}/{{ i }} {% endfor %}")
+    write(
+        templates,
+        "x/resolved.post.txt.j2",
+        "{% for i in range(13) %}{{ links.status_page }}/{{ i }} {% endfor %}",
+    )
     assert check_templates(templates, {"checkout_latency": checkout_latency}) == [
         "pagerduty/declared.summary.txt.j2:2: undefined variable: 'dict object' has no "
         "attribute 'titel' (fixtures: checkout_latency)",
@@ -139,4 +150,5 @@ def test_check_reports_render_problems_with_file_and_line(templates: Path) -> No
 
 def test_check_reports_a_missing_directory(tmp_path: Path) -> None:
     assert check_templates(tmp_path / "nope") == [
-        f"{tmp_path / 'nope'}: templates directory not found"]
+        f"{tmp_path / 'nope'}: templates directory not found"
+    ]

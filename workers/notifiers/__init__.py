@@ -37,17 +37,30 @@ class FailureReason(StrEnum):
     DUPLICATE = "duplicate"  # the vendor says it already has it (X duplicate-content 403)
 
 
-RETRYABLE = {FailureReason.RATE_LIMITED, FailureReason.SERVER_ERROR, FailureReason.TIMEOUT,
-             FailureReason.CONNECTION}
+RETRYABLE = {
+    FailureReason.RATE_LIMITED,
+    FailureReason.SERVER_ERROR,
+    FailureReason.TIMEOUT,
+    FailureReason.CONNECTION,
+}
 
 
 class DeliveryError(Exception):
     """A send that failed; says whether trying again could help. Never carries a secret."""
 
-    def __init__(self, channel: Channel, reason: FailureReason, detail: str = "",
-                 status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(f"{channel}: {reason}" + (f" (HTTP {status})" if status else "")
-                         + (f": {detail[:300]}" if detail else ""))
+    def __init__(
+        self,
+        channel: Channel,
+        reason: FailureReason,
+        detail: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            f"{channel}: {reason}"
+            + (f" (HTTP {status})" if status else "")
+            + (f": {detail[:300]}" if detail else "")
+        )
         self.channel = channel
         self.reason = reason
         self.status = status
@@ -68,7 +81,9 @@ class OutboundMessage:
     """
 
     channel: Channel
-    action: str  # trigger/acknowledge/resolve, create/acknowledge/close/note, create/update, post/reply
+    action: (
+        str  # trigger/acknowledge/resolve, create/acknowledge/close/note, create/update, post/reply
+    )
     incident_id: str
     event: str  # the lifecycle message that caused it: declared, update_posted, ...
     idempotency_key: str

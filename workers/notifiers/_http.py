@@ -47,8 +47,9 @@ class ProcessCache(Generic[T]):
     least recently used dropped first and released with `close` (its pooled connections
     closed, not left to the garbage collector)."""
 
-    def __init__(self, function: Callable[..., T], maxsize: int,
-                 close: Callable[[T], None] | None) -> None:
+    def __init__(
+        self, function: Callable[..., T], maxsize: int, close: Callable[[T], None] | None
+    ) -> None:
         self._function = function
         self._maxsize = maxsize
         self._close = close
@@ -65,8 +66,10 @@ class ProcessCache(Generic[T]):
         value = self._function(*args, **kwargs)
         with self._lock:
             self._values[key] = value
-            dropped = [self._values.popitem(last=False)[1]
-                       for _ in range(len(self._values) - self._maxsize)]
+            dropped = [
+                self._values.popitem(last=False)[1]
+                for _ in range(len(self._values) - self._maxsize)
+            ]
         for old in dropped:
             self._release(old)
         return value
@@ -90,18 +93,21 @@ class ProcessCache(Generic[T]):
                 pass
 
 
-def per_process(maxsize: int, close: Callable[[T], None] | None = None
-                ) -> Callable[[Callable[..., T]], ProcessCache[T]]:
+def per_process(
+    maxsize: int, close: Callable[[T], None] | None = None
+) -> Callable[[Callable[..., T]], ProcessCache[T]]:
     """A cache for HTTP clients, one per destination and credentials, reused by every job of
     the worker process (keep-alive: no TLS handshake per call). Keyed by the credentials
     themselves, so a client only ever carries the secret it was built with. A forked child
     (the RQ scheduler, `--processes` workers) starts empty: two processes never share a
     connection. `close` releases a value that is dropped."""
+
     def decorate(function: Callable[..., T]) -> ProcessCache[T]:
         cache = ProcessCache(function, maxsize, close)
         os.register_at_fork(after_in_child=cache.clear)
         _CACHES.append(cache)
         return cache
+
     return decorate
 
 
@@ -136,8 +142,9 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, method: str, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
@@ -202,34 +209,60 @@ def _header(headers: Mapping[str, str] | Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def status_error(channel: Channel, status: int, headers: Mapping[str, str] | Any, body: str,
-                 *, retry_on: Collection[int] = frozenset({429}),
-                 secrets: Iterable[str] = ()) -> DeliveryError | None:
+def status_error(
+    channel: Channel,
+    status: int,
+    headers: Mapping[str, str] | Any,
+    body: str,
+    *,
+    retry_on: Collection[int] = frozenset({429}),
+    secrets: Iterable[str] = (),
+) -> DeliveryError | None:
     """The DeliveryError an HTTP status means, or None for 2xx."""
     if 200 <= status < 300:
         return None
     detail = redact(body or "", secrets)
     if status in retry_on:
-        return DeliveryError(channel, FailureReason.RATE_LIMITED, detail, status=status,
-                             retry_after=retry_after_seconds(headers))
+        return DeliveryError(
+            channel,
+            FailureReason.RATE_LIMITED,
+            detail,
+            status=status,
+            retry_after=retry_after_seconds(headers),
+        )
     if status >= 500:
-        return DeliveryError(channel, FailureReason.SERVER_ERROR, detail, status=status,
-                             retry_after=retry_after_seconds(headers))
+        return DeliveryError(
+            channel,
+            FailureReason.SERVER_ERROR,
+            detail,
+            status=status,
+            retry_after=retry_after_seconds(headers),
+        )
     if status in (401, 403):
         return DeliveryError(channel, FailureReason.AUTH, detail, status=status)
     return DeliveryError(channel, FailureReason.CLIENT_ERROR, detail, status=status)
 
 
-def check_response(channel: Channel, response: HttpResponse, *,
-                   retry_on: Collection[int] = frozenset({429}),
-                   secrets: Iterable[str] = ()) -> None:
+def check_response(
+    channel: Channel,
+    response: HttpResponse,
+    *,
+    retry_on: Collection[int] = frozenset({429}),
+    secrets: Iterable[str] = (),
+) -> None:
     """Return quietly for a 2xx answer.
 
     Raises:
         DeliveryError: for anything else, saying whether a retry could help.
     """
-    error = status_error(channel, response.status_code, response.headers, _text(response),
-                         retry_on=retry_on, secrets=secrets)
+    error = status_error(
+        channel,
+        response.status_code,
+        response.headers,
+        _text(response),
+        retry_on=retry_on,
+        secrets=secrets,
+    )
     if error is not None:
         raise error
 
@@ -241,24 +274,31 @@ def _text(response: HttpResponse) -> str:
         return ""
 
 
-def transport_error(channel: Channel, exc: BaseException, *, timed_out: bool,
-                    secrets: Iterable[str] = ()) -> DeliveryError:
+def transport_error(
+    channel: Channel, exc: BaseException, *, timed_out: bool, secrets: Iterable[str] = ()
+) -> DeliveryError:
     """A retryable DeliveryError for a request that got no HTTP answer."""
     reason = FailureReason.TIMEOUT if timed_out else FailureReason.CONNECTION
     return DeliveryError(channel, reason, redact(f"{type(exc).__name__}: {exc}", secrets))
 
 
-def requests_error(channel: Channel, exc: requests.RequestException, *,
-                   secrets: Iterable[str] = ()) -> DeliveryError:
+def requests_error(
+    channel: Channel, exc: requests.RequestException, *, secrets: Iterable[str] = ()
+) -> DeliveryError:
     """Map a requests exception (no answer) to TIMEOUT or CONNECTION."""
     # ConnectTimeout is both a Timeout and a ConnectionError: test Timeout first.
-    return transport_error(channel, exc, timed_out=isinstance(exc, requests.Timeout),
-                           secrets=secrets)
+    return transport_error(
+        channel, exc, timed_out=isinstance(exc, requests.Timeout), secrets=secrets
+    )
 
 
-def guarded(channel: Channel, call: Callable[[], requests.Response], *,
-            retry_on: Collection[int] = frozenset({429}),
-            secrets: Iterable[str] = ()) -> requests.Response:
+def guarded(
+    channel: Channel,
+    call: Callable[[], requests.Response],
+    *,
+    retry_on: Collection[int] = frozenset({429}),
+    secrets: Iterable[str] = (),
+) -> requests.Response:
     """Make one requests call and return its 2xx response.
 
     Raises:

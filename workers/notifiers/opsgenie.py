@@ -57,8 +57,10 @@ class OpsgenieCredentials:
     @classmethod
     def from_outbound(cls, outbound: Mapping[str, str]) -> OpsgenieCredentials:
         """From Settings.outbound (OPSGENIE_API_KEY, OPSGENIE_API_URL)."""
-        return cls(outbound["OPSGENIE_API_KEY"],
-                   (outbound.get("OPSGENIE_API_URL") or DEFAULT_API_URL).rstrip("/"))
+        return cls(
+            outbound["OPSGENIE_API_KEY"],
+            (outbound.get("OPSGENIE_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        )
 
 
 def send(message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
@@ -70,13 +72,18 @@ def send(message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
     """
     call = _ACTIONS.get(message.action)
     if call is None:
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            f"unknown action {message.action!r}; expected one of "
-                            + ", ".join(_ACTIONS))
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.CLIENT_ERROR,
+            f"unknown action {message.action!r}; expected one of " + ", ".join(_ACTIONS),
+        )
     api = _alert_api(credentials)
     answer = _one_attempt(lambda: call(api, message, credentials.timeout), credentials)
-    return Receipt(CHANNEL, vendor_id=answer.request_id or "",
-                   detail={"result": answer.result or "", "action": message.action})
+    return Receipt(
+        CHANNEL,
+        vendor_id=answer.request_id or "",
+        detail={"result": answer.result or "", "action": message.action},
+    )
 
 
 def warm_up(credentials: OpsgenieCredentials) -> None:
@@ -124,18 +131,25 @@ def _delivery_error(exc: BaseException, credentials: OpsgenieCredentials) -> Del
     secrets = (credentials.api_key,)
     if isinstance(exc, urllib3.exceptions.HTTPError):
         # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError for old callers.
-        timed_out = (isinstance(exc, urllib3.exceptions.TimeoutError)
-                     and not isinstance(exc, urllib3.exceptions.NewConnectionError))
+        timed_out = isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+            exc, urllib3.exceptions.NewConnectionError
+        )
         return transport_error(CHANNEL, exc, secrets=secrets, timed_out=timed_out)
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status >= 100:
-        error = status_error(CHANNEL, status, getattr(exc, "headers", None) or {},
-                             _text(getattr(exc, "body", "")), secrets=secrets)
+        error = status_error(
+            CHANNEL,
+            status,
+            getattr(exc, "headers", None) or {},
+            _text(getattr(exc, "body", "")),
+            secrets=secrets,
+        )
         if error is not None:
             return error
     # A 2xx whose body was not the JSON the SDK expects, or an SDK-side failure.
-    return DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                         f"unexpected answer: {type(exc).__name__}")
+    return DeliveryError(
+        CHANNEL, FailureReason.SERVER_ERROR, f"unexpected answer: {type(exc).__name__}"
+    )
 
 
 def _text(body: Any) -> str:
@@ -145,9 +159,11 @@ def _text(body: Any) -> str:
 def _alias(message: OutboundMessage) -> str:
     alias = message.target.get("opsgenie_alias") or message.body.get("alias")
     if not alias:
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            f"{message.action} needs the alert alias "
-                            "(target['opsgenie_alias'] or body['alias'])")
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.CLIENT_ERROR,
+            f"{message.action} needs the alert alias (target['opsgenie_alias'] or body['alias'])",
+        )
     return str(alias)
 
 
@@ -165,30 +181,45 @@ def _create(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeo
 
 
 def _acknowledge(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
-    return api.acknowledge_alert(_alias(message), identifier_type="alias",
-                                 acknowledge_alert_payload=_body(message, "alias"),
-                                 _request_timeout=timeout)
+    return api.acknowledge_alert(
+        _alias(message),
+        identifier_type="alias",
+        acknowledge_alert_payload=_body(message, "alias"),
+        _request_timeout=timeout,
+    )
 
 
 def _close(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
-    return api.close_alert(_alias(message), identifier_type="alias",
-                           close_alert_payload=_body(message, "alias"), _request_timeout=timeout)
+    return api.close_alert(
+        _alias(message),
+        identifier_type="alias",
+        close_alert_payload=_body(message, "alias"),
+        _request_timeout=timeout,
+    )
 
 
 def _note(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
-    return api.add_note(_alias(message), identifier_type="alias",
-                        add_note_to_alert_payload=_body(message, "alias"),
-                        _request_timeout=timeout)
+    return api.add_note(
+        _alias(message),
+        identifier_type="alias",
+        add_note_to_alert_payload=_body(message, "alias"),
+        _request_timeout=timeout,
+    )
 
 
 def _escalate(api: opsgenie_sdk.AlertApi, message: OutboundMessage, timeout: Timeout) -> Any:
-    return api.escalate_alert(_alias(message), identifier_type="alias",
-                              escalate_alert_to_next_payload=_body(message, "alias"),
-                              _request_timeout=timeout)
+    return api.escalate_alert(
+        _alias(message),
+        identifier_type="alias",
+        escalate_alert_to_next_payload=_body(message, "alias"),
+        _request_timeout=timeout,
+    )
 
 
 _ACTIONS: dict[str, Callable[[opsgenie_sdk.AlertApi, OutboundMessage, Timeout], Any]] = {
-    "create": _create, "acknowledge": _acknowledge, "close": _close, "note": _note,
+    "create": _create,
+    "acknowledge": _acknowledge,
+    "close": _close,
+    "note": _note,
     "escalate": _escalate,
 }
-

@@ -51,8 +51,9 @@ class PagerDutyCredentials:
     ca_file: Path | None = None
 
     @classmethod
-    def from_outbound(cls, outbound: Mapping[str, str],
-                      routing_keys: Mapping[str, str]) -> PagerDutyCredentials:
+    def from_outbound(
+        cls, outbound: Mapping[str, str], routing_keys: Mapping[str, str]
+    ) -> PagerDutyCredentials:
         """From Settings.outbound (PAGERDUTY_EVENTS_URL) and the routing keys the rules name."""
         return cls(dict(routing_keys), outbound.get("PAGERDUTY_EVENTS_URL") or DEFAULT_EVENTS_URL)
 
@@ -106,13 +107,19 @@ def _routing_key(placeholder: str, credentials: PagerDutyCredentials) -> str:
     """Resolve "$PD_ROUTING_KEY_X"; a literal key in the body would end up in the ledger."""
     name = placeholder.removeprefix("$")
     if not placeholder.startswith("$") or not name:
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            "body.routing_key must name an environment variable ($NAME)")
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.CLIENT_ERROR,
+            "body.routing_key must name an environment variable ($NAME)",
+        )
     key = credentials.routing_keys.get(name)
     if not key:
-        raise DeliveryError(CHANNEL, FailureReason.AUTH,
-                            f"routing key {name} is not configured; set the environment "
-                            "variable named in rules/teams.yml")
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.AUTH,
+            f"routing key {name} is not configured; set the environment "
+            "variable named in rules/teams.yml",
+        )
     return key
 
 
@@ -129,15 +136,18 @@ def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
 def _client(routing_key: str, credentials: PagerDutyCredentials) -> pagerduty.EventsApiV2Client:
     """The process's Events client for this routing key and destination."""
     if not credentials.events_url.startswith("https://"):  # the package raises UrlError
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            "PAGERDUTY_EVENTS_URL must start with https://")
-    return _keyed_client(routing_key, credentials.events_url, credentials.ca_file,
-                         credentials.timeout)
+        raise DeliveryError(
+            CHANNEL, FailureReason.CLIENT_ERROR, "PAGERDUTY_EVENTS_URL must start with https://"
+        )
+    return _keyed_client(
+        routing_key, credentials.events_url, credentials.ca_file, credentials.timeout
+    )
 
 
 @per_process(maxsize=256)  # holds no connection itself: the transport below does
-def _keyed_client(routing_key: str, events_url: str, ca_file: Path | None,
-                  timeout: Timeout) -> pagerduty.EventsApiV2Client:
+def _keyed_client(
+    routing_key: str, events_url: str, ca_file: Path | None, timeout: Timeout
+) -> pagerduty.EventsApiV2Client:
     """An Events client that makes exactly one HTTP attempt per call.
 
     The package puts its client's routing key into every body it sends, so each key gets a
@@ -145,8 +155,9 @@ def _keyed_client(routing_key: str, events_url: str, ca_file: Path | None,
     destination share one connection pool, so a page reuses a kept-alive TLS connection
     whichever service it is for."""
     tls = _tls_context(ca_file)
-    client = pagerduty.EventsApiV2Client(routing_key, base_url=events_url, verify=tls,
-                                         transport=_transport(events_url, ca_file))
+    client = pagerduty.EventsApiV2Client(
+        routing_key, base_url=events_url, verify=tls, transport=_transport(events_url, ca_file)
+    )
     connect, read = timeout
     # ApiClient.request passes `timeout=self.timeout` on every request (default 60 s).
     client.timeout = httpx2.Timeout(read, connect=connect)  # type: ignore[assignment]
@@ -168,23 +179,38 @@ def _transport(events_url: str, ca_file: Path | None) -> httpx2.HTTPTransport:
     """One connection pool per Events API destination (URL and trusted CA) in this process.
     No transport-level retries: one attempt per call, as above."""
     return httpx2.HTTPTransport(
-        verify=_tls_context(ca_file), retries=0,
-        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=4,
-                             keepalive_expiry=KEEPALIVE_SECONDS))
+        verify=_tls_context(ca_file),
+        retries=0,
+        limits=httpx2.Limits(
+            max_connections=None, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
+    )
 
 
 def _delivery_error(exc: pagerduty.Error, credentials: PagerDutyCredentials) -> DeliveryError:
     response = exc.response
     if response is None:  # no answer: the httpx2 error is the cause
         cause = exc.__cause__ or exc
-        return transport_error(CHANNEL, cause, timed_out=isinstance(cause, httpx2.TimeoutException),
-                               secrets=credentials.secrets())
-    error = status_error(CHANNEL, response.status_code, response.headers, _text(response),
-                         secrets=credentials.secrets())
+        return transport_error(
+            CHANNEL,
+            cause,
+            timed_out=isinstance(cause, httpx2.TimeoutException),
+            secrets=credentials.secrets(),
+        )
+    error = status_error(
+        CHANNEL,
+        response.status_code,
+        response.headers,
+        _text(response),
+        secrets=credentials.secrets(),
+    )
     if error is None:  # a 2xx the package rejected: no dedup_key in the body
-        return DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                             "PagerDuty accepted the event but its answer had no dedup_key",
-                             status=response.status_code)
+        return DeliveryError(
+            CHANNEL,
+            FailureReason.SERVER_ERROR,
+            "PagerDuty accepted the event but its answer had no dedup_key",
+            status=response.status_code,
+        )
     return error
 
 

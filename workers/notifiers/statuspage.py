@@ -43,12 +43,19 @@ class StatuspageCredentials:
     @classmethod
     def from_outbound(cls, outbound: Mapping[str, str]) -> StatuspageCredentials:
         """From Settings.outbound (STATUSPAGE_API_KEY, STATUSPAGE_PAGE_ID, STATUSPAGE_API_URL)."""
-        return cls(outbound["STATUSPAGE_API_KEY"], outbound["STATUSPAGE_PAGE_ID"],
-                   (outbound.get("STATUSPAGE_API_URL") or DEFAULT_API_URL).rstrip("/"))
+        return cls(
+            outbound["STATUSPAGE_API_KEY"],
+            outbound["STATUSPAGE_PAGE_ID"],
+            (outbound.get("STATUSPAGE_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        )
 
 
-def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
-         session: requests.Session | None = None) -> Receipt:
+def send(
+    message: OutboundMessage,
+    credentials: StatuspageCredentials,
+    *,
+    session: requests.Session | None = None,
+) -> Receipt:
     """Create (POST) or update (PATCH) the incident; vendor_id is Statuspage's incident id, and
     detail["components"] the component ids the change named (space-separated), if any.
 
@@ -63,10 +70,12 @@ def send(message: OutboundMessage, credentials: StatuspageCredentials, *,
     incident = _incident(_call(method, url, credentials, session, message.body))
     # The components this change named, now accepted: later updates keep naming them.
     components = " ".join((message.body.get("incident") or {}).get("component_ids") or ())
-    return Receipt(CHANNEL, vendor_id=str(incident["id"]),
-                   detail={"status": incident.get("status", ""),
-                           "shortlink": incident.get("shortlink") or ""}
-                   | ({"components": components} if components else {}))
+    return Receipt(
+        CHANNEL,
+        vendor_id=str(incident["id"]),
+        detail={"status": incident.get("status", ""), "shortlink": incident.get("shortlink") or ""}
+        | ({"components": components} if components else {}),
+    )
 
 
 def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -> Receipt | None:
@@ -82,8 +91,9 @@ def already_made(message: OutboundMessage, credentials: StatuspageCredentials) -
     return Receipt(CHANNEL, vendor_id=existing) if existing else None
 
 
-def without_unknown_components(message: OutboundMessage, credentials: StatuspageCredentials,
-                               error: DeliveryError) -> tuple[OutboundMessage, str] | None:
+def without_unknown_components(
+    message: OutboundMessage, credentials: StatuspageCredentials, error: DeliveryError
+) -> tuple[OutboundMessage, str] | None:
     """`message` less the components its page does not have, and a note naming them, when
     Statuspage refused it as unprocessable and such components are among what it names: a
     stale id in the rules' statuspage.components must not keep the incident off the page.
@@ -93,8 +103,9 @@ def without_unknown_components(message: OutboundMessage, credentials: Statuspage
         DeliveryError: the page's components could not be read.
     """
     incident = message.body.get("incident") or {}
-    named = list(dict.fromkeys([*(incident.get("component_ids") or ()),
-                                *(incident.get("components") or {})]))
+    named = list(
+        dict.fromkeys([*(incident.get("component_ids") or ()), *(incident.get("components") or {})])
+    )
     if error.status != UNPROCESSABLE or not named:
         return None
     known = page_components(credentials)
@@ -105,16 +116,21 @@ def without_unknown_components(message: OutboundMessage, credentials: Statuspage
     kept = [c for c in named if c in known]
     if kept:
         statuses = incident.get("components") or {}
-        fields |= {"component_ids": kept,
-                   "components": {c: statuses[c] for c in kept if c in statuses}}
-    note = (f"the Statuspage page has no component {', '.join(unknown)}, so it was sent "
-            f"without {'it' if len(unknown) == 1 else 'them'}: correct statuspage.components "
-            "in the rules")
+        fields |= {
+            "component_ids": kept,
+            "components": {c: statuses[c] for c in kept if c in statuses},
+        }
+    note = (
+        f"the Statuspage page has no component {', '.join(unknown)}, so it was sent "
+        f"without {'it' if len(unknown) == 1 else 'them'}: correct statuspage.components "
+        "in the rules"
+    )
     return replace(message, body=message.body | {"incident": fields}), note
 
 
-def page_components(credentials: StatuspageCredentials, *,
-                    session: requests.Session | None = None) -> set[str]:
+def page_components(
+    credentials: StatuspageCredentials, *, session: requests.Session | None = None
+) -> set[str]:
     """The ids of the page's components (GET /pages/{page_id}/components).
 
     Raises:
@@ -126,14 +142,18 @@ def page_components(credentials: StatuspageCredentials, *,
     except ValueError:
         components = None
     if not isinstance(components, list):
-        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                            "Statuspage answered the component list with something else",
-                            status=response.status_code)
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.SERVER_ERROR,
+            "Statuspage answered the component list with something else",
+            status=response.status_code,
+        )
     return {str(c["id"]) for c in components if isinstance(c, dict) and c.get("id")}
 
 
-def find_incident(marker: str, credentials: StatuspageCredentials, *,
-                  session: requests.Session | None = None) -> str | None:
+def find_incident(
+    marker: str, credentials: StatuspageCredentials, *, session: requests.Session | None = None
+) -> str | None:
     """The unresolved Statuspage incident Klaxon created for `marker` (its incident id, kept in
     the incident's metadata), if any: how a create whose answer was lost is recognised."""
     response = _call("GET", f"{_incidents_url(credentials)}/unresolved", credentials, session)
@@ -142,22 +162,36 @@ def find_incident(marker: str, credentials: StatuspageCredentials, *,
     except ValueError:
         incidents = []
     for incident in incidents if isinstance(incidents, list) else []:
-        if isinstance(incident, dict) and \
-                ((incident.get("metadata") or {}).get("klaxon") or {}).get("incident") == marker:
+        if (
+            isinstance(incident, dict)
+            and ((incident.get("metadata") or {}).get("klaxon") or {}).get("incident") == marker
+        ):
             return str(incident["id"])
     return None
 
 
-def _call(method: str, url: str, credentials: StatuspageCredentials,
-          session: requests.Session | None, body: Any = None) -> requests.Response:
+def _call(
+    method: str,
+    url: str,
+    credentials: StatuspageCredentials,
+    session: requests.Session | None,
+    body: Any = None,
+) -> requests.Response:
     """One request with the API key in the header (never ?api_key=, it ends up in logs), on
     the process's keep-alive session for these credentials unless a session is given."""
     session = session or shared_session(credentials, credentials.timeout)
-    return guarded(CHANNEL, lambda: session.request(
-        method, url, json=body, timeout=credentials.timeout,
-        headers={"Authorization": f"OAuth {credentials.api_key}",
-                 "Accept": "application/json"}),
-        retry_on=RATE_LIMIT_STATUSES, secrets=(credentials.api_key,))
+    return guarded(
+        CHANNEL,
+        lambda: session.request(
+            method,
+            url,
+            json=body,
+            timeout=credentials.timeout,
+            headers={"Authorization": f"OAuth {credentials.api_key}", "Accept": "application/json"},
+        ),
+        retry_on=RATE_LIMIT_STATUSES,
+        secrets=(credentials.api_key,),
+    )
 
 
 def warm_up(credentials: StatuspageCredentials) -> None:
@@ -173,20 +207,24 @@ def _incidents_url(credentials: StatuspageCredentials) -> str:
     return f"{_page_url(credentials)}/incidents"
 
 
-def _request_line(message: OutboundMessage,
-                  credentials: StatuspageCredentials) -> tuple[str, str]:
+def _request_line(message: OutboundMessage, credentials: StatuspageCredentials) -> tuple[str, str]:
     incidents = _incidents_url(credentials)
     if message.action == "create":
         return "POST", incidents
     if message.action == "update":
         incident_id = message.target.get("statuspage_incident")
         if not incident_id:
-            raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                                "update needs target['statuspage_incident'] (the id the "
-                                "create answered)")
+            raise DeliveryError(
+                CHANNEL,
+                FailureReason.CLIENT_ERROR,
+                "update needs target['statuspage_incident'] (the id the create answered)",
+            )
         return "PATCH", f"{incidents}/{quote(incident_id, safe='')}"
-    raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                        f"unknown action {message.action!r}; expected create or update")
+    raise DeliveryError(
+        CHANNEL,
+        FailureReason.CLIENT_ERROR,
+        f"unknown action {message.action!r}; expected create or update",
+    )
 
 
 def _incident(response: requests.Response) -> dict[str, Any]:
@@ -195,7 +233,10 @@ def _incident(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         incident = None
     if not isinstance(incident, dict) or not incident.get("id"):
-        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                            "Statuspage accepted the change but its answer had no incident id",
-                            status=response.status_code)
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.SERVER_ERROR,
+            "Statuspage accepted the change but its answer had no incident id",
+            status=response.status_code,
+        )
     return incident

@@ -60,9 +60,13 @@ class XCredentials:
     def from_outbound(cls, outbound: Mapping[str, str]) -> XCredentials:
         """From Settings.outbound (X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN,
         X_ACCESS_TOKEN_SECRET, X_API_URL)."""
-        return cls(outbound["X_API_KEY"], outbound["X_API_SECRET"], outbound["X_ACCESS_TOKEN"],
-                   outbound["X_ACCESS_TOKEN_SECRET"],
-                   (outbound.get("X_API_URL") or DEFAULT_API_URL).rstrip("/"))
+        return cls(
+            outbound["X_API_KEY"],
+            outbound["X_API_SECRET"],
+            outbound["X_ACCESS_TOKEN"],
+            outbound["X_ACCESS_TOKEN_SECRET"],
+            (outbound.get("X_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        )
 
     def secrets(self) -> tuple[str, ...]:
         return (self.api_key, self.api_secret, self.access_token, self.access_token_secret)
@@ -76,8 +80,9 @@ class _HostSession(TimeoutSession):
         self.api_url = api_url.rstrip("/")
         self.trust_env = False
 
-    def request(self, method: str, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
             url = self.api_url + url.removeprefix(TWEEPY_HOST)
         return super().request(method, url, *args, **kwargs)
@@ -101,8 +106,9 @@ def send(message: OutboundMessage, credentials: XCredentials) -> Receipt:
     except requests.RequestException as exc:
         raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
     data = response.data or {}
-    return Receipt(CHANNEL, vendor_id=str(data.get("id", "")),
-                   detail={"in_reply_to": reply_to or ""})
+    return Receipt(
+        CHANNEL, vendor_id=str(data.get("id", "")), detail={"in_reply_to": reply_to or ""}
+    )
 
 
 def already_made(message: OutboundMessage, credentials: XCredentials) -> Receipt | None:
@@ -117,9 +123,14 @@ def already_made(message: OutboundMessage, credentials: XCredentials) -> Receipt
     post_id = find_post(text, reply_to, credentials)
     if post_id is None:
         return None
-    return Receipt(CHANNEL, vendor_id=post_id, detail={
-        "in_reply_to": reply_to or "",
-        "note": "found among the account's recent posts; the answer to posting it was lost"})
+    return Receipt(
+        CHANNEL,
+        vendor_id=post_id,
+        detail={
+            "in_reply_to": reply_to or "",
+            "note": "found among the account's recent posts; the answer to posting it was lost",
+        },
+    )
 
 
 def find_post(text: str, in_reply_to: str | None, credentials: XCredentials) -> str | None:
@@ -133,13 +144,18 @@ def find_post(text: str, in_reply_to: str | None, credentials: XCredentials) -> 
     try:
         me = client.get_me(user_auth=True)
         timeline = client.get_users_tweets(
-            _user_id(me), max_results=RECENT_POSTS, exclude=["retweets"],
-            tweet_fields=LOOKUP_FIELDS, user_auth=True)  # replies stay in: updates are replies
+            _user_id(me),
+            max_results=RECENT_POSTS,
+            exclude=["retweets"],
+            tweet_fields=LOOKUP_FIELDS,
+            user_auth=True,
+        )  # replies stay in: updates are replies
     except tweepy.HTTPException as exc:
         raise _http_error(exc, credentials) from None
     except requests.JSONDecodeError as exc:  # a 2xx that is not JSON: X is not itself
-        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                            f"X's answer was not JSON: {exc.msg}") from None
+        raise DeliveryError(
+            CHANNEL, FailureReason.SERVER_ERROR, f"X's answer was not JSON: {exc.msg}"
+        ) from None
     except requests.RequestException as exc:
         raise requests_error(CHANNEL, exc, secrets=credentials.secrets()) from exc
     wanted = unicodedata.normalize("NFC", text)
@@ -153,8 +169,9 @@ def _user_id(answer: Any) -> str:
     data = answer.get("data") if isinstance(answer, dict) else None
     user_id = data.get("id") if isinstance(data, dict) else None
     if not isinstance(user_id, str) or not user_id.isdigit():
-        raise DeliveryError(CHANNEL, FailureReason.SERVER_ERROR,
-                            "X's answer to GET /2/users/me named no user id")
+        raise DeliveryError(
+            CHANNEL, FailureReason.SERVER_ERROR, "X's answer to GET /2/users/me named no user id"
+        )
     return user_id
 
 
@@ -192,14 +209,19 @@ def _text_and_reply(message: OutboundMessage) -> tuple[str, str | None]:
     text = message.body.get("text")
     if not isinstance(text, str) or not text:
         raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR, "body.text is empty")
-    reply_to = ((message.body.get("reply") or {}).get("in_reply_to_tweet_id")
-                or message.target.get("x_in_reply_to"))
+    reply_to = (message.body.get("reply") or {}).get("in_reply_to_tweet_id") or message.target.get(
+        "x_in_reply_to"
+    )
     if message.action == "reply" and not reply_to:
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            "reply needs body.reply.in_reply_to_tweet_id")
+        raise DeliveryError(
+            CHANNEL, FailureReason.CLIENT_ERROR, "reply needs body.reply.in_reply_to_tweet_id"
+        )
     if message.action not in ("post", "reply"):
-        raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR,
-                            f"unknown action {message.action!r}; expected post or reply")
+        raise DeliveryError(
+            CHANNEL,
+            FailureReason.CLIENT_ERROR,
+            f"unknown action {message.action!r}; expected post or reply",
+        )
     return text, (str(reply_to) if reply_to else None)
 
 
@@ -213,12 +235,14 @@ def warm_up(credentials: XCredentials) -> None:
 def _client(credentials: XCredentials, return_type: Any = tweepy.Response) -> tweepy.Client:
     """One tweepy client per posting account (and answer type) and process: tweepy keeps no
     state between calls but its session and OAuth 1.0a signer, both bound to these keys."""
-    client = tweepy.Client(consumer_key=credentials.api_key,
-                           consumer_secret=credentials.api_secret,
-                           access_token=credentials.access_token,
-                           access_token_secret=credentials.access_token_secret,
-                           return_type=return_type,
-                           wait_on_rate_limit=False)  # never sleep inside a job (apis.md §4.4)
+    client = tweepy.Client(
+        consumer_key=credentials.api_key,
+        consumer_secret=credentials.api_secret,
+        access_token=credentials.access_token,
+        access_token_secret=credentials.access_token_secret,
+        return_type=return_type,
+        wait_on_rate_limit=False,
+    )  # never sleep inside a job (apis.md §4.4)
     client.session.close()
     client.session = _HostSession(credentials.api_url, credentials.timeout)
     return client
@@ -227,14 +251,24 @@ def _client(credentials: XCredentials, return_type: Any = tweepy.Response) -> tw
 def _http_error(exc: tweepy.HTTPException, credentials: XCredentials) -> DeliveryError:
     response = exc.response
     if response.status_code == 403 and _is_duplicate(exc):
-        return DeliveryError(CHANNEL, FailureReason.DUPLICATE,
-                             redact(response.text, credentials.secrets()), status=403)
-    error = status_error(CHANNEL, response.status_code, response.headers, response.text,
-                         secrets=credentials.secrets())
+        return DeliveryError(
+            CHANNEL,
+            FailureReason.DUPLICATE,
+            redact(response.text, credentials.secrets()),
+            status=403,
+        )
+    error = status_error(
+        CHANNEL,
+        response.status_code,
+        response.headers,
+        response.text,
+        secrets=credentials.secrets(),
+    )
     assert error is not None  # tweepy raises only for non-2xx answers
     return error
 
 
 def _is_duplicate(exc: tweepy.HTTPException) -> bool:
-    return (DUPLICATE_CODE in exc.api_codes
-            or any(DUPLICATE_DETAIL in str(m).lower() for m in exc.api_messages))
+    return DUPLICATE_CODE in exc.api_codes or any(
+        DUPLICATE_DETAIL in str(m).lower() for m in exc.api_messages
+    )
