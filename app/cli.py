@@ -7,8 +7,6 @@ import sys
 
 import click
 
-from app.errors import ConfigError, KlaxonError
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
@@ -27,24 +25,19 @@ def run(host: str, port: int) -> None:
 
 @main.command()
 def release() -> None:
-    """Heroku release phase: validate configuration, rules and templates; exit 1 on any error."""
+    """Heroku release phase: check configuration, rules and templates, and on a dyno that the
+    deployment can serve (public https URL, API token, a source secret, Redis); exit 1 listing
+    every problem."""
     from app.release import check_release
-    from app.settings import Settings
-    from workers.render import check_templates
 
-    try:
-        for line in check_release():
-            click.echo(line)
-    except (ConfigError, KlaxonError) as exc:
-        click.echo(str(exc), err=True)
+    check = check_release()
+    for line in check.passed:
+        click.echo(line)
+    for warning in check.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if check.problems:
+        click.echo(check.report(), err=True)
         sys.exit(1)
-    templates_dir = Settings.from_env().templates_dir
-    problems = check_templates(templates_dir)
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
-        sys.exit(1)
-    click.echo(f"templates: ok ({templates_dir})")
 
 
 @main.command()

@@ -30,6 +30,20 @@ def test_app_json_provisions_redis_and_both_process_types() -> None:
     assert set(manifest["formation"]) == {"web", "worker"}
 
 
+def test_app_json_requires_what_the_release_phase_refuses_a_dyno_without() -> None:
+    """app/release.py refuses a dyno without these; the Heroku button must ask for them (or
+    make them) so a new app's first release passes."""
+    manifest = json.loads((ROOT / "app.json").read_text())
+    env = manifest["env"]
+    assert env["KLAXON_PUBLIC_URL"]["required"] is True
+    assert env["KLAXON_API_TOKEN"]["generator"] == "secret"
+    assert env.get("KLAXON_INSECURE_DEV", {}).get("value") is None
+    # REDIS_URL comes from the add-on attached as REDIS.
+    assert any(
+        a["plan"].startswith("heroku-redis") and a["as"] == "REDIS" for a in manifest["addons"]
+    )
+
+
 def test_procfile_has_web_worker_and_release() -> None:
     lines = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
