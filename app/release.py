@@ -92,7 +92,7 @@ def deployment_problems(settings: Settings) -> list[str]:
     if not public_url:
         problems.append(
             f"KLAXON_PUBLIC_URL is not set: {links} http://localhost:8000 "
-            "(heroku config:set KLAXON_PUBLIC_URL=https://<app>.herokuapp.com)"
+            "(heroku config:set KLAXON_PUBLIC_URL=<web_url from heroku info -s>)"
         )
     elif (parts := urlsplit(public_url)).scheme != "https" or not parts.hostname:
         shown = f"{parts.scheme}://{parts.hostname or ''}"  # never a user:password@ in it

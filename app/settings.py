@@ -44,7 +44,7 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         True,
     ),
     "KLAXON_PUBLIC_URL": (
-        "Public https:// base URL of this deployment (https://<app>.herokuapp.com), used in "
+        "Public https:// base URL of this deployment (on Heroku the web_url of `heroku info -s`), used in "
         "every link in messages, pages and the feed. Required on a dyno: the release phase "
         "refuses without it.",
         False,
