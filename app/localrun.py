@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from app.local_instance import remove_state, write_state
+from app.local_instance import STATE_FILE, remove_state, write_state
 
 DATA_DIR = Path(".klaxon")
 
@@ -51,9 +51,10 @@ def run(host: str, port: int) -> None:
     env = prepare_environment(dict(os.environ), web_url)
     os.environ.update(env)  # the web app, in this process, reads its settings from here
     worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
-    # For `klaxon outbox`, `failed`, `maintenance` run from here (app/local_instance.py).
-    state = write_state(Path.cwd(), env["REDIS_URL"], web_url)
+    directory = Path.cwd()
     try:
+        # For `klaxon outbox`, `failed`, `maintenance` run from here (app/local_instance.py).
+        write_state(directory, env["REDIS_URL"], web_url)
         _banner(web_url, env)
         from werkzeug.serving import run_simple
 
@@ -61,7 +62,7 @@ def run(host: str, port: int) -> None:
 
         run_simple(host, port, create_app(), threaded=True, use_reloader=False)
     finally:
-        remove_state(state)
+        remove_state(directory / STATE_FILE)
         worker.terminate()
         try:
             worker.wait(timeout=15)
