@@ -38,8 +38,17 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "requests. Only `klaxon run` sets it; never in production.",
         False,
     ),
-    "KLAXON_API_TOKEN": ("Bearer token for /api/* and the internal pages.", True),
-    "KLAXON_PUBLIC_URL": ("Base URL of this deployment, used in links in messages.", False),
+    "KLAXON_API_TOKEN": (
+        "Bearer token for /api/* and the internal pages. Required on a dyno: the release "
+        "phase refuses without it.",
+        True,
+    ),
+    "KLAXON_PUBLIC_URL": (
+        "Public https:// base URL of this deployment (on Heroku the web_url of `heroku info -s`), used in "
+        "every link in messages, pages and the feed. Required on a dyno: the release phase "
+        "refuses without it.",
+        False,
+    ),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
