@@ -134,11 +134,8 @@ def failed(requeue: str | None, requeue_all: bool) -> None:
                 click.echo(f"requeued {job_id}")
                 continue
             job = queue.fetch_job(job_id)
-            error = (
-                (job.latest_result().exc_string or "").strip().splitlines()[-1:]
-                if job and job.latest_result()
-                else [""]
-            )
+            result = job.latest_result() if job else None  # read once: it may expire between reads
+            error = (result.exc_string or "").strip().splitlines()[-1:] if result else [""]
             click.echo(f"{job_id}  {queue.name}  {error[0][:160]}")
             click.echo(f"  requeue: klaxon failed --requeue {job_id}")
 
