@@ -97,6 +97,7 @@ def create_app(
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Flask types app.json as the JSONProvider base; the DefaultJSONProvider it is has sort_keys.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["klaxon"] = Klaxon(
         settings=settings,
@@ -137,6 +138,7 @@ def _trust_forwarded_for(app: Flask, hops: int) -> None:
     Outermost, so the webhook fast path and Flask see the same address. Only X-Forwarded-For:
     links are built from KLAXON_PUBLIC_URL, never from forwarded scheme or host headers."""
     fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method replaced.
     app.wsgi_app = fixed  # type: ignore[method-assign]
 
 

@@ -221,7 +221,9 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
 @blueprint.delete("/maintenance")
 def maintenance_off() -> dict[str, Any]:
     body = request.get_json(silent=True) or {}
-    by = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
+    by = body.get("by") if isinstance(body, dict) else None
+    if not isinstance(by, str):
+        by = "API"
     ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
     return {"ended": _maintenance_json(ended)}
 

@@ -101,4 +101,5 @@ def _json_bytes(app: Flask, body: dict[str, Any]) -> bytes:
 
 
 def install(app: Flask) -> None:
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method replaced.
     app.wsgi_app = WebhookFastPath(app, app.wsgi_app)  # type: ignore[method-assign]

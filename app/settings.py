@@ -240,6 +240,8 @@ class Settings:
         )
 
     def with_changes(self, **changes: object) -> Settings:
+        # Any field by name: replace() refuses an unknown name when it runs, but mypy cannot
+        # match `object` values to each field's type; the caller (the tests) gets them right.
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def secret_values(self, rule_variables: Iterable[str] = ()) -> list[str]:

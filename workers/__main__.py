@@ -122,8 +122,8 @@ class Supervisor:
         """Until every worker has stopped; True if any was started (as Worker.work)."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for slot in range(len(self.queue_of_each)):
-            self._spawn(slot)
+        for each in range(len(self.queue_of_each)):  # not `slot`: that one may be None below
+            self._spawn(each)
         ticker = start_ticker()  # after the first forks: no thread is running when they fork
         try:
             while self.children:

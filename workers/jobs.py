@@ -481,7 +481,9 @@ def _record(
     `pipe`; returns the incident fields it sets."""
     changes = _state_changes(message, receipt)
     if changes:
-        pipe.hset(keys.incident(message.incident_id), mapping=changes)
+        # redis-py's `mapping` is Mapping[bytes | str | int | ..., ...]: Mapping's key type is
+        # invariant, so no dict[str, str] variable fits it (only a literal, typed in place).
+        pipe.hset(keys.incident(message.incident_id), mapping=changes)  # type: ignore[arg-type]
     where = "outbox" if outbox else receipt.vendor_id
     note = f": {receipt.detail['note']}" if receipt.detail.get("note") else ""
     _timeline(

@@ -40,7 +40,10 @@ from rq.job import get_current_job
 from rq.worker import SimpleWorker, WorkerStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from redis.client import Pipeline
+    from rq.queue import Queue
 
 # How often a worker looks for jobs whose worker died (StartedJobRegistry cleanup, under a
 # lock so one worker does it): a few Redis calls a minute, and an abandoned page waits at
@@ -56,9 +59,14 @@ class InlineHerokuWorker(SimpleWorker):
     imminent_shutdown_delay = 6  # seconds; HerokuWorker's default, well inside Heroku's 30
 
     def __init__(
-        self, *args: Any, maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS, **kwargs: Any
+        self,
+        queues: str | Queue | Sequence[str] | Sequence[Queue],
+        name: str | None = None,
+        *,  # RQ passes at most these two by position (Worker.find_by_key); the rest by name
+        maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, maintenance_interval=maintenance_interval, **kwargs)
+        super().__init__(queues, name, maintenance_interval=maintenance_interval, **kwargs)
         self._grace: threading.Timer | None = None
         self._default_beat_at: float | None = None  # monotonic time of the last plain heartbeat
 

@@ -44,7 +44,7 @@ def connect(url: str, **kwargs: object) -> redis.Redis:
     if parts.scheme == "unix":
         options.pop("health_check_interval")
     options.update(kwargs)
-    return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+    return redis.Redis.from_url(url, **options)
 
 
 def rq_url(url: str) -> str:
