@@ -143,6 +143,32 @@ def failed(requeue: str | None, requeue_all: bool) -> None:
             click.echo(f"  requeue: klaxon failed --requeue {job_id}")
 
 
+@main.command()
+@click.option("--url", default=None, help="the Klaxon to drill (default KLAXON_PUBLIC_URL)")
+@click.option("--timeout", default=60.0, show_default=True, type=float, help="seconds")
+@click.option("--last", "show_last", is_flag=True, help="show the last drill's result")
+def drill(url: str | None, timeout: float, show_last: bool) -> None:
+    """Fire drill: a synthetic alert through receiver, store, worker and outbox, then resolved;
+    each stage's latency, exit 1 naming the stage that got stuck. Pages nobody."""
+    from app import DEFAULT_REDIS_URL
+    from app.drill import last, run_drill
+    from app.settings import Settings
+    from app.store.connection import connect
+
+    settings = Settings.from_env()
+    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    result = last(connection) if show_last else None
+    if show_last and result is None:
+        click.echo("no drill recorded (they are kept 30 days)")
+        sys.exit(1)
+    if result is None:
+        result = run_drill(settings, connection, url or settings.public_url, timeout)
+    for line in result.lines():
+        click.echo(line)
+    if not result.ok:
+        sys.exit(1)
+
+
 def _attach_optional_groups() -> None:
     try:
         from app.ruleset.cli import rules
