@@ -37,6 +37,7 @@ from app.ruleset import Decision, RuleSet
 from app.settings import Settings
 from app.store import keys
 from app.store.outbox import Outbox
+from app.worker_stall import rq_timestamp
 
 logger = logging.getLogger("klaxon.drill")
 
@@ -96,7 +97,7 @@ class DrillResult:
             "ok" if self.ok else f"FAILED at {self.stuck or 'start'}: {self.error}"
         )
         out = [head + (f" (incident {self.incident})" if self.incident else "")]
-        out += [f"  {stage:<12} {seconds * 1000:9.1f} ms" for stage, seconds in self.stages.items()]
+        out += [f"  {stage:<20} {seconds * 1000:9.1f} ms" for stage, seconds in self.stages.items()]
         return out
 
 
@@ -186,10 +187,7 @@ def _wait(deadline: float, stage: str, probe: Callable[[], float | None]) -> flo
 
 def _job_time(connection: redis.Redis, job_key: str, name: str) -> float | None:
     raw = connection.hget(job_key, name)
-    if not raw:
-        return None
-    at = datetime.fromisoformat(raw.decode().replace("Z", "+00:00"))
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+    return rq_timestamp(raw) if raw else None
 
 
 def _outboxed(outbox: Outbox, incident_id: str, event: str) -> float | None:

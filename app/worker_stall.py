@@ -5,6 +5,8 @@ queues: a few commands in one round trip."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import redis
 
 from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
@@ -55,9 +57,7 @@ def stall(connection: redis.Redis, now: float, limit_seconds: int) -> str:
 def _waited(
     connection: redis.Redis, now: float, oldest: dict[str, tuple[str, int]]
 ) -> dict[str, tuple[int, float]]:
-    """How long each queue's oldest job has waited (RQ's enqueued_at, ISO in UTC)."""
-    from datetime import UTC, datetime
-
+    """How long each queue's oldest job has waited (RQ's enqueued_at)."""
     with connection.pipeline(transaction=False) as pipe:
         for job_id, _ in oldest.values():
             pipe.hget(f"rq:job:{job_id}", "enqueued_at")
@@ -66,8 +66,12 @@ def _waited(
     for (name, (_, depth)), stamp in zip(oldest.items(), stamps, strict=True):
         if not stamp:
             continue  # gone since: taken
-        at = datetime.fromisoformat(stamp.decode().replace("Z", "+00:00"))
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        waited[name] = (depth, now - at.timestamp())
+        waited[name] = (depth, now - rq_timestamp(stamp))
     return waited
+
+
+def rq_timestamp(raw: bytes | str) -> float:
+    """Epoch seconds of a time RQ stored on a job (enqueued_at, started_at: ISO, UTC)."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
