@@ -12,9 +12,9 @@ import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, fastpath, health, http_errors, pages, webhooks
+from app import api, fastpath, health, http_errors, metrics, pages, webhooks
 from app.clock import Clock, SystemClock
-from app.logs import configure_logging, log_request
+from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
@@ -121,6 +121,11 @@ def create_app(
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(metrics.blueprint)
+    counted = metrics.configure(
+        settings.metrics_directory(), frozenset(app.extensions["klaxon"].sources)
+    )
+    observe_requests(counted.observe)
     pages.register(app, settings)
     http_errors.register(app)
     app.before_request(_start_request_log)

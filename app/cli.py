@@ -41,9 +41,9 @@ def release() -> None:
 
 
 def _attach_commands() -> None:
-    from app.instance_cli import failed, maintenance, outbox
+    from app.instance_cli import drill, failed, maintenance, outbox
 
-    for command in (outbox, maintenance, failed):
+    for command in (outbox, maintenance, failed, drill):
         main.add_command(command)
     try:
         from app.ruleset.cli import rules

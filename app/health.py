@@ -1,11 +1,17 @@
-"""GET /healthz (the process answers) and GET /readyz (Redis reachable, rules loaded)."""
+"""GET /healthz (the process answers) and GET /readyz (Redis reachable, rules loaded, the
+workers taking the jobs that wait; the last fire drill is shown, not judged)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
 from flask import Blueprint, current_app
+
+from app import jsontext
+from app.store import keys
+from app.worker_stall import stall
 
 blueprint = Blueprint("health", __name__)
 
@@ -18,15 +24,21 @@ def healthz() -> dict[str, Any]:
 @blueprint.get("/readyz")
 def readyz() -> tuple[dict[str, Any], int]:
     klaxon = current_app.extensions["klaxon"]
+    # Wall-clock time, not the app's clock: RQ and the workers stamp jobs with it.
     checks: dict[str, Any] = {}
     try:
         klaxon.redis.ping()
         checks["redis"] = "ok"
+        checks["workers"] = (
+            stall(klaxon.redis, time.time(), klaxon.settings.worker_stall_seconds) or "ok"
+        )
+        drill = klaxon.redis.get(keys.drill_last())
     except (redis.RedisError, OSError) as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
+        drill = None
     checks["rules"] = "ok" if klaxon.ruleset is not None else "not loaded"
     ready = all(v == "ok" for v in checks.values())
-    return (
-        {"status": "ready" if ready else "not ready", "checks": checks, **klaxon.describe()},
-        200 if ready else 503,
-    )
+    body = {"status": "ready" if ready else "not ready", "checks": checks, **klaxon.describe()}
+    if drill:
+        body["last_drill"] = jsontext.loads(drill)
+    return body, 200 if ready else 503

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,3 +164,33 @@ def _list_or_requeue_failed(
             click.echo(f"{job_id}  {queue.name}  {(error or [''])[0][:160]}")
             click.echo(f"  requeue: klaxon failed --requeue {job_id}")
     return found
+
+
+@click.command()
+@click.option("--url", default=None, help="the Klaxon to drill (default KLAXON_PUBLIC_URL)")
+@click.option("--timeout", default=60.0, show_default=True, type=float, help="seconds")
+@click.option("--last", "show_last", is_flag=True, help="show the last drill's result")
+def drill(url: str | None, timeout: float, show_last: bool) -> None:
+    """Fire drill: a synthetic alert through receiver, store, worker and outbox, then resolved;
+    each stage's latency, exit 1 naming the stage that got stuck. Pages nobody."""
+    from app.drill import last, run_drill
+    from app.local_instance import NoInstance, find_running
+    from app.settings import Settings
+
+    settings = Settings.from_env()
+    connection = connect_to_instance()
+    result = last(connection) if show_last else None
+    if show_last and result is None:
+        click.echo("no drill recorded (they are kept 30 days)")
+        sys.exit(1)
+    if result is None:
+        if not url and not os.environ.get("KLAXON_PUBLIC_URL") and not settings.redis_url:
+            try:  # the local `klaxon run` whose Redis this is
+                url = find_running(Path.cwd()).web_url
+            except NoInstance:
+                pass
+        result = run_drill(settings, connection, url or settings.public_url, timeout)
+    for line in result.lines():
+        click.echo(line)
+    if not result.ok:
+        sys.exit(1)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.drill import drill_decision, is_drill_alert
 from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
@@ -93,6 +94,8 @@ def _ingest_one(
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
     decision = classify(alert, ruleset, now)
+    if is_drill_alert(alert):  # a fire drill: its own incident, told to the outbox only
+        decision = drill_decision(decision, ruleset)
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)

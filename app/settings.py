@@ -22,6 +22,9 @@ DEFAULT_PUBLIC_WORKER_PROCESSES = 1
 # No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
 # address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
 DEFAULT_TRUSTED_PROXIES = 0
+# A job normally starts within a second; two minutes of waiting with no worker taking any
+# job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
+DEFAULT_WORKER_STALL_SECONDS = 120
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -129,6 +132,27 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "X_ACCESS_TOKEN": ("X access token of the posting account.", True),
     "X_ACCESS_TOKEN_SECRET": ("X access token secret.", True),
     "X_API_URL": ("X API base URL (default https://api.twitter.com).", False),
+    "KLAXON_METRICS_TOKEN": (
+        "Bearer token GET /metrics accepts besides KLAXON_API_TOKEN, "
+        "for a scraper that should open nothing else.",
+        True,
+    ),
+    "KLAXON_METRICS_DIR": (
+        "Directory the web processes of one dyno share their counters in "
+        "(prometheus-client multiprocess mode; default klaxon-metrics-$DYNO under the "
+        "system temp dir). Emptied when a dyno starts.",
+        False,
+    ),
+    "KLAXON_WORKER_STALL": (
+        "Seconds jobs may wait with no worker taking any before /readyz answers 503 (default 120).",
+        False,
+    ),
+    "KLAXON_DRILL_INTERVAL": (
+        "Seconds between scheduled fire drills, run by the worker's ticker "
+        "against KLAXON_PUBLIC_URL (e.g. 86400 for daily). Default 0: off.",
+        False,
+    ),
+    "DYNO": ("The dyno's name (set by Heroku); names the default metrics directory.", False),
     "PORT": ("Port the web process binds (set by Heroku).", False),
     "WEB_CONCURRENCY": ("Web worker processes (set by Heroku from the dyno size).", False),
 }
@@ -152,6 +176,11 @@ class Settings:
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
+    metrics_token: str = ""
+    metrics_dir: str = ""  # "" : metrics_directory() picks the per-dyno default
+    worker_stall_seconds: int = DEFAULT_WORKER_STALL_SECONDS
+    drill_interval_seconds: int = 0  # 0: no scheduled drill
+    dyno: str = ""
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -193,6 +222,8 @@ class Settings:
             unit="proxies",
             minimum=0,
         )
+        stall = _int(env, "KLAXON_WORKER_STALL", DEFAULT_WORKER_STALL_SECONDS, problems)
+        drill_interval = _int(env, "KLAXON_DRILL_INTERVAL", 0, problems, minimum=0)
         if problems:
             raise ConfigError(problems)
         outbound_names = (
@@ -222,6 +253,11 @@ class Settings:
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,
+            metrics_token=env.get("KLAXON_METRICS_TOKEN", ""),
+            metrics_dir=env.get("KLAXON_METRICS_DIR", ""),
+            worker_stall_seconds=stall,
+            drill_interval_seconds=drill_interval,
+            dyno=env.get("DYNO", ""),
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),
@@ -238,6 +274,15 @@ class Settings:
             outbound={name: env[name] for name in outbound_names if env.get(name)},
             environment=dict(env),
         )
+
+    def metrics_directory(self) -> str:
+        """KLAXON_METRICS_DIR, else one directory per dyno under the system temp dir."""
+        if self.metrics_dir:
+            return self.metrics_dir
+        import tempfile
+
+        name = "".join(c if c.isalnum() else "-" for c in (self.dyno or "local"))
+        return str(Path(tempfile.gettempdir()) / f"klaxon-metrics-{name}")
 
     def with_changes(self, **changes: object) -> Settings:
         # Any field by name: replace() refuses an unknown name when it runs, but mypy cannot
@@ -256,6 +301,7 @@ class Settings:
             self.alertmanager_webhook_token,
             self.grafana_webhook_secret,
             self.api_token,
+            self.metrics_token,
             self.sentry_dsn,
         ]
         values += [v for k, v in self.outbound.items() if VARIABLES.get(k, ("", False))[1]]

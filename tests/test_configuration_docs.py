@@ -18,7 +18,9 @@ def test_variable_is_documented_in_readme(name: str) -> None:
     assert f"`{name}`" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY", "REDIS_URL"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY", "REDIS_URL", "DYNO"})
+)
 def test_variable_is_described_in_app_json(name: str) -> None:
     env = json.loads((ROOT / "app.json").read_text())["env"]
     assert env[name]["description"]
@@ -152,7 +154,7 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "web never ready"
             time.sleep(0.2)
-        assert response.json()["checks"] == {"redis": "ok", "rules": "ok"}
+        assert response.json()["checks"] == {"redis": "ok", "workers": "ok", "rules": "ok"}
         # Both workers booted (WEB_CONCURRENCY=2). A SIGTERM that lands while a worker is still
         # importing makes granian wait for it; on Heroku the 30 s SIGKILL ends that anyway.
         while log.read_text().count("Started worker-") < 2:

@@ -36,8 +36,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rq.exceptions import ShutDownImminentException, StopRequested
-from rq.job import get_current_job
+from rq.job import Job, get_current_job
 from rq.worker import SimpleWorker, WorkerStatus
+
+from app.store import keys
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -90,6 +92,14 @@ class InlineHerokuWorker(SimpleWorker):
             super().heartbeat(timeout, pipe)
             pipe.execute()
         self._default_beat_at = now if timeout is None else None
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        """RQ's bookkeeping before a job, then: a worker took a job now (keys.worker_last_take,
+        /readyz's sign that the workers are taking the jobs that wait)."""
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        self.connection.set(
+            keys.worker_last_take(), repr(time.time()), ex=keys.WORKER_LAST_TAKE_TTL_SECONDS
+        )
 
     def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
         """RQ marks the worker idle twice between jobs; the second write changes nothing."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.drill import is_drill_incident
 from app.models import Severity
 from app.public_guard import Known, redact, scan
 from app.ruleset import RuleSet
@@ -145,7 +146,11 @@ def _public(
     store: IncidentStore, ruleset: RuleSet, incident: dict[str, Any], public_hosts: tuple[str, ...]
 ) -> PublicIncident | None:
     policy = ruleset.severities.get(Severity(incident["severity"]))
-    if policy is None or policy.statuspage_impact is StatuspageImpact.NONE:
+    if (
+        policy is None
+        or policy.statuspage_impact is StatuspageImpact.NONE
+        or is_drill_incident(incident)  # a fire drill is nobody's business outside
+    ):
         return None
     timeline = store.timeline(incident["id"])
     known = _known(store, incident, timeline, public_hosts)
