@@ -125,3 +125,12 @@ def maintenance() -> str:
 
 def maintenance_log() -> str:
     return f"{PREFIX}:maintenance:log"
+
+
+def readiness_probe() -> str:
+    """Written by /readyz (app/health.py) to learn that Redis accepts writes; expires in
+    READINESS_PROBE_TTL_SECONDS, one key whatever the number of calls."""
+    return f"{PREFIX}:readyz"
+
+
+READINESS_PROBE_TTL_SECONDS = 60
