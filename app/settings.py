@@ -39,7 +39,11 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         False,
     ),
     "KLAXON_API_TOKEN": ("Bearer token for /api/* and the internal pages.", True),
-    "KLAXON_PUBLIC_URL": ("Base URL of this deployment, used in links in messages.", False),
+    "KLAXON_PUBLIC_URL": (
+        "Base URL of this deployment, used in links in messages. https adds HSTS; the "
+        "session cookie is Secure unless this is an http:// URL.",
+        False,
+    ),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
@@ -138,6 +142,9 @@ class Settings:
     insecure_dev: bool = False
     api_token: str = ""
     public_url: str = "http://localhost:8000"
+    # Secure unless KLAXON_PUBLIC_URL says http: a deployment that forgot the variable still
+    # keeps its session cookie off plain http (browsers accept Secure cookies on localhost).
+    session_cookie_secure: bool = True
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
@@ -208,6 +215,7 @@ class Settings:
             insecure_dev=env.get("KLAXON_INSECURE_DEV", "") in ("1", "true", "yes"),
             api_token=env.get("KLAXON_API_TOKEN", ""),
             public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            session_cookie_secure=not env.get("KLAXON_PUBLIC_URL", "").startswith("http://"),
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
             worker_processes=processes,
@@ -229,6 +237,11 @@ class Settings:
             outbound={name: env[name] for name in outbound_names if env.get(name)},
             environment=dict(env),
         )
+
+    @property
+    def serves_https(self) -> bool:
+        """KLAXON_PUBLIC_URL is https: browsers are told to use nothing else (HSTS)."""
+        return self.public_url.startswith("https://")
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
 def security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for old browsers
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
