@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, render_template
 from werkzeug.exceptions import HTTPException
 
+from app import plaintext
 from app.errors import RequestRejected
 
 # No scripts at all; styles only from our own stylesheet; forms only post back to us.
@@ -46,7 +47,7 @@ def form_text(
     form: Any, name: str, limit: int, errors: dict[str, str], label: str, required: bool = False
 ) -> str:
     """One trimmed text field; a problem is recorded in `errors` under the field's name."""
-    value = str(form.get(name, "")).strip()
+    value = plaintext.clean(str(form.get(name, ""))).strip()  # no control characters
     if required and not value:
         errors[name] = f"{label} is required."
     elif len(value) > limit:
