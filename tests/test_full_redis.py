@@ -181,3 +181,70 @@ def test_error_replies_are_classified_as_redis_py_parses_them(reply, reason):
     from redis._parsers.base import BaseParser
 
     assert unavailable_reason(BaseParser.parse_error(reply)) == reason
+
+
+def test_a_worker_whose_redis_is_full_loses_no_job_and_runs_it_once_there_is_room(
+    small_redis, small_redis_url, tmp_path
+):
+    """The worker process of the Procfile against a full Redis: it cannot take the job (RQ's
+    dequeue, registration and bookkeeping are writes), says why in one line per attempt, and
+    runs the job when Redis has room again."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import psutil
+    from rq import Queue
+    from rq.job import JobStatus
+    from rq.serializers import JSONSerializer
+
+    from app.queue_names import NOTIFY_QUEUE
+
+    root = Path(__file__).resolve().parent.parent
+    job = Queue(NOTIFY_QUEUE, connection=small_redis, serializer=JSONSerializer).enqueue(
+        "jobs_for_tests.add", 2, 3
+    )
+    fill_until_full(small_redis)
+    log_path = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "REDIS_URL": small_redis_url,
+        "KLAXON_RULES_DIR": str(root / "tests" / "data" / "rules" / "per-alert"),
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")]),
+    }
+    with log_path.open("wb") as log:
+        workers = subprocess.Popen(
+            [sys.executable, "-m", "workers", "--processes", "2"],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+
+        def said_full() -> bool:
+            return '"reason":"out_of_memory"' in log_path.read_text()
+
+        deadline = time.monotonic() + 30
+        while not said_full():
+            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.1)
+        assert job.get_status(refresh=True) == JobStatus.QUEUED  # not taken, not lost
+
+        small_redis.config_set("maxmemory", "0")
+        deadline = time.monotonic() + 60
+        while job.get_status(refresh=True) != JobStatus.FINISHED:
+            assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.1)
+        assert job.return_value() == 5
+        assert "worker process failed" not in log_path.read_text()  # a reason, no traceback
+    finally:
+        members = [psutil.Process(workers.pid), *psutil.Process(workers.pid).children(True)]
+        for member in members:
+            try:
+                member.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(members, timeout=10)
