@@ -12,7 +12,7 @@ import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, fastpath, health, http_errors, metrics, pages, webhooks
+from app import api, fastpath, health, http_errors, http_headers, metrics, pages, webhooks
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
@@ -128,6 +128,7 @@ def create_app(
     observe_requests(counted.observe)
     pages.register(app, settings)
     http_errors.register(app)
+    http_headers.install(app, settings)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
     fastpath.install(app)  # POST /webhooks/<source> without Flask's request cycle

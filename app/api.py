@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from app import plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
@@ -81,7 +82,7 @@ def postmortem(incident_id: str) -> Response:
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
-    body = request.get_json(silent=True) or {}
+    body = plaintext.clean_json(request.get_json(silent=True) or {})
     who = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
     klaxon = current_app.extensions["klaxon"]
     result = klaxon.incidents.resolve(incident_id, by=(who or "API")[:100], force=True)
@@ -220,11 +221,11 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
 
 @blueprint.delete("/maintenance")
 def maintenance_off() -> dict[str, Any]:
-    body = request.get_json(silent=True) or {}
+    body = plaintext.clean_json(request.get_json(silent=True) or {})
     by = body.get("by") if isinstance(body, dict) else None
-    if not isinstance(by, str):
-        by = "API"
-    ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
+    ended = current_app.extensions["klaxon"].maintenance.end(
+        by=by[:100] if isinstance(by, str) else "API"
+    )
     return {"ended": _maintenance_json(ended)}
 
 
@@ -264,7 +265,7 @@ def _incident(incident_id: str) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = plaintext.clean_json(request.get_json(silent=True))  # no control characters
     if not isinstance(body, dict):
         raise PayloadError("api", "", "a JSON object body", got="something else")
     return body
@@ -283,7 +284,7 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool = False) -
             f"a string of at most {limit} characters",
             got=f"{len(value)} characters" if isinstance(value, str) else type(value).__name__,
         )
-    return value.strip()
+    return plaintext.clean(value).strip()  # no control characters into pages and feeds
 
 
 def _choice(body: dict[str, Any], name: str, allowed: list[str], required: bool = False) -> str:

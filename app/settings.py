@@ -49,7 +49,8 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_PUBLIC_URL": (
         "Public https:// base URL of this deployment (on Heroku the web_url of `heroku info -s`), used in "
         "every link in messages, pages and the feed. Required on a dyno: the release phase "
-        "refuses without it.",
+        "refuses without it. https adds HSTS; the session cookie is Secure unless this is an "
+        "http:// URL.",
         False,
     ),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
@@ -171,6 +172,9 @@ class Settings:
     insecure_dev: bool = False
     api_token: str = ""
     public_url: str = "http://localhost:8000"
+    # Secure unless KLAXON_PUBLIC_URL says http: a deployment that forgot the variable still
+    # keeps its session cookie off plain http (browsers accept Secure cookies on localhost).
+    session_cookie_secure: bool = True
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
@@ -248,6 +252,7 @@ class Settings:
             insecure_dev=env.get("KLAXON_INSECURE_DEV", "") in ("1", "true", "yes"),
             api_token=env.get("KLAXON_API_TOKEN", ""),
             public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            session_cookie_secure=not env.get("KLAXON_PUBLIC_URL", "").startswith("http://"),
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
             worker_processes=processes,
@@ -283,6 +288,11 @@ class Settings:
 
         name = "".join(c if c.isalnum() else "-" for c in (self.dyno or "local"))
         return str(Path(tempfile.gettempdir()) / f"klaxon-metrics-{name}")
+
+    @property
+    def serves_https(self) -> bool:
+        """KLAXON_PUBLIC_URL is https: browsers are told to use nothing else (HSTS)."""
+        return self.public_url.startswith("https://")
 
     def with_changes(self, **changes: object) -> Settings:
         # Any field by name: replace() refuses an unknown name when it runs, but mypy cannot

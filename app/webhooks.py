@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 from werkzeug.wrappers import Request
 
-from app import jsontext
+from app import jsontext, plaintext
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
 
@@ -64,13 +64,16 @@ def _decode(source_name: str, body: bytes) -> Any:
     if not body.strip():
         raise PayloadError(source_name, "", "a JSON object", got="an empty body")
     try:
-        return jsontext.loads_body(body)
+        payload = jsontext.loads_body(body)
     except RecursionError as exc:
         raise PayloadError(
             source_name, "", "JSON nested less deeply", got="nesting too deep to read"
         ) from exc
     except ValueError as exc:  # JSONDecodeError, invalid UTF-8, over-long integers
         raise PayloadError(source_name, "", "valid JSON", got=_describe(exc)) from exc
+    # Outside text enters here: a NUL or a U+FFFF in a tag would reach the status page and
+    # make its Atom feed invalid XML (app/plaintext.py). Most bodies need no walk.
+    return plaintext.clean_json(payload) if plaintext.may_need_cleaning(body) else payload
 
 
 def _describe(exc: ValueError) -> str:

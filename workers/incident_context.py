@@ -114,7 +114,13 @@ def build_context(
         now=now,
         update=update,
         components=_components(ruleset, incident, loaded),
+        public_service=_public_service(ruleset, incident),
     )
+
+
+def _public_service(ruleset: RuleSet, incident: dict[str, Any]) -> str:
+    service = str(incident.get("service") or "")
+    return service if service in ruleset.statuspage_components else ""
 
 
 def _incident(

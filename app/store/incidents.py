@@ -21,7 +21,7 @@ from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys, replies
-from app.store.connection import is_unavailable
+from app.store.connection import unavailable_reason
 from app.store.lua import LuaScript
 
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
@@ -88,8 +88,9 @@ class IncidentStore:
                 self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), raw_body)
             )
         except (redis.RedisError, OSError) as exc:
-            if is_unavailable(exc):  # down, full, or a replica after a failover
-                raise StorageUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+            reason = unavailable_reason(exc)  # down, full, or a replica after a failover ...
+            if reason is not None:
+                raise StorageUnavailable(f"Redis is unavailable: {reason}", reason) from exc
             raise
         outcome = Outcome(result["outcome"])
         known = outcome is not Outcome.IGNORED

@@ -159,3 +159,12 @@ def drill_schedule() -> str:
     """Held for KLAXON_DRILL_INTERVAL by the ticker that starts a scheduled drill, so two
     worker dynos start one drill per interval between them."""
     return f"{PREFIX}:drill:scheduled"
+
+
+def readiness_probe() -> str:
+    """Written by /readyz (app/health.py) to learn that Redis accepts writes; expires in
+    READINESS_PROBE_TTL_SECONDS, one key whatever the number of calls."""
+    return f"{PREFIX}:readyz"
+
+
+READINESS_PROBE_TTL_SECONDS = 60
