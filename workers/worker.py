@@ -101,9 +101,9 @@ class InlineHerokuWorker(SimpleWorker):
         60 s. RQ's teardown sends UNSUBSCRIBE and then stops the thread; a thread that reads
         the reply first (a loaded machine) then waits for a new subscription for one whole
         sleep_time. Since redis-py 8.2, PubSubWorkerThread.stop() waits for the thread, so
-        with RQ's 60 s an idle worker outlived Heroku's 30 s after SIGTERM (docs/decisions.md,
-        "Stopping on SIGTERM"). The thread only polls its own socket meanwhile: no Redis
-        command."""
+        with RQ's 60 s an idle worker outlived Heroku's 30 s after SIGTERM (docs/decisions.md
+        12). Meanwhile the thread polls its own socket; its only Redis command stays
+        redis-py's health-check PING, once per health_check_interval (30 s) at most."""
         self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
