@@ -27,6 +27,9 @@ from workers.worker import MAINTENANCE_INTERVAL_SECONDS, InlineHerokuWorker
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 JOB_TIMEOUT = 120  # what app/notifications.py gives notify jobs
+# An idle dyno stops in 1-2 s; a loaded test machine gets room, well short of Heroku's SIGKILL
+# at 30 s (and of the 60 s RQ's pubsub thread could once hold a worker: docs/decisions.md 12).
+IDLE_DYNO_STOP_SECONDS = 15
 
 
 @pytest.fixture
@@ -203,7 +206,7 @@ def test_stopping_the_pubsub_thread_is_prompt_after_it_saw_the_unsubscribe(redis
     worker.unsubscribe()  # as teardown() does: UNSUBSCRIBE again, stop, join, close
     thread.join(timeout=10)
     assert not thread.is_alive()
-    assert time.monotonic() - stopping < 3  # a few seconds at most, on every redis-py
+    assert time.monotonic() - stopping < 5  # RQ's sleep_time was 60 s
 
 
 @pytest.mark.parametrize("heroku", [True, False], ids=["every-process", "supervisor-only"])
@@ -217,8 +220,9 @@ def test_an_idle_dyno_stops_within_seconds_of_sigterm_and_leaves_no_process(
     alive: list[psutil.Process] = []
     try:
         supervisor = psutil.Process(worker.pid)
-        wait_for(
-            lambda: [w.get_state() for w in Worker.all(connection=redis_client)] == ["idle"] * 3
+        wait_for(  # starting 6 processes can take a while on a loaded machine
+            lambda: [w.get_state() for w in Worker.all(connection=redis_client)] == ["idle"] * 3,
+            seconds=60,
         )
         wait_for(lambda: len([c for c in supervisor.children() if c.children()]) == 2)
         members = dyno(worker)
@@ -237,7 +241,7 @@ def test_an_idle_dyno_stops_within_seconds_of_sigterm_and_leaves_no_process(
         if worker.poll() is None:
             signal_dyno(worker, signal.SIGKILL)
     assert alive == [] and code == 0
-    assert stopped_after < InlineHerokuWorker.imminent_shutdown_delay
+    assert stopped_after < IDLE_DYNO_STOP_SECONDS
     assert Worker.count(connection=redis_client) == 0  # each worker unregistered itself
 
 
