@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from workers.worker import MAINTENANCE_INTERVAL_SECONDS, InlineHerokuWorker
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 JOB_TIMEOUT = 120  # what app/notifications.py gives notify jobs
+# An idle dyno stops in 1-2 s; a loaded test machine gets room, well short of Heroku's SIGKILL
+# at 30 s (and of the 60 s RQ's pubsub thread could once hold a worker: docs/decisions.md 12).
+IDLE_DYNO_STOP_SECONDS = 15
 
 
 @pytest.fixture
@@ -170,6 +174,75 @@ def test_an_idle_worker_stops_at_once_on_sigterm(redis_url, redis_client) -> Non
     signal_dyno(worker, signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     assert time.monotonic() - signalled < InlineHerokuWorker.imminent_shutdown_delay
+
+
+def waiting_for_a_subscription(thread: threading.Thread) -> bool:
+    """The pubsub thread is parked in PubSub.get_message's wait for a subscription."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return names[:1] == ["wait"] and "get_message" in names
+
+
+def test_stopping_the_pubsub_thread_is_prompt_after_it_saw_the_unsubscribe(redis_client) -> None:
+    """RQ's teardown sends UNSUBSCRIBE, then stops the pubsub thread. On a loaded machine the
+    thread reads the reply first; with no channel left, get_message then waits for a new
+    subscription for the thread's whole sleep_time (RQ: 60 s). redis-py 8.2's
+    PubSubWorkerThread.stop() waits for the thread, so an idle worker outlived Heroku's 30 s
+    after SIGTERM (issue 10). Here the race is lost on purpose."""
+    worker = InlineHerokuWorker(
+        [Queue(NOTIFY_QUEUE, connection=redis_client, serializer=JSONSerializer)],
+        connection=redis_client,
+        serializer=JSONSerializer,
+    )
+    worker.subscribe()
+    assert worker.pubsub is not None and worker.pubsub_thread is not None
+    thread = worker.pubsub_thread
+    worker.pubsub.unsubscribe()  # what RQ's unsubscribe() sends first
+    wait_for(lambda: waiting_for_a_subscription(thread))
+    stopping = time.monotonic()
+    worker.unsubscribe()  # as teardown() does: UNSUBSCRIBE again, stop, join, close
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert time.monotonic() - stopping < 5  # RQ's sleep_time was 60 s
+
+
+@pytest.mark.parametrize("heroku", [True, False], ids=["every-process", "supervisor-only"])
+def test_an_idle_dyno_stops_within_seconds_of_sigterm_and_leaves_no_process(
+    redis_url, redis_client, heroku: bool
+) -> None:
+    """Every process of the default dyno (supervisor with its ticker, 2 + 1 workers, their
+    scheduler processes) is gone a few seconds after SIGTERM: to every process as Heroku
+    sends it, or to the supervisor alone as `klaxon run` does. Heroku's SIGKILL comes at 30 s."""
+    worker = start(redis_url, processes=2)
+    alive: list[psutil.Process] = []
+    try:
+        supervisor = psutil.Process(worker.pid)
+        wait_for(  # starting 6 processes can take a while on a loaded machine
+            lambda: [w.get_state() for w in Worker.all(connection=redis_client)] == ["idle"] * 3,
+            seconds=60,
+        )
+        wait_for(lambda: len([c for c in supervisor.children() if c.children()]) == 2)
+        members = dyno(worker)
+        assert len(members) == 6  # supervisor, 3 workers, 2 schedulers
+        signalled = time.monotonic()
+        if heroku:
+            signal_dyno(worker, signal.SIGTERM)
+        else:
+            worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=20)
+        gone, alive = psutil.wait_procs(members, timeout=10)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        for process in alive:  # an orphan: fail, but leave nothing running
+            process.kill()
+        if worker.poll() is None:
+            signal_dyno(worker, signal.SIGKILL)
+    assert alive == [] and code == 0
+    assert stopped_after < IDLE_DYNO_STOP_SECONDS
+    assert Worker.count(connection=redis_client) == 0  # each worker unregistered itself
 
 
 def test_sigkill_leaves_the_job_to_registry_maintenance_which_retries_it(

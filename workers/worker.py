@@ -20,6 +20,9 @@ What differs, and why it is safe:
   steps, never inside them), so RQ always records the outcome; a job that finished inside
   the grace simply finishes.
 * No Redis I/O in signal handlers: the interrupted main thread may be inside redis-py.
+* RQ's command channel (the pubsub thread `rq.command` talks to) looks at its stop flag every
+  second, not every 60 s: since redis-py 8.2 the worker's teardown waits for that thread, and
+  an idle worker must stop within seconds of SIGTERM (subscribe()).
 * A worker killed outright (SIGKILL, OOM) leaves its job in RQ's StartedJobRegistry until the
   job's timeout + 60 s have passed; the next registry maintenance of any worker (every
   MAINTENANCE_INTERVAL_SECONDS here, RQ's default is 10 minutes) then retries it as an
@@ -53,6 +56,9 @@ if TYPE_CHECKING:
 MAINTENANCE_INTERVAL_SECONDS = 60
 INTERRUPT_SIGNAL = signal.SIGRTMIN  # HerokuWorker's horse signal; the job timeout has SIGALRM
 HEARTBEAT_MIN_GAP_SECONDS = 1.0  # the worker's key lives worker_ttl + 60 s (8 minutes)
+# How long the pubsub thread (RQ's command channel) waits in one read before it looks at its
+# stop flag again; RQ's is 60 s. The worker's stop waits for it (see subscribe()).
+PUBSUB_POLL_SECONDS = 1.0
 
 
 class InlineHerokuWorker(SimpleWorker):
@@ -106,6 +112,25 @@ class InlineHerokuWorker(SimpleWorker):
         if pipeline is None and state == WorkerStatus.IDLE and self._state == WorkerStatus.IDLE:
             return
         super().set_state(state, pipeline)
+
+    def subscribe(self) -> None:
+        """RQ's subscribe (the channel `rq.command` sends shutdown/kill/stop-job on), with a
+        pubsub thread that looks at its stop flag every PUBSUB_POLL_SECONDS instead of every
+        60 s. RQ's teardown sends UNSUBSCRIBE and then stops the thread; a thread that reads
+        the reply first (a loaded machine) then waits for a new subscription for one whole
+        sleep_time. Since redis-py 8.2, PubSubWorkerThread.stop() waits for the thread, so
+        with RQ's 60 s an idle worker outlived Heroku's 30 s after SIGTERM (docs/decisions.md
+        12). Meanwhile the thread polls its own socket; its only Redis command stays
+        redis-py's health-check PING, once per health_check_interval (30 s) at most."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ's __init__ sets pubsub_thread = None without an annotation: mypy infers None.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_POLL_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()  # SIGTERM, SIGINT -> request_stop
