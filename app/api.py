@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from app import jsontext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
@@ -81,7 +82,7 @@ def postmortem(incident_id: str) -> Response:
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
-    body = request.get_json(silent=True) or {}
+    body = _json() or {}
     who = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
     klaxon = current_app.extensions["klaxon"]
     result = klaxon.incidents.resolve(incident_id, by=(who or "API")[:100], force=True)
@@ -220,7 +221,7 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
 
 @blueprint.delete("/maintenance")
 def maintenance_off() -> dict[str, Any]:
-    body = request.get_json(silent=True) or {}
+    body = _json() or {}
     by = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
     ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
     return {"ended": _maintenance_json(ended)}
@@ -261,8 +262,19 @@ def _incident(incident_id: str) -> dict[str, Any]:
     return incident
 
 
+def _json() -> Any:
+    """The JSON body, read as webhooks are (app/jsontext.py: a lone surrogate, which Redis'
+    cjson refuses, becomes U+FFFD); None when the body is not JSON."""
+    if not request.is_json:
+        return None
+    try:
+        return jsontext.loads_body(request.get_data())
+    except (ValueError, RecursionError):
+        return None
+
+
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = _json()
     if not isinstance(body, dict):
         raise PayloadError("api", "", "a JSON object body", got="something else")
     return body
