@@ -221,8 +221,8 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
 
 @blueprint.delete("/maintenance")
 def maintenance_off() -> dict[str, Any]:
-    body = _json() or {}
-    by = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
+    body = _json()
+    by = body["by"] if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
     ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
     return {"ended": _maintenance_json(ended)}
 
