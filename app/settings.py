@@ -15,6 +15,7 @@ from app.errors import ConfigError
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
 DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
+DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS = 300  # Slack, Stripe and Svix use the same 5 minutes
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
 # One keeps up with Statuspage's one call a second per key, which every public worker shares
 # (docs/decisions.md 11); more help only when a vendor answers slowly.
@@ -57,6 +58,12 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
         "(default 604800, PagerDuty retries for 48 h).",
+        False,
+    ),
+    "KLAXON_WEBHOOK_CLOCK_SKEW": (
+        "Seconds a signed webhook's send time (Sentry-Hook-Timestamp, Grafana's "
+        "timestamp header) may differ from this server's clock before the request "
+        "is refused 401 as a replay (default 300; 0 turns the check off).",
         False,
     ),
     "KLAXON_WORKER_PROCESSES": (
@@ -177,6 +184,7 @@ class Settings:
     session_cookie_secure: bool = True
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
+    webhook_clock_skew_seconds: int = DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
@@ -208,6 +216,13 @@ class Settings:
         problems: list[str] = []
         max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
+        skew = _int(
+            env,
+            "KLAXON_WEBHOOK_CLOCK_SKEW",
+            DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS,
+            problems,
+            minimum=0,
+        )
         processes = _int(
             env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems, unit="processes"
         )
@@ -255,6 +270,7 @@ class Settings:
             session_cookie_secure=not env.get("KLAXON_PUBLIC_URL", "").startswith("http://"),
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
+            webhook_clock_skew_seconds=skew,
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request
 from app import jsontext, plaintext
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
+from app.sources._signing import require_fresh
 
 blueprint = Blueprint("webhooks", __name__)
 
@@ -40,6 +41,10 @@ def handle(
     _require_json_content_type(request, source_name)
     body = request.get_data(cache=False)  # raises 413 past max_content_length
     source.verify(request.headers, body, request.args)
+    stamp = source.signed_timestamp(request.headers)
+    if stamp is not None:  # a captured request sent again later: refused before parsing
+        skew = klaxon.settings.webhook_clock_skew_seconds
+        require_fresh(source_name, stamp.header, stamp.at, klaxon.clock.now(), skew)
     parsed = source.parse(request.headers, _decode(source_name, body), body)
     log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
     answer = ingest(

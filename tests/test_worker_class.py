@@ -291,9 +291,80 @@ def test_sigkill_leaves_the_job_to_registry_maintenance_which_retries_it(
 
 def test_registry_maintenance_runs_every_minute(redis_client, queue) -> None:
     """How soon an abandoned job is found once its registry entry has expired (and how soon
-    a live worker's scheduler takes over from a dead one's): RQ's default is 10 minutes."""
+    a live worker's scheduler takes over from a dead one's): RQ's default is 10 minutes. An
+    idle worker wakes from its dequeue 4 times an interval to look (RQ's default: 405 s)."""
     worker = InlineHerokuWorker([queue], connection=redis_client, serializer=JSONSerializer)
     assert worker.maintenance_interval == MAINTENANCE_INTERVAL_SECONDS == 60
+    assert worker.dequeue_timeout == 15
+
+
+# An idle InlineHerokuWorker on the notify queue with a short maintenance interval, as its own
+# process (RQ's signal handlers need the main thread); the scheduler runs the retry.
+SURVIVOR = """
+import sys
+from rq.serializers import JSONSerializer
+from app.store.connection import connect
+from workers.queues import worked_queues
+from workers.worker import InlineHerokuWorker
+connection = connect(sys.argv[1])
+InlineHerokuWorker(
+    worked_queues(connection), connection=connection, serializer=JSONSerializer,
+    maintenance_interval=int(sys.argv[2]),
+).work(with_scheduler=True, logging_level="WARNING")
+"""
+
+
+def test_an_idle_worker_retries_a_killed_workers_job_within_one_maintenance_interval(
+    redis_url, redis_client, queue
+) -> None:
+    """Issue 11, item 7: a job of a worker killed outright sat ~9.5 minutes in the started
+    registry, because idle workers only maintain between dequeues and blocked 405 s in each.
+    The entry's expiry (job timeout + 60 s) is moved to now rather than waited for; from
+    then, an idle worker retries the job within its maintenance interval + a quarter."""
+    interval = 4
+    job = queue.enqueue(
+        "jobs_for_tests.sleep_first_time",
+        60,
+        job_timeout=JOB_TIMEOUT,
+        retry=Retry(max=2, interval=1),
+    )
+    victim = start(redis_url)
+    survivor = None
+    try:
+        wait_for(lambda: started(redis_client, job) == 1)
+        signal_dyno(victim, signal.SIGKILL)
+        victim.wait(timeout=10)
+        for name in (NOTIFY_QUEUE, TIMERS_QUEUE):  # the dead dyno's scheduler lock (61 s)
+            redis_client.delete(RQScheduler.get_locking_key(name))
+        survivor = subprocess.Popen(
+            [sys.executable, "-c", SURVIVOR, redis_url, str(interval)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])},
+        )
+        # Idle in its dequeue, its start-up maintenance done (the entry had not expired).
+        wait_for(
+            lambda: any(
+                w.pid == survivor.pid and w.get_state() == "idle"
+                for w in Worker.all(connection=redis_client)
+            )
+        )
+        time.sleep(0.5)
+        registry = StartedJobRegistry(queue=queue)
+        [entry] = redis_client.zrange(registry.key, 0, -1)
+        expired_at = time.monotonic()
+        redis_client.zadd(registry.key, {entry: time.time() - 1})  # timeout + 60 s are over
+
+        wait_for(lambda: status(job) == JobStatus.FINISHED, seconds=interval * 5)
+        assert time.monotonic() - expired_at < interval * 5  # RQ's 405 s dequeue: minutes
+    finally:
+        if survivor is not None:  # its shutdown is tested elsewhere: this one just ends
+            signal_dyno(survivor, signal.SIGKILL)
+            survivor.wait(timeout=10)
+    assert started(redis_client, job) == 2
+    assert (
+        Job.fetch(job.id, connection=redis_client, serializer=JSONSerializer).return_value()
+        == "retried"
+    )
 
 
 def test_job_timeouts_still_apply_and_the_worker_goes_on(redis_client, queue) -> None:

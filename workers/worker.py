@@ -24,10 +24,13 @@ What differs, and why it is safe:
   second, not every 60 s: since redis-py 8.2 the worker's teardown waits for that thread, and
   an idle worker must stop within seconds of SIGTERM (subscribe()).
 * A worker killed outright (SIGKILL, OOM) leaves its job in RQ's StartedJobRegistry until the
-  job's timeout + 60 s have passed; the next registry maintenance of any worker (every
-  MAINTENANCE_INTERVAL_SECONDS here, RQ's default is 10 minutes) then retries it as an
-  abandoned job. The outbound ledger makes that retry skip or safely repeat whatever the dead
-  worker had sent (tests/test_worker_crash.py).
+  job's timeout + 60 s have passed; the next registry maintenance of a worker of that queue
+  (every MAINTENANCE_INTERVAL_SECONDS here, RQ's default is 10 minutes) then retries it as an
+  abandoned job. RQ only maintains between two dequeues, and an idle worker blocks in the
+  dequeue for worker_ttl - 15 s (405 s): so the dequeue waits at most a quarter of the
+  interval here (dequeue_timeout), and the retry comes at most 75 s after the entry expired.
+  The outbound ledger makes that retry skip or safely repeat whatever the dead worker had
+  sent (tests/test_worker_crash.py).
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ class InlineHerokuWorker(SimpleWorker):
         super().__init__(queues, name, maintenance_interval=maintenance_interval, **kwargs)
         self._grace: threading.Timer | None = None
         self._default_beat_at: float | None = None  # monotonic time of the last plain heartbeat
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """How long an idle worker blocks on its queue (BLMOVE) before it looks at registry
+        maintenance again: a quarter of the maintenance interval, not RQ's 405 s, which left
+        a killed worker's jobs ~9.5 minutes in the started registry (issue 11, item 7)."""
+        return max(1, min(super().dequeue_timeout, self.maintenance_interval // 4))
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's heartbeat (HSET last_heartbeat, EXPIRE the worker and its executions) in one

@@ -233,6 +233,8 @@ def _event_args(
         "event_type": alert.event_type,
         "delivery_hash": keys.delivery_hash(alert.delivery_id),
         "delivery_ttl": delivery_ttl,
+        # A string, "" when absent: Redis' cjson turns JSON null into a truthy value.
+        "ordered_at": "" if alert.ordered_at is None else repr(alert.ordered_at),
         "title": alert.title,
         "service": alert.service,
         "environment": alert.environment,
