@@ -7,6 +7,7 @@ until its window ends (app/token_guard.py).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from app import jsontext, plaintext
+from app import plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
@@ -263,13 +264,16 @@ def _incident(incident_id: str) -> dict[str, Any]:
 
 
 def _json() -> Any:
-    """The JSON body, read as webhooks are (app/jsontext.py: a lone surrogate, which Redis'
-    cjson refuses, becomes U+FFFD) and without control characters (app/plaintext.py); None
-    when the body is not JSON."""
+    """The JSON body without control characters or lone surrogates (app/plaintext.py: Redis'
+    cjson refuses a surrogate, a feed reader a control character); None when the body is not
+    JSON."""
     if not request.is_json:
         return None
     try:
-        return plaintext.clean_json(jsontext.loads_body(request.get_data()))
+        # The standard library, not jsontext.loads_body: a lone surrogate escape stays one
+        # character, which clean_json removes, where loads_body would leave U+FFFDs on text
+        # that may go public. Bytes that are not UTF-8 raise (a 400).
+        return plaintext.clean_json(json.loads(request.get_data().decode("utf-8")))
     except (ValueError, RecursionError):
         return None
 
