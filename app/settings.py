@@ -22,6 +22,10 @@ DEFAULT_PUBLIC_WORKER_PROCESSES = 1
 # No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
 # address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
 DEFAULT_TRUSTED_PROXIES = 0
+# A webhook body is a few KB and arrives in milliseconds; a client that has not sent all of it
+# in 10 s is broken or stalling on purpose (app/front.py).
+DEFAULT_BODY_TIMEOUT_SECONDS = 10
+DEFAULT_WEB_THREADS = 4  # docs/decisions.md 7
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -58,6 +62,15 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "Worker processes `python -m workers` runs besides, for "
         "the status page and X only, so a page never waits "
         "for them (default 1).",
+        False,
+    ),
+    "KLAXON_BODY_TIMEOUT": (
+        "Seconds a client has to send a request body once its headers are in; then 408 "
+        "and the connection is closed (default 10).",
+        False,
+    ),
+    "KLAXON_WEB_THREADS": (
+        "Request threads per web worker process (default 4; docs/decisions.md 7).",
         False,
     ),
     "KLAXON_TRUSTED_PROXIES": (
@@ -143,6 +156,8 @@ class Settings:
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
+    web_threads: int = DEFAULT_WEB_THREADS
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -184,6 +199,10 @@ class Settings:
             unit="proxies",
             minimum=0,
         )
+        body_timeout = _int(
+            env, "KLAXON_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT_SECONDS, problems, unit="seconds"
+        )
+        web_threads = _int(env, "KLAXON_WEB_THREADS", DEFAULT_WEB_THREADS, problems, unit="threads")
         if problems:
             raise ConfigError(problems)
         outbound_names = (
@@ -213,6 +232,8 @@ class Settings:
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,
+            body_timeout_seconds=body_timeout,
+            web_threads=web_threads,
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),

@@ -162,9 +162,10 @@ def main() -> None:
     scratch_database(args.redis_url).flushdb()
     extra_env = dict(item.split("=", 1) for item in args.env)
     payload = json.loads(FIXTURE.read_bytes())
-    with tempfile.TemporaryDirectory() as tmp, web_process(
-        args.redis_url, Path(tmp) / "web.log", extra_env
-    ) as port:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        web_process(args.redis_url, Path(tmp) / "web.log", extra_env) as port,
+    ):
         base = f"http://127.0.0.1:{port}"
         headers = {"Content-Type": "application/json", "X-Klaxon-Token": TOKEN}
         stalled = [stall(port, TOKEN if i % 2 == 0 else "wrong") for i in range(args.stalled)]

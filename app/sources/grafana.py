@@ -15,7 +15,7 @@ from app.models import SourceName
 from app.sources import Parsed
 from app.sources._alertgroup import parse_alert_group
 from app.sources._fields import Fields
-from app.sources._signing import require_configured, verify_hmac
+from app.sources._signing import require_configured, signature_candidates, verify_hmac
 
 
 class GrafanaSource:
@@ -34,24 +34,36 @@ class GrafanaSource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if not require_configured(
-            self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret), self._insecure_dev
-        ):
+        if not self._must_verify():
             return
+        self.verify_headers(headers, query)
         message = body
         if self._timestamp_header:
-            timestamp = headers.get(self._timestamp_header, "").strip()
-            if not timestamp.isdigit():
-                raise Unauthorized(
-                    f"grafana: missing timestamp header {self._timestamp_header}", source=self.name
-                )
-            message = timestamp.encode() + b":" + body
+            message = headers[self._timestamp_header].strip().encode() + b":" + body
         verify_hmac(
             self.name,
             self._signature_header,
             [headers.get(self._signature_header, "")],
             [self._secret],
             message,
+        )
+
+    def verify_headers(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        if not self._must_verify():
+            return
+        if self._timestamp_header:
+            timestamp = headers.get(self._timestamp_header, "").strip()
+            if not timestamp.isdigit():
+                raise Unauthorized(
+                    f"grafana: missing timestamp header {self._timestamp_header}", source=self.name
+                )
+        signature_candidates(
+            self.name, self._signature_header, [headers.get(self._signature_header, "")]
+        )
+
+    def _must_verify(self) -> bool:
+        return require_configured(
+            self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret), self._insecure_dev
         )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
