@@ -11,8 +11,8 @@ webhook's unknown source, content type, wrong token or missing or malformed sign
 body has arrived reaches the thread pool (KLAXON_WEB_THREADS a worker), where the Flask app
 runs on the buffered body as it did under granian's WSGI interface.
 
-A body is buffered up to KLAXON_MAX_BODY + 1 bytes: Flask answers 413 past the limit, from
-the Content-Length header or from the extra byte, with the answer it always gave.
+A body is buffered up to KLAXON_MAX_BODY bytes: past it (a chunked body) the front answers
+413, as Flask does from a Content-Length over the limit, which it is left to answer.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from flask import Flask
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, fastpath, http_errors, webhooks
@@ -118,7 +119,9 @@ class Front:
                     chunks.append(chunk)
                     size += len(chunk)
                     if size > self.max_body:
-                        break  # one byte past the limit is enough for Flask's 413
+                        # Werkzeug trusts a server that says the body is complete
+                        # (wsgi.input_terminated) and does not limit it: refuse it here.
+                        raise RequestEntityTooLarge()
         except TimeoutError:
             raise RequestTimeout(
                 f"the request body did not arrive within {self.body_timeout} s "
