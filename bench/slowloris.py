@@ -91,19 +91,19 @@ def web_process(redis_url: str, log: Path, extra_env: dict[str, str]) -> Iterato
             server.wait()
 
 
-def stall(port: int, token: str) -> socket.socket:
-    """A connection that promised 100,000 bytes of body and sent 10."""
+def stall(port: int, token: str, what: str) -> socket.socket:
+    """A connection that promised 100,000 bytes of body and sent 10 (what="body"), or that
+    stops in the middle of its headers (what="headers")."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(
-        (
-            "POST /webhooks/datadog HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{port}\r\n"
-            "Content-Type: application/json\r\n"
-            f"X-Klaxon-Token: {token}\r\n"
-            "Content-Length: 100000\r\n\r\n"
-            '{"id": "1"'
-        ).encode()
+    request = (
+        "POST /webhooks/datadog HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/json\r\n"
+        f"X-Klaxon-Token: {token}\r\n"
+        "Content-Length: 100000\r\n\r\n"
+        '{"id": "1"'
     )
+    sock.sendall(request.encode() if what == "body" else request[:60].encode())
     return sock
 
 
@@ -154,6 +154,7 @@ def summary(latencies: list[float | None]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stalled", type=int, default=64)
+    parser.add_argument("--stall", choices=["body", "headers"], default="body")
     parser.add_argument("--requests", type=int, default=20, help="valid webhooks and /healthz")
     parser.add_argument("--timeout", type=float, default=10, help="per measured request, s")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
@@ -168,7 +169,9 @@ def main() -> None:
     ):
         base = f"http://127.0.0.1:{port}"
         headers = {"Content-Type": "application/json", "X-Klaxon-Token": TOKEN}
-        stalled = [stall(port, TOKEN if i % 2 == 0 else "wrong") for i in range(args.stalled)]
+        stalled = [
+            stall(port, TOKEN if i % 2 == 0 else "wrong", args.stall) for i in range(args.stalled)
+        ]
         time.sleep(0.5)  # let the server take them all up
         started = time.monotonic()
         webhooks, health = [], []
@@ -179,7 +182,10 @@ def main() -> None:
         held = time.monotonic() - started + 0.5
         fates = Counter(outcome(sock) for sock in stalled)
     print(f"command: {procfile_web()}  {' '.join(args.env)}")
-    print(f"{args.stalled} stalled connections (half with the right token), held {held:.1f} s")
+    print(
+        f"{args.stalled} connections stalled in their {args.stall} (half with the right "
+        f"token), held {held:.1f} s"
+    )
     print(f"valid webhooks ({args.requests}): {summary(webhooks)}")
     print(f"/healthz ({args.requests}): {summary(health)}")
     print("stalled connections at the end: " + ", ".join(f"{k}: {v}" for k, v in fates.items()))
