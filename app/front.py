@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from flask import Flask
+from granian.rsgi import ProtocolClosed
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -73,14 +74,21 @@ class Front:
         started = time.perf_counter()
         environ = wsgi_environ(scope)
         loop = asyncio.get_running_loop()
+        stage = "headers"
         try:
             await self._check_before_body(environ, loop)
+            stage = "body"
             environ["wsgi.input"] = io.BytesIO(await self._read_body(environ, protocol))
+            stage = "app"
             status, headers, body = await loop.run_in_executor(
                 self.pool, call_wsgi, self.flask_app, environ
             )
+        except ProtocolClosed:  # the client went away mid-body: no one to answer
+            fields = {"stage": stage, "error": "client_closed_request"}
+            log_request(environ["REQUEST_METHOD"], _path(environ), 499, started, fields)
+            return
         except Exception as error:  # noqa: BLE001 - answered, and reported if unexpected
-            self._refuse(protocol, environ, error, started)
+            self._refuse(protocol, environ, error, started, stage)
             return
         protocol.response_bytes(status, headers, body)
 
@@ -133,18 +141,17 @@ class Front:
         return b"".join(chunks)
 
     def _refuse(
-        self, protocol: Any, environ: dict[str, Any], error: Exception, started: float
+        self, protocol: Any, environ: dict[str, Any], error: Exception, started: float, stage: str
     ) -> None:
         answer = http_errors.answer_for(error)
         data = fastpath.json_bytes(self.flask_app, answer.body)
         headers = [("Content-Type", "application/json"), *answer.headers.items()]
         protocol.response_bytes(answer.status, headers, data)
-        fields = {"stage": "before the body", **answer.log_fields}
+        fields = {"stage": stage, **answer.log_fields}
         source_name = fastpath.webhook_source(environ)
         if source_name is not None:
             fields["source"] = source_name
-        path = environ["PATH_INFO"].encode("latin-1").decode("utf-8", "replace")
-        log_request(environ["REQUEST_METHOD"], path, answer.status, started, fields)
+        log_request(environ["REQUEST_METHOD"], _path(environ), answer.status, started, fields)
 
 
 def wsgi_environ(scope: Scope) -> dict[str, Any]:
@@ -208,6 +215,10 @@ def call_wsgi(app: WSGIApp, environ: dict[str, Any]) -> Answer:
     # granian writes Content-Length for the bytes it is given.
     kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
     return int(status.split(" ", 1)[0]), kept, b"".join(chunks)
+
+
+def _path(environ: dict[str, Any]) -> str:
+    return str(environ["PATH_INFO"]).encode("latin-1").decode("utf-8", "replace")
 
 
 def _has_body(environ: dict[str, Any]) -> bool:

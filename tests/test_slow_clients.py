@@ -28,8 +28,13 @@ TRIGGERED = json.loads((ROOT / "tests/data/webhooks/datadog/triggered.json").rea
 
 
 @pytest.fixture(scope="module")
-def web(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("web") / "web.log"
+def web_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web") / "web.log"
+
+
+@pytest.fixture(scope="module")
+def web(redis_url: str, web_log: Path) -> Iterator[str]:
+    log = web_log
     env = {"KLAXON_BODY_TIMEOUT": str(BODY_TIMEOUT), "KLAXON_MAX_BODY": str(MAX_BODY)}
     with procfile_web_process(redis_url, log, env) as port:
         yield f"http://127.0.0.1:{port}"
@@ -150,3 +155,15 @@ def test_a_chunked_body_over_the_limit_is_refused_413(web, redis_client):
     assert answer.status_code == 413
     assert answer.json()["error"] == "payload_too_large"
     assert redis_client.keys("klaxon:delivery:*") == []
+
+
+def test_a_client_that_leaves_mid_body_is_logged_not_reported_as_an_error(web, web_log):
+    sock = stalled_post(_port(web), "/webhooks/datadog", DATADOG)
+    time.sleep(0.2)  # the server has the headers
+    sock.close()
+
+    deadline = time.monotonic() + 30
+    while '"status":499' not in web_log.read_text():
+        assert time.monotonic() < deadline, web_log.read_text()[-2000:]
+        time.sleep(0.1)
+    assert "unhandled error" not in web_log.read_text()
