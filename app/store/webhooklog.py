@@ -10,7 +10,7 @@ import redis
 
 from app import jsontext
 from app.models import Alert, Lifecycle
-from app.store import keys
+from app.store import keys, replies
 
 PAGE = 1000  # entries per XREVRANGE: the log holds up to keys.WEBHOOK_LOG_MAX_ENTRIES
 
@@ -37,10 +37,12 @@ def latest_per_identity(alerts_newest_first: Iterable[Alert], limit: int) -> lis
 def _newest_first(connection: redis.Redis) -> Iterator[Alert]:
     end = "+"
     while True:
-        entries = connection.xrevrange(keys.webhook_log(), max=end, min="-", count=PAGE)
+        entries = replies.stream_entries(
+            connection.xrevrange(keys.webhook_log(), max=end, min="-", count=PAGE)
+        )
         for _entry_id, fields in entries:
-            if b"alert" in fields:
-                yield Alert.from_dict(jsontext.loads(fields[b"alert"]))
+            if "alert" in fields:
+                yield Alert.from_dict(jsontext.loads(fields["alert"]))
         if len(entries) < PAGE:
             return
-        end = "(" + entries[-1][0].decode()  # exclusive: the next page starts below it
+        end = "(" + entries[-1][0]  # exclusive: the next page starts below it
