@@ -65,6 +65,16 @@ class PayloadTooLarge(RequestRejected):
     code = "payload_too_large"
 
 
+class RequestTimeout(RequestRejected):
+    """The body did not arrive within KLAXON_BODY_TIMEOUT (app/front.py)."""
+
+    status = 408
+    code = "request_timeout"
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Connection": "close"}  # what is left of the body is not waited for
+
+
 class UnsupportedMediaType(RequestRejected):
     status = 415
     code = "unsupported_media_type"

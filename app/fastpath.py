@@ -44,7 +44,7 @@ class WebhookFastPath:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        source_name = _webhook_source(environ)
+        source_name = webhook_source(environ)
         if source_name is None:
             return self.wrapped(environ, start_response)
         started = time.perf_counter()
@@ -63,7 +63,7 @@ class WebhookFastPath:
             status, body, headers = answer.status, answer.body, answer.headers
         finally:
             request.close()
-        data = _json_bytes(app, body)
+        data = json_bytes(app, body)
         start_response(
             f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}",
             [
@@ -77,7 +77,7 @@ class WebhookFastPath:
         return [data]
 
 
-def _webhook_source(environ: dict[str, Any]) -> str | None:
+def webhook_source(environ: dict[str, Any]) -> str | None:
     """The <source> of a POST /webhooks/<source>, or None for anything Flask should answer.
     <source> is one non-empty path segment, as the route's default converter matches it."""
     if environ.get("REQUEST_METHOD") != "POST":
@@ -90,7 +90,7 @@ def _webhook_source(environ: dict[str, Any]) -> str | None:
     return name if name and "/" not in name else None
 
 
-def _json_bytes(app: Flask, body: dict[str, Any]) -> bytes:
+def json_bytes(app: Flask, body: dict[str, Any]) -> bytes:
     """The bytes Flask's JSON provider writes for `body` (compact unless in debug mode)."""
     provider = app.json
     compact = getattr(provider, "compact", None)

@@ -23,6 +23,10 @@ DEFAULT_PUBLIC_WORKER_PROCESSES = 1
 # No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
 # address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
 DEFAULT_TRUSTED_PROXIES = 0
+# A webhook body is a few KB and arrives in milliseconds; a client that has not sent all of it
+# in 10 s is broken or stalling on purpose (app/front.py).
+DEFAULT_BODY_TIMEOUT_SECONDS = 10
+DEFAULT_WEB_THREADS = 4  # docs/decisions.md 7
 # A job normally starts within a second; two minutes of waiting with no worker taking any
 # job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
 DEFAULT_WORKER_STALL_SECONDS = 120
@@ -78,6 +82,15 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "Worker processes `python -m workers` runs besides, for "
         "the status page and X only, so a page never waits "
         "for them (default 1).",
+        False,
+    ),
+    "KLAXON_BODY_TIMEOUT": (
+        "Seconds a client has to send a request body once its headers are in; then 408 "
+        "and the connection is closed (default 10).",
+        False,
+    ),
+    "KLAXON_WEB_THREADS": (
+        "Request threads per web worker process (default 4; docs/decisions.md 7).",
         False,
     ),
     "KLAXON_TRUSTED_PROXIES": (
@@ -188,6 +201,8 @@ class Settings:
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
+    body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
+    web_threads: int = DEFAULT_WEB_THREADS
     metrics_token: str = ""
     metrics_dir: str = ""  # "" : metrics_directory() picks the per-dyno default
     worker_stall_seconds: int = DEFAULT_WORKER_STALL_SECONDS
@@ -241,6 +256,10 @@ class Settings:
             unit="proxies",
             minimum=0,
         )
+        body_timeout = _int(
+            env, "KLAXON_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT_SECONDS, problems, unit="seconds"
+        )
+        web_threads = _int(env, "KLAXON_WEB_THREADS", DEFAULT_WEB_THREADS, problems, unit="threads")
         stall = _int(env, "KLAXON_WORKER_STALL", DEFAULT_WORKER_STALL_SECONDS, problems)
         drill_interval = _int(env, "KLAXON_DRILL_INTERVAL", 0, problems, minimum=0)
         if problems:
@@ -274,6 +293,8 @@ class Settings:
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,
+            body_timeout_seconds=body_timeout,
+            web_threads=web_threads,
             metrics_token=env.get("KLAXON_METRICS_TOKEN", ""),
             metrics_dir=env.get("KLAXON_METRICS_DIR", ""),
             worker_stall_seconds=stall,

@@ -84,7 +84,7 @@ def start_redis(port: int, maxmemory: str, directory: str) -> subprocess.Popen[b
 
 
 def procfile_web_command(port: int) -> list[str]:
-    """The Procfile's web line, with its defaults (WEB_CONCURRENCY=2, 4 blocking threads)."""
+    """The Procfile's web line, with its defaults (WEB_CONCURRENCY=2)."""
     line = next(
         line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
     )
@@ -92,7 +92,6 @@ def procfile_web_command(port: int) -> list[str]:
         line.removeprefix("web:")
         .replace("$PORT", str(port))
         .replace("${WEB_CONCURRENCY:-2}", "2")
-        .replace("${GRANIAN_BLOCKING_THREADS:-4}", "4")
         .replace("0.0.0.0", "127.0.0.1")
     )
     words = expanded.split()

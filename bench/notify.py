@@ -216,16 +216,15 @@ def start(
         [
             str(Path(sys.executable).parent / "granian"),
             "--interface",
-            "wsgi",
+            "rsgi",  # as the Procfile
+            "--no-ws",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             "2",
-            "--blocking-threads",
-            "4",  # as the Procfile
-            "app.wsgi:app",
+            "app.web:app",
         ],
         cwd=ROOT,
         env=env,

@@ -90,12 +90,18 @@ def main() -> None:
     pool = make_requests.write(requests, workdir / "requests.bin")
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, **SECRETS, "PYTHONPATH": python_path, "REDIS_URL": args.redis_url}
+    if args.threads:
+        env["KLAXON_WEB_THREADS"] = str(args.threads)
     print(_setup(args))
     rounds, problems = [], []
+    both = args.klaxon == "both" and args.server == "granian"
+    klaxon_app = KLAXON_APPS[args.klaxon if args.server == "granian" and not both else "wsgi"]
+    if both:
+        klaxon_app = KLAXON_APPS["front"]
     for _ in range(args.rounds):  # alternate, so a change in machine load hits every app
         bare = measure("bare Flask", "bench.bare_app:app", args, pool, env, database, workdir)
         floor = measure("store only", "bench.floor_app:app", args, pool, env, database, workdir)
-        klaxon = measure("Klaxon", "app.wsgi:app", args, pool, env, database, workdir)
+        klaxon = measure("Klaxon", klaxon_app, args, pool, env, database, workdir)
         found, stored = check(klaxon, requests, database)
         problems += found + [
             f"store only: {n} answers with status {status}"
@@ -103,7 +109,12 @@ def main() -> None:
             if not 200 <= status < 300
         ]
         print(f"Klaxon answers: {dict(sorted(klaxon.statuses.items()))}; {stored}")
-        rounds.append((figures(bare), figures(floor), figures(klaxon)))
+        measured = [figures(bare), figures(floor), figures(klaxon)]
+        if both:  # the same Klaxon under granian's WSGI interface, as before the front
+            plain = measure("Klaxon-wsgi", KLAXON_APPS["wsgi"], args, pool, env, database, workdir)
+            problems += [f"Klaxon (WSGI): {p}" for p in check(plain, requests, database)[0]]
+            measured.append(figures(plain))
+        rounds.append(tuple(measured))
     database.flushdb()
     pool.unlink()  # hundreds of MB; the server logs stay in the work directory
     summary = report(rounds)
@@ -149,7 +160,29 @@ def measure(
     )
 
 
+# Klaxon as the Procfile serves it (granian's RSGI interface, app/front.py in front of Flask),
+# or the Flask app alone under granian's WSGI interface, as before issue 11.
+KLAXON_APPS = {"front": "app.web:app", "wsgi": "app.wsgi:app"}
+
+
 def server_command(args: argparse.Namespace, app: str, port: int) -> list[str]:
+    if args.server == "granian" and app == KLAXON_APPS["front"]:
+        # The front's own request threads: KLAXON_WEB_THREADS (serving() passes the env).
+        return [
+            str(BIN / "granian"),
+            "--interface",
+            "rsgi",
+            "--no-ws",
+            "--workers",
+            str(args.workers),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            app,
+        ]
     if args.server == "granian":
         command = [
             str(BIN / "granian"),
@@ -283,7 +316,8 @@ def figures(run: Run) -> dict[str, float]:
     }
 
 
-APPS = ("bare Flask", "store only", "Klaxon")
+APPS = ("bare Flask", "store only", "Klaxon", "Klaxon (WSGI)")
+MEDIANS = ("bare", "floor", "klaxon", "klaxon wsgi")
 
 
 def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
@@ -298,18 +332,22 @@ def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
     )
     median: dict[str, Any] = {
         label: {name: statistics.median(r[index][name] for r in rounds) for name in names}
-        for index, label in enumerate(("bare", "floor", "klaxon"))
+        for index, label in enumerate(MEDIANS[: len(rounds[0])])
     }
-    median["ratio"] = statistics.median(k["webhooks/s"] / b["webhooks/s"] for b, _, k in rounds)
+    median["ratio"] = statistics.median(r[2]["webhooks/s"] / r[0]["webhooks/s"] for r in rounds)
+    if len(rounds[0]) > 3:
+        median["ratio wsgi"] = statistics.median(
+            r[3]["webhooks/s"] / r[0]["webhooks/s"] for r in rounds
+        )
     median["floor ratio"] = statistics.median(
-        f["webhooks/s"] / b["webhooks/s"] for b, f, _ in rounds
+        r[1]["webhooks/s"] / r[0]["webhooks/s"] for r in rounds
     )
     median["klaxon/floor"] = statistics.median(
-        k["webhooks/s"] / f["webhooks/s"] for _, f, k in rounds
+        r[2]["webhooks/s"] / r[1]["webhooks/s"] for r in rounds
     )
     rows = [(f"round {i + 1}", apps) for i, apps in enumerate(rounds)]
     if len(rounds) > 1:
-        rows.append(("median", (median["bare"], median["floor"], median["klaxon"])))
+        rows.append(("median", tuple(median[label] for label in MEDIANS[: len(rounds[0])])))
     for label, apps in rows:
         bare, floor = apps[0], apps[1]
         for app, values in zip(APPS, apps, strict=False):
@@ -317,7 +355,7 @@ def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
                 f"{values['webhooks/s'] / bare['webhooks/s']:>9.0%}" if app != APPS[0] else " " * 9
             )
             of_floor = (
-                f"{values['webhooks/s'] / floor['webhooks/s']:>9.0%}" if app == APPS[2] else ""
+                f"{values['webhooks/s'] / floor['webhooks/s']:>9.0%}" if app in APPS[2:] else ""
             )
             print(
                 f"{label + ' ' + app:<24}"
@@ -329,7 +367,11 @@ def report(rounds: list[tuple[dict[str, float], ...]]) -> dict[str, Any]:
 
 
 def _setup(args: argparse.Namespace) -> str:
-    server = args.server if args.server == "granian" else f"gunicorn {args.worker_class}"
+    server = (
+        f"granian (Klaxon: {args.klaxon})"
+        if args.server == "granian"
+        else f"gunicorn {args.worker_class}"
+    )
     threads = f" x {args.threads} threads" if args.threads else ""
     return (
         f"{server}, {args.workers} workers{threads}; wrk {args.wrk_threads} threads, "
@@ -392,7 +434,15 @@ def _arguments() -> argparse.Namespace:
         "--threads",
         type=int,
         default=0,
-        help="threads per worker (gunicorn --threads, granian --blocking-threads)",
+        help="threads per worker (gunicorn --threads, granian --blocking-threads, "
+        "KLAXON_WEB_THREADS for the front)",
+    )
+    parser.add_argument(
+        "--klaxon",
+        choices=[*sorted(KLAXON_APPS), "both"],
+        default="front",
+        help="granian only: Klaxon behind app/front.py over RSGI (the Procfile), plain WSGI, "
+        "or both in every round",
     )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)

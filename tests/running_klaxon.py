@@ -20,20 +20,22 @@ ROOT = Path(__file__).parent.parent
 
 @contextmanager
 def web(env: dict[str, str], processes: int = 2) -> Iterator[str]:
-    """granian serving app.wsgi:app; yields its base URL once /healthz answers."""
+    """granian serving the app as the Procfile does (RSGI, app/front.py before Flask); yields
+    its base URL once /healthz answers."""
     port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "granian"),
             "--interface",
-            "wsgi",
+            "rsgi",
+            "--no-ws",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             str(processes),
-            "app.wsgi:app",
+            "app.web:app",
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,8 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(
         assert response.json()["checks"] == {"redis": "ok", "workers": "ok", "rules": "ok"}
         # Both workers booted (WEB_CONCURRENCY=2). A SIGTERM that lands while a worker is still
         # importing makes granian wait for it; on Heroku the 30 s SIGKILL ends that anyway.
-        while log.read_text().count("Started worker-") < 2:
+        # One "Started worker-N" line a worker (over RSGI also "Started worker-N runtime-1").
+        while len(re.findall(r"Started worker-\d+$", log.read_text(), re.MULTILINE)) < 2:
             assert time.monotonic() < deadline, "second web worker never started"
             time.sleep(0.1)
     finally:
@@ -182,3 +184,14 @@ def test_worker_processes_default_and_invalid_values() -> None:
         with pytest.raises(ConfigError) as raised:
             Settings.from_env({"KLAXON_WORKER_PROCESSES": raw})
         assert raised.value.problems == [f"KLAXON_WORKER_PROCESSES must be {problem}"]
+
+
+def test_web_settings_defaults_and_invalid_values() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.body_timeout_seconds, defaults.web_threads) == (10, 4)
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"KLAXON_BODY_TIMEOUT": "10s", "KLAXON_WEB_THREADS": "0"})
+    assert raised.value.problems == [
+        "KLAXON_BODY_TIMEOUT must be a whole number of seconds, got '10s'",
+        "KLAXON_WEB_THREADS must be positive, got 0",
+    ]

@@ -50,6 +50,7 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ),
     ("DELETE", "/api/maintenance", {"by": "Priya"}),
     ("GET", "/api/outbox", None),
+    ("GET", "/metrics", None),  # the API token opens it too (KLAXON_METRICS_TOKEN unset here)
 ]
 PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/status", None),

@@ -5,6 +5,7 @@ refused 401 and stores nothing; a source without its secret fails closed."""
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import pytest
 from conftest import SECRETS, Fixture, all_fixtures, load_fixture
@@ -19,9 +20,12 @@ from webhook_helpers import (
     keyspace,
     send,
 )
+from werkzeug.datastructures import Headers
 
 from app import create_app
+from app.errors import Unauthorized
 from app.settings import Settings
+from app.sources import build_sources
 
 # Each story is replayed on an empty Redis in the order the README's timeline gives; the
 # outcome is the one the fixture should get at that point (README lifecycle column).
@@ -342,3 +346,49 @@ def test_resolved_alert_that_fires_again_is_new(client):
         client, load_fixture("alertmanager", "firing"), body=json.dumps(refiring).encode()
     ).get_json()
     assert answer["outcome"] == "new"
+
+
+# -- Refused before the body is read (app/front.py) --------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", _fixture_params())
+def test_genuine_headers_pass_the_check_before_the_body(settings, fixture):
+    headers, query = authentic(fixture)
+    source = build_sources(settings)[fixture.source]
+
+    source.verify_headers(Headers(headers), _query(query))  # does not raise
+
+
+@pytest.mark.parametrize(
+    ("fixture", "body", "headers", "query"),
+    [p for p in _refusal_params() if not p.id.endswith("/one byte changed")],
+)
+def test_missing_or_wrong_credentials_are_refused_from_the_headers_alone(
+    settings, fixture, body, headers, query
+):
+    source = build_sources(settings)[fixture.source]
+
+    with pytest.raises(Unauthorized):
+        source.verify_headers(Headers(headers), _query(query))
+
+
+@pytest.mark.parametrize("source_name", sorted(SIGNATURE_HEADERS))
+@pytest.mark.parametrize(
+    "signature", ["v1=abc", "v1=" + "g" * 64, "sha256=" + "a" * 64, "é" * 64, "a" * 63]
+)
+def test_a_malformed_signature_is_refused_from_the_headers_alone(settings, source_name, signature):
+    fixture = next(f for f in all_fixtures() if f.source == source_name and is_signed(f))
+    headers, query = authentic(fixture)
+    header = SIGNATURE_HEADERS[source_name]
+    headers[header] = signature
+    source = build_sources(settings)[source_name]
+
+    with pytest.raises(Unauthorized) as refused:
+        source.verify_headers(Headers(headers), _query(query))
+    with pytest.raises(Unauthorized):  # and verify() says the same, whatever the body
+        source.verify(Headers(headers), fixture.body, _query(query))
+    assert header in str(refused.value)
+
+
+def _query(query: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(query.removeprefix("?")).items()}

@@ -1,5 +1,6 @@
 """Webhook sources: one module per sender, each with the same shape (sentry-python's
-integrations): `verify(headers, body, query)` on the raw bytes, then `parse(headers, payload,
+integrations): `verify_headers(headers, query)` before the body is read, `verify(headers, body, query)` on
+the raw bytes, then `parse(headers, payload,
 body) -> Parsed`. Sources translate; they do not classify, store, log or call out.
 
 Replays (docs/security.md): each source declares `delivery_identity`, what names one delivery,
@@ -49,6 +50,12 @@ class Source(Protocol):
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
         """Raise Unauthorized unless the request is signed or carries the shared token."""
+        ...
+
+    def verify_headers(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        """Raise Unauthorized for what the headers alone show: a wrong or missing shared
+        token, a missing or malformed signature. Runs before the body is read (app/front.py);
+        verify() repeats it."""
         ...
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:

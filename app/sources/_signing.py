@@ -33,10 +33,8 @@ def verify_hmac(
     source: str, header: str, provided: Iterable[str], secrets: Iterable[str], message: bytes
 ) -> None:
     """Accept when any provided hex signature matches any secret's HMAC of `message`."""
-    # As bytes: compare_digest refuses str with non-ASCII characters (a header is latin-1).
-    candidates = [p.strip().lower().encode("utf-8", "replace") for p in provided if p.strip()]
-    if not candidates:
-        raise Unauthorized(f"{source}: missing signature header {header}", source=source)
+    # As bytes: compare_digest refuses str with non-ASCII characters (shaped ones are ASCII).
+    candidates = [c.encode("ascii") for c in signature_candidates(source, header, provided)]
     for secret in secrets:
         expected = hmac_sha256_hex(secret, message).encode("ascii")
         for candidate in candidates:
@@ -45,6 +43,25 @@ def verify_hmac(
     raise Unauthorized(
         f"{source}: signature in {header} does not match the request body", source=source
     )
+
+
+SHA256_HEX_DIGITS = 64
+
+
+def signature_candidates(source: str, header: str, provided: Iterable[str]) -> list[str]:
+    """The provided signatures that could be a hex HMAC-SHA256 at all; raise Unauthorized when
+    none could. Needs only the headers, so a request is refused before its body is read."""
+    candidates = [p.strip().lower() for p in provided if p.strip()]
+    if not candidates:
+        raise Unauthorized(f"{source}: missing signature header {header}", source=source)
+    shaped = [c for c in candidates if len(c) == SHA256_HEX_DIGITS and _is_hex(c)]
+    if not shaped:
+        raise Unauthorized(f"{source}: {header} is not a hex HMAC-SHA256 signature", source=source)
+    return shaped
+
+
+def _is_hex(text: str) -> bool:
+    return text.isascii() and all(c in "0123456789abcdef" for c in text)
 
 
 def unix_seconds(source: str, header: str, value: str) -> float:

@@ -18,7 +18,7 @@ from app.models import SourceName
 from app.sources import Parsed, SignedTimestamp
 from app.sources._alertgroup import parse_alert_group
 from app.sources._fields import Fields
-from app.sources._signing import require_configured, unix_seconds, verify_hmac
+from app.sources._signing import require_configured, signature_candidates, unix_seconds, verify_hmac
 
 
 class GrafanaSource:
@@ -38,14 +38,12 @@ class GrafanaSource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if not require_configured(
-            self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret), self._insecure_dev
-        ):
+        if not self._must_verify():
             return
+        self.verify_headers(headers, query)  # the timestamp header's shape included
         message = body
         if self._timestamp_header:
             timestamp = headers.get(self._timestamp_header, "").strip()
-            unix_seconds(self.name, self._timestamp_header, timestamp)  # raises when not a time
             message = timestamp.encode() + b":" + body
         verify_hmac(
             self.name,
@@ -53,6 +51,21 @@ class GrafanaSource:
             [headers.get(self._signature_header, "")],
             [self._secret],
             message,
+        )
+
+    def verify_headers(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        if not self._must_verify():
+            return
+        if self._timestamp_header:
+            timestamp = headers.get(self._timestamp_header, "").strip()
+            unix_seconds(self.name, self._timestamp_header, timestamp)  # raises when not a time
+        signature_candidates(
+            self.name, self._signature_header, [headers.get(self._signature_header, "")]
+        )
+
+    def _must_verify(self) -> bool:
+        return require_configured(
+            self.name, "GRAFANA_WEBHOOK_SECRET", bool(self._secret), self._insecure_dev
         )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from app.models import Alert, Lifecycle, SourceName
 from app.sources import Parsed, SignedTimestamp
 from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, body_digest, link
-from app.sources._signing import require_configured, verify_hmac
+from app.sources._signing import require_configured, signature_candidates, verify_hmac
 
 SIGNATURE_HEADER = "X-PagerDuty-Signature"
 
@@ -52,16 +52,17 @@ class PagerDutySource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
-        if not require_configured(
+        if self._must_verify():
+            verify_hmac(self.name, SIGNATURE_HEADER, _signatures(headers), self._secrets, body)
+
+    def verify_headers(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        if self._must_verify():
+            signature_candidates(self.name, SIGNATURE_HEADER, _signatures(headers))
+
+    def _must_verify(self) -> bool:
+        return require_configured(
             self.name, "PAGERDUTY_WEBHOOK_SECRET", bool(self._secrets), self._insecure_dev
-        ):
-            return
-        provided = [
-            part.strip()[3:]
-            for part in headers.get(SIGNATURE_HEADER, "").split(",")
-            if part.strip().startswith("v1=")
-        ]
-        verify_hmac(self.name, SIGNATURE_HEADER, provided, self._secrets, body)
+        )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)
@@ -137,3 +138,12 @@ def _merged_into(fields: Fields) -> str:
     if isinstance(reason, dict) and reason.get("type") == "merge_resolve_reason":
         return fields.ident("event.data.resolve_reason.incident.id", required=False)
     return ""
+
+
+def _signatures(headers: Mapping[str, str]) -> list[str]:
+    """The v1= signatures of X-PagerDuty-Signature (several while a secret is rotated)."""
+    return [
+        part.strip()[3:]
+        for part in headers.get(SIGNATURE_HEADER, "").split(",")
+        if part.strip().startswith("v1=")
+    ]

@@ -32,7 +32,13 @@ from app.sources._fields import (
     link,
     tags_from_pairs,
 )
-from app.sources._signing import require_configured, unix_seconds, verify_hmac, verify_token
+from app.sources._signing import (
+    require_configured,
+    signature_candidates,
+    unix_seconds,
+    verify_hmac,
+    verify_token,
+)
 
 SIGNATURE_HEADER = "Sentry-Hook-Signature"
 RESOURCE_HEADER = "Sentry-Hook-Resource"
@@ -67,6 +73,18 @@ class SentrySource:
         self._insecure_dev = insecure_dev
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
+        self.verify_headers(headers, query)
+        if not _is_legacy(headers) and self._must_verify():
+            verify_hmac(
+                self.name,
+                SIGNATURE_HEADER,
+                [headers.get(SIGNATURE_HEADER, "")],
+                [self._secret],
+                body,
+            )
+
+    def verify_headers(self, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        """The legacy plugin's ?token= entirely; a signature's presence and shape."""
         if _is_legacy(headers):
             if self._legacy_token:
                 verify_token(
@@ -79,16 +97,13 @@ class SentrySource:
                     source=self.name,
                 )
             return
-        if require_configured(
+        if self._must_verify():
+            signature_candidates(self.name, SIGNATURE_HEADER, [headers.get(SIGNATURE_HEADER, "")])
+
+    def _must_verify(self) -> bool:
+        return require_configured(
             self.name, "SENTRY_CLIENT_SECRET", bool(self._secret), self._insecure_dev
-        ):
-            verify_hmac(
-                self.name,
-                SIGNATURE_HEADER,
-                [headers.get(SIGNATURE_HEADER, "")],
-                [self._secret],
-                body,
-            )
+        )
 
     def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
         if _is_legacy(headers) or not self._secret:
