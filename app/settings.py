@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.errors import ConfigError
+from app.store import budget
+from app.store.budget import DEFAULT_DELIVERY_TTL_SECONDS, StorageBudget
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
-DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
 # One keeps up with Statuspage's one call a second per key, which every public worker shares
 # (docs/decisions.md 11); more help only when a vendor answers slowly.
@@ -43,7 +44,33 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
-        "(default 604800, PagerDuty retries for 48 h).",
+        "(default 259200, 3 days: PagerDuty retries for 48 h, the longest sender).",
+        False,
+    ),
+    "KLAXON_RETENTION_DAYS": (
+        "Days a resolved incident, its alerts and timeline are kept before "
+        "the worker removes them (default 90). Open incidents are never removed.",
+        False,
+    ),
+    "KLAXON_WEBHOOK_LOG_MAX": (
+        "Entries kept in the webhook log that `klaxon rules sample` reads (default 10000).",
+        False,
+    ),
+    "KLAXON_ALERT_EVENTS_MAX": (
+        "State changes kept per alert, each with a sample of its raw body (default 20).",
+        False,
+    ),
+    "KLAXON_RAW_SAMPLE_BYTES": (
+        "Bytes kept of each sampled raw webhook body (default 4096).",
+        False,
+    ),
+    "KLAXON_OUTBOX_MAX": (
+        "Entries kept in the outbox of channels without credentials (default 10000).",
+        False,
+    ),
+    "KLAXON_MEMORY_WARN_PERCENT": (
+        "The worker logs a warning when Redis uses more than this share of "
+        "its maxmemory (default 80).",
         False,
     ),
     "KLAXON_WORKER_PROCESSES": (
@@ -143,6 +170,7 @@ class Settings:
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
+    storage: StorageBudget = StorageBudget()
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -184,6 +212,35 @@ class Settings:
             unit="proxies",
             minimum=0,
         )
+        storage = StorageBudget(
+            retention_days=_int(
+                env, "KLAXON_RETENTION_DAYS", budget.DEFAULT_RETENTION_DAYS, problems, "days"
+            ),
+            webhook_log_max=_int(
+                env, "KLAXON_WEBHOOK_LOG_MAX", budget.DEFAULT_WEBHOOK_LOG_MAX, problems, "entries"
+            ),
+            alert_events_max=_int(
+                env, "KLAXON_ALERT_EVENTS_MAX", budget.DEFAULT_ALERT_EVENTS_MAX, problems, "entries"
+            ),
+            raw_sample_bytes=_int(
+                env,
+                "KLAXON_RAW_SAMPLE_BYTES",
+                budget.DEFAULT_RAW_SAMPLE_BYTES,
+                problems,
+                "bytes",
+                minimum=0,
+            ),
+            outbox_max=_int(
+                env, "KLAXON_OUTBOX_MAX", budget.DEFAULT_OUTBOX_MAX, problems, "entries"
+            ),
+            memory_warn_percent=_int(
+                env,
+                "KLAXON_MEMORY_WARN_PERCENT",
+                budget.DEFAULT_MEMORY_WARN_PERCENT,
+                problems,
+                "percent",
+            ),
+        )
         if problems:
             raise ConfigError(problems)
         outbound_names = (
@@ -213,6 +270,7 @@ class Settings:
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,
+            storage=storage,
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),

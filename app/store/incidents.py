@@ -21,6 +21,7 @@ from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys
+from app.store.budget import StorageBudget
 from app.store.connection import is_unavailable
 from app.store.lua import LuaScript
 
@@ -71,6 +72,7 @@ class IncidentStore:
     connection: redis.Redis
     clock: Clock
     delivery_ttl_seconds: int
+    budget: StorageBudget = field(default_factory=StorageBudget)
     _script: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -82,10 +84,14 @@ class IncidentStore:
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
-        event = _event_args(alert, alert_id, decision, self.clock.now(), self.delivery_ttl_seconds)
+        event = _event_args(
+            alert, alert_id, decision, self.clock.now(), self.delivery_ttl_seconds, self.budget
+        )
+        event["raw_bytes"] = len(raw_body)
+        sample = raw_body[: self.budget.raw_sample_bytes]  # a memoryview would not be bytes
         try:
             result = jsontext.loads(
-                self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), raw_body)
+                self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), sample)
             )
         except (redis.RedisError, OSError) as exc:
             if is_unavailable(exc):  # down, full, or a replica after a failover
@@ -207,7 +213,8 @@ class IncidentStore:
         return data
 
     def events(self, alert_id: str) -> list[dict[str, str]]:
-        """Every stored delivery about one alert, oldest first, with its raw body."""
+        """The alert's last state changes (KLAXON_ALERT_EVENTS_MAX), oldest first, each with
+        its raw body cut to KLAXON_RAW_SAMPLE_BYTES (`raw_bytes` says how long it was)."""
         return [
             _decode_hash(fields)
             for _, fields in self.connection.xrange(keys.alert_events(alert_id))
@@ -215,9 +222,15 @@ class IncidentStore:
 
 
 def _event_args(
-    alert: Alert, alert_id: str, decision: Correlation, now: float, delivery_ttl: int
+    alert: Alert,
+    alert_id: str,
+    decision: Correlation,
+    now: float,
+    delivery_ttl: int,
+    budget: StorageBudget,
 ) -> dict[str, Any]:
     where = f" on {alert.service}" if alert.service else ""
+    member = keys.delivery_member(alert.source.value, alert.delivery_id)
     return {
         "prefix": keys.PREFIX,
         "now": repr(now),
@@ -227,8 +240,13 @@ def _event_args(
         "identity": alert.identity,
         "lifecycle": alert.lifecycle.value,
         "event_type": alert.event_type,
-        "delivery_hash": keys.delivery_hash(alert.delivery_id),
-        "delivery_ttl": delivery_ttl,
+        # Strings: Lua numbers are doubles and would round a 64-bit member.
+        "delivery_member": str(member),
+        "delivery_shard": str(keys.delivery_shard(member)),
+        "delivery_buckets": [str(b) for b in keys.delivery_buckets(now, delivery_ttl)],
+        "delivery_expires_in": keys.delivery_expires_at(now, delivery_ttl) - int(now),
+        # Names this event in the flapping set (unique per delivery).
+        "delivery_hash": format(member & 0xFFFFFFFFFFFFFFFF, "016x"),
         "title": alert.title,
         "service": alert.service,
         "environment": alert.environment,
@@ -236,8 +254,8 @@ def _event_args(
         "actor": alert.actor,
         "title_line": f"[{alert.source}] {alert.event_type}{where}: "
         f"{alert.title or alert.description[:200]} ({alert_id})",
-        "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES,
-        "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
+        "max_alert_events": budget.alert_events_max,
+        "max_log": budget.webhook_log_max,
         "decision_json": jsontext.dumps(
             {
                 "rule": decision.rule,
