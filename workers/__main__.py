@@ -80,7 +80,10 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
     connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
     clock = SystemClock()
     ticker = TickerThread(
-        connection, clock, IncidentStore(connection, clock, settings.delivery_ttl_seconds), ruleset
+        connection,
+        clock,
+        IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
+        ruleset,
     )
     ticker.start()
     return ticker

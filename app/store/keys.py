@@ -69,6 +69,11 @@ def delivery(source: str, delivery_id: str, now: float, ttl_seconds: int) -> str
     return deliveries(delivery_buckets(now, ttl_seconds)[0], shard)
 
 
+def deliveries_swept() -> str:
+    """The newest delivery bucket the retention sweeper removed: one small string."""
+    return f"{PREFIX}:deliveries-swept"
+
+
 def alert(alert_id: str) -> str:
     """Hash of one alert (its normalised alert of the current episode, counters). History:
     the sweeper removes it once last seen KLAXON_RETENTION_DAYS ago and no open incident holds
