@@ -57,11 +57,11 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         False,
     ),
     "KLAXON_ALERT_EVENTS_MAX": (
-        "State changes kept per alert, each with a sample of its raw body (default 20).",
+        "State changes kept per alert (lifecycle, outcome, time; default 20).",
         False,
     ),
     "KLAXON_RAW_SAMPLE_BYTES": (
-        "Bytes kept of each sampled raw webhook body (default 4096).",
+        "Bytes kept of the raw webhook body that opened an alert's current episode, one per alert (default 4096).",
         False,
     ),
     "KLAXON_OUTBOX_MAX": (

@@ -6,7 +6,8 @@
 --
 -- KEYS: none are passed; every key is derived from the prefix below (single-node Redis, as on
 -- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`), ARGV[2] = the
--- normalised alert as JSON, ARGV[3] = the raw request body cut to KLAXON_RAW_SAMPLE_BYTES:
+-- normalised alert as JSON, ARGV[3] = the raw request body cut to KLAXON_RAW_SAMPLE_BYTES
+-- (kept on the alert when the delivery opens an episode):
 -- passed as they are, not inside the event JSON, so neither is escaped twice.
 -- Returns a JSON object: outcome, alert, incident, reason, alert_status, notify.
 
@@ -23,18 +24,21 @@ local function timeline(incident, kind, text, data)
              'at', e.now, 'kind', kind, 'text', text, 'data', cjson.encode(data or {}))
 end
 
--- What a state change leaves behind (a duplicate leaves nothing but counters): one entry on
--- the alert's capped stream with a sample of the raw body cut to a byte cap in Python, and a
--- compact line in the capped webhook log (the normalised alert lives once, on the alert).
+-- What a state change leaves behind (a duplicate leaves nothing but counters): a short entry
+-- on the alert's capped history and a compact line in the capped webhook log. The normalised
+-- alert and one raw body (of the delivery that opened the episode, cut to a byte cap in
+-- Python) live once, on the alert. The history is a list, not a stream: a stream preallocates
+-- a 4 KB node, more than 20 entries of this list take.
 local function log_event(outcome, incident)
   if outcome ~= 'ignored' then
-    local events = k('alert', e.alert_id, 'events')
-    redis.call('XADD', events, 'MAXLEN', '~', e.max_alert_events, '*', 'lifecycle', e.lifecycle,
-               'outcome', outcome, 'at', e.now, 'raw_bytes', e.raw_bytes, 'raw', raw)
+    local history = k('alert', e.alert_id, 'history')
+    redis.call('RPUSH', history, cjson.encode({at = now, lifecycle = e.lifecycle,
+                                               outcome = outcome, raw_bytes = e.raw_bytes}))
+    redis.call('LTRIM', history, -e.max_alert_events, -1)
   end
   redis.call('XADD', k('webhooks'), 'MAXLEN', '~', e.max_log, '*', 'alert_id', e.alert_id,
              'lifecycle', e.lifecycle, 'outcome', outcome, 'incident', incident or '',
-             'at', e.now, 'decision', e.decision_json)
+             'at', e.now, 'rule', e.decision.rule, 'severity', e.decision.severity)
 end
 
 local function answer(outcome, incident, reason, notify)
@@ -184,7 +188,8 @@ if e.lifecycle == 'trigger' then
   if (not status) or status == 'resolved' then
     redis.call('HSET', alert_key, 'id', e.alert_id, 'source', e.source, 'identity', e.identity,
                'first_seen', e.now, 'count', 1, 'resolved_at', '', 'status', 'firing',
-               'title', e.title, 'alert', alert_json, 'source_severity', e.source_severity,
+               'title', e.title, 'alert', alert_json, 'raw', raw, 'raw_bytes', e.raw_bytes,
+               'source_severity', e.source_severity,
                'severity', d.severity, 'team', d.team or '', 'last_seen', e.now,
                'suppressed', '', 'incident', '', 'rule', d.rule, 'rule_location', d.rule_location,
                'rules_version', d.rules_version, 'reason', d.reason)

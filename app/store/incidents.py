@@ -189,6 +189,7 @@ class IncidentStore:
         alerts = []
         for alert_id in ids:
             data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+            data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
             if data:
                 data["alert"] = json.loads(data.get("alert") or "null")
                 alerts.append(data)
@@ -206,19 +207,24 @@ class IncidentStore:
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+        data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
         if not data:
             return None
         data["alert"] = json.loads(data.get("alert") or "null")
         data["count"] = int(data.get("count") or 0)
         return data
 
+    def raw_sample(self, alert_id: str) -> bytes | None:
+        """The raw body of the delivery that opened the alert's current episode, cut to
+        KLAXON_RAW_SAMPLE_BYTES (the alert's `raw_bytes` says how long it was)."""
+        sample = self.connection.hget(keys.alert(alert_id), "raw")
+        return sample if isinstance(sample, bytes) else None
+
     def events(self, alert_id: str) -> list[dict[str, str]]:
-        """The alert's last state changes (KLAXON_ALERT_EVENTS_MAX), oldest first, each with
-        its raw body cut to KLAXON_RAW_SAMPLE_BYTES (`raw_bytes` says how long it was)."""
-        return [
-            _decode_hash(fields)
-            for _, fields in self.connection.xrange(keys.alert_events(alert_id))
-        ]
+        """The alert's last state changes (KLAXON_ALERT_EVENTS_MAX), oldest first: lifecycle,
+        outcome, at and the raw body's length (the body itself: raw_sample)."""
+        entries: list[bytes] = self.connection.lrange(keys.alert_events(alert_id), 0, -1)  # type: ignore[assignment]
+        return [{k: str(v) for k, v in json.loads(entry).items()} for entry in entries]
 
 
 def _event_args(
@@ -256,15 +262,6 @@ def _event_args(
         f"{alert.title or alert.description[:200]} ({alert_id})",
         "max_alert_events": budget.alert_events_max,
         "max_log": budget.webhook_log_max,
-        "decision_json": jsontext.dumps(
-            {
-                "rule": decision.rule,
-                "severity": decision.severity.value,
-                "team": decision.team,
-                "reason": decision.reason,
-                "rules_version": decision.rules_version,
-            }
-        ),
         "decision": {
             "severity": decision.severity.value,
             "team": decision.team,

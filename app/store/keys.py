@@ -75,17 +75,18 @@ def deliveries_swept() -> str:
 
 
 def alert(alert_id: str) -> str:
-    """Hash of one alert (its normalised alert of the current episode, counters). History:
-    the sweeper removes it once last seen KLAXON_RETENTION_DAYS ago and no open incident holds
-    it. Size: one normalised alert (free-text fields cut by the sources) plus ~300 bytes."""
+    """Hash of one alert: its normalised alert and the raw body (cut to KLAXON_RAW_SAMPLE_BYTES)
+    of the delivery that opened its current episode, counters. History: the sweeper removes it
+    once last seen KLAXON_RETENTION_DAYS ago and its incident is gone. Size: one normalised
+    alert (free-text fields cut by the sources), one raw sample, ~300 bytes."""
     return f"{PREFIX}:alert:{alert_id}"
 
 
 def alert_events(alert_id: str) -> str:
-    """Stream of the alert's state changes (never its duplicates), each with the raw body cut
-    to KLAXON_RAW_SAMPLE_BYTES; capped at KLAXON_ALERT_EVENTS_MAX entries; removed with the
-    alert."""
-    return f"{PREFIX}:alert:{alert_id}:events"
+    """List of the alert's state changes (never its duplicates), oldest first, each a JSON
+    object of lifecycle, outcome, time and body length, ~80 bytes; capped at
+    KLAXON_ALERT_EVENTS_MAX entries; removed with the alert."""
+    return f"{PREFIX}:alert:{alert_id}:history"  # `:events`, a stream, before issue 12
 
 
 def alerts_index() -> str:
@@ -96,8 +97,8 @@ def alerts_index() -> str:
 
 def webhook_log() -> str:
     """Stream of accepted alert events that changed something (never duplicates): alert id,
-    lifecycle, outcome, incident, decision, ~200 bytes each; `klaxon rules sample` reads the
-    alerts they name. Capped at KLAXON_WEBHOOK_LOG_MAX entries."""
+    lifecycle, outcome, incident, rule, severity, ~150 bytes each; `klaxon rules sample` reads
+    the alerts they name. Capped at KLAXON_WEBHOOK_LOG_MAX entries."""
     return f"{PREFIX}:webhooks"
 
 

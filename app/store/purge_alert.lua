@@ -1,5 +1,5 @@
 -- purge_alert.lua: remove one alert silent for the retention whose incident is gone, with
--- its event stream and flap record. Idempotent. An alert seen since is moved to when it was
+-- its history (and the event stream of older versions) and flap record. Idempotent. An alert seen since is moved to when it was
 -- last seen, one whose incident is still kept to now: the sweep looks again later.
 -- ARGV: prefix, alert id, cutoff, now. Returns 'purged', 'kept' or 'gone'.
 local P, id, cutoff, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -7,7 +7,7 @@ local akey = P .. ':alert:' .. id
 local h = redis.call('HMGET', akey, 'last_seen', 'incident')
 if not h[1] then
   redis.call('ZREM', P .. ':alerts', id)
-  redis.call('DEL', akey, akey .. ':events', akey .. ':changes')
+  redis.call('DEL', akey, akey .. ':history', akey .. ':events', akey .. ':changes')
   return 'gone'
 end
 local last_seen = tonumber(h[1]) or 0
@@ -30,6 +30,6 @@ if incident and incident ~= '' then
     return 'kept'
   end
 end
-redis.call('DEL', akey, akey .. ':events', akey .. ':changes')
+redis.call('DEL', akey, akey .. ':history', akey .. ':events', akey .. ':changes')
 redis.call('ZREM', P .. ':alerts', id)
 return 'purged'
