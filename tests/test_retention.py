@@ -137,3 +137,46 @@ def test_a_redelivery_is_a_duplicate_until_the_delivery_ttl_then_forgotten(
     assert not list(redis_client.scan_iter(keys.deliveries("*", "*")))
     late = send(client, TRIGGERED, body=datadog(TRIGGERED, "m", "d-1")).get_json()
     assert late["reason"] != "redelivery"  # forgotten: counted as a repeat of the firing alert
+
+
+def test_a_firing_alert_outlives_its_hand_resolved_incident_without_reviving_it(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    clock = VirtualClock()
+    app = create_app(settings, connection=redis_client, clock=clock)
+    client = app.test_client()
+    incidents = app.extensions["klaxon"].incidents
+    opened = send(client, TRIGGERED, body=datadog(TRIGGERED, "m", "d-0")).get_json()
+    incidents.resolve(opened["incident"], by="someone", force=True)  # the alert still fires
+    retention = Retention(redis_client, clock, settings.storage, settings.delivery_ttl_seconds)
+    for day in range(1, 100):  # it keeps repeating every day
+        clock.set(VirtualClock().now() + day * DAY)
+        again = send(client, TRIGGERED, body=datadog(TRIGGERED, "m", f"d-{day}")).get_json()
+        assert again["outcome"] == "duplicate"
+        retention.sweep_all()
+    assert incidents.incident(opened["incident"]) is None  # resolved 99 days ago: removed
+    assert not redis_client.exists(keys.incident(opened["incident"]))  # repeats never revive it
+    assert incidents.alert(opened["alert"])["count"] == 100  # the alert, still seen, is kept
+    clock.set(VirtualClock().now() + 200 * DAY)  # silent for the retention: removed too
+    retention.sweep_all()
+    assert incidents.alert(opened["alert"]) is None
+    assert not list(redis_client.scan_iter(f"{keys.alert(opened['alert'])}*"))
+
+
+def test_a_repeat_of_a_suppressed_alert_writes_no_incident_key(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    from app.models import Alert, Lifecycle, SourceName
+    from app.store.incidents import Correlation
+
+    incidents = (
+        create_app(settings, connection=redis_client, clock=VirtualClock())
+        .extensions["klaxon"]
+        .incidents
+    )
+    alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m", "d-1", "Triggered")
+    silenced = Correlation(suppressed="silence: planned work")
+    assert incidents.correlate(alert, silenced, b"{}").outcome.value == "suppressed"
+    repeat = replace(alert, delivery_id="d-2")
+    assert incidents.correlate(repeat, silenced, b"{}").outcome.value == "duplicate"
+    assert not redis_client.exists(f"{keys.PREFIX}:incident:")
