@@ -12,9 +12,9 @@ import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, fastpath, health, http_errors, pages, webhooks
+from app import api, fastpath, health, http_errors, http_headers, metrics, pages, webhooks
 from app.clock import Clock, SystemClock
-from app.logs import configure_logging, log_request
+from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
@@ -97,6 +97,7 @@ def create_app(
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Flask types app.json as the JSONProvider base; the DefaultJSONProvider it is has sort_keys.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["klaxon"] = Klaxon(
         settings=settings,
@@ -120,8 +121,14 @@ def create_app(
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(metrics.blueprint)
+    counted = metrics.configure(
+        settings.metrics_directory(), frozenset(app.extensions["klaxon"].sources)
+    )
+    observe_requests(counted.observe)
     pages.register(app, settings)
     http_errors.register(app)
+    http_headers.install(app, settings)
     app.before_request(_start_request_log)
     app.after_request(_write_request_log)
     fastpath.install(app)  # POST /webhooks/<source> without Flask's request cycle
@@ -137,6 +144,7 @@ def _trust_forwarded_for(app: Flask, hops: int) -> None:
     Outermost, so the webhook fast path and Flask see the same address. Only X-Forwarded-For:
     links are built from KLAXON_PUBLIC_URL, never from forwarded scheme or host headers."""
     fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method replaced.
     app.wsgi_app = fixed  # type: ignore[method-assign]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from app import jsontext, plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
@@ -81,7 +82,7 @@ def postmortem(incident_id: str) -> Response:
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
     _incident(incident_id)
-    body = request.get_json(silent=True) or {}
+    body = _json() or {}
     who = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
     klaxon = current_app.extensions["klaxon"]
     result = klaxon.incidents.resolve(incident_id, by=(who or "API")[:100], force=True)
@@ -220,8 +221,8 @@ def maintenance_on() -> tuple[dict[str, Any], int]:
 
 @blueprint.delete("/maintenance")
 def maintenance_off() -> dict[str, Any]:
-    body = request.get_json(silent=True) or {}
-    by = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
+    body = _json()
+    by = body["by"] if isinstance(body, dict) and isinstance(body.get("by"), str) else "API"
     ended = current_app.extensions["klaxon"].maintenance.end(by=by[:100])
     return {"ended": _maintenance_json(ended)}
 
@@ -261,8 +262,20 @@ def _incident(incident_id: str) -> dict[str, Any]:
     return incident
 
 
+def _json() -> Any:
+    """The JSON body, read as webhooks are (app/jsontext.py: a lone surrogate, which Redis'
+    cjson refuses, becomes U+FFFD) and without control characters (app/plaintext.py); None
+    when the body is not JSON."""
+    if not request.is_json:
+        return None
+    try:
+        return plaintext.clean_json(jsontext.loads_body(request.get_data()))
+    except (ValueError, RecursionError):
+        return None
+
+
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = _json()
     if not isinstance(body, dict):
         raise PayloadError("api", "", "a JSON object body", got="something else")
     return body
@@ -281,7 +294,7 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool = False) -
             f"a string of at most {limit} characters",
             got=f"{len(value)} characters" if isinstance(value, str) else type(value).__name__,
         )
-    return value.strip()
+    return plaintext.clean(value).strip()  # no control characters into pages and feeds
 
 
 def _choice(body: dict[str, Any], name: str, allowed: list[str], required: bool = False) -> str:

@@ -10,7 +10,7 @@
     │   ├── PayloadError           400  malformed or unrecognised payload, names the field
     │   ├── Conflict               409  a valid request the current state does not allow
     │   └── TooManyAttempts        429  too many wrong API tokens from one address (Retry-After)
-    ├── StorageUnavailable         503  Redis unreachable: the sender should retry
+    ├── StorageUnavailable         503  Redis down, full, read-only ...: the sender should retry
     ├── ConfigError                     invalid environment (collected, raised once)
     ├── RulesError                      invalid rules directory (every problem, file:line:col)
     └── CorpusError                     alerts `klaxon rules diff` cannot replay (file:line)
@@ -119,9 +119,16 @@ class PayloadError(RequestRejected):
 
 
 class StorageUnavailable(KlaxonError):
+    """Redis cannot serve us now; `reason` says which condition (unreachable, out_of_memory,
+    read_only_replica, loading ...: app/store/connection.py) for the log and /readyz."""
+
     status = 503
     code = "storage_unavailable"
     retry_after_seconds = 5
+
+    def __init__(self, message: str, reason: str = "unreachable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConfigError(KlaxonError):

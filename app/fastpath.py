@@ -23,6 +23,7 @@ from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app import http_errors, jsontext, webhooks
+from app.http_headers import transport_headers
 from app.logs import log_request
 
 PREFIX = "/webhooks/"
@@ -35,6 +36,10 @@ class WebhookFastPath:
     def __init__(self, flask_app: Flask, wrapped: WSGIApp) -> None:
         self.flask_app = flask_app
         self.wrapped = wrapped
+        # HSTS as Flask's answers have it (app/http_headers.py)
+        self.transport_headers = list(
+            transport_headers(flask_app.extensions["klaxon"].settings).items()
+        )
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -65,6 +70,7 @@ class WebhookFastPath:
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(data))),
                 *headers.items(),
+                *self.transport_headers,
             ],
         )
         log_request("POST", request.path, status, started, fields)
@@ -101,4 +107,5 @@ def _json_bytes(app: Flask, body: dict[str, Any]) -> bytes:
 
 
 def install(app: Flask) -> None:
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method replaced.
     app.wsgi_app = WebhookFastPath(app, app.wsgi_app)  # type: ignore[method-assign]

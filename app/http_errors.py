@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected, StorageUnavailable
 from app.logs import log
-from app.store.connection import is_unavailable
+from app.store.connection import unavailable_reason
 
 logger = logging.getLogger("klaxon.http")
 
@@ -41,16 +41,18 @@ def answer_for(error: Exception) -> ErrorAnswer:
             error.http_headers(),
             log_fields={"error": error.code, "field": error.details.get("field")},
         )
-    if isinstance(error, redis.RedisError) and is_unavailable(error):
-        # Any route that reads or writes Redis while it is down: the client should retry.
-        log(logger, "storage unavailable", logging.WARNING, error=type(error).__name__)
-        error = StorageUnavailable("Redis is unavailable")
+    reason = unavailable_reason(error) if isinstance(error, redis.RedisError) else None
+    if reason is not None:
+        # Any route that reads or writes Redis while it is down or full: the client should retry.
+        error = StorageUnavailable("Redis is unavailable", reason)
     if isinstance(error, StorageUnavailable):
+        # One line that says which condition; never Redis's message (it may quote a key).
+        log(logger, "storage unavailable", logging.WARNING, reason=error.reason)
         return ErrorAnswer(
             error.status,
             {"error": error.code, "message": "storage is unavailable; retry later"},
             {"Retry-After": str(error.retry_after_seconds)},
-            {"error": error.code},
+            {"error": error.code, "storage": error.reason},
         )
     if isinstance(error, HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")

@@ -16,12 +16,23 @@ from pathlib import Path
 
 import click
 
+from app.local_instance import STATE_FILE, remove_state, write_state
+
 DATA_DIR = Path(".klaxon")
 
 
-def prepare_environment(environ: dict[str, str]) -> dict[str, str]:
+def public_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the web process: the links in messages and
+    the feed point here unless KLAXON_PUBLIC_URL says otherwise."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def prepare_environment(environ: dict[str, str], web_url: str) -> dict[str, str]:
     """The environment the web and worker processes share; starts Redis if none is given."""
     env = dict(environ)
+    env.setdefault("KLAXON_PUBLIC_URL", web_url)
     if not env.get("REDIS_URL"):
         from app.store.connection import start_embedded
 
@@ -36,18 +47,22 @@ def run(host: str, port: int) -> None:
     # SIGTERM (Ctrl-C's quieter sibling, and what process managers send) must unwind through
     # the finally below so the worker and the embedded Redis stop with us.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    env = prepare_environment(dict(os.environ))
-    os.environ.update(env)
-    env.setdefault("KLAXON_PUBLIC_URL", f"http://{host}:{port}")
+    web_url = public_url(host, port)
+    env = prepare_environment(dict(os.environ), web_url)
+    os.environ.update(env)  # the web app, in this process, reads its settings from here
     worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
+    directory = Path.cwd()
     try:
-        _banner(host, port, env)
+        # For `klaxon outbox`, `failed`, `maintenance` run from here (app/local_instance.py).
+        write_state(directory, env["REDIS_URL"], web_url)
+        _banner(web_url, env)
         from werkzeug.serving import run_simple
 
         from app import create_app
 
         run_simple(host, port, create_app(), threaded=True, use_reloader=False)
     finally:
+        remove_state(directory / STATE_FILE)
         worker.terminate()
         try:
             worker.wait(timeout=15)
@@ -55,8 +70,7 @@ def run(host: str, port: int) -> None:
             worker.kill()
 
 
-def _banner(host: str, port: int, env: dict[str, str]) -> None:
-    base = f"http://{host}:{port}"
+def _banner(base: str, env: dict[str, str]) -> None:
     click.echo(
         f"""
 Klaxon is running at {base}

@@ -95,6 +95,10 @@ class Alert:
     tags: dict[str, str] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
     occurred_at: float | None = None
+    # The sender's time that orders this alert's events, from what its signature covers: an
+    # event older than the alert's last one is stale (a replay, or overtaken) and changes
+    # nothing. None where the source's times do not order events (Sentry's lastSeen, ...).
+    ordered_at: float | None = None
     actor: str = ""
     problem_key: str = ""  # upstream dedup key (PagerDuty incident_key, Opsgenie alias, ...)
     details: dict[str, Any] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from rq.job import Dependency, Job
 from rq.serializers import JSONSerializer
 
 from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
-from app.store import keys
+from app.store import keys, replies
 
 NOTIFY_JOB = "workers.jobs.notify"
 PUBLIC_JOB = "workers.jobs.notify_public"
@@ -95,10 +95,10 @@ def _enqueue_in_chain(
     if Job.exists(job_id, connection=connection):
         return None
     queue = Queue(queue_name, connection=connection, serializer=JSONSerializer)
-    previous = connection.getset(last_job_key, job_id)
+    previous = replies.text_or_none(connection.getset(last_job_key, job_id))
     depends = None
-    if previous and Job.exists(previous.decode(), connection=connection):
-        depends = Dependency(jobs=[previous.decode()], allow_failure=True)
+    if previous and Job.exists(previous, connection=connection):
+        depends = Dependency(jobs=[previous], allow_failure=True)
     queue.enqueue(
         function,
         *args,

@@ -7,7 +7,7 @@ scrubbed of the configured secrets before it is sent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sentry_sdk
 from sentry_sdk.integrations.flask import FlaskIntegration
@@ -15,6 +15,9 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.rq import RqIntegration
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event
 
 SENSITIVE_HEADERS = {
     "authorization",
@@ -69,7 +72,7 @@ def remember_secrets(values: list[str]) -> None:
     _SECRETS[:] = sorted(set(_SECRETS) | {v for v in values if v}, key=len, reverse=True)
 
 
-def scrub_event(event: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+def scrub_event(event: Event, secrets: list[str]) -> Event:
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("data", None)
@@ -80,7 +83,8 @@ def scrub_event(event: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
             request["headers"] = {
                 k: v for k, v in headers.items() if k.lower() not in SENSITIVE_HEADERS
             }
-    return _scrub(event, secrets)
+    scrubbed: Event = _scrub(event, secrets)  # the same keys, with scrubbed values
+    return scrubbed
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:

@@ -7,10 +7,12 @@ Everything before (verify, parse) is the source's; everything after is the worke
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.drill import drill_decision, is_drill_alert
 from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
@@ -68,6 +70,9 @@ def ingest(
 ) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
+    stale = _older_than_redelivery_window(parsed, now, store.delivery_ttl_seconds)
+    if stale:
+        return Answer(Outcome.IGNORED, reason=stale)
     results = [
         _ingest_one(alert, raw_body, ruleset, store, now, enqueue) for alert in parsed.alerts
     ]
@@ -78,6 +83,18 @@ def ingest(
         incident=top.incident_id,
         reason=top.reason,
         alerts=[_summary(r) for r in results],
+    )
+
+
+def _older_than_redelivery_window(parsed: Parsed, now: float, window: int) -> str:
+    """Why an event is too old to be taken as new, else "". Its delivery id is kept for
+    `window` seconds only; past that a replay (or a sender's very late retry) would look new."""
+    if parsed.event_at is None or now - parsed.event_at <= window:
+        return ""
+    return (
+        f"event of {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(parsed.event_at))} is "
+        f"older than the redelivery window ({window} s, KLAXON_DELIVERY_TTL): "
+        f"a replay, or a redelivery Klaxon no longer remembers"
     )
 
 
@@ -93,6 +110,8 @@ def _ingest_one(
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
     decision = classify(alert, ruleset, now)
+    if is_drill_alert(alert):  # a fire drill: its own incident, told to the outbox only
+        decision = drill_decision(decision, ruleset)
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)

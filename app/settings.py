@@ -16,6 +16,7 @@ from app.store import budget
 from app.store.budget import DEFAULT_DELIVERY_TTL_SECONDS, StorageBudget
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
+DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS = 300  # Slack, Stripe and Svix use the same 5 minutes
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
 # One keeps up with Statuspage's one call a second per key, which every public worker shares
 # (docs/decisions.md 11); more help only when a vendor answers slowly.
@@ -23,6 +24,9 @@ DEFAULT_PUBLIC_WORKER_PROCESSES = 1
 # No proxy is trusted unless configured: a client's own X-Forwarded-For must never choose the
 # address the token guard counts against (app/token_guard.py). Heroku's router is one hop.
 DEFAULT_TRUSTED_PROXIES = 0
+# A job normally starts within a second; two minutes of waiting with no worker taking any
+# job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
+DEFAULT_WORKER_STALL_SECONDS = 120
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -39,8 +43,18 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "requests. Only `klaxon run` sets it; never in production.",
         False,
     ),
-    "KLAXON_API_TOKEN": ("Bearer token for /api/* and the internal pages.", True),
-    "KLAXON_PUBLIC_URL": ("Base URL of this deployment, used in links in messages.", False),
+    "KLAXON_API_TOKEN": (
+        "Bearer token for /api/* and the internal pages. Required on a dyno: the release "
+        "phase refuses without it.",
+        True,
+    ),
+    "KLAXON_PUBLIC_URL": (
+        "Public https:// base URL of this deployment (on Heroku the web_url of `heroku info -s`), used in "
+        "every link in messages, pages and the feed. Required on a dyno: the release phase "
+        "refuses without it. https adds HSTS; the session cookie is Secure unless this is an "
+        "http:// URL.",
+        False,
+    ),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
@@ -71,6 +85,12 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_MEMORY_WARN_PERCENT": (
         "The worker logs a warning when Redis uses more than this share of "
         "its maxmemory (default 80).",
+        False,
+    ),
+    "KLAXON_WEBHOOK_CLOCK_SKEW": (
+        "Seconds a signed webhook's send time (Sentry-Hook-Timestamp, Grafana's "
+        "timestamp header) may differ from this server's clock before the request "
+        "is refused 401 as a replay (default 300; 0 turns the check off).",
         False,
     ),
     "KLAXON_WORKER_PROCESSES": (
@@ -147,6 +167,27 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "X_ACCESS_TOKEN": ("X access token of the posting account.", True),
     "X_ACCESS_TOKEN_SECRET": ("X access token secret.", True),
     "X_API_URL": ("X API base URL (default https://api.twitter.com).", False),
+    "KLAXON_METRICS_TOKEN": (
+        "Bearer token GET /metrics accepts besides KLAXON_API_TOKEN, "
+        "for a scraper that should open nothing else.",
+        True,
+    ),
+    "KLAXON_METRICS_DIR": (
+        "Directory the web processes of one dyno share their counters in "
+        "(prometheus-client multiprocess mode; default klaxon-metrics-$DYNO under the "
+        "system temp dir). Emptied when a dyno starts.",
+        False,
+    ),
+    "KLAXON_WORKER_STALL": (
+        "Seconds jobs may wait with no worker taking any before /readyz answers 503 (default 120).",
+        False,
+    ),
+    "KLAXON_DRILL_INTERVAL": (
+        "Seconds between scheduled fire drills, run by the worker's ticker "
+        "against KLAXON_PUBLIC_URL (e.g. 86400 for daily). Default 0: off.",
+        False,
+    ),
+    "DYNO": ("The dyno's name (set by Heroku); names the default metrics directory.", False),
     "PORT": ("Port the web process binds (set by Heroku).", False),
     "WEB_CONCURRENCY": ("Web worker processes (set by Heroku from the dyno size).", False),
 }
@@ -165,12 +206,21 @@ class Settings:
     insecure_dev: bool = False
     api_token: str = ""
     public_url: str = "http://localhost:8000"
+    # Secure unless KLAXON_PUBLIC_URL says http: a deployment that forgot the variable still
+    # keeps its session cookie off plain http (browsers accept Secure cookies on localhost).
+    session_cookie_secure: bool = True
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
+    webhook_clock_skew_seconds: int = DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS
     worker_processes: int = DEFAULT_WORKER_PROCESSES
     public_worker_processes: int = DEFAULT_PUBLIC_WORKER_PROCESSES
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
     storage: StorageBudget = StorageBudget()
+    metrics_token: str = ""
+    metrics_dir: str = ""  # "" : metrics_directory() picks the per-dyno default
+    worker_stall_seconds: int = DEFAULT_WORKER_STALL_SECONDS
+    drill_interval_seconds: int = 0  # 0: no scheduled drill
+    dyno: str = ""
     pagerduty_webhook_secrets: tuple[str, ...] = ()
     sentry_client_secret: str = ""
     sentry_legacy_webhook_token: str = ""
@@ -194,6 +244,13 @@ class Settings:
         problems: list[str] = []
         max_body = _int(env, "KLAXON_MAX_BODY", DEFAULT_MAX_BODY_BYTES, problems)
         ttl = _int(env, "KLAXON_DELIVERY_TTL", DEFAULT_DELIVERY_TTL_SECONDS, problems)
+        skew = _int(
+            env,
+            "KLAXON_WEBHOOK_CLOCK_SKEW",
+            DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS,
+            problems,
+            minimum=0,
+        )
         processes = _int(
             env, "KLAXON_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES, problems, unit="processes"
         )
@@ -241,6 +298,8 @@ class Settings:
                 "percent",
             ),
         )
+        stall = _int(env, "KLAXON_WORKER_STALL", DEFAULT_WORKER_STALL_SECONDS, problems)
+        drill_interval = _int(env, "KLAXON_DRILL_INTERVAL", 0, problems, minimum=0)
         if problems:
             raise ConfigError(problems)
         outbound_names = (
@@ -265,12 +324,19 @@ class Settings:
             insecure_dev=env.get("KLAXON_INSECURE_DEV", "") in ("1", "true", "yes"),
             api_token=env.get("KLAXON_API_TOKEN", ""),
             public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            session_cookie_secure=not env.get("KLAXON_PUBLIC_URL", "").startswith("http://"),
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
+            webhook_clock_skew_seconds=skew,
             worker_processes=processes,
             public_worker_processes=public_processes,
             trusted_proxies=proxies,
             storage=storage,
+            metrics_token=env.get("KLAXON_METRICS_TOKEN", ""),
+            metrics_dir=env.get("KLAXON_METRICS_DIR", ""),
+            worker_stall_seconds=stall,
+            drill_interval_seconds=drill_interval,
+            dyno=env.get("DYNO", ""),
             pagerduty_webhook_secrets=_split(env.get("PAGERDUTY_WEBHOOK_SECRET", "")),
             sentry_client_secret=env.get("SENTRY_CLIENT_SECRET", ""),
             sentry_legacy_webhook_token=env.get("SENTRY_LEGACY_WEBHOOK_TOKEN", ""),
@@ -288,7 +354,23 @@ class Settings:
             environment=dict(env),
         )
 
+    def metrics_directory(self) -> str:
+        """KLAXON_METRICS_DIR, else one directory per dyno under the system temp dir."""
+        if self.metrics_dir:
+            return self.metrics_dir
+        import tempfile
+
+        name = "".join(c if c.isalnum() else "-" for c in (self.dyno or "local"))
+        return str(Path(tempfile.gettempdir()) / f"klaxon-metrics-{name}")
+
+    @property
+    def serves_https(self) -> bool:
+        """KLAXON_PUBLIC_URL is https: browsers are told to use nothing else (HSTS)."""
+        return self.public_url.startswith("https://")
+
     def with_changes(self, **changes: object) -> Settings:
+        # Any field by name: replace() refuses an unknown name when it runs, but mypy cannot
+        # match `object` values to each field's type; the caller (the tests) gets them right.
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def secret_values(self, rule_variables: Iterable[str] = ()) -> list[str]:
@@ -303,6 +385,7 @@ class Settings:
             self.alertmanager_webhook_token,
             self.grafana_webhook_secret,
             self.api_token,
+            self.metrics_token,
             self.sentry_dsn,
         ]
         values += [v for k, v in self.outbound.items() if VARIABLES.get(k, ("", False))[1]]

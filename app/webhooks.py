@@ -9,9 +9,10 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 from werkzeug.wrappers import Request
 
-from app import jsontext
+from app import jsontext, plaintext
 from app.errors import PayloadError, UnknownSource, UnsupportedMediaType
 from app.pipeline import ingest
+from app.sources._signing import require_fresh
 
 blueprint = Blueprint("webhooks", __name__)
 
@@ -40,6 +41,10 @@ def handle(
     _require_json_content_type(request, source_name)
     body = request.get_data(cache=False)  # raises 413 past max_content_length
     source.verify(request.headers, body, request.args)
+    stamp = source.signed_timestamp(request.headers)
+    if stamp is not None:  # a captured request sent again later: refused before parsing
+        skew = klaxon.settings.webhook_clock_skew_seconds
+        require_fresh(source_name, stamp.header, stamp.at, klaxon.clock.now(), skew)
     parsed = source.parse(request.headers, _decode(source_name, body), body)
     log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
     answer = ingest(
@@ -64,13 +69,16 @@ def _decode(source_name: str, body: bytes) -> Any:
     if not body.strip():
         raise PayloadError(source_name, "", "a JSON object", got="an empty body")
     try:
-        return jsontext.loads_body(body)
+        payload = jsontext.loads_body(body)
     except RecursionError as exc:
         raise PayloadError(
             source_name, "", "JSON nested less deeply", got="nesting too deep to read"
         ) from exc
     except ValueError as exc:  # JSONDecodeError, invalid UTF-8, over-long integers
         raise PayloadError(source_name, "", "valid JSON", got=_describe(exc)) from exc
+    # Outside text enters here: a NUL or a U+FFFF in a tag would reach the status page and
+    # make its Atom feed invalid XML (app/plaintext.py). Most bodies need no walk.
+    return plaintext.clean_json(payload) if plaintext.may_need_cleaning(body) else payload
 
 
 def _describe(exc: ValueError) -> str:

@@ -6,6 +6,11 @@ request, and every signature is recomputed over the new bytes, so each request i
 valid delivery. A share of requests (`duplicates`) are byte-identical copies of a recent
 earlier one: a sender's redelivery, which Klaxon must answer `duplicate`.
 
+Send times and PagerDuty's `event.occurred_at` are set to the time the requests are built:
+Klaxon refuses a signed send time more than KLAXON_WEBHOOK_CLOCK_SKEW (5 min) from its clock
+and ignores an event older than KLAXON_DELIVERY_TTL (docs/sources.md, "Replays"), so build the
+requests just before the run.
+
     python -m bench.make_requests --count 50000 --duplicates 0.1 --out /tmp/klaxon-bench
 """
 
@@ -18,6 +23,7 @@ import hmac
 import itertools
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,10 +112,13 @@ class Request:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 
-def build(count: int, duplicates: float = 0.0, seed: int = 0) -> list[Request]:
-    """`count` requests over every source, a `duplicates` share of them redeliveries."""
+def build(
+    count: int, duplicates: float = 0.0, seed: int = 0, now: float | None = None
+) -> list[Request]:
+    """`count` requests over every source, a `duplicates` share of them redeliveries, sent
+    and dated at `now` (default: the time of the call)."""
     rng = random.Random(seed)
-    fresh = _fresh_requests(rng)
+    fresh = _fresh_requests(rng, time.time() if now is None else now)
     requests: list[Request] = []
     originals: list[Request] = []
     while len(requests) < count:
@@ -130,7 +139,7 @@ def write(requests: list[Request], path: Path) -> Path:
     return path
 
 
-def _fresh_requests(rng: random.Random) -> Iterator[Request]:
+def _fresh_requests(rng: random.Random, now: float) -> Iterator[Request]:
     fixtures = {
         source: [_load(source, name) for name in names] for source, names in STORIES.items()
     }
@@ -138,7 +147,9 @@ def _fresh_requests(rng: random.Random) -> Iterator[Request]:
     for episode in itertools.count():
         source = list(STORIES)[episode % len(STORIES)]
         for payload, headers in fixtures[source]:
-            yield _renewed(source, payload, headers, f"{episode:07d}", f"{next(serial):09d}", rng)
+            yield _renewed(
+                source, payload, headers, f"{episode:07d}", f"{next(serial):09d}", rng, now
+            )
 
 
 def _load(source: str, name: str) -> tuple[Any, dict[str, str]]:
@@ -156,8 +167,11 @@ def _renewed(
     episode: str,
     serial: str,
     rng: random.Random,
+    now: float,
 ) -> Request:
     payload = json.loads(json.dumps(payload))  # a deep copy
+    if source == "pagerduty":  # one story's events share a time: equal times keep their order
+        payload["event"]["occurred_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
     problem_paths, delivery_paths = RENEWED_PATHS[source]
     for path in problem_paths:
         _append(payload, path.split("."), episode)
@@ -171,11 +185,12 @@ def _renewed(
         headers["X-PagerDuty-Signature"] = "v1=" + _hmac(_pagerduty_secret(), body)
     elif source == "sentry" and "Sentry-Hook-Signature" in headers:
         headers["Request-ID"] = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        headers["Sentry-Hook-Timestamp"] = str(int(now))
         headers["Sentry-Hook-Signature"] = _hmac(SECRETS["SENTRY_CLIENT_SECRET"], body)
     elif source == "sentry":  # the legacy plugin cannot sign: its URL carries a token
         target += "?token=" + SECRETS["SENTRY_LEGACY_WEBHOOK_TOKEN"]
     elif source == "grafana":
-        timestamp = headers[SECRETS["GRAFANA_TIMESTAMP_HEADER"]]
+        timestamp = headers[SECRETS["GRAFANA_TIMESTAMP_HEADER"]] = str(int(now))
         headers["X-Grafana-Alerting-Signature"] = _hmac(
             SECRETS["GRAFANA_WEBHOOK_SECRET"], timestamp.encode() + b":" + body
         )

@@ -18,7 +18,9 @@ def test_variable_is_documented_in_readme(name: str) -> None:
     assert f"`{name}`" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY", "REDIS_URL"}))
+@pytest.mark.parametrize(
+    "name", sorted(set(VARIABLES) - {"PORT", "WEB_CONCURRENCY", "REDIS_URL", "DYNO"})
+)
 def test_variable_is_described_in_app_json(name: str) -> None:
     env = json.loads((ROOT / "app.json").read_text())["env"]
     assert env[name]["description"]
@@ -28,6 +30,47 @@ def test_app_json_provisions_redis_and_both_process_types() -> None:
     manifest = json.loads((ROOT / "app.json").read_text())
     assert any(a["plan"].startswith("heroku-redis") for a in manifest["addons"])
     assert set(manifest["formation"]) == {"web", "worker"}
+
+
+def test_app_json_requires_what_the_release_phase_refuses_a_dyno_without() -> None:
+    """app/release.py refuses a dyno without these; the Heroku button must ask for them (or
+    make them) so a new app's first release passes."""
+    manifest = json.loads((ROOT / "app.json").read_text())
+    env = manifest["env"]
+    assert env["KLAXON_PUBLIC_URL"]["required"] is True
+    assert env["KLAXON_API_TOKEN"]["generator"] == "secret"
+    assert env.get("KLAXON_INSECURE_DEV", {}).get("value") is None
+    # REDIS_URL comes from the add-on attached as REDIS.
+    assert any(
+        a["plan"].startswith("heroku-redis") and a["as"] == "REDIS" for a in manifest["addons"]
+    )
+
+
+def test_the_readme_heroku_path_passes_the_release_phase() -> None:
+    """Following the README's Heroku commands sets everything `klaxon release` requires on a
+    dyno: the variables its `heroku config:set` names, REDIS_URL from the add-on it creates."""
+    import re
+
+    from app.release import check_release
+
+    section = (ROOT / "README.md").read_text().split("## Deploying to Heroku", 1)[1]
+    commands = section.split("```sh", 1)[1].split("```", 1)[0]
+    assert "heroku addons:create heroku-redis" in commands
+    config_set = commands.split("heroku config:set", 1)[1].split("\ngit push", 1)[0]
+    names = re.findall(r"\b([A-Z][A-Z0-9_]+)=", config_set)
+    assert "KLAXON_PUBLIC_URL" in names
+    environ = {name: "value-from-the-readme" for name in names}
+    environ.update(
+        KLAXON_PUBLIC_URL="https://my-klaxon-0123abcd.herokuapp.com/",
+        KLAXON_TRUSTED_PROXIES="1",
+        REDIS_URL="rediss://:password@ec2.example:6380",
+        DYNO="release.1",
+        KLAXON_RULES_DIR=str(ROOT / "rules"),
+        KLAXON_TEMPLATES_DIR=str(ROOT / "templates"),
+    )
+    check = check_release(environ)
+    assert check.problems == [] and check.warnings == []
+    assert "KLAXON_TRUSTED_PROXIES=1" in config_set
 
 
 def test_procfile_has_web_worker_and_release() -> None:
@@ -111,7 +154,7 @@ def test_procfile_web_line_serves_on_port_with_web_concurrency(
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "web never ready"
             time.sleep(0.2)
-        assert response.json()["checks"] == {"redis": "ok", "rules": "ok"}
+        assert response.json()["checks"] == {"redis": "ok", "workers": "ok", "rules": "ok"}
         # Both workers booted (WEB_CONCURRENCY=2). A SIGTERM that lands while a worker is still
         # importing makes granian wait for it; on Heroku the 30 s SIGKILL ends that anyway.
         while log.read_text().count("Started worker-") < 2:

@@ -1,7 +1,9 @@
 """Property: whatever an authenticated sender posts, Klaxon never answers 5xx, and a refusal
 writes nothing. Samples are fixtures mutated as JSON (deleted keys, values of other types,
 huge strings and integers, unicode and surrogates, nested junk) and then as bytes (truncated,
-flipped), with the signature recomputed over the mutated bytes so they reach the parser."""
+flipped), with the signature recomputed over the mutated bytes so they reach the parser.
+Headers are fuzzed too, body untouched. The API, the pages and sign-in: test_fuzz_endpoints.py.
+Size: tests/fuzzing.py (KLAXON_FUZZ_EXAMPLES=5000 for a long run)."""
 
 from __future__ import annotations
 
@@ -10,19 +12,14 @@ from typing import Any
 
 import pytest
 from conftest import all_fixtures
-from hypothesis import HealthCheck, given, settings
+from fuzzing import database, fuzz
+from hypothesis import given
 from hypothesis import strategies as st
 from webhook_helpers import send, signed_for
 
 FIXTURES = all_fixtures()
 SOURCES = sorted({f.source for f in FIXTURES})
-EXAMPLES_PER_SOURCE = 300
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_SOURCE,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+OUTCOMES = ("new", "grouped", "duplicate", "updated", "resolved", "suppressed", "ignored")
 
 leaves = st.one_of(
     st.none(),
@@ -141,13 +138,9 @@ def _serialise(data, payload: Any) -> bytes:
     return body
 
 
-def _state(redis_client) -> tuple[int, int]:
-    return redis_client.dbsize(), redis_client.xlen("klaxon:webhooks")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("source", SOURCES)
-@FUZZ
+@fuzz(40)
 @given(data=st.data())
 def test_mutated_signed_payloads_never_get_a_5xx(client, redis_client, source, data):
     fixture = data.draw(
@@ -155,7 +148,7 @@ def test_mutated_signed_payloads_never_get_a_5xx(client, redis_client, source, d
     )
     body = _serialise(data, _mutate(data, fixture.json))
     headers, query = signed_for(fixture, body)
-    before = _state(redis_client)
+    before = database(redis_client)
 
     response = client.post(f"/webhooks/{source}{query}", data=body, headers=headers)
 
@@ -164,29 +157,72 @@ def test_mutated_signed_payloads_never_get_a_5xx(client, redis_client, source, d
     assert isinstance(answer, dict)
     if response.status_code >= 300:
         assert answer["error"] and answer["message"]
-        assert _state(redis_client) == before
+        assert database(redis_client) == before
     else:
-        assert answer["outcome"] in (
-            "new",
-            "grouped",
-            "duplicate",
-            "updated",
-            "resolved",
-            "suppressed",
-            "ignored",
-        )
+        assert answer["outcome"] in OUTCOMES
 
 
 @pytest.mark.slow
-@FUZZ
+@fuzz(150)
 @given(data=st.data(), body=st.binary(max_size=2_000))
 def test_arbitrary_signed_bytes_never_get_a_5xx(client, redis_client, data, body):
     fixture = data.draw(st.sampled_from(FIXTURES), label="fixture")
-    before = _state(redis_client)
+    before = database(redis_client)
 
     response = send(client, fixture, body=body)
 
     assert response.status_code < 500
     if response.status_code >= 300:
         assert response.get_json()["error"]
-        assert _state(redis_client) == before
+        assert database(redis_client) == before
+
+
+# Header values a sender controls: odd text, numbers and times far from the app clock, and
+# what the signature and token headers look like.
+header_values = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=80),
+    st.sampled_from(
+        ["", "v1=", "v1=00", "Bearer ", "Basic !!", "Basic Og==", "0", "-1", "99999999999999"]
+    ),
+    st.integers(-(10**12), 10**13).map(str),
+    st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]),
+)
+
+
+@pytest.mark.slow
+@fuzz(120)
+@given(data=st.data())
+def test_fuzzed_headers_on_a_genuine_body_never_get_a_5xx(skew_client, redis_client, data):
+    """Signature, timestamp, token, content type and delivery headers replaced, dropped or
+    added, on every source, with the send-time window on (KLAXON_WEBHOOK_CLOCK_SKEW)."""
+    fixture = data.draw(st.sampled_from(FIXTURES), label="fixture")
+    headers, query = signed_for(fixture, fixture.body)
+    names = sorted(headers) + ["X-Klaxon-Token", "Authorization", "X-Webhook-Id"]
+    for name in data.draw(st.lists(st.sampled_from(names), max_size=3), label="changed"):
+        if data.draw(st.booleans(), label="drop?"):
+            headers.pop(name, None)
+        else:
+            headers[name] = data.draw(header_values, label=name)
+    before = database(redis_client)
+
+    response = skew_client.post(
+        f"/webhooks/{fixture.source}{query}", data=fixture.body, headers=headers
+    )
+
+    assert response.status_code < 500, (response.status_code, response.get_data()[:300])
+    if response.status_code >= 300:
+        assert response.get_json()["error"]
+        assert database(redis_client) == before
+    else:
+        assert response.get_json()["outcome"] in OUTCOMES
+
+
+@pytest.fixture
+def skew_client(settings, redis_client, clock):
+    from app import create_app
+
+    clock.set(1_773_479_661.0)  # the fixtures' send times lie within an hour of this
+    app = create_app(
+        settings.with_changes(webhook_clock_skew_seconds=3600), connection=redis_client, clock=clock
+    )
+    return app.test_client()

@@ -89,3 +89,61 @@ def test_klaxon_run_serves_webhooks_on_embedded_redis_and_stops_cleanly(tmp_path
     assert "API token" in output
     gone, alive = psutil.wait_procs([*children, redis_server], timeout=10)
     assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+
+
+def test_the_cli_finds_the_running_klaxon_run_and_links_point_at_its_port(tmp_path: Path) -> None:
+    """`klaxon maintenance`, `outbox`, `failed` without REDIS_URL use the `klaxon run` started in
+    the same directory (its embedded Redis), say so, and say plainly when there is none; the
+    feed links to the port it runs on."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "KLAXON_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        KLAXON_RULES_DIR=str(ROOT / "rules"),
+        KLAXON_TEMPLATES_DIR=str(ROOT / "templates"),
+        KLAXON_API_TOKEN="local-token",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def klaxon(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    base = f"http://127.0.0.1:{port}"
+    state_file = tmp_path / ".klaxon" / "run.json"
+    try:
+        _wait_ready(base, process)
+        feed = requests.get(f"{base}/status/feed.atom", timeout=5).text
+        assert f"{base}/status" in feed and ":8000" not in feed
+        assert json.loads(state_file.read_text())["pid"] == process.pid
+
+        on = klaxon("maintenance", "on", "--services", "search-api", "--until", "30m")
+        assert on.returncode == 0, on.stderr
+        assert f"using the Redis of `klaxon run` (pid {process.pid}, {base}): unix://" in on.stderr
+        assert "maintenance: on for search-api" in on.stdout
+        seen = requests.get(
+            f"{base}/api/maintenance", headers={"Authorization": "Bearer local-token"}, timeout=5
+        ).json()["maintenance"]
+        assert seen["services"] == ["search-api"]  # the same Redis the web process uses
+
+        assert klaxon("outbox").stdout == "outbox is empty\n"
+        assert klaxon("failed").stdout == "no failed jobs\n"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert not state_file.exists()
+    gone = klaxon("outbox")
+    assert gone.returncode == 1
+    assert "no REDIS_URL and no running `klaxon run` found" in gone.stderr

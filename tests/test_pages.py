@@ -62,6 +62,17 @@ def leaks(text: str) -> list[str]:
 
 
 @pytest.fixture
+def settings(settings, tmp_path):
+    """The per-alert rules, and checkout-api declared a public component: only declared
+    services name components on the status page."""
+    rules = (settings.rules_dir / "rules.yml").read_text()
+    (tmp_path / "rules.yml").write_text(
+        rules + "statuspage:\n  components:\n    checkout-api: ftgks51sfs2d\n"
+    )
+    return settings.with_changes(rules_dir=tmp_path)
+
+
+@pytest.fixture
 def story(client, clock) -> str:
     incident = open_incident(client, clock)
     respond(client, clock, incident)

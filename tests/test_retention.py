@@ -1,4 +1,4 @@
-"""Bounded storage (docs/decisions.md 12): four months of a realistic Datadog stream on a virtual
+"""Bounded storage (docs/decisions.md 13): four months of a realistic Datadog stream on a virtual
 clock, through the receiver, the worker's timers and its housekeeping, against a real Redis.
 Once the retention is reached Klaxon's memory stays flat; a redelivery inside
 KLAXON_DELIVERY_TTL is still a duplicate; a resolved incident older than the retention is gone

@@ -28,7 +28,7 @@ def test_triggered_is_normalised():
     parsed = parse("incident_triggered")
     [alert] = parsed.alerts
     assert parsed.event_type == "incident.triggered"
-    assert parsed.delivery_id == alert.delivery_id == "40a54f88-1c3d-5263-8917-23bdb346ab02"
+    assert parsed.delivery_id == alert.delivery_id == "01JPM4Q7S2V8YC3N6KD0H5WRTE"  # event.id
     assert alert.source is SourceName.PAGERDUTY
     assert alert.lifecycle is Lifecycle.TRIGGER
     assert alert.identity == "Q1ZN8T7WC4HX2M"
@@ -60,10 +60,15 @@ def test_redelivery_has_the_same_delivery_id():
     )
 
 
-def test_delivery_id_falls_back_to_the_event_id_without_x_webhook_id():
+def test_delivery_id_is_the_signed_event_id_whatever_the_unsigned_x_webhook_id_says():
     fixture = load_fixture("pagerduty", "incident_triggered")
-    headers = {k: v for k, v in fixture.headers.items() if k != "X-Webhook-Id"}
-    assert parse("incident_triggered", headers=headers).delivery_id == "01JPM4Q7S2V8YC3N6KD0H5WRTE"
+    for webhook_id in (None, "a-new-id-chosen-by-whoever-replays-it"):
+        headers = {k: v for k, v in fixture.headers.items() if k != "X-Webhook-Id"}
+        if webhook_id:
+            headers["X-Webhook-Id"] = webhook_id
+        parsed = parse("incident_triggered", headers=headers)
+        assert parsed.delivery_id == "01JPM4Q7S2V8YC3N6KD0H5WRTE"
+        assert parsed.event_at == parsed.alerts[0].ordered_at == 1773479643.512
 
 
 @pytest.mark.parametrize(

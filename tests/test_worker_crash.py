@@ -270,7 +270,8 @@ def test_timers_survive_stopping_every_process_and_fire_once(
     Timers(redis_client).schedule("resolve", incident, now - 1)
     workers = [start_worker(env), start_worker(env)]
     try:
-        wait_for(lambda: (store.incident(incident) or {}).get("status") == "resolved")
+        # Two dynos of 6 processes start before a ticker ticks: slow on a loaded machine.
+        wait_for(lambda: (store.incident(incident) or {}).get("status") == "resolved", 60)
         time.sleep(2)  # both tickers have ticked again by now
     finally:
         for worker in workers:

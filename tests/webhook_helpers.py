@@ -82,7 +82,12 @@ def fatal_sentry_error(client):
     fixture = load_fixture("sentry", "event_alert_triggered")
     body = fixture.json
     body["data"]["event"]["level"] = "fatal"
-    return send(client, fixture, json.dumps(body).encode())
+    raw = json.dumps(body).encode()
+    headers, query = signed_for(fixture, raw)
+    # Sent now by the app's clock, as Sentry would: outside KLAXON_WEBHOOK_CLOCK_SKEW is a 401.
+    now = client.application.extensions["klaxon"].clock.now()
+    headers["Sentry-Hook-Timestamp"] = str(int(now))
+    return send(client, fixture, raw, headers=headers, query=query)
 
 
 def keyspace(redis_client) -> dict[bytes, bytes]:

@@ -37,7 +37,7 @@ from app.logs import configure_logging, log
 from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset
 from app.settings import Settings
-from app.store.connection import connect
+from app.store.connection import connect, unavailable_reason
 from app.store.incidents import IncidentStore
 from workers.jobs import warm_up
 from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, single_worker_queues, worked_queues
@@ -84,6 +84,7 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
         clock,
         IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
         ruleset,
+        settings,
     )
     ticker.start()
     return ticker
@@ -125,8 +126,8 @@ class Supervisor:
         """Until every worker has stopped; True if any was started (as Worker.work)."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        for slot in range(len(self.queue_of_each)):
-            self._spawn(slot)
+        for each in range(len(self.queue_of_each)):  # not `slot`: that one may be None below
+            self._spawn(each)
         ticker = start_ticker()  # after the first forks: no thread is running when they fork
         try:
             while self.children:
@@ -174,8 +175,12 @@ class Supervisor:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 run_worker(self.settings, self.burst, self.queue_of_each[slot])
                 code = 0
-            except BaseException:
-                logger.exception("worker process failed")
+            except BaseException as error:
+                reason = unavailable_reason(error)
+                if reason is None:
+                    logger.exception("worker process failed")
+                else:  # Redis full, read-only, down ...: the job stays queued; say which
+                    log(logger, "storage unavailable", logging.WARNING, reason=reason)
             finally:
                 _flush_sentry()
                 os._exit(code)

@@ -40,6 +40,8 @@ class NotificationContext:
     components: the Statuspage component ids the rules map the incident's services to (its
               own and every alert's, not only the alerts listed here); for the Statuspage
               message, not for templates: an id means nothing to a reader
+    public_service: the incident's service if rules/ declare it, else ""; public channels
+              see it as incident.service (workers/render.py)
     """
 
     event: MessageEvent
@@ -53,6 +55,9 @@ class NotificationContext:
     update: dict[str, Any] | None = None
     public: frozenset[str] = field(default_factory=frozenset)
     components: tuple[str, ...] = ()
+    # The incident's service when the rules declare it (statuspage.components), else "": the
+    # only service name a public channel may show (an alert's labels are anyone's words).
+    public_service: str = ""
 
     def as_template_vars(self) -> dict[str, Any]:
         return {

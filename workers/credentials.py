@@ -4,7 +4,7 @@ not configured returns None: the message goes to the outbox instead of failing."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,13 +73,13 @@ class Credentials:
         pd = pagerduty.PagerDutyCredentials.from_outbound(settings.outbound, self._routing_keys)
         ca_file = settings.outbound.get("PAGERDUTY_CA_FILE")
         self._pagerduty = replace(pd, ca_file=Path(ca_file)) if ca_file else pd
-        builders = {
-            Channel.OPSGENIE: opsgenie.OpsgenieCredentials,
-            Channel.STATUSPAGE: statuspage.StatuspageCredentials,
-            Channel.X: x.XCredentials,
+        builders: dict[Channel, Callable[[Mapping[str, str]], Any]] = {
+            Channel.OPSGENIE: opsgenie.OpsgenieCredentials.from_outbound,
+            Channel.STATUSPAGE: statuspage.StatuspageCredentials.from_outbound,
+            Channel.X: x.XCredentials.from_outbound,
         }
         self._others: dict[Channel, Any | None] = {
-            channel: build.from_outbound(settings.outbound)
+            channel: build(settings.outbound)
             if all(settings.outbound.get(name) for name in REQUIRED[channel])
             else None
             for channel, build in builders.items()

@@ -12,7 +12,7 @@ import redis
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
-from app.store import keys
+from app.store import keys, replies
 from app.store.incidents import IncidentStore
 from workers.context import MessageEvent, NotificationContext
 
@@ -50,7 +50,7 @@ def load_incident(
         raw, members, suppressed = pipe.execute()
     if not raw:
         return None
-    ids = sorted(_text(i) for i in members) + sorted(_text(i) for i in suppressed)
+    ids = sorted(replies.members(members)) + sorted(replies.members(suppressed))
     shown, rest = ids[:MAX_ALERTS_IN_CONTEXT], ids[MAX_ALERTS_IN_CONTEXT:] if every_service else []
     alerts: list[dict[str, Any]] = []
     services: list[str | None] = []
@@ -63,7 +63,7 @@ def load_incident(
             answers = pipe.execute()
         for data in answers[: len(shown)]:
             if data:
-                alert = {_text(k): _text(v) for k, v in data.items()}
+                alert: dict[str, Any] = replies.text_hash(data)
                 alert["alert"] = json.loads(alert.get("alert") or "null")
                 alerts.append(alert)
                 services.append((alert["alert"] or {}).get("service"))
@@ -71,7 +71,7 @@ def load_incident(
             if normalised:
                 services.append((json.loads(normalised) or {}).get("service"))
     return LoadedIncident(
-        {_text(k): _text(v) for k, v in raw.items()},
+        replies.text_hash(raw),
         len(ids),
         alerts,
         tuple(services) if every_service or len(ids) == len(shown) else None,
@@ -114,7 +114,13 @@ def build_context(
         now=now,
         update=update,
         components=_components(ruleset, incident, loaded),
+        public_service=_public_service(ruleset, incident),
     )
+
+
+def _public_service(ruleset: RuleSet, incident: dict[str, Any]) -> str:
+    service = str(incident.get("service") or "")
+    return service if service in ruleset.statuspage_components else ""
 
 
 def _incident(
@@ -181,7 +187,3 @@ def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
 
 def _time(value: Any) -> float | None:
     return float(value) if value not in (None, "") else None
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -23,7 +23,7 @@ from app.logs import log
 from app.models import Severity
 from app.notifications import enqueue_notification
 from app.ruleset import RuleSet
-from app.store import keys
+from app.store import keys, replies
 from app.store.incidents import IncidentStore
 from app.store.timers import Timer, Timers
 
@@ -58,7 +58,9 @@ class IncidentTimers:
         # Only the fields the clocks need, not the whole hash.
         values = self.connection.hmget(keys.incident(incident_id), CLOCK_FIELDS)
         incident = {
-            name: v.decode() for name, v in zip(CLOCK_FIELDS, values, strict=True) if v is not None
+            name: replies.text(v)
+            for name, v in zip(CLOCK_FIELDS, values, strict=True)
+            if v is not None
         }
         if incident.get("status", "resolved") == "resolved":
             return  # resolved before this job ran: nothing left to chase

@@ -28,6 +28,7 @@ from rq.timeouts import JobTimeoutException
 
 from app import DEFAULT_REDIS_URL
 from app.clock import Clock, SystemClock
+from app.drill import DRILL, is_drill_incident
 from app.logs import log
 from app.notifications import PUBLIC_JOB, enqueue_public_notification
 from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
@@ -45,6 +46,7 @@ from workers import credentials as creds
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
+from workers.job_metrics import record_send
 from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
 from workers.render import (
@@ -65,6 +67,9 @@ LOST_POST = {  # what an X post whose id stays unknown costs the thread
     "reply": "its id is unknown, so the next update replies to the post before it",
 }
 CHANNEL_FOLDERS = {channel.value for channel in Channel}
+# A drill's pages are planned as PagerDuty's (the real renderer and planner) for a team whose
+# routing key variable is never read: deliver_once(outbox_only=True) writes them to the outbox.
+DRILL_TEAM = Team(DRILL, "fire drill (app/drill.py)", routing_key_env="KLAXON_DRILL_NO_KEY")
 
 
 class Runtime:
@@ -143,9 +148,9 @@ def notify(
     if _has_public_part(rt, told):  # before the pages: both parts run at once
         enqueue_public_notification(rt.redis, incident_id, event, seq, reason, update)
     results = _tell(rt, told, told.channels(public=False), seq)
-    if told.ctx.event is MessageEvent.DECLARED:
+    if told.ctx.event is MessageEvent.DECLARED and not told.drill:
         IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
-    if told.ctx.event is MessageEvent.RESOLVED:
+    if told.ctx.event is MessageEvent.RESOLVED and not told.drill:
         _schedule_postmortem(rt, told.ctx)
     _fail_if_refused(results)
     return results
@@ -178,6 +183,7 @@ class EventToTell:
     team: Team | None
     state: dict[str, str]
     wanted: list[Channel]
+    drill: bool = False  # a fire drill (app/drill.py): the outbox only, never a public channel
 
     def channels(self, public: bool) -> list[Channel]:
         """The wanted channels of one part: the public ones, or the responders'."""
@@ -209,8 +215,10 @@ def _load_event(
         or (ctx.event is MessageEvent.SEVERITY_RAISED and "declared_at" not in loaded.incident)
     ):
         return None
-    team = rt.ruleset.teams.get(ctx.incident["team"])
     state = channel_state(loaded.incident)
+    if is_drill_incident(loaded.incident):
+        return EventToTell(ctx, DRILL_TEAM, state, [Channel.PAGERDUTY], drill=True)
+    team = rt.ruleset.teams.get(ctx.incident["team"])
     sources = {alert["source"] for alert in ctx.alerts}
     return EventToTell(
         ctx, team, state, wanted_channels(ctx, team, state, sources, _pages(ctx, rt.ruleset, team))
@@ -239,20 +247,27 @@ def _tell(rt: Runtime, told: EventToTell, channels: list[Channel], seq: str) -> 
     results: dict[str, str] = {}
     retry_later: list[DeliveryError] = []
     for channel in channels:
+        started = time.perf_counter()
+        failures = len(retry_later)
         try:
             rendered: Rendered | None = render(
                 channel, told.ctx.event, told.ctx, rt.settings.templates_dir
             )
         except NoMessage:  # no text for this event; PagerDuty ack/resolve need none
             rendered = None
+        told_ok = True
         for message in plan(
             channel, told.ctx, rendered, told.team, told.state, seq or "0", rt.ruleset.teams
         ):
             try:
-                results[message.idempotency_key] = deliver_once(rt, message, told.state)
+                result = deliver_once(rt, message, told.state, outbox_only=told.drill)
+                results[message.idempotency_key] = result
+                told_ok = told_ok and result != "failed"
             except DeliveryError as error:
                 retry_later.append(error)
                 break  # later messages of this channel depend on this one
+        failed = not told_ok or len(retry_later) > failures
+        record_send(rt.redis, channel.value, time.perf_counter() - started, failed)
     if retry_later:
         raise retry_later[0]
     return results
@@ -293,8 +308,11 @@ def _schedule_postmortem(rt: Runtime, ctx: NotificationContext) -> None:
         )
 
 
-def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -> str:
-    """Send one message unless the ledger says it was sent; record what it changed."""
+def deliver_once(
+    rt: Runtime, message: OutboundMessage, state: dict[str, str], outbox_only: bool = False
+) -> str:
+    """Send one message unless the ledger says it was sent; record what it changed.
+    `outbox_only` (a fire drill): to the outbox whatever credentials there are."""
     begun = rt.ledger.begin(
         message.idempotency_key, message.channel, message.incident_id, message.action
     )
@@ -304,7 +322,7 @@ def deliver_once(rt: Runtime, message: OutboundMessage, state: dict[str, str]) -
         raise DeliveryError(
             message.channel, FailureReason.CONNECTION, "another worker is sending this message"
         )
-    credentials = rt.credentials.for_message(message)
+    credentials = None if outbox_only else rt.credentials.for_message(message)
     if credentials is None:
         entry = rt.outbox.add(_outbox_entry(message))
         receipt = Receipt(message.channel, vendor_id=f"outbox-{entry}")
@@ -483,7 +501,9 @@ def _record(
     `pipe`; returns the incident fields it sets."""
     changes = _state_changes(message, receipt)
     if changes:
-        pipe.hset(keys.incident(message.incident_id), mapping=changes)
+        # redis-py's `mapping` is Mapping[bytes | str | int | ..., ...]: Mapping's key type is
+        # invariant, so no dict[str, str] variable fits it (only a literal, typed in place).
+        pipe.hset(keys.incident(message.incident_id), mapping=changes)  # type: ignore[arg-type]
     where = "outbox" if outbox else receipt.vendor_id
     note = f": {receipt.detail['note']}" if receipt.detail.get("note") else ""
     _timeline(

@@ -26,6 +26,7 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.plaintext import plain
 from workers import limits
 from workers.context import MessageEvent, NotificationContext
 from workers.notifiers import Channel
@@ -129,10 +130,16 @@ def render(
         raise NoMessage(f"{channel} has no message for {event}")
     ctx = replace(ctx, event=event) if ctx.event != event else ctx
     template_vars = ctx.as_template_vars()
+    if channel in PUBLIC_CHANNELS:
+        # Only a service the rules declare is ever named in public (NotificationContext).
+        template_vars["incident"] = {**ctx.incident, "service": ctx.public_service}
     texts, shortened, redacted = {}, [], []
     for field in FIELDS[channel]:
         text = _render_field(Path(templates_dir), channel, event, field, template_vars)
         if channel in PUBLIC_CHANNELS:
+            # Plain text: markup a responder typed (<script>, [x](javascript:...)) goes out
+            # as words (app/plaintext.py), then the guard redacts internal details.
+            text = plain(text)
             where = f"{channel.value}/{field.filename(event)}"  # names the file in a leak
             text, removed = _guard(text, template_vars, on_leak, where)
             redacted += removed

@@ -135,6 +135,8 @@ def _context(
             "status_page": "https://status.example.com/incidents/8k2m4n6p",
         },
         "update": update if event is MessageEvent.UPDATE_POSTED else None,
+        # The example company's rules declare its services (rules/statuspage.yml).
+        "public_service": incident.get("service") or "",
     }
     return NotificationContext(**(fields | given))
 

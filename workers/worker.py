@@ -20,11 +20,17 @@ What differs, and why it is safe:
   steps, never inside them), so RQ always records the outcome; a job that finished inside
   the grace simply finishes.
 * No Redis I/O in signal handlers: the interrupted main thread may be inside redis-py.
+* RQ's command channel (the pubsub thread `rq.command` talks to) looks at its stop flag every
+  second, not every 60 s: since redis-py 8.2 the worker's teardown waits for that thread, and
+  an idle worker must stop within seconds of SIGTERM (subscribe()).
 * A worker killed outright (SIGKILL, OOM) leaves its job in RQ's StartedJobRegistry until the
-  job's timeout + 60 s have passed; the next registry maintenance of any worker (every
-  MAINTENANCE_INTERVAL_SECONDS here, RQ's default is 10 minutes) then retries it as an
-  abandoned job. The outbound ledger makes that retry skip or safely repeat whatever the dead
-  worker had sent (tests/test_worker_crash.py).
+  job's timeout + 60 s have passed; the next registry maintenance of a worker of that queue
+  (every MAINTENANCE_INTERVAL_SECONDS here, RQ's default is 10 minutes) then retries it as an
+  abandoned job. RQ only maintains between two dequeues, and an idle worker blocks in the
+  dequeue for worker_ttl - 15 s (405 s): so the dequeue waits at most a quarter of the
+  interval here (dequeue_timeout), and the retry comes at most 75 s after the entry expired.
+  The outbound ledger makes that retry skip or safely repeat whatever the dead worker had
+  sent (tests/test_worker_crash.py).
 """
 
 from __future__ import annotations
@@ -36,11 +42,16 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rq.exceptions import ShutDownImminentException, StopRequested
-from rq.job import get_current_job
+from rq.job import Job, get_current_job
 from rq.worker import SimpleWorker, WorkerStatus
 
+from app.store import keys
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from redis.client import Pipeline
+    from rq.queue import Queue
 
 # How often a worker looks for jobs whose worker died (StartedJobRegistry cleanup, under a
 # lock so one worker does it): a few Redis calls a minute, and an abandoned page waits at
@@ -48,6 +59,9 @@ if TYPE_CHECKING:
 MAINTENANCE_INTERVAL_SECONDS = 60
 INTERRUPT_SIGNAL = signal.SIGRTMIN  # HerokuWorker's horse signal; the job timeout has SIGALRM
 HEARTBEAT_MIN_GAP_SECONDS = 1.0  # the worker's key lives worker_ttl + 60 s (8 minutes)
+# How long the pubsub thread (RQ's command channel) waits in one read before it looks at its
+# stop flag again; RQ's is 60 s. The worker's stop waits for it (see subscribe()).
+PUBSUB_POLL_SECONDS = 1.0
 
 
 class InlineHerokuWorker(SimpleWorker):
@@ -56,11 +70,23 @@ class InlineHerokuWorker(SimpleWorker):
     imminent_shutdown_delay = 6  # seconds; HerokuWorker's default, well inside Heroku's 30
 
     def __init__(
-        self, *args: Any, maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS, **kwargs: Any
+        self,
+        queues: str | Queue | Sequence[str] | Sequence[Queue],
+        name: str | None = None,
+        *,  # RQ passes at most these two by position (Worker.find_by_key); the rest by name
+        maintenance_interval: int = MAINTENANCE_INTERVAL_SECONDS,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, maintenance_interval=maintenance_interval, **kwargs)
+        super().__init__(queues, name, maintenance_interval=maintenance_interval, **kwargs)
         self._grace: threading.Timer | None = None
         self._default_beat_at: float | None = None  # monotonic time of the last plain heartbeat
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """How long an idle worker blocks on its queue (BLMOVE) before it looks at registry
+        maintenance again: a quarter of the maintenance interval, not RQ's 405 s, which left
+        a killed worker's jobs ~9.5 minutes in the started registry (issue 11, item 7)."""
+        return max(1, min(super().dequeue_timeout, self.maintenance_interval // 4))
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's heartbeat (HSET last_heartbeat, EXPIRE the worker and its executions) in one
@@ -83,11 +109,38 @@ class InlineHerokuWorker(SimpleWorker):
             pipe.execute()
         self._default_beat_at = now if timeout is None else None
 
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        """RQ's bookkeeping before a job, then: a worker took a job now (keys.worker_last_take,
+        /readyz's sign that the workers are taking the jobs that wait)."""
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        self.connection.set(
+            keys.worker_last_take(), repr(time.time()), ex=keys.WORKER_LAST_TAKE_TTL_SECONDS
+        )
+
     def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
         """RQ marks the worker idle twice between jobs; the second write changes nothing."""
         if pipeline is None and state == WorkerStatus.IDLE and self._state == WorkerStatus.IDLE:
             return
         super().set_state(state, pipeline)
+
+    def subscribe(self) -> None:
+        """RQ's subscribe (the channel `rq.command` sends shutdown/kill/stop-job on), with a
+        pubsub thread that looks at its stop flag every PUBSUB_POLL_SECONDS instead of every
+        60 s. RQ's teardown sends UNSUBSCRIBE and then stops the thread; a thread that reads
+        the reply first (a loaded machine) then waits for a new subscription for one whole
+        sleep_time. Since redis-py 8.2, PubSubWorkerThread.stop() waits for the thread, so
+        with RQ's 60 s an idle worker outlived Heroku's 30 s after SIGTERM (docs/decisions.md
+        12). Meanwhile the thread polls its own socket; its only Redis command stays
+        redis-py's health-check PING, once per health_check_interval (30 s) at most."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ's __init__ sets pubsub_thread = None without an annotation: mypy infers None.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_POLL_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()  # SIGTERM, SIGINT -> request_stop

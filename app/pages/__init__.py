@@ -27,6 +27,6 @@ def register(app: Flask, settings: Settings) -> None:
             "impact_title": impact_title,
         }
     )
-    auth.configure(app, settings.api_token, settings.public_url)
+    auth.configure(app, settings.api_token, settings.session_cookie_secure)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(internal.blueprint)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
@@ -23,7 +24,7 @@ SESSION_LIFETIME = timedelta(hours=12)  # about one on-call shift
 CSRF_FIELD = "csrf_token"
 
 
-def configure(app: Flask, api_token: str, public_url: str) -> None:
+def configure(app: Flask, api_token: str, secure_cookie: bool) -> None:
     # Without a token nobody can sign in; a random key keeps the session machinery working.
     app.secret_key = (
         hmac.new(api_token.encode(), b"klaxon pages session v1", hashlib.sha256).hexdigest()
@@ -34,7 +35,7 @@ def configure(app: Flask, api_token: str, public_url: str) -> None:
         SESSION_COOKIE_NAME="klaxon_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=public_url.startswith("https://"),
+        SESSION_COOKIE_SECURE=secure_cookie,  # Settings.session_cookie_secure
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
 
@@ -69,8 +70,23 @@ def csrf_ok() -> bool:
     return bool(expected) and hmac.compare_digest(sent.encode(), str(expected).encode())
 
 
+AFTER_SIGN_IN = "/incidents"
+MAX_NEXT_LENGTH = 2000
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/incidents"
+    """Where to go after signing in: only a path on this site, else /incidents (no open
+    redirect). Browsers drop tabs and newlines anywhere in a URL and read a backslash as a
+    slash, so `/<tab>/evil.example` and `/\\evil.example` are //evil.example to them: any
+    control character (a CR/LF would also break the Location header), backslash, scheme or
+    host refuses the target, as does a leading `//`."""
+    if not target or len(target) > MAX_NEXT_LENGTH:
+        return AFTER_SIGN_IN
+    if not target.isprintable() or "\\" in target:  # C0, DEL, C1, line/paragraph separators
+        return AFTER_SIGN_IN
+    if not target.startswith("/") or target.startswith("//"):
+        return AFTER_SIGN_IN
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return AFTER_SIGN_IN
+    return target

@@ -6,7 +6,9 @@ Only fields meant for the public reach the page (see docs/decisions.md, "Public 
   - its public title is derived, never the alert title: "<impact>: <component>", e.g.
     "Partial outage: Checkout API";
   - a component is the incident's service, written for people ("checkout-api" -> "Checkout
-    API"); its status is the worst policy component status among its open incidents;
+    API"), when rules/ declare that service (statuspage.components), else "General": an
+    alert's labels never name a public component; its status is the worst policy component
+    status among its open incidents;
   - the text shown is what responders wrote *for* customers (status updates) and the reason of
     a maintenance window, each through the public guard: hosts, addresses, emails, people's
     names and anything secret-looking are redacted. Alert titles, payloads, timelines, teams
@@ -20,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.drill import is_drill_incident
 from app.models import Severity
+from app.plaintext import clean
 from app.public_guard import Known, redact, scan
 from app.ruleset import RuleSet
 from app.ruleset.vocabulary import ComponentStatus, StatuspageImpact
@@ -111,7 +115,7 @@ def status_page(
     shown = [i for i in incidents if i is not None]
     open_ = tuple(i for i in shown if i.resolved_at is None)
     history = tuple(i for i in shown if i.resolved_at is not None)
-    window = _maintenance(maintenance, public_hosts)
+    window = _maintenance(maintenance, public_hosts, ruleset)
     components = _components(shown, window)
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
     overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []), key=ORDER.index)
@@ -124,6 +128,15 @@ def component_name(service: str) -> str:
     if not words:
         return GENERAL
     return " ".join(w.upper() if w.lower() in ACRONYMS else w[:1].upper() + w[1:] for w in words)
+
+
+def public_component(ruleset: RuleSet, service: str, known: Known) -> str:
+    """The component an incident shows under: its service, written for people, only when the
+    rules declare that service (statuspage.components). Any other service name came from an
+    alert's labels -- anyone who can send an alert could choose it -- so it shows as General."""
+    if not service or service not in ruleset.statuspage_components:
+        return GENERAL
+    return _guarded(component_name(service), known) or GENERAL
 
 
 def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
@@ -145,11 +158,15 @@ def _public(
     store: IncidentStore, ruleset: RuleSet, incident: dict[str, Any], public_hosts: tuple[str, ...]
 ) -> PublicIncident | None:
     policy = ruleset.severities.get(Severity(incident["severity"]))
-    if policy is None or policy.statuspage_impact is StatuspageImpact.NONE:
+    if (
+        policy is None
+        or policy.statuspage_impact is StatuspageImpact.NONE
+        or is_drill_incident(incident)  # a fire drill is nobody's business outside
+    ):
         return None
     timeline = store.timeline(incident["id"])
     known = _known(store, incident, timeline, public_hosts)
-    component = _guarded(component_name(incident.get("service", "")), known) or GENERAL
+    component = public_component(ruleset, incident.get("service", ""), known)
     updates = tuple(
         PublicUpdate(
             e["at"], e["data"].get("status", ""), _guarded(str(e["data"].get("message", "")), known)
@@ -195,18 +212,22 @@ def _known(
 
 
 def _guarded(text: str, known: Known) -> str:
-    # Service names are public here: the page names components after them.
+    # Service names are public here: the page names components after them. clean() again for
+    # text stored before it was cleaned on the way in: the feed must stay XML.
+    text = clean(text)
     return redact(text, scan(text, known, allowed=("services",)))
 
 
 def _maintenance(
-    window: Maintenance | None, public_hosts: tuple[str, ...]
+    window: Maintenance | None, public_hosts: tuple[str, ...], ruleset: RuleSet
 ) -> dict[str, Any] | None:
     if window is None:
         return None
     known = Known(people=tuple({window.by} - NOT_PEOPLE), public_hosts=public_hosts)
     return {
-        "components": [component_name(s) for s in window.services],
+        "components": sorted(
+            {public_component(ruleset, s, known) for s in window.services} - {GENERAL}
+        ),
         "reason": _guarded(window.reason, known),
         "started_at": window.started_at,
         "until": window.until,

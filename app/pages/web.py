@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, render_template
 from werkzeug.exceptions import HTTPException
 
+from app import plaintext
 from app.errors import RequestRejected
 
 # No scripts at all; styles only from our own stylesheet; forms only post back to us.
@@ -37,6 +38,7 @@ def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
 def security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for old browsers
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
@@ -45,7 +47,7 @@ def form_text(
     form: Any, name: str, limit: int, errors: dict[str, str], label: str, required: bool = False
 ) -> str:
     """One trimmed text field; a problem is recorded in `errors` under the field's name."""
-    value = str(form.get(name, "")).strip()
+    value = plaintext.clean(str(form.get(name, ""))).strip()  # no control characters
     if required and not value:
         errors[name] = f"{label} is required."
     elif len(value) > limit:

@@ -269,21 +269,19 @@ def _corpus(
 )
 def sample(out: str, limit: int) -> None:
     """Export the last LIMIT distinct alerts Klaxon received (each one's latest trigger, from
-    the webhook log in Redis at $REDIS_URL) for `klaxon rules diff --alerts`."""
+    the webhook log in Redis at $REDIS_URL, else of the running `klaxon run`) for `klaxon rules diff --alerts`."""
     import redis
 
-    from app import DEFAULT_REDIS_URL
-    from app.settings import Settings
-    from app.store.connection import connect
+    from app.instance_cli import connect_to_instance
     from app.store.webhooklog import recent_alerts
 
-    connection = connect(Settings.from_env().redis_url or DEFAULT_REDIS_URL)
+    connection = connect_to_instance()  # REDIS_URL, else the running `klaxon run`
     try:
         alerts = recent_alerts(connection, limit)
-    except redis.RedisError as error:
+    except (redis.RedisError, OSError) as error:
         # Never the URL itself: it carries the password.
         raise click.ClickException(
-            f"cannot read the webhook log from Redis (REDIS_URL): {type(error).__name__}"
+            f"cannot read the webhook log from Redis: {type(error).__name__}"
         ) from None
     lines = "".join(alert.to_json() + "\n" for alert in alerts)
     if out == "-":

@@ -21,6 +21,7 @@ Position = tuple[int, int]
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# The base is chosen at import time (above), which mypy cannot follow as a class.
 class _RulesLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
     """SafeLoader without YAML 1.1's surprises for rules: `17:30` stays a string (not the
     base-60 integer 1050) and timestamps stay strings, so times are parsed in one place."""

@@ -2,6 +2,11 @@
 integrations): `verify(headers, body, query)` on the raw bytes, then `parse(headers, payload,
 body) -> Parsed`. Sources translate; they do not classify, store, log or call out.
 
+Replays (docs/security.md): each source declares `delivery_identity`, what names one delivery,
+taken from what its signature covers, so a captured request sent again with new unsigned
+headers is still a redelivery; and `signed_timestamp(headers)`, the send time it signs (or
+at least sends), which webhooks.py refuses outside KLAXON_WEBHOOK_CLOCK_SKEW of the app clock.
+
 To add a source: one new module, one line in `build_sources`, fixtures in tests/data/webhooks/,
 and the contract tests in tests/test_sources_contract.py pass.
 """
@@ -24,10 +29,23 @@ class Parsed:
     delivery_id: str
     alerts: list[Alert] = field(default_factory=list)
     ignored_reason: str = ""
+    # When the sender says this event happened, inside the signed body; a retry repeats it.
+    # An event older than the redelivery window (KLAXON_DELIVERY_TTL) is not taken as new just
+    # because its delivery id was forgotten. None: the source has no such time.
+    event_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTimestamp:
+    """The send time a request carries: `header` names it, `at` is epoch seconds."""
+
+    header: str
+    at: float
 
 
 class Source(Protocol):
     name: ClassVar[SourceName]
+    delivery_identity: ClassVar[str]  # what names one delivery, and why it cannot be forged
 
     def verify(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]) -> None:
         """Raise Unauthorized unless the request is signed or carries the shared token."""
@@ -35,6 +53,11 @@ class Source(Protocol):
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         """Translate a verified payload; raise PayloadError naming the bad field."""
+        ...
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        """The send time of a verified request, or None when the source sends none; raise
+        Unauthorized when one is expected but missing or not a time."""
         ...
 
 

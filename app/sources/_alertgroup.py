@@ -50,6 +50,11 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
             fields.text(f"{at}.endsAt", 40),
         ]
     )
+    # startsAt of a firing, endsAt of a resolved: one fingerprint's cycles only move forward,
+    # so a firing older than the last resolve is a replay or a straggler, not a new problem.
+    occurred_at = (
+        fields.timestamp(f"{at}.endsAt") if lifecycle is Lifecycle.RESOLVE else None
+    ) or fields.timestamp(f"{at}.startsAt")
     return Alert(
         source=source,
         lifecycle=lifecycle,
@@ -66,8 +71,8 @@ def _alert(source: SourceName, fields: Fields, index: int, group_key: str) -> Al
         links=link(fields.raw(f"{at}.generatorURL", None), "Source")
         + link(fields.raw(f"{at}.dashboardURL", None), "Dashboard")
         + link(annotations.get("runbook_url"), "Runbook"),
-        occurred_at=(fields.timestamp(f"{at}.endsAt") if lifecycle is Lifecycle.RESOLVE else None)
-        or fields.timestamp(f"{at}.startsAt"),
+        occurred_at=occurred_at,
+        ordered_at=occurred_at,
         problem_key=group_key[:255],
         details={"annotations": annotations},
         truncated=tuple(fields.truncated[already_cut:]),

@@ -47,6 +47,31 @@ def verify_hmac(
     )
 
 
+def unix_seconds(source: str, header: str, value: str) -> float:
+    """A header holding unix seconds (Sentry, Grafana); Unauthorized when it is not one."""
+    value = value.strip()
+    if not value.isdigit() or len(value) > 12:
+        raise Unauthorized(
+            f"{source}: missing or malformed timestamp header {header} (unix seconds expected)",
+            source=source,
+        )
+    return float(value)
+
+
+def require_fresh(source: str, header: str, at: float, now: float, skew: float) -> None:
+    """Refuse a request whose send time is more than `skew` seconds from the app clock: a
+    captured request replayed later, or a clock to fix. `skew` 0 turns the check off."""
+    if skew <= 0 or abs(now - at) <= skew:
+        return
+    direction = "old" if at < now else "in the future"
+    raise Unauthorized(
+        f"{source}: timestamp in {header} is {abs(now - at):.0f} s {direction}, more than the "
+        f"{skew:.0f} s allowed (KLAXON_WEBHOOK_CLOCK_SKEW): a replayed request, or a sender "
+        f"whose clock is wrong",
+        source=source,
+    )
+
+
 def presented_tokens(headers: Mapping[str, str], query_token: str | None = None) -> list[str]:
     """Tokens a sender may present: X-Klaxon-Token, Bearer, Basic password, or ?token=."""
     tokens = [headers.get(TOKEN_HEADER, "")]

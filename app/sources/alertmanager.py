@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from app.models import SourceName
-from app.sources import Parsed
+from app.sources import Parsed, SignedTimestamp
 from app.sources._alertgroup import parse_alert_group
 from app.sources._fields import Fields
 from app.sources._signing import presented_tokens, require_configured, verify_token
@@ -18,6 +18,9 @@ from app.sources._signing import presented_tokens, require_configured, verify_to
 
 class AlertmanagerSource:
     name: ClassVar[SourceName] = SourceName.ALERTMANAGER
+    # Not signed: whoever holds the token can send anything, so a replay is no stronger than a
+    # forgery. The key names one firing/resolved cycle of one alert, so repeats are duplicates.
+    delivery_identity: ClassVar[str] = "groupKey, fingerprint, status, startsAt, endsAt"
 
     def __init__(self, token: str, insecure_dev: bool = False) -> None:
         self._token = token
@@ -31,3 +34,6 @@ class AlertmanagerSource:
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         return parse_alert_group(self.name, Fields(self.name, payload))
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        return None  # token-authenticated: nothing is signed, no send time is sent

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from app.errors import PayloadError
 from app.models import Alert, Lifecycle, SourceName
-from app.sources import Parsed
+from app.sources import Parsed, SignedTimestamp
 from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link, tags_from_strings
 from app.sources._signing import presented_tokens, require_configured, verify_token
 
@@ -49,6 +49,8 @@ _TITLE = re.compile(
 
 class DatadogSource:
     name: ClassVar[SourceName] = SourceName.DATADOG
+    # Not signed: the token holder can send anything, so a replay is no stronger than a forgery.
+    delivery_identity: ClassVar[str] = "the notification id ($ID), or the incident and its state"
 
     def __init__(self, token: str, insecure_dev: bool = False) -> None:
         self._token = token
@@ -59,6 +61,9 @@ class DatadogSource:
             self.name, "DATADOG_WEBHOOK_TOKEN", bool(self._token), self._insecure_dev
         ):
             verify_token(self.name, self._token, presented_tokens(headers))
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        return None  # token-authenticated: nothing is signed, no send time is sent
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)

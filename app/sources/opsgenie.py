@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from app.models import Alert, Lifecycle, SourceName
-from app.sources import Parsed
+from app.sources import Parsed, SignedTimestamp
 from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, tags_from_strings
 from app.sources._signing import presented_tokens, require_configured, verify_token
 
@@ -36,6 +36,8 @@ ACTION_LIFECYCLES = {
 
 class OpsgenieSource:
     name: ClassVar[SourceName] = SourceName.OPSGENIE
+    # Not signed: the token holder can send anything, so a replay is no stronger than a forgery.
+    delivery_identity: ClassVar[str] = "alertId, action, updatedAt (or the escalation's time)"
 
     def __init__(self, token: str, insecure_dev: bool = False) -> None:
         self._token = token
@@ -46,6 +48,9 @@ class OpsgenieSource:
             self.name, "OPSGENIE_WEBHOOK_TOKEN", bool(self._token), self._insecure_dev
         ):
             verify_token(self.name, self._token, presented_tokens(headers))
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        return None  # token-authenticated: nothing is signed, no send time is sent
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)

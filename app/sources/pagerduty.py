@@ -2,7 +2,12 @@
 
 Signed: `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`, HMAC-SHA256 of the raw body with the
 subscription secret used as-is (it looks like base64 but is not decoded); several signatures
-arrive while a secret is rotated. Redeliveries repeat `X-Webhook-Id`.
+arrive while a secret is rotated.
+
+A delivery is named by the signed `event.id`, never by the unsigned `X-Webhook-Id` header: a
+captured `incident.triggered` sent again with a new header is still the same event. PagerDuty
+signs no send time, so `event.occurred_at` (signed) orders one incident's events and ages
+them out past the redelivery window.
 """
 
 from __future__ import annotations
@@ -11,12 +16,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from app.models import Alert, Lifecycle, SourceName
-from app.sources import Parsed
-from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link
+from app.sources import Parsed, SignedTimestamp
+from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, body_digest, link
 from app.sources._signing import require_configured, verify_hmac
 
 SIGNATURE_HEADER = "X-PagerDuty-Signature"
-DELIVERY_HEADER = "X-Webhook-Id"
 
 EVENT_LIFECYCLES = {
     "incident.triggered": Lifecycle.TRIGGER,
@@ -41,6 +45,7 @@ TEST_EVENTS = {"pagey.ping"}
 
 class PagerDutySource:
     name: ClassVar[SourceName] = SourceName.PAGERDUTY
+    delivery_identity: ClassVar[str] = "event.id in the signed body (X-Webhook-Id is unsigned)"
 
     def __init__(self, secrets: tuple[str, ...], insecure_dev: bool = False) -> None:
         self._secrets = secrets
@@ -61,15 +66,18 @@ class PagerDutySource:
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)
         event_type = fields.word("event.event_type")
-        delivery_id = headers.get(DELIVERY_HEADER, "").strip() or fields.ident("event.id")
+        # Every V3 event has an id; the body digest only names one that lacks it.
+        delivery_id = fields.ident("event.id", required=False) or body_digest(body)
         if event_type in TEST_EVENTS:
             return Parsed(event_type, delivery_id, ignored_reason="test event")
         lifecycle = EVENT_LIFECYCLES.get(event_type)
         if lifecycle is None:
             return Parsed(event_type, delivery_id, ignored_reason=f"{event_type} is informational")
-        return Parsed(
-            event_type, delivery_id, alerts=[_alert(fields, event_type, lifecycle, delivery_id)]
-        )
+        alert = _alert(fields, event_type, lifecycle, delivery_id)
+        return Parsed(event_type, delivery_id, alerts=[alert], event_at=alert.occurred_at)
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        return None  # PagerDuty sends no send time; event.occurred_at (signed) is used instead
 
 
 def _alert(fields: Fields, event_type: str, lifecycle: Lifecycle, delivery_id: str) -> Alert:
@@ -116,6 +124,7 @@ def _alert(fields: Fields, event_type: str, lifecycle: Lifecycle, delivery_id: s
         tags=tags,
         links=link(fields.raw(f"{base}.html_url", None), "PagerDuty incident"),
         occurred_at=fields.timestamp("event.occurred_at"),
+        ordered_at=fields.timestamp("event.occurred_at"),
         actor=fields.text("event.agent.summary", default=""),
         problem_key="" if nested else fields.text("event.data.incident_key", 255),
         details=details,

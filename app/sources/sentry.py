@@ -4,9 +4,13 @@ Signed: `Sentry-Hook-Signature` is the hex HMAC-SHA256 of the raw body with the 
 client secret. Sentry sends compact, ASCII-escaped JSON, so re-serialising the parsed body
 never reproduces the signed bytes: verify the bytes as received.
 
-`Request-ID` is new on every retry, so a delivery is named by the event itself: the event id
-for issue alerts, the incident and its status for metric alerts, the body digest otherwise
-(a retry repeats the body byte for byte).
+`Request-ID` is new on every retry, so a delivery is named by the event itself, from the signed
+body: the event id for issue alerts, the incident and its status for metric alerts, the body
+digest otherwise (a retry repeats the body byte for byte).
+
+`Sentry-Hook-Timestamp` (unix seconds) is sent but not signed: refusing one outside
+KLAXON_WEBHOOK_CLOCK_SKEW stops a captured request replayed as it was, not one whose header was
+edited; the body-derived delivery ids are what make such a replay a duplicate.
 
 The legacy plugin cannot sign or send headers; it is accepted only with `?token=` matching
 SENTRY_LEGACY_WEBHOOK_TOKEN.
@@ -19,7 +23,7 @@ from typing import Any, ClassVar
 
 from app.errors import Unauthorized
 from app.models import Alert, Lifecycle, SourceName
-from app.sources import Parsed
+from app.sources import Parsed, SignedTimestamp
 from app.sources._fields import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
@@ -28,10 +32,11 @@ from app.sources._fields import (
     link,
     tags_from_pairs,
 )
-from app.sources._signing import require_configured, verify_hmac, verify_token
+from app.sources._signing import require_configured, unix_seconds, verify_hmac, verify_token
 
 SIGNATURE_HEADER = "Sentry-Hook-Signature"
 RESOURCE_HEADER = "Sentry-Hook-Resource"
+TIMESTAMP_HEADER = "Sentry-Hook-Timestamp"
 
 ISSUE_ACTIONS = {
     "created": Lifecycle.TRIGGER,
@@ -52,6 +57,7 @@ COMMENT_ACTIONS = {"created": Lifecycle.NOTE, "updated": Lifecycle.NOTE, "delete
 
 class SentrySource:
     name: ClassVar[SourceName] = SourceName.SENTRY
+    delivery_identity: ClassVar[str] = "the event, issue or metric-alert state in the signed body"
 
     def __init__(
         self, client_secret: str, insecure_dev: bool = False, legacy_token: str = ""
@@ -83,6 +89,14 @@ class SentrySource:
                 [self._secret],
                 body,
             )
+
+    def signed_timestamp(self, headers: Mapping[str, str]) -> SignedTimestamp | None:
+        if _is_legacy(headers) or not self._secret:
+            return None  # the legacy plugin sends no headers; insecure dev checks nothing
+        return SignedTimestamp(
+            TIMESTAMP_HEADER,
+            unix_seconds(self.name, TIMESTAMP_HEADER, headers.get(TIMESTAMP_HEADER, "")),
+        )
 
     def parse(self, headers: Mapping[str, str], payload: Any, body: bytes) -> Parsed:
         fields = Fields(self.name, payload)

@@ -1,4 +1,4 @@
-"""StorageBudget: the knobs that bound what Klaxon keeps in Redis (docs/decisions.md 12), read
+"""StorageBudget: the knobs that bound what Klaxon keeps in Redis (docs/decisions.md 13), read
 from the environment by app/settings.py and handed to the stores that write."""
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import tempfile
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,22 +13,59 @@ import redis
 
 SOCKET_TIMEOUT_SECONDS = 2.0  # a webhook sender waits 1-15 s; fail fast and answer 503
 
-# Conditions a client should retry through (503), as opposed to bugs (500).
-_UNAVAILABLE = (
-    redis.ConnectionError,
-    redis.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-    redis.exceptions.ReadOnlyError,
-    OSError,
+# Conditions a client should retry through (503), as opposed to bugs (500). redis-py strips the
+# reply's code from some messages ("OOM command not allowed ..." becomes OutOfMemoryError with
+# "command not allowed ..."), so the class is checked before the code.
+_UNAVAILABLE_CLASSES: tuple[tuple[type[BaseException], str], ...] = (
+    (redis.exceptions.BusyLoadingError, "loading"),  # a ConnectionError: before it
+    (redis.exceptions.AuthenticationError, "authentication_failed"),  # credentials rotated
+    (redis.exceptions.OutOfMemoryError, "out_of_memory"),
+    (redis.exceptions.ReadOnlyError, "read_only_replica"),
+    (redis.exceptions.MasterDownError, "master_down"),  # a ClusterDownError: before it
+    (redis.exceptions.TryAgainError, "try_again"),
+    (redis.exceptions.ClusterDownError, "cluster_down"),
+    (redis.TimeoutError, "timeout"),
+    (redis.ConnectionError, "unreachable"),
+    (OSError, "unreachable"),
 )
-_UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
+# Error replies by their code (the first word Redis sends), where redis-py has no class.
+_UNAVAILABLE_CODES = {
+    "OOM": "out_of_memory",
+    "READONLY": "read_only_replica",
+    "LOADING": "loading",
+    "MASTERDOWN": "master_down",
+    "NOREPLICAS": "no_replicas",  # min-replicas-to-write not met
+    "BUSY": "busy_script",  # a script or function past lua-time-limit
+    "MISCONF": "persistence_failing",  # stop-writes-on-bgsave-error
+    "TRYAGAIN": "try_again",
+    "CLUSTERDOWN": "cluster_down",
+    "FAILOVER": "failover",
+    "UNBLOCKED": "failover",  # a blocked client when its master became a replica
+}
+# Redis 6 wraps an error inside a script: "ERR Error running script ...: -OOM command ...".
+_SCRIPT_INNER_CODE = re.compile(r": -([A-Z]+) ")
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why Redis cannot serve us now (down, full, loading, a read-only replica after a failover,
+    busy with a script ...) as a short name for logs and /readyz; None if `error` is not such a
+    condition (a bug: a wrong type, a script error). Never quotes the message: it may hold keys."""
+    for cls, reason in _UNAVAILABLE_CLASSES:
+        if isinstance(error, cls):
+            return reason
+    if not isinstance(error, redis.ResponseError):
+        return None
+    message = str(error)
+    code = getattr(error, "status_code", None) or message.split(" ", 1)[0]
+    if code in _UNAVAILABLE_CODES:
+        return _UNAVAILABLE_CODES[code]
+    inner = _SCRIPT_INNER_CODE.search(message)
+    return _UNAVAILABLE_CODES.get(inner.group(1)) if inner else None
 
 
 def is_unavailable(error: BaseException) -> bool:
     """Redis is down, full, loading or a read-only replica after a failover: worth a retry."""
-    if isinstance(error, _UNAVAILABLE):
-        return True
-    return isinstance(error, redis.ResponseError) and str(error).startswith(_UNAVAILABLE_REPLIES)
+    return unavailable_reason(error) is not None
 
 
 def connect(url: str, **kwargs: object) -> redis.Redis:
@@ -44,7 +82,7 @@ def connect(url: str, **kwargs: object) -> redis.Redis:
     if parts.scheme == "unix":
         options.pop("health_check_interval")
     options.update(kwargs)
-    return redis.Redis.from_url(url, **options)  # type: ignore[arg-type]
+    return redis.Redis.from_url(url, **options)
 
 
 def rq_url(url: str) -> str:

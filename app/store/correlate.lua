@@ -43,9 +43,26 @@ end
 
 local function answer(outcome, incident, reason, notify)
   if outcome ~= 'duplicate' then log_event(outcome, incident) end
+  -- The alert's last event time (the sender's own, when it orders events): see step 0.
+  if e.ordered_at ~= '' and redis.call('HEXISTS', alert_key, 'status') == 1 then
+    redis.call('HSET', alert_key, 'last_event_at', e.ordered_at)
+  end
   return cjson.encode({outcome = outcome, alert = e.alert_id, incident = incident or false,
                        reason = reason or '', notify = notify or '',
                        alert_status = redis.call('HGET', alert_key, 'status') or ''})
+end
+
+-- 0. An event older than the alert's last one, by the sender's own time (signed where the
+-- source signs): a replayed or overtaken event, e.g. a trigger sent again after its resolve
+-- with a fresh delivery id. Nothing changes; equal times are repeats and go on to step 1.
+if e.ordered_at ~= '' then
+  local last = tonumber(redis.call('HGET', alert_key, 'last_event_at') or '')
+  if last and tonumber(e.ordered_at) < last then
+    return cjson.encode({outcome = 'duplicate', alert = e.alert_id,
+                         incident = redis.call('HGET', alert_key, 'incident') or false,
+                         reason = 'out of order: older than the last event of this alert',
+                         notify = '', alert_status = redis.call('HGET', alert_key, 'status') or ''})
+  end
 end
 
 -- 1. The same delivery again: nothing changes. A delivery is remembered as a 64-bit integer

@@ -20,9 +20,9 @@ from app import jsontext
 from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
-from app.store import keys
+from app.store import keys, replies
 from app.store.budget import StorageBudget
-from app.store.connection import is_unavailable
+from app.store.connection import unavailable_reason
 from app.store.lua import LuaScript
 
 _CORRELATE = (Path(__file__).parent / "correlate.lua").read_text()
@@ -94,8 +94,9 @@ class IncidentStore:
                 self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), sample)
             )
         except (redis.RedisError, OSError) as exc:
-            if is_unavailable(exc):  # down, full, or a replica after a failover
-                raise StorageUnavailable(f"Redis is unavailable: {type(exc).__name__}") from exc
+            reason = unavailable_reason(exc)  # down, full, or a replica after a failover ...
+            if reason is not None:
+                raise StorageUnavailable(f"Redis is unavailable: {reason}", reason) from exc
             raise
         outcome = Outcome(result["outcome"])
         known = outcome is not Outcome.IGNORED
@@ -111,7 +112,7 @@ class IncidentStore:
     def resolve(self, incident_id: str, by: str, force: bool = False) -> str:
         """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
         hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
-        return _text(
+        return replies.text(
             self._resolve(
                 args=[keys.PREFIX, incident_id, repr(self.clock.now()), by, "1" if force else "0"]
             )
@@ -120,7 +121,7 @@ class IncidentStore:
     def declare(self, incident_id: str) -> str:
         """End the incident's group_wait: returns declared once (then already_declared), so the
         caller notifies responders exactly once."""
-        return _text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
+        return replies.text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
 
     def acknowledge(self, incident_id: str, by: str, via: str = "") -> dict[str, Any]:
         """The first acknowledgement stops escalation; its author leads unless one was named."""
@@ -174,21 +175,21 @@ class IncidentStore:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
-        data = _decode_hash(self.connection.hgetall(keys.incident(incident_id)))
+        data = replies.text_hash(self.connection.hgetall(keys.incident(incident_id)))
         return data or None
 
     def incident_ids(self, limit: int = 100, open_only: bool = False) -> list[str]:
         key = keys.open_incidents() if open_only else keys.incidents_index()
-        return [_text(i) for i in self.connection.zrevrange(key, 0, limit - 1)]
+        return replies.members(self.connection.zrevrange(key, 0, limit - 1))
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
-        ids = sorted(_text(i) for i in self.connection.smembers(keys.incident_alerts(incident_id)))
+        ids = sorted(replies.members(self.connection.smembers(keys.incident_alerts(incident_id))))
         ids += sorted(
-            _text(i) for i in self.connection.smembers(keys.incident_suppressed(incident_id))
+            replies.members(self.connection.smembers(keys.incident_suppressed(incident_id)))
         )
         alerts = []
         for alert_id in ids:
-            data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+            data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
             data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
             if data:
                 data["alert"] = json.loads(data.get("alert") or "null")
@@ -197,16 +198,17 @@ class IncidentStore:
 
     def timeline(self, incident_id: str) -> list[dict[str, Any]]:
         entries = []
-        for entry_id, fields in self.connection.xrange(keys.incident_timeline(incident_id)):
-            entry = _decode_hash(fields)
-            entry["id"] = _text(entry_id)
+        stream = self.connection.xrange(keys.incident_timeline(incident_id))
+        for entry_id, fields in replies.stream_entries(stream):
+            entry: dict[str, Any] = fields
+            entry["id"] = entry_id
             entry["at"] = float(entry["at"])
             entry["data"] = json.loads(entry.get("data") or "{}")
             entries.append(entry)
         return entries
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
-        data = _decode_hash(self.connection.hgetall(keys.alert(alert_id)))
+        data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
         data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
         if not data:
             return None
@@ -253,6 +255,8 @@ def _event_args(
         "delivery_expires_in": keys.delivery_expires_at(now, delivery_ttl) - int(now),
         # Names this event in the flapping set (unique per delivery).
         "delivery_hash": format(member & 0xFFFFFFFFFFFFFFFF, "016x"),
+        # A string, "" when absent: Redis' cjson turns JSON null into a truthy value.
+        "ordered_at": "" if alert.ordered_at is None else repr(alert.ordered_at),
         "title": alert.title,
         "service": alert.service,
         "environment": alert.environment,
@@ -288,11 +292,3 @@ def _event_args(
             else False,
         },
     }
-
-
-def _decode_hash(data: dict[Any, Any]) -> dict[str, Any]:
-    return {_text(k): _text(v) for k, v in data.items()}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -2,7 +2,7 @@
 correlate.lua derives the same names from the prefix; tests/test_store_keys.py keeps them equal.
 
 Keys are `<prefix>:<kind>:<id>`. Every family states beside its builder how long it lives or
-how large it grows, and the setting that controls it (docs/decisions.md 12, the storage budget;
+how large it grows, and the setting that controls it (docs/decisions.md 13, the storage budget;
 docs/operations.md, capacity). "History" means: removed by the retention sweeper
 (app/store/retention.py) once its incident has been resolved for KLAXON_RETENTION_DAYS.
 """
@@ -201,3 +201,44 @@ def maintenance_log() -> str:
 # - `inhibit:<key>`: the open incident providing an inhibition; deleted when it resolves.
 # - `incident:<id>:inhibits`: the inhibition keys an incident provides. History.
 # - `incident-seq:<year>`: the incident number counter: one small key a year.
+def job_metrics() -> str:
+    """The workers' counters for /metrics (workers/job_metrics.py): a hash of a fixed set of
+    fields per channel (count, sum, failed, one per histogram bucket), so it cannot grow;
+    expires JOB_METRICS_TTL_SECONDS after the last job that wrote it."""
+    return f"{PREFIX}:metrics:jobs"
+
+
+JOB_METRICS_TTL_SECONDS = 30 * 24 * 3600
+
+
+def worker_last_take() -> str:
+    """When a worker last took a job (epoch seconds), written by every worker as it starts
+    one (workers/worker.py), read by /readyz; expires WORKER_LAST_TAKE_TTL_SECONDS after."""
+    return f"{PREFIX}:workers:last-take"
+
+
+WORKER_LAST_TAKE_TTL_SECONDS = 24 * 3600  # gone: "no job taken for a day", as stale as any
+
+
+def drill_last() -> str:
+    """The last fire drill's result, JSON (app/drill.py); replaced by every drill, expires
+    DRILL_LAST_TTL_SECONDS after it."""
+    return f"{PREFIX}:drill:last"
+
+
+DRILL_LAST_TTL_SECONDS = 30 * 24 * 3600
+
+
+def drill_schedule() -> str:
+    """Held for KLAXON_DRILL_INTERVAL by the ticker that starts a scheduled drill, so two
+    worker dynos start one drill per interval between them."""
+    return f"{PREFIX}:drill:scheduled"
+
+
+def readiness_probe() -> str:
+    """Written by /readyz (app/health.py) to learn that Redis accepts writes; expires in
+    READINESS_PROBE_TTL_SECONDS, one key whatever the number of calls."""
+    return f"{PREFIX}:readyz"
+
+
+READINESS_PROBE_TTL_SECONDS = 60

@@ -26,7 +26,7 @@ from typing import Any
 import redis
 
 from app.clock import Clock
-from app.store import keys
+from app.store import keys, replies
 from app.store.budget import StorageBudget
 
 LEASE_SECONDS = 120  # longer than any single send may take (job timeouts are shorter)
@@ -83,7 +83,7 @@ class Ledger:
                 self._ttl_seconds,
             ],
         )
-        return result.decode() if isinstance(result, bytes) else result
+        return replies.text(result)
 
     def complete(
         self,
@@ -132,10 +132,10 @@ class Ledger:
         with self._redis.pipeline() as pipe:  # MULTI: keep-if-absent and read back as one
             pipe.hsetnx(keys.ledger(key), "body", body)
             pipe.hget(keys.ledger(key), "body")
-            return pipe.execute()[1].decode()
+            return replies.text(pipe.execute()[1])
 
     def entry(self, key: str) -> LedgerEntry | None:
-        data = {k.decode(): v.decode() for k, v in self._redis.hgetall(keys.ledger(key)).items()}
+        data = replies.text_hash(self._redis.hgetall(keys.ledger(key)))
         if not data:
             return None
         return LedgerEntry(

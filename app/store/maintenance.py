@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from app.clock import Clock
-from app.store import keys
+from app.store import keys, replies
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class MaintenanceMode:
         return current
 
     def current(self) -> Maintenance | None:
-        data = {k.decode(): v.decode() for k, v in self._redis.hgetall(keys.maintenance()).items()}
+        data = replies.text_hash(self._redis.hgetall(keys.maintenance()))
         if not data:
             return None
         until = float(data["until"]) if data.get("until") else None
@@ -85,15 +85,17 @@ class MaintenanceMode:
 
     def log(self, limit: int = 50) -> list[dict[str, Any]]:
         return [
-            {"at": float(f[b"at"]), "event": f[b"event"].decode(), **json.loads(f[b"data"])}
-            for _, f in self._redis.xrevrange(keys.maintenance_log(), count=limit)
+            {"at": float(f["at"]), "event": f["event"], **json.loads(f["data"])}
+            for _, f in replies.stream_entries(
+                self._redis.xrevrange(keys.maintenance_log(), count=limit)
+            )
         ]
 
     def _on_open_incidents(self, kind: str, text: str) -> None:
         """Pages were held or resume: every open incident's timeline says so."""
-        for incident_id in self._redis.zrange(keys.open_incidents(), 0, -1):
+        for incident_id in replies.members(self._redis.zrange(keys.open_incidents(), 0, -1)):
             self._redis.xadd(
-                keys.incident_timeline(incident_id.decode()),
+                keys.incident_timeline(incident_id),
                 {"at": repr(self._clock.now()), "kind": kind, "text": text, "data": "{}"},
                 maxlen=5000,
                 approximate=True,

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from app.clock import Clock
-from app.store import keys
+from app.store import keys, replies
 from app.store.budget import DEFAULT_OUTBOX_MAX
 
 
@@ -30,20 +30,21 @@ class Outbox:
             maxlen=self._max_entries,
             approximate=True,
         )
-        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return replies.text(entry_id)
 
     def entries(
         self, limit: int = 100, incident_id: str | None = None, channel: str | None = None
     ) -> list[dict[str, Any]]:
         """Newest first."""
         found = []
-        for entry_id, fields in self._redis.xrevrange(keys.outbox(), count=10 * limit):
-            message = json.loads(fields[b"message"])
+        newest = self._redis.xrevrange(keys.outbox(), count=10 * limit)
+        for entry_id, fields in replies.stream_entries(newest):
+            message = json.loads(fields["message"])
             if incident_id and message.get("incident_id") != incident_id:
                 continue
             if channel and message.get("channel") != channel:
                 continue
-            found.append({"id": entry_id.decode(), "at": float(fields[b"at"]), **message})
+            found.append({"id": entry_id, "at": float(fields["at"]), **message})
             if len(found) == limit:
                 break
         return found

@@ -6,12 +6,20 @@ local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
 -- A resolved incident escalates and chases updates no more (the post-mortem timer stays).
-redis.call('ZREM', P .. ':timers', 'resolve:' .. id, 'escalate:' .. id, 'remind:' .. id)
-if status == 'resolved' then return 'already_resolved' end
+local function stop_timers()
+  redis.call('ZREM', P .. ':timers', 'resolve:' .. id, 'escalate:' .. id, 'remind:' .. id)
+end
+if status == 'resolved' then stop_timers() return 'already_resolved' end
 if force ~= '1' and tonumber(redis.call('HGET', ikey, 'open_alerts') or '0') > 0 then
+  stop_timers()
   return 'alerts_open'
 end
+-- HSET first: a full Redis (maxmemory) refuses a script's first write that may grow memory,
+-- and lets the rest through once one write was made. A ZREM first would have resolved the
+-- incident while the notification that follows could not be enqueued (a 503, and the retry
+-- found it already resolved: responders never told).
 redis.call('HSET', ikey, 'status', 'resolved', 'resolved_at', now, 'updated_at', now)
+stop_timers()
 redis.call('ZREM', P .. ':incidents:open', id)
 redis.call('ZADD', P .. ':incidents:resolved', tonumber(now), id)  -- the retention sweeper's list
 for _, key in ipairs(redis.call('SMEMBERS', ikey .. ':inhibits')) do

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from app.store import keys
+from app.store import keys, replies
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,9 @@ class Timers:
     def pending(self) -> list[Timer]:
         return [
             _timer(member, score)
-            for member, score in self._redis.zrange(keys.timers(), 0, -1, withscores=True)
+            for member, score in replies.scored_members(
+                self._redis.zrange(keys.timers(), 0, -1, withscores=True)
+            )
         ]
 
     def fire_due(
@@ -63,8 +65,10 @@ class Timers:
         """Run the handler of every timer due at `now`; returns the timers fired."""
         due = [
             _timer(m, s)
-            for m, s in self._redis.zrangebyscore(
-                keys.timers(), "-inf", now, start=0, num=limit, withscores=True
+            for m, s in replies.scored_members(
+                self._redis.zrangebyscore(
+                    keys.timers(), "-inf", now, start=0, num=limit, withscores=True
+                )
             )
         ]
         fired = []
@@ -78,7 +82,6 @@ class Timers:
         return fired
 
 
-def _timer(member: bytes | str, score: float) -> Timer:
-    text = member.decode() if isinstance(member, bytes) else member
-    kind, _, incident_id = text.partition(":")
+def _timer(member: str, score: float) -> Timer:
+    kind, _, incident_id = member.partition(":")
     return Timer(kind, incident_id, score)

@@ -12,7 +12,7 @@ import redis
 
 from app import jsontext
 from app.models import Alert, Lifecycle
-from app.store import keys
+from app.store import keys, replies
 
 PAGE = 1000  # entries per XREVRANGE: the log holds up to KLAXON_WEBHOOK_LOG_MAX
 
@@ -38,20 +38,20 @@ def latest_per_identity(alerts_newest_first: Iterable[Alert], limit: int) -> lis
 
 def _newest_first(connection: redis.Redis) -> Iterator[Alert]:
     end = "+"
-    read: set[bytes] = set()  # alerts already read: an alert has one current episode
+    read: set[str] = set()  # alerts already read: an alert has one current episode
     while True:
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = connection.xrevrange(  # type: ignore[assignment]
-            keys.webhook_log(), max=end, min="-", count=PAGE
+        entries = replies.stream_entries(
+            connection.xrevrange(keys.webhook_log(), max=end, min="-", count=PAGE)
         )
         for _entry_id, fields in entries:
-            alert_id = fields.get(b"alert_id", b"")
-            if b"alert" in fields:  # written before the log became compact
-                yield Alert.from_dict(jsontext.loads(fields[b"alert"]))
-            elif fields.get(b"lifecycle") == b"trigger" and alert_id not in read:
+            alert_id = fields.get("alert_id", "")
+            if "alert" in fields:  # written before the log became compact
+                yield Alert.from_dict(jsontext.loads(fields["alert"]))
+            elif fields.get("lifecycle") == "trigger" and alert_id not in read:
                 read.add(alert_id)
-                stored = connection.hget(keys.alert(alert_id.decode()), "alert")
+                stored = connection.hget(keys.alert(alert_id), "alert")
                 if stored:  # gone once the retention removed it
                     yield Alert.from_dict(jsontext.loads(stored))
         if len(entries) < PAGE:
             return
-        end = "(" + entries[-1][0].decode()  # exclusive: the next page starts below it
+        end = "(" + entries[-1][0]  # exclusive: the next page starts below it

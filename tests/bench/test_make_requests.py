@@ -4,6 +4,7 @@ and redeliveries byte-identical to an earlier request."""
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from werkzeug.datastructures import Headers
@@ -22,7 +23,10 @@ def test_generated_requests_verify_and_name_fresh_deliveries() -> None:
         source, headers = sources[request.source], Headers(request.headers)
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.target).query).items()}
         source.verify(headers, request.body, query)  # raises Unauthorized on a bad signature
+        stamp = source.signed_timestamp(headers)  # inside KLAXON_WEBHOOK_CLOCK_SKEW of now
+        assert stamp is None or abs(stamp.at - time.time()) < 60
         parsed = source.parse(headers, json.loads(request.body), request.body)
+        assert parsed.event_at is None or time.time() - parsed.event_at < 60  # not stale
         for alert in parsed.alerts:
             assert seen.setdefault(alert.delivery_id, request) is request  # same id: same bytes
     assert {r.source for r in requests} == set(make_requests.STORIES)

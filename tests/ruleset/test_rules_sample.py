@@ -119,5 +119,5 @@ def test_sample_without_redis_says_so_without_the_url(tmp_path: Path) -> None:
         "sample", "--out", str(tmp_path / "s.jsonl"), redis_url="redis://:hunter2@127.0.0.1:1/0"
     )
     assert code == 1
-    assert output == "Error: cannot read the webhook log from Redis (REDIS_URL): ConnectionError\n"
+    assert output == "Error: cannot read the webhook log from Redis: ConnectionError\n"
     assert not (tmp_path / "s.jsonl").exists()

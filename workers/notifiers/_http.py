@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import requests
 
@@ -55,7 +55,7 @@ class ProcessCache(Generic[T]):
         self._close = close
         self._values: OrderedDict[Any, T] = OrderedDict()
         self._lock = threading.Lock()
-        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+        functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> T:
         key = (args, tuple(sorted(kwargs.items())))
@@ -93,6 +93,19 @@ class ProcessCache(Generic[T]):
                 pass
 
 
+@overload
+def per_process(maxsize: int) -> Callable[[Callable[..., T]], ProcessCache[T]]: ...
+
+
+@overload
+def per_process(
+    maxsize: int, close: Callable[[T], None]
+) -> Callable[[Callable[..., T]], ProcessCache[T]]: ...
+
+
+# Two signatures: without `close`, T is the decorated function's return type; with one, T is
+# also what `close` takes, so `close` must be a function typed for it (a lambda's parameter
+# would be untyped when the decorator is built).
 def per_process(
     maxsize: int, close: Callable[[T], None] | None = None
 ) -> Callable[[Callable[..., T]], ProcessCache[T]]:
@@ -143,14 +156,14 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
 
     def request(
-        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().request(method, url, *args, **kwargs)
 
 
-@per_process(maxsize=16, close=lambda session: session.close())
+@per_process(maxsize=16, close=requests.Session.close)
 def shared_session(owner: Any, timeout: Timeout = DEFAULT_TIMEOUT) -> requests.Session:
     """The process's session for `owner` (a frozen credentials object): its pooled
     connections are reused, and no other credentials ever use it."""

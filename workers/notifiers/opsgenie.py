@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import opsgenie_sdk  # type: ignore[import-untyped]
+import opsgenie_sdk
 import tenacity
 import urllib3
 
@@ -91,7 +91,11 @@ def warm_up(credentials: OpsgenieCredentials) -> None:
     _alert_api(credentials)
 
 
-@per_process(maxsize=4, close=lambda api: api.api_client.rest_client.pool_manager.clear())
+def _close_alert_api(api: opsgenie_sdk.AlertApi) -> None:
+    api.api_client.rest_client.pool_manager.clear()
+
+
+@per_process(maxsize=4, close=_close_alert_api)
 def _alert_api(credentials: OpsgenieCredentials) -> opsgenie_sdk.AlertApi:
     """One SDK client per key and host in this process: its urllib3 pool keeps the
     connection alive between calls, and its configuration holds only this key."""

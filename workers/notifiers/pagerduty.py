@@ -159,7 +159,9 @@ def _keyed_client(
         routing_key, base_url=events_url, verify=tls, transport=_transport(events_url, ca_file)
     )
     connect, read = timeout
-    # ApiClient.request passes `timeout=self.timeout` on every request (default 60 s).
+    # ApiClient.request passes `timeout=self.timeout` on every request (default 60 s). The
+    # package declares it a float; httpx, which receives it, also takes a Timeout (connect and
+    # read apart), which the float cannot say.
     client.timeout = httpx2.Timeout(read, connect=connect)  # type: ignore[assignment]
     # A status missing from `retry` (or mapped to 0) means "default", and the default for 429
     # is to retry forever. A non-zero entry is retried until `attempts > max_http_attempts`;
@@ -174,7 +176,7 @@ def _keyed_client(
     return client
 
 
-@per_process(maxsize=4, close=lambda transport: transport.close())
+@per_process(maxsize=4, close=httpx2.HTTPTransport.close)
 def _transport(events_url: str, ca_file: Path | None) -> httpx2.HTTPTransport:
     """One connection pool per Events API destination (URL and trusted CA) in this process.
     No transport-level retries: one attempt per call, as above."""

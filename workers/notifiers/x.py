@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import tweepy  # type: ignore[import-untyped]
+import tweepy
 
 from workers.notifiers import (
     Channel,
@@ -81,7 +81,7 @@ class _HostSession(TimeoutSession):
         self.trust_env = False
 
     def request(
-        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         if isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
             url = self.api_url + url.removeprefix(TWEEPY_HOST)
@@ -231,7 +231,11 @@ def warm_up(credentials: XCredentials) -> None:
     _client(credentials, return_type=dict)
 
 
-@per_process(maxsize=8, close=lambda client: client.session.close())
+def _close_client(client: tweepy.Client) -> None:
+    client.session.close()
+
+
+@per_process(maxsize=8, close=_close_client)
 def _client(credentials: XCredentials, return_type: Any = tweepy.Response) -> tweepy.Client:
     """One tweepy client per posting account (and answer type) and process: tweepy keeps no
     state between calls but its session and OAuth 1.0a signer, both bound to these keys."""
