@@ -104,9 +104,9 @@ def create_app(
         redis=connection,
         clock=clock,
         sources=build_sources(settings),
-        incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds),
+        incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
-        outbox=Outbox(connection, clock),
+        outbox=Outbox(connection, clock, settings.storage.outbox_max),
         maintenance=MaintenanceMode(connection, clock),
         token_failures=TokenFailures(connection, clock),
     )

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.errors import ConfigError
+from app.store import budget
+from app.store.budget import DEFAULT_DELIVERY_TTL_SECONDS, StorageBudget
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: PagerDuty drops events over 256 KB anyway
-DEFAULT_DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # PagerDuty retries for up to 48 h
 DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS = 300  # Slack, Stripe and Svix use the same 5 minutes
 DEFAULT_WORKER_PROCESSES = 2  # docs/benchmarks.md, "Notifications end to end"
 # One keeps up with Statuspage's one call a second per key, which every public worker shares
@@ -61,7 +62,33 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
-        "(default 604800, PagerDuty retries for 48 h).",
+        "(default 259200, 3 days: PagerDuty retries for 48 h, the longest sender).",
+        False,
+    ),
+    "KLAXON_RETENTION_DAYS": (
+        "Days a resolved incident, its alerts and timeline are kept before "
+        "the worker removes them (default 90). Open incidents are never removed.",
+        False,
+    ),
+    "KLAXON_WEBHOOK_LOG_MAX": (
+        "Entries kept in the webhook log that `klaxon rules sample` reads (default 10000).",
+        False,
+    ),
+    "KLAXON_ALERT_EVENTS_MAX": (
+        "State changes kept per alert (lifecycle, outcome, time; default 20).",
+        False,
+    ),
+    "KLAXON_RAW_SAMPLE_BYTES": (
+        "Bytes kept of the raw webhook body that opened an alert's current episode, one per alert (default 4096).",
+        False,
+    ),
+    "KLAXON_OUTBOX_MAX": (
+        "Entries kept in the outbox of channels without credentials (default 10000).",
+        False,
+    ),
+    "KLAXON_MEMORY_WARN_PERCENT": (
+        "The worker logs a warning when Redis uses more than this share of "
+        "its maxmemory (default 80).",
         False,
     ),
     "KLAXON_WEBHOOK_CLOCK_SKEW": (
@@ -203,6 +230,7 @@ class Settings:
     trusted_proxies: int = DEFAULT_TRUSTED_PROXIES
     body_timeout_seconds: int = DEFAULT_BODY_TIMEOUT_SECONDS
     web_threads: int = DEFAULT_WEB_THREADS
+    storage: StorageBudget = StorageBudget()
     metrics_token: str = ""
     metrics_dir: str = ""  # "" : metrics_directory() picks the per-dyno default
     worker_stall_seconds: int = DEFAULT_WORKER_STALL_SECONDS
@@ -260,6 +288,35 @@ class Settings:
             env, "KLAXON_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT_SECONDS, problems, unit="seconds"
         )
         web_threads = _int(env, "KLAXON_WEB_THREADS", DEFAULT_WEB_THREADS, problems, unit="threads")
+        storage = StorageBudget(
+            retention_days=_int(
+                env, "KLAXON_RETENTION_DAYS", budget.DEFAULT_RETENTION_DAYS, problems, "days"
+            ),
+            webhook_log_max=_int(
+                env, "KLAXON_WEBHOOK_LOG_MAX", budget.DEFAULT_WEBHOOK_LOG_MAX, problems, "entries"
+            ),
+            alert_events_max=_int(
+                env, "KLAXON_ALERT_EVENTS_MAX", budget.DEFAULT_ALERT_EVENTS_MAX, problems, "entries"
+            ),
+            raw_sample_bytes=_int(
+                env,
+                "KLAXON_RAW_SAMPLE_BYTES",
+                budget.DEFAULT_RAW_SAMPLE_BYTES,
+                problems,
+                "bytes",
+                minimum=0,
+            ),
+            outbox_max=_int(
+                env, "KLAXON_OUTBOX_MAX", budget.DEFAULT_OUTBOX_MAX, problems, "entries"
+            ),
+            memory_warn_percent=_int(
+                env,
+                "KLAXON_MEMORY_WARN_PERCENT",
+                budget.DEFAULT_MEMORY_WARN_PERCENT,
+                problems,
+                "percent",
+            ),
+        )
         stall = _int(env, "KLAXON_WORKER_STALL", DEFAULT_WORKER_STALL_SECONDS, problems)
         drill_interval = _int(env, "KLAXON_DRILL_INTERVAL", 0, problems, minimum=0)
         if problems:
@@ -295,6 +352,7 @@ class Settings:
             trusted_proxies=proxies,
             body_timeout_seconds=body_timeout,
             web_threads=web_threads,
+            storage=storage,
             metrics_token=env.get("KLAXON_METRICS_TOKEN", ""),
             metrics_dir=env.get("KLAXON_METRICS_DIR", ""),
             worker_stall_seconds=stall,

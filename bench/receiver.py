@@ -271,7 +271,7 @@ def check(
     if any(count > len(requests[k::n]) for k, count in enumerate(run.sent_by_thread)):
         problems.append("the request pool ran out: raise --requests")
     expected = expected_deliveries(sent)
-    stored = {key.decode() for key in database.scan_iter("klaxon:delivery:*", count=10_000)}
+    stored = stored_deliveries(database)
     in_flight = sum(run.sent_by_thread) - sum(run.statuses.values())
     missing, unexpected = len(expected - stored), len(stored - expected)
     if unexpected or missing > 2 * in_flight:  # an Alertmanager request stores two deliveries
@@ -282,16 +282,24 @@ def check(
     )
 
 
-def expected_deliveries(requests: list[make_requests.Request]) -> set[str]:
-    """The Redis delivery keys Klaxon writes for these requests, found by Klaxon's own sources."""
+def stored_deliveries(database: redis.Redis) -> set[int]:
+    """Every delivery Klaxon remembers (keys.deliveries: sets of 64-bit hashes)."""
+    found: set[int] = set()
+    for key in database.scan_iter(keys.deliveries("*", "*"), count=10_000):
+        found.update(int(member) for member in database.smembers(key))
+    return found
+
+
+def expected_deliveries(requests: list[make_requests.Request]) -> set[int]:
+    """The delivery hashes Klaxon remembers for these requests, found by its own sources."""
     sources = build_sources(Settings.from_env(SECRETS))
-    found: set[str] = set()
+    found: set[int] = set()
     for request in {id(r): r for r in requests}.values():
         source, headers = sources[request.source], Headers(request.headers)
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.target).query).items()}
         source.verify(headers, request.body, query)
         parsed = source.parse(headers, json.loads(request.body), request.body)
-        found.update(keys.delivery(a.source, a.delivery_id) for a in parsed.alerts)
+        found.update(keys.delivery_member(a.source, a.delivery_id) for a in parsed.alerts)
     return found
 
 

@@ -24,6 +24,7 @@ from app.pipeline import correlation_for
 from app.ruleset import classify
 from app.settings import Settings
 from app.store import keys
+from app.store.budget import StorageBudget
 from app.store.incidents import _event_args
 from bench import make_requests
 from tests.conftest import SECRETS
@@ -82,7 +83,14 @@ def main() -> None:
         "correlation_for": (lambda ad: correlation_for(ad[0], ad[1], klaxon.ruleset), decisions),
         "event args + JSON": (
             lambda at: jsontext.dumps_bytes(
-                _event_args(at[0], keys.alert_id(at[0].source, at[0].identity), at[1], now, 3600)
+                _event_args(
+                    at[0],
+                    keys.alert_id(at[0].source, at[0].identity),
+                    at[1],
+                    now,
+                    3600,
+                    StorageBudget(),
+                )
             ),
             terms,
         ),

@@ -43,8 +43,8 @@ def test_keys_written_by_correlate_are_the_ones_keys_py_names(redis_client, cloc
     )
     incident = result.incident_id
     expected = {
-        keys.delivery("datadog", "d-1"),
-        keys.delivery("datadog", "d-2"),
+        keys.delivery("datadog", "d-1", clock.now(), 3600),
+        keys.delivery("datadog", "d-2", clock.now(), 3600),
         keys.alert(result.alert_id),
         keys.alert_events(result.alert_id),
         keys.alerts_index(),

@@ -82,7 +82,7 @@ def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
     ticker = TickerThread(
         connection,
         clock,
-        IncidentStore(connection, clock, settings.delivery_ttl_seconds),
+        IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
         ruleset,
         settings,
     )

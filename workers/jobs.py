@@ -86,9 +86,11 @@ class Runtime:
         self.redis = connection
         self.clock = clock or SystemClock()
         self.ruleset = ruleset
-        self.incidents = IncidentStore(connection, self.clock, settings.delivery_ttl_seconds)
-        self.ledger = Ledger(connection, self.clock)
-        self.outbox = Outbox(connection, self.clock)
+        self.incidents = IncidentStore(
+            connection, self.clock, settings.delivery_ttl_seconds, settings.storage
+        )
+        self.ledger = Ledger(connection, self.clock, settings.storage.retention_seconds)
+        self.outbox = Outbox(connection, self.clock, settings.storage.outbox_max)
         self.limiter = RateLimiter(connection, self.clock)
         self.credentials = creds.Credentials(settings, ruleset)
 

@@ -1,6 +1,10 @@
 """The ticker: fires due timers (app/store/timers.py) once a second from inside the worker
 process. Timers live in Redis, so a restarted worker picks up whatever fell due while it was
-down; handlers are idempotent, so two worker dynos ticking together do no harm."""
+down; handlers are idempotent, so two worker dynos ticking together do no harm.
+
+Once a minute it also keeps house: the retention sweeper removes history older than
+KLAXON_RETENTION_DAYS (app/store/retention.py), and a warning is logged while Redis uses more
+than KLAXON_MEMORY_WARN_PERCENT of its maxmemory (app/store/capacity.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +20,16 @@ from app.logs import log
 from app.ruleset import RuleSet
 from app.settings import Settings
 from app.store import keys
+from app.store.budget import StorageBudget
+from app.store.capacity import Memory, memory
 from app.store.incidents import IncidentStore
+from app.store.retention import Retention, Swept
 from app.store.timers import Timer, Timers
 from workers.incident_timers import IncidentTimers
 
 logger = logging.getLogger("klaxon.ticker")
 TICK_SECONDS = 1.0
+HOUSEKEEPING_EVERY_TICKS = 60
 # After a (re)start the web dyno may still be starting: the first scheduled drill waits this
 # long (or the interval, if shorter).
 DRILL_START_DELAY_SECONDS = 60.0
@@ -36,6 +44,34 @@ def tick(
     return Timers(connection).fire_due(clock.now(), handlers)
 
 
+def keep_house(
+    connection: redis.Redis, clock: Clock, budget: StorageBudget, delivery_ttl_seconds: int
+) -> tuple[Swept, Memory]:
+    """One batch of the retention sweep, then a look at Redis memory (a warning when it passes
+    KLAXON_MEMORY_WARN_PERCENT of maxmemory: full, Redis refuses writes and webhooks get 503)."""
+    swept = Retention(connection, clock, budget, delivery_ttl_seconds).sweep()
+    if swept != Swept():
+        log(
+            logger,
+            "retention swept",
+            incidents=swept.incidents,
+            alerts=swept.alerts,
+            delivery_buckets=swept.delivery_buckets,
+        )
+    used = memory(connection)
+    if used.above(budget.memory_warn_percent):
+        log(
+            logger,
+            "redis memory high",
+            logging.WARNING,
+            used_bytes=used.used_bytes,
+            max_bytes=used.max_bytes,
+            percent=round(100 * (used.used_share or 0)),
+            threshold_percent=budget.memory_warn_percent,
+        )
+    return swept, used
+
+
 class TickerThread(threading.Thread):
     def __init__(
         self,
@@ -47,18 +83,23 @@ class TickerThread(threading.Thread):
     ) -> None:
         super().__init__(name="klaxon-ticker", daemon=True)
         self._args = (connection, clock, incidents, ruleset)
+        self._house = (connection, clock, incidents.budget, incidents.delivery_ttl_seconds)
         self.stopping = threading.Event()
         self.settings = settings
         interval = settings.drill_interval_seconds if settings else 0
         self._drill_from = time.monotonic() + min(DRILL_START_DELAY_SECONDS, interval)
 
     def run(self) -> None:
+        ticks = 0
         while not self.stopping.wait(TICK_SECONDS):
             try:
                 tick(*self._args)
                 self._maybe_drill()
+                if ticks % HOUSEKEEPING_EVERY_TICKS == 0:
+                    keep_house(*self._house)
             except redis.RedisError as exc:  # Redis blips: the timers wait in Redis for us
                 log(logger, "tick failed", logging.WARNING, error=type(exc).__name__)
+            ticks += 1
 
     def _maybe_drill(self) -> None:
         """KLAXON_DRILL_INTERVAL: one drill per interval across every worker dyno (the key

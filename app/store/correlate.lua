@@ -6,8 +6,9 @@
 --
 -- KEYS: none are passed; every key is derived from the prefix below (single-node Redis, as on
 -- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`), ARGV[2] = the
--- normalised alert as JSON, ARGV[3] = the raw request body: passed as they are, not inside
--- the event JSON, so neither is escaped twice.
+-- normalised alert as JSON, ARGV[3] = the raw request body cut to KLAXON_RAW_SAMPLE_BYTES
+-- (kept on the alert when the delivery opens an episode):
+-- passed as they are, not inside the event JSON, so neither is escaped twice.
 -- Returns a JSON object: outcome, alert, incident, reason, alert_status, notify.
 
 local e = cjson.decode(ARGV[1])
@@ -23,17 +24,25 @@ local function timeline(incident, kind, text, data)
              'at', e.now, 'kind', kind, 'text', text, 'data', cjson.encode(data or {}))
 end
 
+-- What a state change leaves behind (a duplicate leaves nothing but counters): a short entry
+-- on the alert's capped history and a compact line in the capped webhook log. The normalised
+-- alert and one raw body (of the delivery that opened the episode, cut to a byte cap in
+-- Python) live once, on the alert. The history is a list, not a stream: a stream preallocates
+-- a 4 KB node, more than 20 entries of this list take.
 local function log_event(outcome, incident)
-  redis.call('XADD', k('alert', e.alert_id, 'events'), 'MAXLEN', '~', e.max_alert_events, '*',
-             'lifecycle', e.lifecycle, 'outcome', outcome, 'at', e.now, 'alert', alert_json,
-             'raw', raw)
+  if outcome ~= 'ignored' then
+    local history = k('alert', e.alert_id, 'history')
+    redis.call('RPUSH', history, cjson.encode({at = now, lifecycle = e.lifecycle,
+                                               outcome = outcome, raw_bytes = e.raw_bytes}))
+    redis.call('LTRIM', history, -e.max_alert_events, -1)
+  end
   redis.call('XADD', k('webhooks'), 'MAXLEN', '~', e.max_log, '*', 'alert_id', e.alert_id,
-             'outcome', outcome, 'incident', incident or '', 'at', e.now, 'alert', alert_json,
-             'decision', e.decision_json)
+             'lifecycle', e.lifecycle, 'outcome', outcome, 'incident', incident or '',
+             'at', e.now, 'rule', e.decision.rule, 'severity', e.decision.severity)
 end
 
 local function answer(outcome, incident, reason, notify)
-  log_event(outcome, incident)
+  if outcome ~= 'duplicate' then log_event(outcome, incident) end
   -- The alert's last event time (the sender's own, when it orders events): see step 0.
   if e.ordered_at ~= '' and redis.call('HEXISTS', alert_key, 'status') == 1 then
     redis.call('HSET', alert_key, 'last_event_at', e.ordered_at)
@@ -56,18 +65,31 @@ if e.ordered_at ~= '' then
   end
 end
 
--- 1. The same delivery again: nothing changes.
-if not redis.call('SET', k('delivery', e.source, e.delivery_hash), e.alert_id, 'NX', 'EX', e.delivery_ttl) then
+-- 1. The same delivery again: nothing changes. A delivery is remembered as a 64-bit integer
+-- in the set of its time bucket and shard (keys.py, deliveries): small sets of integers are
+-- Redis intsets, 8 bytes a member. Every bucket the TTL reaches back to is looked in.
+local seen = false
+for _, bucket in ipairs(e.delivery_buckets) do
+  if redis.call('SISMEMBER', k('deliveries', bucket, e.delivery_shard), e.delivery_member) == 1 then
+    seen = true
+    break
+  end
+end
+if seen then
   return cjson.encode({outcome = 'duplicate', alert = e.alert_id,
                        incident = redis.call('HGET', alert_key, 'incident') or false,
                        reason = 'redelivery', notify = '',
                        alert_status = redis.call('HGET', alert_key, 'status') or ''})
 end
+local remembered = k('deliveries', e.delivery_buckets[1], e.delivery_shard)
+redis.call('SADD', remembered, e.delivery_member)
+redis.call('EXPIRE', remembered, e.delivery_expires_in)  -- relative: Redis keeps real time
 
 local d = e.decision
 local status = redis.call('HGET', alert_key, 'status')
 local incident = redis.call('HGET', alert_key, 'incident')
-if incident == false then incident = nil end
+-- '' = none (a suppressed alert): never a key name, or a repeat would create `incident:`.
+if incident == false or incident == '' then incident = nil end
 
 local function incident_open(id)
   if not id then return false end
@@ -183,7 +205,8 @@ if e.lifecycle == 'trigger' then
   if (not status) or status == 'resolved' then
     redis.call('HSET', alert_key, 'id', e.alert_id, 'source', e.source, 'identity', e.identity,
                'first_seen', e.now, 'count', 1, 'resolved_at', '', 'status', 'firing',
-               'title', e.title, 'alert', alert_json, 'source_severity', e.source_severity,
+               'title', e.title, 'alert', alert_json, 'raw', raw, 'raw_bytes', e.raw_bytes,
+               'source_severity', e.source_severity,
                'severity', d.severity, 'team', d.team or '', 'last_seen', e.now,
                'suppressed', '', 'incident', '', 'rule', d.rule, 'rule_location', d.rule_location,
                'rules_version', d.rules_version, 'reason', d.reason)

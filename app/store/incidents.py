@@ -21,6 +21,7 @@ from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
 from app.store import keys, replies
+from app.store.budget import StorageBudget
 from app.store.connection import unavailable_reason
 from app.store.lua import LuaScript
 
@@ -71,6 +72,7 @@ class IncidentStore:
     connection: redis.Redis
     clock: Clock
     delivery_ttl_seconds: int
+    budget: StorageBudget = field(default_factory=StorageBudget)
     _script: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -82,10 +84,14 @@ class IncidentStore:
     def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
-        event = _event_args(alert, alert_id, decision, self.clock.now(), self.delivery_ttl_seconds)
+        event = _event_args(
+            alert, alert_id, decision, self.clock.now(), self.delivery_ttl_seconds, self.budget
+        )
+        event["raw_bytes"] = len(raw_body)
+        sample = raw_body[: self.budget.raw_sample_bytes]  # a memoryview would not be bytes
         try:
             result = jsontext.loads(
-                self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), raw_body)
+                self._script(jsontext.dumps_bytes(event), alert.to_json().encode(), sample)
             )
         except (redis.RedisError, OSError) as exc:
             reason = unavailable_reason(exc)  # down, full, or a replica after a failover ...
@@ -184,6 +190,7 @@ class IncidentStore:
         alerts = []
         for alert_id in ids:
             data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
+            data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
             if data:
                 data["alert"] = json.loads(data.get("alert") or "null")
                 alerts.append(data)
@@ -202,26 +209,36 @@ class IncidentStore:
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
+        data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
         if not data:
             return None
         data["alert"] = json.loads(data.get("alert") or "null")
         data["count"] = int(data.get("count") or 0)
         return data
 
+    def raw_sample(self, alert_id: str) -> bytes | None:
+        """The raw body of the delivery that opened the alert's current episode, cut to
+        KLAXON_RAW_SAMPLE_BYTES (the alert's `raw_bytes` says how long it was)."""
+        sample = self.connection.hget(keys.alert(alert_id), "raw")
+        return sample if isinstance(sample, bytes) else None
+
     def events(self, alert_id: str) -> list[dict[str, str]]:
-        """Every stored delivery about one alert, oldest first, with its raw body."""
-        return [
-            fields
-            for _, fields in replies.stream_entries(
-                self.connection.xrange(keys.alert_events(alert_id))
-            )
-        ]
+        """The alert's last state changes (KLAXON_ALERT_EVENTS_MAX), oldest first: lifecycle,
+        outcome, at and the raw body's length (the body itself: raw_sample)."""
+        entries: list[bytes] = self.connection.lrange(keys.alert_events(alert_id), 0, -1)  # type: ignore[assignment]
+        return [{k: str(v) for k, v in json.loads(entry).items()} for entry in entries]
 
 
 def _event_args(
-    alert: Alert, alert_id: str, decision: Correlation, now: float, delivery_ttl: int
+    alert: Alert,
+    alert_id: str,
+    decision: Correlation,
+    now: float,
+    delivery_ttl: int,
+    budget: StorageBudget,
 ) -> dict[str, Any]:
     where = f" on {alert.service}" if alert.service else ""
+    member = keys.delivery_member(alert.source.value, alert.delivery_id)
     return {
         "prefix": keys.PREFIX,
         "now": repr(now),
@@ -231,8 +248,13 @@ def _event_args(
         "identity": alert.identity,
         "lifecycle": alert.lifecycle.value,
         "event_type": alert.event_type,
-        "delivery_hash": keys.delivery_hash(alert.delivery_id),
-        "delivery_ttl": delivery_ttl,
+        # Strings: Lua numbers are doubles and would round a 64-bit member.
+        "delivery_member": str(member),
+        "delivery_shard": str(keys.delivery_shard(member)),
+        "delivery_buckets": [str(b) for b in keys.delivery_buckets(now, delivery_ttl)],
+        "delivery_expires_in": keys.delivery_expires_at(now, delivery_ttl) - int(now),
+        # Names this event in the flapping set (unique per delivery).
+        "delivery_hash": format(member & 0xFFFFFFFFFFFFFFFF, "016x"),
         # A string, "" when absent: Redis' cjson turns JSON null into a truthy value.
         "ordered_at": "" if alert.ordered_at is None else repr(alert.ordered_at),
         "title": alert.title,
@@ -242,17 +264,8 @@ def _event_args(
         "actor": alert.actor,
         "title_line": f"[{alert.source}] {alert.event_type}{where}: "
         f"{alert.title or alert.description[:200]} ({alert_id})",
-        "max_alert_events": keys.ALERT_EVENTS_MAX_ENTRIES,
-        "max_log": keys.WEBHOOK_LOG_MAX_ENTRIES,
-        "decision_json": jsontext.dumps(
-            {
-                "rule": decision.rule,
-                "severity": decision.severity.value,
-                "team": decision.team,
-                "reason": decision.reason,
-                "rules_version": decision.rules_version,
-            }
-        ),
+        "max_alert_events": budget.alert_events_max,
+        "max_log": budget.webhook_log_max,
         "decision": {
             "severity": decision.severity.value,
             "team": decision.team,

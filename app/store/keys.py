@@ -1,7 +1,10 @@
 """Every Redis key Klaxon writes, built in one place (rq's key_for / key_template habit).
 correlate.lua derives the same names from the prefix; tests/test_store_keys.py keeps them equal.
 
-Keys are `<prefix>:<kind>:<id>`; the TTL of each family sits beside its builder.
+Keys are `<prefix>:<kind>:<id>`. Every family states beside its builder how long it lives or
+how large it grows, and the setting that controls it (docs/decisions.md 13, the storage budget;
+docs/operations.md, capacity). "History" means: removed by the retention sweeper
+(app/store/retention.py) once its incident has been resolved for KLAXON_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -10,8 +13,14 @@ import hashlib
 
 PREFIX = "klaxon"
 
-WEBHOOK_LOG_MAX_ENTRIES = 100_000  # recorded alerts kept for replay against proposed rules
-ALERT_EVENTS_MAX_ENTRIES = 200  # raw deliveries kept per alert
+# Delivery memory: each delivery id is a 64-bit hash in one of DELIVERY_SHARDS sets per time
+# bucket. Sets of integers up to Redis's set-max-intset-entries (512) are intsets, 8 bytes a
+# member: 1024 shards keep a bucket compact up to half a million deliveries. A bucket spans
+# 1/DELIVERY_BUCKETS_PER_TTL of KLAXON_DELIVERY_TTL, so a lookup reads at most 9 small sets
+# (~1.5 µs of Redis CPU each); fewer, longer buckets would leave intsets at a lower rate.
+DELIVERY_SHARDS = 1024
+DELIVERY_BUCKETS_PER_TTL = 8
+TIMELINE_MAX_ENTRIES = 5000  # the Lua scripts' MAXLEN on an incident timeline (a fixed cap)
 
 
 def alert_id(source: str, identity: str) -> str:
@@ -20,90 +29,146 @@ def alert_id(source: str, identity: str) -> str:
     return f"ALR-{digest}"
 
 
-def delivery_hash(delivery_id: str) -> str:
-    # Hashed: delivery ids are sender-controlled and may be long.
-    return hashlib.blake2b(delivery_id.encode(), digest_size=16).hexdigest()
+def delivery_member(source: str, delivery_id: str) -> int:
+    """The delivery as a signed 64-bit integer (hashed: ids are sender-controlled, may be long).
+    A collision needs two ids equal in 64 bits inside one shard and window: ~1e-14."""
+    digest = hashlib.blake2b(f"{source}\x00{delivery_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def delivery(source: str, delivery_id: str) -> str:
-    """Remembers a delivery for Settings.delivery_ttl_seconds (correlate.lua sets it)."""
-    return f"{PREFIX}:delivery:{source}:{delivery_hash(delivery_id)}"
+def delivery_shard(member: int) -> int:
+    return member % DELIVERY_SHARDS
+
+
+def delivery_bucket_seconds(ttl_seconds: int) -> int:
+    return max(60, -(-ttl_seconds // DELIVERY_BUCKETS_PER_TTL))
+
+
+def delivery_buckets(now: float, ttl_seconds: int) -> list[int]:
+    """The buckets a delivery seen in the last `ttl_seconds` sits in, the current one first."""
+    width = delivery_bucket_seconds(ttl_seconds)
+    current = int(now) // width
+    return list(range(current, (int(now) - ttl_seconds) // width - 1, -1))
+
+
+def delivery_expires_at(now: float, ttl_seconds: int) -> int:
+    """A bucket lives until the last delivery it could hold is `ttl_seconds` old."""
+    width = delivery_bucket_seconds(ttl_seconds)
+    return (int(now) // width + 1) * width + ttl_seconds
+
+
+def deliveries(bucket: int | str, shard: int | str) -> str:
+    """Set of remembered delivery ids (delivery_member) of one time bucket and shard; expires
+    KLAXON_DELIVERY_TTL after its bucket ends (correlate.lua). Bounded by the TTL times the
+    rate: 8-10 bytes a delivery while shards stay intsets."""
+    return f"{PREFIX}:deliveries:{bucket}:{shard}"
+
+
+def delivery(source: str, delivery_id: str, now: float, ttl_seconds: int) -> str:
+    """The set a delivery seen at `now` is remembered in (its member: delivery_member)."""
+    shard = delivery_shard(delivery_member(source, delivery_id))
+    return deliveries(delivery_buckets(now, ttl_seconds)[0], shard)
+
+
+def deliveries_swept() -> str:
+    """The newest delivery bucket the retention sweeper removed: one small string."""
+    return f"{PREFIX}:deliveries-swept"
 
 
 def alert(alert_id: str) -> str:
+    """Hash of one alert: its normalised alert and the raw body (cut to KLAXON_RAW_SAMPLE_BYTES)
+    of the delivery that opened its current episode, counters. History: the sweeper removes it
+    once last seen KLAXON_RETENTION_DAYS ago and its incident is gone. Size: one normalised
+    alert (free-text fields cut by the sources), one raw sample, ~300 bytes."""
     return f"{PREFIX}:alert:{alert_id}"
 
 
 def alert_events(alert_id: str) -> str:
-    """Stream of every delivery about one alert, with its raw body."""
-    return f"{PREFIX}:alert:{alert_id}:events"
+    """List of the alert's state changes (never its duplicates), oldest first, each a JSON
+    object of lifecycle, outcome, time and body length, ~80 bytes; capped at
+    KLAXON_ALERT_EVENTS_MAX entries; removed with the alert."""
+    return f"{PREFIX}:alert:{alert_id}:history"  # `:events`, a stream, before issue 12
 
 
 def alerts_index() -> str:
-    """Sorted set of alert ids by last-seen time."""
+    """Sorted set of alert ids by the start of their episode (the sweeper moves an alert to its
+    last_seen when it looks at it). One member per alert: removed with the alert."""
     return f"{PREFIX}:alerts"
 
 
 def webhook_log() -> str:
-    """Stream of every accepted alert event, normalised, for replay and audit."""
+    """Stream of accepted alert events that changed something (never duplicates): alert id,
+    lifecycle, outcome, incident, rule, severity, ~150 bytes each; `klaxon rules sample` reads
+    the alerts they name. Capped at KLAXON_WEBHOOK_LOG_MAX entries."""
     return f"{PREFIX}:webhooks"
 
 
 def incident(incident_id: str) -> str:
+    """Hash of one incident. History: removed with every `incident:<id>:*` key below once
+    resolved KLAXON_RETENTION_DAYS ago (app/store/retention.py); an open incident never."""
     return f"{PREFIX}:incident:{incident_id}"
 
 
 def incident_alerts(incident_id: str) -> str:
+    """Set of the incident's alert ids. History (with the incident)."""
     return f"{PREFIX}:incident:{incident_id}:alerts"
 
 
 def incident_suppressed(incident_id: str) -> str:
-    """Alerts an open incident inhibited: recorded on it, never paged."""
+    """Alerts an open incident inhibited: recorded on it, never paged. History."""
     return f"{PREFIX}:incident:{incident_id}:suppressed"
 
 
 def incident_timeline(incident_id: str) -> str:
+    """Stream of what happened; capped at TIMELINE_MAX_ENTRIES. History."""
     return f"{PREFIX}:incident:{incident_id}:timeline"
 
 
 def incidents_index() -> str:
-    """Sorted set of every incident id by creation time."""
+    """Sorted set of every incident id by creation time; the sweeper removes purged ones."""
     return f"{PREFIX}:incidents"
 
 
 def open_incidents() -> str:
+    """Sorted set of open incident ids (resolve.lua removes them): bounded by what is open."""
     return f"{PREFIX}:incidents:open"
 
 
+def resolved_incidents() -> str:
+    """Sorted set of resolved incident ids by resolution time (resolve.lua adds them): the
+    retention sweeper's work list, oldest first; purged ids leave it."""
+    return f"{PREFIX}:incidents:resolved"
+
+
 def incident_last_job(incident_id: str) -> str:
-    """The incident's latest notification job: the next one waits for it."""
+    """The incident's latest notification job: the next one waits for it. History."""
     return f"{PREFIX}:incident:{incident_id}:last-job"
 
 
 def incident_last_public_job(incident_id: str) -> str:
     """The incident's latest public notification job (status page, X): the next one waits
-    for it, so an update never overtakes the status-page create."""
+    for it, so an update never overtakes the status-page create. History."""
     return f"{PREFIX}:incident:{incident_id}:last-public-job"
 
 
 def timers() -> str:
-    """Sorted set of `<kind>:<incident>` by due time (epoch seconds of the Klaxon clock)."""
+    """Sorted set of `<kind>:<incident>` by due time (epoch seconds of the Klaxon clock).
+    Bounded by the incidents with a pending timer; a fired timer leaves it, and the sweeper
+    removes any left for a purged incident."""
     return f"{PREFIX}:timers"
 
 
 def ledger(idempotency_key: str) -> str:
-    """One outbound effect (a page, a status-page update, a post): sending, sent or failed."""
+    """One outbound effect (a page, a status-page update, a post): sending, sent or failed.
+    Expires after KLAXON_RETENTION_DAYS (ledger.py): as long as its incident's history."""
     digest = hashlib.blake2b(idempotency_key.encode(), digest_size=16).hexdigest()
     return f"{PREFIX}:ledger:{digest}"
 
 
 def outbox() -> str:
-    """Stream of what channels without credentials would have sent (dry run)."""
+    """Stream of what channels without credentials would have sent (dry run); capped at
+    KLAXON_OUTBOX_MAX entries."""
     return f"{PREFIX}:outbox"
-
-
-OUTBOX_MAX_ENTRIES = 10_000
-LEDGER_TTL_SECONDS = 90 * 24 * 3600  # longer than any incident stays open
 
 
 def token_failures(client: str) -> str:
@@ -115,18 +180,27 @@ def token_failures(client: str) -> str:
 
 
 def rate_limit(channel: str, destination_digest: str) -> str:
+    """One outbound channel's token bucket (app/store/ratelimit.py): expires when refilled."""
     return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
 
 
 def maintenance() -> str:
-    """The maintenance window in force, if any (read by correlate.lua)."""
+    """The maintenance window in force, if any (read by correlate.lua): one hash."""
     return f"{PREFIX}:maintenance"
 
 
 def maintenance_log() -> str:
+    """Stream of maintenance windows turned on and off (app/store/maintenance.py): capped."""
     return f"{PREFIX}:maintenance:log"
 
 
+# Written by the Lua scripts only (named here so every family states its bound):
+# - `alert:<id>:changes`: sorted set of an alert's recent state changes for flap detection;
+#   expires a minute after the rule's flapping window (correlate.lua).
+# - `group:<hash>`: the open incident of a group key; expires after the rule's group window.
+# - `inhibit:<key>`: the open incident providing an inhibition; deleted when it resolves.
+# - `incident:<id>:inhibits`: the inhibition keys an incident provides. History.
+# - `incident-seq:<year>`: the incident number counter: one small key a year.
 def job_metrics() -> str:
     """The workers' counters for /metrics (workers/job_metrics.py): a hash of a fixed set of
     fields per channel (count, sum, failed, one per histogram bucket), so it cannot grow;

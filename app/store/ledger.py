@@ -27,6 +27,7 @@ import redis
 
 from app.clock import Clock
 from app.store import keys, replies
+from app.store.budget import StorageBudget
 
 LEASE_SECONDS = 120  # longer than any single send may take (job timeouts are shorter)
 
@@ -49,6 +50,8 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 return 'send'
 """
 
+DEFAULT_LEDGER_TTL = StorageBudget().retention_seconds
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
@@ -59,9 +62,12 @@ class LedgerEntry:
 
 
 class Ledger:
-    def __init__(self, connection: redis.Redis, clock: Clock) -> None:
+    def __init__(
+        self, connection: redis.Redis, clock: Clock, ttl_seconds: int = DEFAULT_LEDGER_TTL
+    ) -> None:
         self._redis = connection
         self._clock = clock
+        self._ttl_seconds = ttl_seconds  # KLAXON_RETENTION_DAYS: as long as incident history
         self._begin = connection.register_script(_BEGIN)
 
     def begin(self, key: str, channel: str, incident_id: str, action: str) -> str:
@@ -74,7 +80,7 @@ class Ledger:
                 channel,
                 incident_id,
                 action,
-                keys.LEDGER_TTL_SECONDS,
+                self._ttl_seconds,
             ],
         )
         return replies.text(result)

@@ -11,19 +11,23 @@ import redis
 
 from app.clock import Clock
 from app.store import keys, replies
+from app.store.budget import DEFAULT_OUTBOX_MAX
 
 
 class Outbox:
-    def __init__(self, connection: redis.Redis, clock: Clock) -> None:
+    def __init__(
+        self, connection: redis.Redis, clock: Clock, max_entries: int = DEFAULT_OUTBOX_MAX
+    ) -> None:
         self._redis = connection
         self._clock = clock
+        self._max_entries = max_entries  # KLAXON_OUTBOX_MAX
 
     def add(self, message: dict[str, Any]) -> str:
         """Record one message (channel, action, incident_id, event, idempotency_key, body)."""
         entry_id = self._redis.xadd(
             keys.outbox(),
             {"at": repr(self._clock.now()), "message": json.dumps(message, ensure_ascii=False)},
-            maxlen=keys.OUTBOX_MAX_ENTRIES,
+            maxlen=self._max_entries,
             approximate=True,
         )
         return replies.text(entry_id)

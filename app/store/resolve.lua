@@ -21,6 +21,7 @@ end
 redis.call('HSET', ikey, 'status', 'resolved', 'resolved_at', now, 'updated_at', now)
 stop_timers()
 redis.call('ZREM', P .. ':incidents:open', id)
+redis.call('ZADD', P .. ':incidents:resolved', tonumber(now), id)  -- the retention sweeper's list
 for _, key in ipairs(redis.call('SMEMBERS', ikey .. ':inhibits')) do
   if redis.call('GET', P .. ':inhibit:' .. key) == id then redis.call('DEL', P .. ':inhibit:' .. key) end
 end
