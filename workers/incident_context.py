@@ -13,7 +13,7 @@ from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
 from app.store import keys, replies
-from app.store.incidents import IncidentStore
+from app.store.incidents import IncidentStore, alert_record
 from workers.context import MessageEvent, NotificationContext
 
 MAX_ALERTS_IN_CONTEXT = 50  # a message lists a few; the count says how many there are
@@ -62,9 +62,8 @@ def load_incident(
                 pipe.hget(keys.alert(alert_id), "alert")
             answers = pipe.execute()
         for data in answers[: len(shown)]:
-            if data:
-                alert: dict[str, Any] = replies.text_hash(data)
-                alert["alert"] = json.loads(alert.get("alert") or "null")
+            alert = alert_record(data)  # as IncidentStore.incident_alerts decodes it
+            if alert:
                 alerts.append(alert)
                 services.append((alert["alert"] or {}).get("service"))
         for normalised in answers[len(shown) :]:

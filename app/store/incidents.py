@@ -189,10 +189,8 @@ class IncidentStore:
         )
         alerts = []
         for alert_id in ids:
-            data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
-            data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
+            data = alert_record(self.connection.hgetall(keys.alert(alert_id)))
             if data:
-                data["alert"] = json.loads(data.get("alert") or "null")
                 alerts.append(data)
         return alerts
 
@@ -208,11 +206,9 @@ class IncidentStore:
         return entries
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
-        data: dict[str, Any] = replies.text_hash(self.connection.hgetall(keys.alert(alert_id)))
-        data.pop("raw", None)  # the sender's bytes: raw_sample() for debugging only
+        data = alert_record(self.connection.hgetall(keys.alert(alert_id)))
         if not data:
             return None
-        data["alert"] = json.loads(data.get("alert") or "null")
         data["count"] = int(data.get("count") or 0)
         return data
 
@@ -292,3 +288,15 @@ def _event_args(
             else False,
         },
     }
+
+
+def alert_record(reply: Any) -> dict[str, Any] | None:
+    """An alert as the API, the pages and the notification jobs see it, from the HGETALL of
+    its hash: text fields, the normalised alert decoded, without the raw sample (the sender's
+    bytes: IncidentStore.raw_sample, for debugging only). None when the alert is gone."""
+    data: dict[str, Any] = replies.text_hash(reply)
+    data.pop("raw", None)
+    if not data:
+        return None
+    data["alert"] = json.loads(data.get("alert") or "null")
+    return data
