@@ -16,6 +16,7 @@ from app.drill import drill_decision, is_drill_alert
 from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
+from app.ruleset.policies import inhibit_applies
 from app.sources import Parsed
 from app.store.incidents import Correlated, Correlation, IncidentStore
 
@@ -180,6 +181,7 @@ def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Corre
         else "",
         group_window_seconds=decision.group_window_s,
         group_wait_seconds=decision.group_wait_s,
+        declare_resolved=decision.declare_resolved,
         quiet_period_seconds=decision.resolve_quiet_s,
         suppressed=decision.suppression.reason if decision.suppression else "",
         inhibited_by=_inhibition_keys(ruleset, decision, side="target"),
@@ -199,7 +201,7 @@ def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[s
     return tuple(
         "|".join([rule.name, *(f"{n}={labels.get(n, '')}" for n in rule.equal)])
         for rule in ruleset.inhibit_rules
-        if all_match(getattr(rule, side), labels)
+        if all_match(getattr(rule, side), labels) and inhibit_applies(rule, labels)
     )
 
 

@@ -152,3 +152,27 @@ def test_without_group_wait_responders_are_told_at_once(
     assert notify_job_id(incident, "declared", "") in queues(redis_client)[0].get_job_ids()
     kinds = [e["kind"] for e in app.extensions["klaxon"].incidents.timeline(incident)]
     assert kinds == ["opened", "alert_received", "declared"]
+
+
+def _send_real(client, clock, source: str, name: str) -> dict:
+    """A delivery written by another project (tests/data/webhooks_real/README.md)."""
+    sample = {"alertmanager": "firing", "datadog": "triggered", "opsgenie": "create"}[source]
+    body = (ROOT / "tests" / "data" / "webhooks_real" / source / f"{name}.json").read_bytes()
+    response = post(client, load_fixture(source, sample), body=body)
+    clock.advance(60)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_alerts_without_a_service_never_share_or_mute_across_vendors(example_client, clock) -> None:
+    """No catch-all incident keyed `service=|environment=`, and an open SEV2 without a service
+    does not inhibit an unrelated SEV3 from another vendor (issue 13)."""
+    prometheus = _send_real(example_client, clock, "alertmanager", "zulip_alert")
+    datadog = _send_real(example_client, clock, "datadog", "relay_event_fired")
+    temperature = [a["incident"] for a in prometheus["alerts"]]
+    assert [a["outcome"] for a in prometheus["alerts"]] == ["new", "new"]
+    assert temperature[0] != temperature[1]  # two alerts, neither has a service: two incidents
+    assert datadog["outcome"] == "new", datadog  # a SEV3 under an open SEV2: not inhibited
+    assert datadog["incident"] not in temperature
+    incident = example_client.get(f"/api/incidents/{temperature[0]}", headers=AUTH).get_json()
+    assert not [e for e in incident["timeline"] if e["kind"] == "suppressed"]

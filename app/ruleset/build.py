@@ -132,6 +132,8 @@ class Builder(Checks):
             else None,
             dedup_key=self.template(entry.child("dedup_key")) if "dedup_key" in data else None,
             group_by=tuple(data["group_by"]) if "group_by" in data else None,
+            group_by_empty=data.get("group_by_empty"),
+            declare_resolved=data.get("declare_resolved"),
             group_window_s=_maybe_duration(data.get("group_window")),
             group_wait_s=_maybe_duration(data.get("group_wait")),
             resolve_quiet_s=_maybe_duration(data.get("resolve_quiet")),
@@ -216,6 +218,7 @@ class Builder(Checks):
                     self.matchers(entry, DECISION_FIELDS, ("source_match",)),
                     self.matchers(entry, DECISION_FIELDS, ("target_match",)),
                     tuple(data.get("equal", ())),
+                    bool(data.get("equal_empty", False)),
                 )
             )
         return tuple(result)

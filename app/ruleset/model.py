@@ -99,6 +99,8 @@ class RouteSettings:
     severity_map: tuple[SeverityLookup, ...] | None = None
     dedup_key: Template | None = None
     group_by: tuple[str, ...] | None = None
+    group_by_empty: bool | None = None  # an empty group_by label groups like any value
+    declare_resolved: bool | None = None  # declare even if every alert resolved in group_wait
     group_window_s: int | None = None
     group_wait_s: int | None = None
     resolve_quiet_s: int | None = None
@@ -127,7 +129,8 @@ class InhibitRule:
     location: Location
     source: tuple[Matcher, ...]  # tested against an open incident's labels
     target: tuple[Matcher, ...]  # tested against the new alert's labels
-    equal: tuple[str, ...]  # labels that must be equal on both
+    equal: tuple[str, ...]  # labels that must be equal (and, unless equal_empty, not empty)
+    equal_empty: bool = False  # opt in: empty on both sides counts as equal (Alertmanager's way)
 
 
 @dataclass(frozen=True, slots=True)
