@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.drill import drill_decision, is_drill_alert
@@ -17,6 +17,7 @@ from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
 from app.ruleset.policies import inhibit_applies
+from app.ruleset.services import canonical_service
 from app.sources import Parsed
 from app.store.incidents import Correlated, Correlation, IncidentStore
 
@@ -110,6 +111,10 @@ def _ingest_one(
     own = _own_page(alert, store)
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
+    # The incident records the catalog's name for the service (status page, grouping).
+    service = canonical_service(ruleset.service_names, alert.service)
+    if service != alert.service:
+        alert = replace(alert, service=service)
     decision = classify(alert, ruleset, now)
     if is_drill_alert(alert):  # a fire drill: its own incident, told to the outbox only
         decision = drill_decision(decision, ruleset)

@@ -176,3 +176,52 @@ def test_alerts_without_a_service_never_share_or_mute_across_vendors(example_cli
     assert datadog["incident"] not in temperature
     incident = example_client.get(f"/api/incidents/{temperature[0]}", headers=AUTH).get_json()
     assert not [e for e in incident["timeline"] if e["kind"] == "suppressed"]
+
+
+@pytest.mark.parametrize("spelling", ["search", "Search", "search-api", "Search API"])
+def test_a_manual_declaration_gets_the_services_team(example_client, spelling) -> None:
+    """`service: search` by hand is search's incident, not platform's (issue 13): the catalog
+    (rules/services.yml) names the service and its team."""
+    answer = example_client.post(
+        "/api/incidents",
+        json={"title": "search returns nothing", "severity": "SEV2", "service": spelling},
+        headers=AUTH,
+    )
+    assert answer.status_code == 201, answer.get_json()
+    incident = example_client.get(
+        f"/api/incidents/{answer.get_json()['incident']}", headers=AUTH
+    ).get_json()
+    assert (incident["team"], incident["service"]) == ("search", "search-api")
+
+
+def test_every_spelling_of_a_service_routes_and_groups_as_one(settings, redis_client, clock):
+    """Alerts naming one catalog service in different spellings get the same service, route
+    and group key."""
+    from app.models import Alert, Lifecycle, SourceName
+    from app.ruleset import classify, load_ruleset
+
+    ruleset = load_ruleset(ROOT / "rules")
+    decisions = [
+        classify(
+            Alert(
+                source=source,
+                lifecycle=Lifecycle.TRIGGER,
+                identity="x",
+                delivery_id="d",
+                event_type="t",
+                service=spelling,
+                environment="prod",
+            ),
+            ruleset,
+            0,
+        )
+        for source, spelling in [
+            (SourceName.DATADOG, "search-api"),
+            (SourceName.PAGERDUTY, "Search API"),
+            (SourceName.OPSGENIE, "search"),
+        ]
+    ]
+    assert {d.labels["service"] for d in decisions} == {"search-api"}
+    assert {(d.team, d.group_key) for d in decisions} == {
+        ("search", "team=search|service=search-api")
+    }

@@ -24,6 +24,7 @@ from app.ruleset.model import (
     Team,
 )
 from app.ruleset.sections import BUILT_IN, Entry
+from app.ruleset.services import Service, spelling_key
 from app.ruleset.timewindows import parse_duration
 from app.ruleset.vocabulary import (
     DECISION_FIELDS,
@@ -249,6 +250,36 @@ class Builder(Checks):
             ends,
             self.weekly(entry.child("recurring")) if "recurring" in data else None,
         )
+
+    # -- service catalog -----------------------------------------------------------------------
+
+    def services(self) -> dict[str, Service]:
+        result = {}
+        for name, entry in self.sections.mappings["services"].items():
+            data = entry.value or {}
+            if "team" in data:
+                self.check_team(entry.child("team"), data["team"])
+            result[name] = Service(name, data.get("team", ""), tuple(data.get("aliases", ())))
+        return result
+
+    def service_names(self, services: dict[str, Service]) -> dict[str, str]:
+        """Spelling key -> canonical name; two services claiming one spelling is a problem."""
+        names: dict[str, str] = {}
+        for service in services.values():
+            entry = self.sections.mappings["services"][service.name]
+            for i, spelling in enumerate((service.name, *service.aliases)):
+                key = spelling_key(spelling)
+                owner = names.setdefault(key, service.name)
+                if owner != service.name:
+                    where = entry.child("aliases").child(i - 1) if i else entry
+                    self.report(
+                        where,
+                        f"'{spelling}' names both service '{owner}' and '{service.name}'",
+                        hint="each spelling (case, spaces and punctuation aside) may name "
+                        "one service",
+                        key=not i,
+                    )
+        return names
 
     # -- status page ---------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from app.ruleset.policies import (
     is_in_business_hours,
     silence_suppression,
 )
+from app.ruleset.services import with_canonical_service
 from app.ruleset.vocabulary import PageMode
 
 DEFAULT_RULE = "defaults"
@@ -80,7 +81,7 @@ class Decision:
 
 def classify(alert: Alert, ruleset: RuleSet, now: float) -> Decision:
     """The decision for one alert at `now` (seconds since the epoch)."""
-    labels = alert_labels(alert)
+    labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
     matched = _matching_rules(ruleset, labels)
     return decide(alert, labels, matched, ruleset, now)
 

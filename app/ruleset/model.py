@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from app.models import Severity
 from app.ruleset.matchers import Matcher, RuleIndex
+from app.ruleset.services import Service
 from app.ruleset.templates import Template
 from app.ruleset.timewindows import WeeklyWindow
 from app.ruleset.vocabulary import (
@@ -161,6 +162,9 @@ class RuleSet:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Service -> the Statuspage component ids its incidents affect (statuspage.components).
     statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The service catalog (services:) and every spelling key -> canonical name.
+    services: Mapping[str, Service] = field(default_factory=dict)
+    service_names: Mapping[str, str] = field(default_factory=dict)
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
         default_factory=dict, compare=False, repr=False

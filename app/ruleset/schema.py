@@ -235,6 +235,10 @@ STATUSPAGE = obj(
     }
 )
 
+SERVICE_ENTRY = obj(
+    {"description": TEXT, "team": TEXT, "aliases": array(TEXT)},
+)
+
 RULES_FILE: Schema = obj(
     {
         "environment": {
@@ -254,6 +258,11 @@ RULES_FILE: Schema = obj(
         "inhibit_rules": array(INHIBIT_RULE),
         "silences": array(SILENCE),
         "statuspage": STATUSPAGE,
+        "services": {
+            "type": "object",
+            "additionalProperties": SERVICE_ENTRY,
+            "propertyNames": {"pattern": SERVICE},
+        },
     }
 )
 

@@ -307,3 +307,23 @@ routes:
     )
     assert classify(alert(service="payments-api"), ruleset, 0).declare_resolved
     assert not classify(alert(service="other"), ruleset, 0).declare_resolved
+
+
+def test_a_spelling_claimed_by_two_services_is_reported(tmp_path: Path) -> None:
+    from app.errors import RulesError
+
+    with pytest.raises(RulesError) as raised:
+        rules(
+            tmp_path,
+            BASE
+            + """
+routes:
+  - {name: catch-all, team: platform}
+services:
+  checkout-api: {team: checkout, aliases: [checkout]}
+  checkout-web: {team: checkout, aliases: ["Checkout"]}
+""",
+        )
+    [problem] = raised.value.problems
+    assert "'Checkout' names both service 'checkout-api' and 'checkout-web'" in problem
+    assert "rules.yml:11" in problem
