@@ -16,6 +16,8 @@ from werkzeug.datastructures import Headers
 from app.models import Lifecycle
 from app.sources.alertmanager import AlertmanagerSource
 from app.sources.datadog import DatadogSource
+from app.sources.grafana import GrafanaSource
+from app.sources.opsgenie import OpsgenieSource
 
 REAL = Path(__file__).parent / "data" / "webhooks_real"
 # Authentic headers come from the hand-written sample of the same source.
@@ -137,6 +139,16 @@ def test_real_deliveries_map_sensibly():
     assert am[0].lifecycle is Lifecycle.TRIGGER and am[0].occurred_at == pytest.approx(
         1580948278.432911
     )
+    [created] = parse(OpsgenieSource("unused"), "opsgenie", "zulip_create").alerts
+    assert created.lifecycle is Lifecycle.TRIGGER and created.title == "another alert"
+    assert created.source_severity == "P3"  # sent as the number 3
+    [closed] = parse(OpsgenieSource("unused"), "opsgenie", "zulip_close").alerts
+    assert closed.lifecycle is Lifecycle.RESOLVE and closed.service == ""
+    [grafana] = parse(
+        GrafanaSource("unused", "X-Grafana-Alerting-Signature"), "grafana", "zulip_alert_9_resolved"
+    ).alerts
+    assert grafana.lifecycle is Lifecycle.RESOLVE and grafana.identity == "d8a21484c9c25a60"
+    assert [link.text for link in grafana.links] == ["Source", "Runbook"]  # empty URLs dropped
     dd = parse(DatadogSource("unused"), "datadog", "relay_event_fired")
     assert dd.delivery_id == "5485379890863845239"
     assert dd.alerts[0].title == "[TEST] Host Cluster Alert"
