@@ -283,6 +283,32 @@ def test_an_alert_firing_again_after_a_quiet_group_wait_is_declared(
     assert store.is_declared(first.incident_id)
 
 
+def test_an_incident_nobody_was_told_of_mutes_no_alerts(store, clock, redis_client) -> None:
+    from workers.ticker import tick
+
+    outage = decide(
+        severity=Severity.SEV1, group_wait_seconds=30, provides_inhibit=("sev1|checkout-api",)
+    )
+    first = store.correlate(alert("web-03"), outage, b"{}")
+    store.correlate(alert("web-03", Lifecycle.RESOLVE), outage, b"{}")
+    clock.advance(31)
+    tick(redis_client, clock, store)  # resolved before declared
+    minor = store.correlate(
+        alert("disk", severity="P4"),
+        decide(severity=Severity.SEV4, group_key="other", inhibited_by=("sev1|checkout-api",)),
+        b"{}",
+    )
+    assert minor.outcome is Outcome.NEW, minor.reason
+    again = store.correlate(alert("web-03"), outage, b"{}")  # the outage is back: it mutes again
+    assert again.incident_id == first.incident_id
+    later = store.correlate(
+        alert("cpu", severity="P4"),
+        decide(severity=Severity.SEV4, group_key="other2", inhibited_by=("sev1|checkout-api",)),
+        b"{}",
+    )
+    assert later.outcome is Outcome.SUPPRESSED
+
+
 def test_a_route_can_opt_in_to_declaring_a_resolved_incident(store, clock, redis_client) -> None:
     wait = decide(group_wait_seconds=30, declare_resolved=True)
     first = store.correlate(alert("web-03"), wait, b"{}")

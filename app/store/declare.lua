@@ -39,6 +39,12 @@ if tonumber(redis.call('HGET', ikey, 'open_alerts') or '1') <= 0 and
                        ' alert(s) resolved during group_wait; nobody paged',
                'data', cjson.encode({alerts = gathered}))
   end
+  -- Nobody was told of it, so it mutes nobody's alerts (an alert firing again re-registers).
+  for _, key in ipairs(redis.call('SMEMBERS', ikey .. ':inhibits')) do
+    if redis.call('GET', P .. ':inhibit:' .. key) == id then
+      redis.call('DEL', P .. ':inhibit:' .. key)
+    end
+  end
   local wait = tonumber(redis.call('HGET', ikey, 'notify_after') or now) -
                tonumber(redis.call('HGET', ikey, 'created_at') or now)
   redis.call('ZADD', P .. ':timers', tonumber(now) + math.max(wait, 15), 'declare:' .. id)
