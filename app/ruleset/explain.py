@@ -26,6 +26,8 @@ def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
     the decision."""
     labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
     lines, matched = _trace(ruleset, labels)
+    if labels.get("service", "") != alert.service:
+        lines.insert(0, f"service '{alert.service}' is '{labels['service']}' in the catalog")
     decision = decide(alert, labels, matched, ruleset, now)
     return Explanation(
         tuple(lines + _decision_lines(decision, _components(alert, ruleset))), decision

@@ -327,3 +327,21 @@ services:
     [problem] = raised.value.problems
     assert "'Checkout' names both service 'checkout-api' and 'checkout-web'" in problem
     assert "rules.yml:11" in problem
+
+
+def test_explain_shows_the_catalog_name_of_a_service(tmp_path: Path) -> None:
+    ruleset = rules(
+        tmp_path,
+        BASE
+        + """
+routes:
+  - {name: search, match: {service: search-api}, team: search}
+  - {name: catch-all, team: platform}
+services:
+  search-api: {team: search, aliases: [search]}
+""",
+    )
+    explanation = explain(alert(service="Search"), ruleset, MONDAY_NOON)
+    assert explanation.lines[0] == "service 'Search' is 'search-api' in the catalog"
+    assert explanation.decision.team == "search"
+    assert explain(alert(service="search-api"), ruleset, MONDAY_NOON).lines[0].startswith("  + ")
