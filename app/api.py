@@ -21,6 +21,7 @@ from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
 from app.postmortem import draft_for
 from app.ruleset import classify
+from app.ruleset.services import canonical_service
 from app.store import keys
 from app.store.incidents import STATUSES
 from app.token_guard import token_accepted
@@ -107,13 +108,15 @@ def declare_incident() -> tuple[dict[str, Any], int]:
         event_type="declared",
         title=title,
         description=_text(body, "summary", 5000),
-        service=_text(body, "service", 200),
+        service=canonical_service(klaxon.ruleset.service_names, _text(body, "service", 200)),
         environment=_text(body, "environment", 100),
         source_severity=severity,
         actor=_text(body, "by", 100) or "API",
     )
     decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
-    team = _text(body, "team", 100) or decision.team
+    # The team that owns the service in the catalog, else the one the routes give.
+    catalog = klaxon.ruleset.services.get(alert.service)
+    team = _text(body, "team", 100) or (catalog.team if catalog else "") or decision.team
     if team not in klaxon.ruleset.teams:
         raise PayloadError(
             "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.drill import drill_decision, is_drill_alert
 from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
 from app.ruleset.matchers import all_match
+from app.ruleset.policies import inhibit_applies
+from app.ruleset.services import canonical_service
 from app.sources import Parsed
 from app.store.incidents import Correlated, Correlation, IncidentStore
 
@@ -109,6 +111,10 @@ def _ingest_one(
     own = _own_page(alert, store)
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
+    # The incident records the catalog's name for the service (status page, grouping).
+    service = canonical_service(ruleset.service_names, alert.service)
+    if service != alert.service:
+        alert = replace(alert, service=service)
     decision = classify(alert, ruleset, now)
     if is_drill_alert(alert):  # a fire drill: its own incident, told to the outbox only
         decision = drill_decision(decision, ruleset)
@@ -180,6 +186,7 @@ def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Corre
         else "",
         group_window_seconds=decision.group_window_s,
         group_wait_seconds=decision.group_wait_s,
+        declare_resolved=decision.declare_resolved,
         quiet_period_seconds=decision.resolve_quiet_s,
         suppressed=decision.suppression.reason if decision.suppression else "",
         inhibited_by=_inhibition_keys(ruleset, decision, side="target"),
@@ -199,7 +206,7 @@ def _inhibition_keys(ruleset: RuleSet, decision: Decision, side: str) -> tuple[s
     return tuple(
         "|".join([rule.name, *(f"{n}={labels.get(n, '')}" for n in rule.equal)])
         for rule in ruleset.inhibit_rules
-        if all_match(getattr(rule, side), labels)
+        if all_match(getattr(rule, side), labels) and inhibit_applies(rule, labels)
     )
 
 

@@ -137,3 +137,25 @@ def test_a_published_post_mortem_is_not_chased(world, redis_client, clock) -> No
     step(redis_client, clock, world, 48 * 3600)
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     assert not any(e["kind"] == "reminder" for e in timeline["timeline"])
+
+
+def test_a_problem_gone_within_group_wait_pages_nobody(
+    world, redis_client, clock, fake_pagerduty
+) -> None:
+    """Quiet when it's over (issue 13): checkout's monitor triggers and recovers inside its
+    1 m group_wait. No page, no status page; the timeline says why; the quiet period closes
+    it without telling anyone it ended."""
+    client = world.test_client()
+    incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    clock.advance(20)
+    recovered = post(client, load_fixture("datadog", "recovered")).get_json()
+    assert recovered["outcome"] == "resolved" and recovered["incident"] == incident
+    assert step(redis_client, clock, world, 41) == ["declare"]
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    kinds = [e["kind"] for e in timeline["timeline"]]
+    assert "resolved_before_declared" in kinds and "declared" not in kinds
+    for _ in range(6):
+        step(redis_client, clock, world, MINUTE)
+    answer = client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()
+    assert answer["status"] == "resolved"
+    assert pages(fake_pagerduty) == []

@@ -213,7 +213,9 @@ def test_timers_survive_a_restart_and_fire_once(redis_client, redis_url, clock) 
     from workers.ticker import tick
 
     before = IncidentStore(connect(redis_url), clock, 3600)
-    first = before.correlate(alert("web-03"), decide(quiet_period_seconds=60), b"{}")
+    # declare_resolved: the declaration is due although the alert is already resolved.
+    opted_in = decide(quiet_period_seconds=60, declare_resolved=True)
+    first = before.correlate(alert("web-03"), opted_in, b"{}")
     before.correlate(alert("web-03", Lifecycle.RESOLVE), decide(), b"{}")
     clock.advance(3600)  # every process was down while the timer fell due
 
@@ -238,6 +240,81 @@ def test_group_wait_gathers_a_burst_and_declares_once(store, clock, redis_client
     declared = [e for e in store.timeline(first.incident_id) if e["kind"] == "declared"]
     assert len(declared) == 1 and declared[0]["data"]["alerts"] == 2
     assert store.declare(first.incident_id) == "already_declared"
+
+
+def test_an_incident_over_within_group_wait_is_not_declared(store, clock, redis_client) -> None:
+    """Quiet when it's over: nobody is paged for a problem that already went away; the
+    timeline says so once, and the quiet period resolves it without a declaration."""
+    from workers.ticker import tick
+
+    wait = decide(group_wait_seconds=30)
+    first = store.correlate(alert("web-03"), wait, b"{}")
+    clock.advance(10)
+    store.correlate(alert("web-03", Lifecycle.RESOLVE), wait, b"{}")
+    clock.advance(21)
+    assert [t.kind for t in tick(redis_client, clock, store)] == ["declare"]
+    assert not store.is_declared(first.incident_id)
+    clock.advance(30)
+    assert [t.kind for t in tick(redis_client, clock, store)] == ["declare"]  # a second look
+    kinds = [e["kind"] for e in store.timeline(first.incident_id)]
+    assert kinds.count("resolved_before_declared") == 1 and "declared" not in kinds
+    clock.advance(300)
+    assert {t.kind for t in tick(redis_client, clock, store)} == {"resolve", "declare"}
+    assert store.incident(first.incident_id)["status"] == "resolved"
+    assert not store.is_declared(first.incident_id)
+
+
+def test_an_alert_firing_again_after_a_quiet_group_wait_is_declared(
+    store, clock, redis_client
+) -> None:
+    from workers.ticker import tick
+
+    wait = decide(group_wait_seconds=30)
+    first = store.correlate(alert("web-03"), wait, b"{}")
+    store.correlate(alert("web-03", Lifecycle.RESOLVE), wait, b"{}")
+    clock.advance(31)
+    tick(redis_client, clock, store)
+    assert not store.is_declared(first.incident_id)
+    clock.advance(60)
+    again = store.correlate(alert("web-03"), wait, b"{}")  # back, inside the quiet period
+    assert again.incident_id == first.incident_id
+    clock.advance(30)
+    assert [t.kind for t in tick(redis_client, clock, store)] == ["declare"]
+    assert store.is_declared(first.incident_id)
+
+
+def test_an_incident_nobody_was_told_of_mutes_no_alerts(store, clock, redis_client) -> None:
+    from workers.ticker import tick
+
+    outage = decide(
+        severity=Severity.SEV1, group_wait_seconds=30, provides_inhibit=("sev1|checkout-api",)
+    )
+    first = store.correlate(alert("web-03"), outage, b"{}")
+    store.correlate(alert("web-03", Lifecycle.RESOLVE), outage, b"{}")
+    clock.advance(31)
+    tick(redis_client, clock, store)  # resolved before declared
+    minor = store.correlate(
+        alert("disk", severity="P4"),
+        decide(severity=Severity.SEV4, group_key="other", inhibited_by=("sev1|checkout-api",)),
+        b"{}",
+    )
+    assert minor.outcome is Outcome.NEW, minor.reason
+    again = store.correlate(alert("web-03"), outage, b"{}")  # the outage is back: it mutes again
+    assert again.incident_id == first.incident_id
+    later = store.correlate(
+        alert("cpu", severity="P4"),
+        decide(severity=Severity.SEV4, group_key="other2", inhibited_by=("sev1|checkout-api",)),
+        b"{}",
+    )
+    assert later.outcome is Outcome.SUPPRESSED
+
+
+def test_a_route_can_opt_in_to_declaring_a_resolved_incident(store, clock, redis_client) -> None:
+    wait = decide(group_wait_seconds=30, declare_resolved=True)
+    first = store.correlate(alert("web-03"), wait, b"{}")
+    store.correlate(alert("web-03", Lifecycle.RESOLVE), wait, b"{}")
+    clock.advance(31)
+    assert store.declare(first.incident_id) == "declared"
 
 
 def test_a_flapping_alert_holds_its_incident_until_it_calms_down(

@@ -152,3 +152,76 @@ def test_without_group_wait_responders_are_told_at_once(
     assert notify_job_id(incident, "declared", "") in queues(redis_client)[0].get_job_ids()
     kinds = [e["kind"] for e in app.extensions["klaxon"].incidents.timeline(incident)]
     assert kinds == ["opened", "alert_received", "declared"]
+
+
+def _send_real(client, clock, source: str, name: str) -> dict:
+    """A delivery written by another project (tests/data/webhooks_real/README.md)."""
+    sample = {"alertmanager": "firing", "datadog": "triggered", "opsgenie": "create"}[source]
+    body = (ROOT / "tests" / "data" / "webhooks_real" / source / f"{name}.json").read_bytes()
+    response = post(client, load_fixture(source, sample), body=body)
+    clock.advance(60)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_alerts_without_a_service_never_share_or_mute_across_vendors(example_client, clock) -> None:
+    """No catch-all incident keyed `service=|environment=`, and an open SEV2 without a service
+    does not inhibit an unrelated SEV3 from another vendor (issue 13)."""
+    prometheus = _send_real(example_client, clock, "alertmanager", "zulip_alert")
+    datadog = _send_real(example_client, clock, "datadog", "relay_event_fired")
+    temperature = [a["incident"] for a in prometheus["alerts"]]
+    assert [a["outcome"] for a in prometheus["alerts"]] == ["new", "new"]
+    assert temperature[0] != temperature[1]  # two alerts, neither has a service: two incidents
+    assert datadog["outcome"] == "new", datadog  # a SEV3 under an open SEV2: not inhibited
+    assert datadog["incident"] not in temperature
+    incident = example_client.get(f"/api/incidents/{temperature[0]}", headers=AUTH).get_json()
+    assert not [e for e in incident["timeline"] if e["kind"] == "suppressed"]
+
+
+@pytest.mark.parametrize("spelling", ["search", "Search", "search-api", "Search API"])
+def test_a_manual_declaration_gets_the_services_team(example_client, spelling) -> None:
+    """`service: search` by hand is search's incident, not platform's (issue 13): the catalog
+    (rules/services.yml) names the service and its team."""
+    answer = example_client.post(
+        "/api/incidents",
+        json={"title": "search returns nothing", "severity": "SEV2", "service": spelling},
+        headers=AUTH,
+    )
+    assert answer.status_code == 201, answer.get_json()
+    incident = example_client.get(
+        f"/api/incidents/{answer.get_json()['incident']}", headers=AUTH
+    ).get_json()
+    assert (incident["team"], incident["service"]) == ("search", "search-api")
+
+
+def test_every_spelling_of_a_service_routes_and_groups_as_one(settings, redis_client, clock):
+    """Alerts naming one catalog service in different spellings get the same service, route
+    and group key."""
+    from app.models import Alert, Lifecycle, SourceName
+    from app.ruleset import classify, load_ruleset
+
+    ruleset = load_ruleset(ROOT / "rules")
+    decisions = [
+        classify(
+            Alert(
+                source=source,
+                lifecycle=Lifecycle.TRIGGER,
+                identity="x",
+                delivery_id="d",
+                event_type="t",
+                service=spelling,
+                environment="prod",
+            ),
+            ruleset,
+            0,
+        )
+        for source, spelling in [
+            (SourceName.DATADOG, "search-api"),
+            (SourceName.PAGERDUTY, "Search API"),
+            (SourceName.OPSGENIE, "search"),
+        ]
+    ]
+    assert {d.labels["service"] for d in decisions} == {"search-api"}
+    assert {(d.team, d.group_key) for d in decisions} == {
+        ("search", "team=search|service=search-api")
+    }

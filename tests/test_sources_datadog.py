@@ -175,7 +175,6 @@ def test_tags_comma_string_become_a_map():
 @pytest.mark.parametrize(
     ("key", "value", "field"),
     [
-        ("id", None, "id"),
         ("id", {"x": 1}, "id"),
         ("id", True, "id"),
         ("id", "9" * 513, "id"),

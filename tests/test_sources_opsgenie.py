@@ -157,11 +157,12 @@ def test_alert_id_as_number_or_string_is_the_same_alert():
     )
 
 
-@pytest.mark.parametrize("priority", ["P3", 3, "2"])
-def test_priority_in_its_observed_forms(priority):
+@pytest.mark.parametrize(("priority", "read"), [("P3", "P3"), (3, "P3"), ("2", "P2")])
+def test_priority_in_its_observed_forms(priority, read):
+    """A bare number is the same priority, so the P1..P5 severity map applies to it too."""
     payload = _with_action("Create")
     payload["alert"]["priority"] = priority
-    assert parse("create", payload).alerts[0].source_severity == str(priority)
+    assert parse("create", payload).alerts[0].source_severity == read
 
 
 @pytest.mark.parametrize(

@@ -137,7 +137,11 @@ class IncidentTimers:
 
     def resolve(self, timer: Timer) -> None:
         result = self.incidents.resolve(timer.incident_id, by="quiet period")
-        if self._logged(timer, result) == "resolved":
+        # Never declared (resolved before group_wait ended): nobody was told it began, so
+        # nobody is told it ended.
+        if self._logged(timer, result) == "resolved" and self.incidents.is_declared(
+            timer.incident_id
+        ):
             self._notify(timer.incident_id, "resolved", "", "all alerts resolved")
 
     # -- helpers ------------------------------------------------------------------------------

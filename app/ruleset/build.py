@@ -24,6 +24,7 @@ from app.ruleset.model import (
     Team,
 )
 from app.ruleset.sections import BUILT_IN, Entry
+from app.ruleset.services import Service, spelling_key
 from app.ruleset.timewindows import parse_duration
 from app.ruleset.vocabulary import (
     DECISION_FIELDS,
@@ -132,6 +133,8 @@ class Builder(Checks):
             else None,
             dedup_key=self.template(entry.child("dedup_key")) if "dedup_key" in data else None,
             group_by=tuple(data["group_by"]) if "group_by" in data else None,
+            group_by_empty=data.get("group_by_empty"),
+            declare_resolved=data.get("declare_resolved"),
             group_window_s=_maybe_duration(data.get("group_window")),
             group_wait_s=_maybe_duration(data.get("group_wait")),
             resolve_quiet_s=_maybe_duration(data.get("resolve_quiet")),
@@ -216,6 +219,7 @@ class Builder(Checks):
                     self.matchers(entry, DECISION_FIELDS, ("source_match",)),
                     self.matchers(entry, DECISION_FIELDS, ("target_match",)),
                     tuple(data.get("equal", ())),
+                    bool(data.get("equal_empty", False)),
                 )
             )
         return tuple(result)
@@ -246,6 +250,36 @@ class Builder(Checks):
             ends,
             self.weekly(entry.child("recurring")) if "recurring" in data else None,
         )
+
+    # -- service catalog -----------------------------------------------------------------------
+
+    def services(self) -> dict[str, Service]:
+        result = {}
+        for name, entry in self.sections.mappings["services"].items():
+            data = entry.value or {}
+            if "team" in data:
+                self.check_team(entry.child("team"), data["team"])
+            result[name] = Service(name, data.get("team", ""), tuple(data.get("aliases", ())))
+        return result
+
+    def service_names(self, services: dict[str, Service]) -> dict[str, str]:
+        """Spelling key -> canonical name; two services claiming one spelling is a problem."""
+        names: dict[str, str] = {}
+        for service in services.values():
+            entry = self.sections.mappings["services"][service.name]
+            for i, spelling in enumerate((service.name, *service.aliases)):
+                key = spelling_key(spelling)
+                owner = names.setdefault(key, service.name)
+                if owner != service.name:
+                    where = entry.child("aliases").child(i - 1) if i else entry
+                    self.report(
+                        where,
+                        f"'{spelling}' names both service '{owner}' and '{service.name}'",
+                        hint="each spelling (case, spaces and punctuation aside) may name "
+                        "one service",
+                        key=not i,
+                    )
+        return names
 
     # -- status page ---------------------------------------------------------------------------
 

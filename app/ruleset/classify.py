@@ -29,6 +29,7 @@ from app.ruleset.policies import (
     is_in_business_hours,
     silence_suppression,
 )
+from app.ruleset.services import with_canonical_service
 from app.ruleset.vocabulary import PageMode
 
 DEFAULT_RULE = "defaults"
@@ -56,6 +57,8 @@ class Decision:
     ignored: bool  # a route said ignore: answer "ignored", store nothing
     suppression: Suppression | None  # silence or maintenance; inhibition/flapping are checked
     labels: Mapping[str, str]  # alert labels + team + severity: what inhibition compares
+    # Declare (page) an incident even when all its alerts resolved during group_wait.
+    declare_resolved: bool = False
 
     @property
     def reason(self) -> str:
@@ -78,7 +81,7 @@ class Decision:
 
 def classify(alert: Alert, ruleset: RuleSet, now: float) -> Decision:
     """The decision for one alert at `now` (seconds since the epoch)."""
-    labels = alert_labels(alert)
+    labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
     matched = _matching_rules(ruleset, labels)
     return decide(alert, labels, matched, ruleset, now)
 
@@ -116,7 +119,7 @@ def decide(
         str(ruleset.version),
         why,
         _dedup_key(settings, labels, alert),
-        _group_key(settings, labels),
+        _group_key(settings, labels, _dedup_key(settings, labels, alert)),
         settings.group_window_s or 0,
         settings.group_wait_s or 0,
         settings.resolve_quiet_s or 0,
@@ -126,6 +129,7 @@ def decide(
         bool(settings.ignore),
         suppression,
         labels,
+        bool(settings.declare_resolved),
     )
 
 
@@ -186,8 +190,15 @@ def _dedup_key(settings: RouteSettings, labels: Labels, alert: Alert) -> str:
     return rendered if rendered is not None else f"{alert.source}:{alert.identity}"
 
 
-def _group_key(settings: RouteSettings, labels: Labels) -> str:
-    return "|".join(f"{name}={labels.get(name, '')}" for name in settings.group_by or ())
+def _group_key(settings: RouteSettings, labels: Labels, dedup_key: str) -> str:
+    names = settings.group_by or ()
+    key = "|".join(f"{name}={labels.get(name, '')}" for name in names)
+    if settings.group_by_empty or all(labels.get(name) for name in names):
+        return key
+    # No matching on nothing: an alert missing a group_by label (no service, say) would share
+    # one catch-all incident with every such alert from every vendor. It groups only with
+    # itself (its re-fires within the window) unless the route sets group_by_empty.
+    return f"{key}|alert={dedup_key}"
 
 
 def suppression_for(

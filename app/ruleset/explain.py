@@ -12,6 +12,7 @@ from app.ruleset.components import affected_components
 from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import Labels, Matcher
 from app.ruleset.model import Rule, RuleSet
+from app.ruleset.services import with_canonical_service
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +24,10 @@ class Explanation:
 def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
     """One trace line per route (tried and matched, tried and why not, or not reached), then
     the decision."""
-    labels = alert_labels(alert)
+    labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
     lines, matched = _trace(ruleset, labels)
+    if labels.get("service", "") != alert.service:
+        lines.insert(0, f"service '{alert.service}' is '{labels['service']}' in the catalog")
     decision = decide(alert, labels, matched, ruleset, now)
     return Explanation(
         tuple(lines + _decision_lines(decision, _components(alert, ruleset))), decision

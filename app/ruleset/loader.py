@@ -97,6 +97,7 @@ def _read_all(files: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
 
 def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
     rules = builder.rules()
+    services = builder.services()
     return RuleSet(
         version=version,
         directory=directory,
@@ -109,6 +110,8 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         inhibit_rules=builder.inhibit_rules(),
         silences=builder.silences(),
         statuspage_components=builder.statuspage_components(),
+        services=services,
+        service_names=builder.service_names(services),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
     )
 

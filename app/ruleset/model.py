@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from app.models import Severity
 from app.ruleset.matchers import Matcher, RuleIndex
+from app.ruleset.services import Service
 from app.ruleset.templates import Template
 from app.ruleset.timewindows import WeeklyWindow
 from app.ruleset.vocabulary import (
@@ -99,6 +100,8 @@ class RouteSettings:
     severity_map: tuple[SeverityLookup, ...] | None = None
     dedup_key: Template | None = None
     group_by: tuple[str, ...] | None = None
+    group_by_empty: bool | None = None  # an empty group_by label groups like any value
+    declare_resolved: bool | None = None  # declare even if every alert resolved in group_wait
     group_window_s: int | None = None
     group_wait_s: int | None = None
     resolve_quiet_s: int | None = None
@@ -127,7 +130,8 @@ class InhibitRule:
     location: Location
     source: tuple[Matcher, ...]  # tested against an open incident's labels
     target: tuple[Matcher, ...]  # tested against the new alert's labels
-    equal: tuple[str, ...]  # labels that must be equal on both
+    equal: tuple[str, ...]  # labels that must be equal (and, unless equal_empty, not empty)
+    equal_empty: bool = False  # opt in: empty on both sides counts as equal (Alertmanager's way)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,9 @@ class RuleSet:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Service -> the Statuspage component ids its incidents affect (statuspage.components).
     statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The service catalog (services:) and every spelling key -> canonical name.
+    services: Mapping[str, Service] = field(default_factory=dict)
+    service_names: Mapping[str, str] = field(default_factory=dict)
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
         default_factory=dict, compare=False, repr=False

@@ -70,9 +70,19 @@ def check_inhibition(
     return None
 
 
+def inhibit_applies(rule: InhibitRule, labels: Mapping[str, str]) -> bool:
+    """Whether these labels can take part in the rule at all: every `equal` label has a
+    value, unless the rule sets equal_empty. Unlike Alertmanager, empty is not equal to empty:
+    an open SEV1 without a service must not mute every service's minor alerts."""
+    return rule.equal_empty or all(labels.get(name) for name in rule.equal)
+
+
 def _equal(rule: InhibitRule, labels: Labels, incident: Mapping[str, str]) -> bool:
-    # As in Alertmanager, a label absent on both sides counts as equal.
-    return all(labels.get(name) == incident.get(name) for name in rule.equal)
+    return (
+        inhibit_applies(rule, labels)
+        and inhibit_applies(rule, incident)
+        and all(labels.get(name, "") == incident.get(name, "") for name in rule.equal)
+    )
 
 
 def _inhibit_reason(rule: InhibitRule, labels: Labels, incident: Mapping[str, str]) -> str:

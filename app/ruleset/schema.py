@@ -124,8 +124,10 @@ WEEKLY = obj(
 
 GROUPING = {
     "group_by": array(TEXT),
+    "group_by_empty": BOOL,
     "group_window": duration(),
     "group_wait": duration(),
+    "declare_resolved": BOOL,
     "resolve_quiet": duration(),
     "dedup_key": TEXT,
     "flapping": FLAPPING,
@@ -196,6 +198,7 @@ INHIBIT_RULE = obj(
         "source_match": MATCH,
         "target_match": MATCH,
         "equal": array(TEXT),
+        "equal_empty": BOOL,
     },
     required=("name", "source_match", "target_match"),
 )
@@ -232,6 +235,10 @@ STATUSPAGE = obj(
     }
 )
 
+SERVICE_ENTRY = obj(
+    {"description": TEXT, "team": TEXT, "aliases": array(TEXT)},
+)
+
 RULES_FILE: Schema = obj(
     {
         "environment": {
@@ -251,6 +258,11 @@ RULES_FILE: Schema = obj(
         "inhibit_rules": array(INHIBIT_RULE),
         "silences": array(SILENCE),
         "statuspage": STATUSPAGE,
+        "services": {
+            "type": "object",
+            "additionalProperties": SERVICE_ENTRY,
+            "propertyNames": {"pattern": SERVICE},
+        },
     }
 )
 

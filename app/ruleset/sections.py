@@ -17,6 +17,7 @@ MAPPING_SECTIONS = (
     "teams",
     "defaults",
     "statuspage.components",
+    "services",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
 # Sections whose mappings sit one level down, merged per entry: two files may each map their

@@ -18,7 +18,7 @@ from app.ruleset.classify import NO_FLAPPING, Decision, classify, suppression_fo
 from app.ruleset.components import affected_components
 from app.ruleset.matchers import all_match
 from app.ruleset.model import FlapPolicy, InhibitRule, Location, RuleSet, SeverityPolicy, Team
-from app.ruleset.policies import Suppression, span
+from app.ruleset.policies import Suppression, inhibit_applies, span
 from app.ruleset.vocabulary import StatuspageImpact, Suppressed
 
 # Every field a verdict has, in the order a report lists them. The names are explain's and
@@ -165,7 +165,7 @@ def _inhibit_rules(rules: Sequence[InhibitRule], labels: Mapping[str, str], side
     app/pipeline.py stores, in words."""
     found = []
     for rule in rules:
-        if all_match(getattr(rule, side), labels):
+        if all_match(getattr(rule, side), labels) and inhibit_applies(rule, labels):
             equal = ", ".join(f"{name}={labels.get(name, '')}" for name in rule.equal)
             found.append(f"{rule.name} ({equal})" if equal else rule.name)
     return "; ".join(found) or NONE

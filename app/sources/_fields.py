@@ -124,7 +124,7 @@ class Fields:
 
     def timestamp(self, path: str) -> float | None:
         value = self.raw(path, None)
-        if value is None or value == "":
+        if value is None or value == "" or is_zero_time(value):
             return None
         seconds = parse_timestamp(value)
         if seconds is None:
@@ -155,9 +155,15 @@ def parse_timestamp(value: Any) -> float | None:
     return float(value)
 
 
+def is_zero_time(value: Any) -> bool:
+    """Go's zero time.Time, which Alertmanager sends as endsAt for "not ended yet" (and, from
+    some senders, on a resolved alert too): no time at all, not a bad one."""
+    return isinstance(value, str) and value.strip().startswith("0001-01-01")
+
+
 def _parse_iso(text: str) -> float | None:
-    if text.startswith("0001-01-01"):
-        return None  # Alertmanager's "not ended yet"
+    if is_zero_time(text):
+        return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -19,7 +19,14 @@ from typing import Any, ClassVar
 from app.errors import PayloadError
 from app.models import Alert, Lifecycle, SourceName
 from app.sources import Parsed, SignedTimestamp
-from app.sources._fields import MAX_TEXT_CHARS, MAX_TITLE_CHARS, Fields, link, tags_from_strings
+from app.sources._fields import (
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    Fields,
+    body_digest,
+    link,
+    tags_from_strings,
+)
 from app.sources._signing import presented_tokens, require_configured, verify_token
 
 TRANSITIONS = {
@@ -50,7 +57,9 @@ _TITLE = re.compile(
 class DatadogSource:
     name: ClassVar[SourceName] = SourceName.DATADOG
     # Not signed: the token holder can send anything, so a replay is no stronger than a forgery.
-    delivery_identity: ClassVar[str] = "the notification id ($ID), or the incident and its state"
+    delivery_identity: ClassVar[str] = (
+        "the notification id ($ID), or the incident and its state, or else a hash of the body"
+    )
 
     def __init__(self, token: str, insecure_dev: bool = False) -> None:
         self._token = token
@@ -72,9 +81,9 @@ class DatadogSource:
         fields = Fields(self.name, payload)
         if "incident_public_id" in payload:
             return _parse_incident(fields)
-        delivery_id = fields.ident("id", required=False)
-        if not delivery_id:
-            fields.ident("id")  # raises: every template carries $ID
+        # A custom payload without $ID still names its delivery: Datadog does not retry a 4xx,
+        # so refusing it would lose the alert. Its own retries resend the same bytes.
+        delivery_id = fields.ident("id", required=False) or f"body:{body_digest(body)}"
         if isinstance(payload.get("alert"), dict):
             return _parse_monitor(fields, delivery_id)
         return _parse_default_payload(fields, delivery_id)

@@ -156,7 +156,8 @@ local function open_incident()
              'updated_at', e.now, 'last_alert_at', e.now, 'open_alerts', 0, 'duplicates', 0,
              'rule', d.rule, 'rule_location', d.rule_location, 'rules_version', d.rules_version,
              'service', e.service, 'environment', e.environment,
-             'quiet_period', d.quiet_period or 0, 'notify_after', now + (d.group_wait or 0))
+             'quiet_period', d.quiet_period or 0, 'notify_after', now + (d.group_wait or 0),
+             'declare_resolved', d.declare_resolved and '1' or '0')
   redis.call('ZADD', k('incidents'), now, id)
   redis.call('ZADD', k('incidents', 'open'), now, id)
   if d.group_key ~= '' then

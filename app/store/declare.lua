@@ -1,5 +1,6 @@
 -- declare.lua: the incident's group_wait is over; record that responders are to be told now.
--- Idempotent: returns 'declared' once, then 'already_declared' (or 'resolved' / 'unknown').
+-- Idempotent: returns 'declared' once, then 'already_declared' (or 'resolved' / 'unknown'),
+-- or 'held' (flapping) / 'quiet' (every alert already resolved) with a later look scheduled.
 -- ARGV: prefix, incident id, now
 local P, id, now = ARGV[1], ARGV[2], ARGV[3]
 local ikey = P .. ':incident:' .. id
@@ -23,6 +24,31 @@ if redis.call('HGET', ikey, 'held') == '1' then
     return 'held'
   end
   redis.call('HSET', ikey, 'held', '0')
+end
+-- Quiet when it's over: every alert resolved during group_wait, so nobody is paged and no
+-- public incident opens (unless the route set declare_resolved). The incident stays open
+-- for its quiet period: an alert that fires again joins it, and this timer, looking again
+-- every group_wait, then declares it; otherwise the quiet period resolves it.
+if tonumber(redis.call('HGET', ikey, 'open_alerts') or '1') <= 0 and
+   redis.call('HGET', ikey, 'declare_resolved') ~= '1' then
+  if redis.call('HSETNX', ikey, 'resolved_before_declared', now) == 1 then
+    local gathered = redis.call('SCARD', ikey .. ':alerts')
+    redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', now,
+               'kind', 'resolved_before_declared',
+               'text', 'resolved before declared: all ' .. gathered ..
+                       ' alert(s) resolved during group_wait; nobody paged',
+               'data', cjson.encode({alerts = gathered}))
+  end
+  -- Nobody was told of it, so it mutes nobody's alerts (an alert firing again re-registers).
+  for _, key in ipairs(redis.call('SMEMBERS', ikey .. ':inhibits')) do
+    if redis.call('GET', P .. ':inhibit:' .. key) == id then
+      redis.call('DEL', P .. ':inhibit:' .. key)
+    end
+  end
+  local wait = tonumber(redis.call('HGET', ikey, 'notify_after') or now) -
+               tonumber(redis.call('HGET', ikey, 'created_at') or now)
+  redis.call('ZADD', P .. ':timers', tonumber(now) + math.max(wait, 15), 'declare:' .. id)
+  return 'quiet'
 end
 redis.call('HSET', ikey, 'declared_at', now)
 local alerts = redis.call('SCARD', ikey .. ':alerts')

@@ -46,6 +46,7 @@ class Correlation:
     group_key: str = ""  # "" = never grouped with other alerts
     group_window_seconds: float = 3600.0
     group_wait_seconds: float = 0.0
+    declare_resolved: bool = False  # declare even if every alert resolved during group_wait
     quiet_period_seconds: float = 0.0
     suppressed: str = ""  # why a silence or maintenance window suppresses it, else ""
     inhibited_by: tuple[str, ...] = ()  # inhibition keys that would suppress this alert
@@ -273,6 +274,7 @@ def _event_args(
             "group_hash": hashlib.blake2b(decision.group_key.encode(), digest_size=12).hexdigest(),
             "group_window": decision.group_window_seconds,
             "group_wait": decision.group_wait_seconds,
+            "declare_resolved": decision.declare_resolved,
             "quiet_period": decision.quiet_period_seconds,
             "suppressed": decision.suppressed,
             # Lists stay lists and "absent" is false: Redis' cjson turns JSON null into a

@@ -5,9 +5,11 @@ local P, id, now, who, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
--- A resolved incident escalates and chases updates no more (the post-mortem timer stays).
+-- A resolved incident escalates and chases updates no more (the post-mortem timer stays), and
+-- one never declared (every alert resolved during group_wait) is not declared now.
 local function stop_timers()
-  redis.call('ZREM', P .. ':timers', 'resolve:' .. id, 'escalate:' .. id, 'remind:' .. id)
+  redis.call('ZREM', P .. ':timers', 'resolve:' .. id, 'escalate:' .. id, 'remind:' .. id,
+             'declare:' .. id)
 end
 if status == 'resolved' then stop_timers() return 'already_resolved' end
 if force ~= '1' and tonumber(redis.call('HGET', ikey, 'open_alerts') or '0') > 0 then

@@ -261,3 +261,87 @@ def test_indexed_classification_equals_linear_scan(tmp_path: Path) -> None:
     for i in range(80):
         probe = alert(service=f"svc-{i % 45}", environment=["prod", "staging"][i % 2])
         assert classify(probe, ruleset, 0) == explain(probe, ruleset, 0).decision
+
+
+GROUPING = (
+    BASE
+    + """
+defaults:
+  group_by: [team, service, environment]
+routes:
+  - {name: opt-in, match: {tags.shared: "yes"}, team: platform, group_by_empty: true}
+  - {name: catch-all, team: platform}
+"""
+)
+
+
+def test_an_empty_group_label_groups_an_alert_only_with_itself(tmp_path: Path) -> None:
+    """No catch-all incident: alerts without a service from different vendors (or different
+    alerts of one vendor) get different group keys; the same alert keeps its own."""
+    ruleset = rules(tmp_path, GROUPING)
+    datadog = classify(alert("datadog", identity="title:Disk full|"), ruleset, 0)
+    opsgenie = classify(alert("opsgenie", identity="og-1"), ruleset, 0)
+    again = classify(alert("datadog", identity="title:Disk full|"), ruleset, 0)
+    assert datadog.group_key == "team=platform|service=|environment=|alert=datadog:title:Disk full|"
+    assert opsgenie.group_key != datadog.group_key == again.group_key
+    full = classify(alert(service="search-api", environment="prod"), ruleset, 0)
+    assert full.group_key == "team=platform|service=search-api|environment=prod"
+
+
+def test_a_route_can_opt_in_to_grouping_on_empty_labels(tmp_path: Path) -> None:
+    ruleset = rules(tmp_path, GROUPING)
+    one = classify(alert("datadog", identity="a", tags={"shared": "yes"}), ruleset, 0)
+    two = classify(alert("opsgenie", identity="b", tags={"shared": "yes"}), ruleset, 0)
+    assert one.group_key == two.group_key == "team=platform|service=|environment="
+
+
+def test_declare_resolved_is_a_route_setting(tmp_path: Path) -> None:
+    ruleset = rules(
+        tmp_path,
+        BASE
+        + """
+routes:
+  - {name: always-page, match: {service: payments-api}, team: platform, declare_resolved: true}
+  - {name: catch-all, team: platform}
+""",
+    )
+    assert classify(alert(service="payments-api"), ruleset, 0).declare_resolved
+    assert not classify(alert(service="other"), ruleset, 0).declare_resolved
+
+
+def test_a_spelling_claimed_by_two_services_is_reported(tmp_path: Path) -> None:
+    from app.errors import RulesError
+
+    with pytest.raises(RulesError) as raised:
+        rules(
+            tmp_path,
+            BASE
+            + """
+routes:
+  - {name: catch-all, team: platform}
+services:
+  checkout-api: {team: checkout, aliases: [checkout]}
+  checkout-web: {team: checkout, aliases: ["Checkout"]}
+""",
+        )
+    [problem] = raised.value.problems
+    assert "'Checkout' names both service 'checkout-api' and 'checkout-web'" in problem
+    assert "rules.yml:11" in problem
+
+
+def test_explain_shows_the_catalog_name_of_a_service(tmp_path: Path) -> None:
+    ruleset = rules(
+        tmp_path,
+        BASE
+        + """
+routes:
+  - {name: search, match: {service: search-api}, team: search}
+  - {name: catch-all, team: platform}
+services:
+  search-api: {team: search, aliases: [search]}
+""",
+    )
+    explanation = explain(alert(service="Search"), ruleset, MONDAY_NOON)
+    assert explanation.lines[0] == "service 'Search' is 'search-api' in the catalog"
+    assert explanation.decision.team == "search"
+    assert explain(alert(service="search-api"), ruleset, MONDAY_NOON).lines[0].startswith("  + ")

@@ -137,6 +137,32 @@ def test_major_alerts_are_never_inhibited_by_this_rule(tmp_path: Path) -> None:
     assert check_inhibition(ruleset, major.labels, [sev1]) is None
 
 
+def test_an_empty_equal_label_on_either_side_never_inhibits(tmp_path: Path) -> None:
+    """Empty is not equal to empty: an open SEV1 without a service must not mute minor alerts
+    of every service, nor one without a service be muted by any outage."""
+    ruleset = rules(tmp_path, INHIBIT)
+    no_service = classify(alert(environment="prod", source_severity="P3"), ruleset, 0)
+    with_service = classify(
+        alert(service="checkout-api", environment="prod", source_severity="P3"), ruleset, 0
+    )
+    sev1_no_service = {"severity": "SEV1", "service": "", "environment": "prod"}
+    sev1_no_labels = {"severity": "SEV1", "environment": "prod"}  # no service label at all
+    sev1 = {"severity": "SEV1", "service": "checkout-api", "environment": "prod"}
+    assert check_inhibition(ruleset, no_service.labels, [sev1_no_service, sev1_no_labels]) is None
+    assert check_inhibition(ruleset, no_service.labels, [sev1]) is None
+    assert check_inhibition(ruleset, with_service.labels, [sev1_no_service]) is None
+    assert check_inhibition(ruleset, with_service.labels, [sev1]) is not None
+
+
+def test_a_rule_can_opt_in_to_empty_matching_empty(tmp_path: Path) -> None:
+    ruleset = rules(tmp_path, INHIBIT + "    equal_empty: true\n")
+    no_service = classify(alert(environment="prod", source_severity="P3"), ruleset, 0)
+    found = check_inhibition(
+        ruleset, no_service.labels, [{"severity": "SEV1", "environment": "prod"}]
+    )
+    assert found is not None and found.kind is Suppressed.INHIBITED
+
+
 POLICY = FlapPolicy(state_changes=4, window_s=3600, hold_s=1800)
 
 
@@ -154,12 +180,12 @@ def test_flapping_needs_n_changes_inside_the_window() -> None:
 
 def test_suppression_for_checks_silence_then_inhibition_then_flapping(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, INHIBIT)
-    decision = classify(alert(service="x", source_severity="P3"), ruleset, 0)
+    decision = classify(alert(service="x", environment="prod", source_severity="P3"), ruleset, 0)
     assert suppression_for(decision, ruleset, 0) is None
     changes = [float(t) for t in range(-500, 1, 100)]  # 6 changes: the default limit
     flapping = suppression_for(decision, ruleset, 0, state_changes=changes)
     assert flapping is not None and flapping.kind is Suppressed.FLAPPING
     inhibited = suppression_for(
-        decision, ruleset, 0, [{"severity": "SEV2", "service": "x"}], changes
+        decision, ruleset, 0, [{"severity": "SEV2", "service": "x", "environment": "prod"}], changes
     )
     assert inhibited is not None and inhibited.kind is Suppressed.INHIBITED
