@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from jinja2 import FileSystemLoader, StrictUndefined
 
-from app.pages import auth, internal, public
+from app.pages import auth, internal, public, statusapi
 from app.settings import Settings
 from app.wording import duration, impact_title, iso, status_word, utc
 
@@ -30,3 +30,4 @@ def register(app: Flask, settings: Settings) -> None:
     auth.configure(app, settings.api_token, settings.session_cookie_secure)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(internal.blueprint)
+    app.register_blueprint(statusapi.blueprint)

@@ -73,10 +73,17 @@ class PublicIncident:
     status: str
     component: str
     component_status: ComponentStatus
+    impact: StatuspageImpact
     started_at: float
     updated_at: float
     resolved_at: float | None
     updates: tuple[PublicUpdate, ...]  # newest first
+
+    @property
+    def resolution(self) -> str:
+        """What the resolved incident's own resolution update said ("" if none was posted):
+        never an earlier "Monitoring" one."""
+        return next((u.message for u in self.updates if u.status == "resolved"), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +143,13 @@ def public_component(ruleset: RuleSet, service: str, known: Known) -> str:
     alert's labels -- anyone who can send an alert could choose it -- so it shows as General."""
     if not service or service not in ruleset.statuspage_components:
         return GENERAL
-    return _guarded(component_name(service), known) or GENERAL
+    return guarded(component_name(service), known) or GENERAL
+
+
+def declared_components(ruleset: RuleSet) -> dict[str, str]:
+    """Each service rules/ declare (statuspage.components) -> its public component name."""
+    names = {s: public_component(ruleset, s, Known()) for s in ruleset.statuspage_components}
+    return {s: n for s, n in names.items() if n != GENERAL}
 
 
 def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
@@ -169,7 +182,7 @@ def _public(
     component = public_component(ruleset, incident.get("service", ""), known)
     updates = tuple(
         PublicUpdate(
-            e["at"], e["data"].get("status", ""), _guarded(str(e["data"].get("message", "")), known)
+            e["at"], e["data"].get("status", ""), guarded(str(e["data"].get("message", "")), known)
         )
         for e in reversed(timeline)
         if e["kind"] == "status_update"
@@ -181,6 +194,7 @@ def _public(
         status=incident["status"],
         component=component,
         component_status=policy.component_status,
+        impact=policy.statuspage_impact,
         started_at=float(incident["created_at"]),
         updated_at=max(
             [float(incident["created_at"])]
@@ -211,7 +225,7 @@ def _known(
     )
 
 
-def _guarded(text: str, known: Known) -> str:
+def guarded(text: str, known: Known) -> str:
     # Service names are public here: the page names components after them. clean() again for
     # text stored before it was cleaned on the way in: the feed must stay XML.
     text = clean(text)
@@ -228,7 +242,7 @@ def _maintenance(
         "components": sorted(
             {public_component(ruleset, s, known) for s in window.services} - {GENERAL}
         ),
-        "reason": _guarded(window.reason, known),
+        "reason": guarded(window.reason, known),
         "started_at": window.started_at,
         "until": window.until,
     }
