@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected
-from app.pages.status import StatusPage, status_page
+from app.pages.freshness import status_freshness
+from app.pages.status import StatusPage, quiet_since, status_page
 from app.pages.web import error_page, security_headers
 from app.wording import iso
 
@@ -43,12 +44,26 @@ def status() -> Response:
 
 @blueprint.get("/status/feed.atom")
 def feed() -> Response:
+    """The feed, or 304 when the reader's copy is current (checked before building it)."""
+    klaxon = current_app.extensions["klaxon"]
+    settings, now = klaxon.settings, klaxon.clock.now()
+    current = klaxon.maintenance.current()
+    fresh = status_freshness(
+        klaxon.incidents,
+        klaxon.ruleset,
+        current,
+        (),  # the feed lists incidents only
+        now,
+        (settings.status_title, settings.public_url),
+    )
+    if fresh.not_modified(request, "feed"):
+        return _cacheable(fresh.stamp(Response(status=304), "feed"))
     page = _page()
-    public_url = current_app.extensions["klaxon"].settings.public_url
+    public_url = settings.public_url
     incidents = sorted(page.open + page.history, key=lambda i: i.updated_at, reverse=True)[
         :FEED_ENTRIES
     ]
-    updated = max([i.updated_at for i in incidents], default=page.now)
+    updated = max([i.updated_at for i in incidents], default=quiet_since(now))
     body = render_template(
         "feed.atom.j2",
         incidents=incidents,
@@ -56,7 +71,10 @@ def feed() -> Response:
         public_url=public_url,
         tag=_tag_authority(public_url),
     )
-    response = Response(body, mimetype="application/atom+xml")
+    return _cacheable(fresh.stamp(Response(body, mimetype="application/atom+xml"), "feed"))
+
+
+def _cacheable(response: Response) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = STATUS_MAX_AGE_SECONDS
     return response

@@ -32,7 +32,8 @@ from app.store.incidents import IncidentStore
 from app.store.maintenance import Maintenance
 from app.wording import impact_title
 
-HISTORY_SECONDS = 14 * 24 * 3600
+DAY = 24 * 3600
+HISTORY_SECONDS = 14 * DAY
 MAX_SCANNED = 500  # incidents looked at for the history; a fortnight rarely holds more
 NOT_PEOPLE = frozenset({"", "API", "web", "quiet period"})
 ACRONYMS = frozenset({"api", "cdn", "db", "dns", "etl", "id", "sdk", "sso", "ui", "vpn", "www"})
@@ -127,6 +128,12 @@ def status_page(
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
     overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []), key=ORDER.index)
     return StatusPage(overall, components, open_, history, window, now)
+
+
+def quiet_since(now: float) -> float:
+    """What "last changed" says when nothing shown has a time: the start of the history
+    window in whole days, so it stays put for a day instead of moving with every request."""
+    return (now - HISTORY_SECONDS) // DAY * DAY
 
 
 def component_name(service: str) -> str:

@@ -1,14 +1,16 @@
 """GET /api/v2/*.json: the public status in Atlassian Statuspage's public-API shape (built in
 app/pages/statusjson.py). No sign-in, readable from any origin (CORS *), cached briefly like
-the HTML page: a status widget on another site polls these."""
+the HTML page: a status widget on another site polls these. ETag and Last-Modified come from
+app/pages/freshness.py, so a conditional poll is a 304 without building the document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from app.pages.freshness import status_freshness
 from app.pages.schedule import scheduled_windows
 from app.pages.status import declared_components, guarded, status_page
 from app.pages.statusjson import PageInfo, StatusDocuments
@@ -24,22 +26,31 @@ def _public_headers(response: Response) -> Response:
     return security_headers(response)
 
 
-def _documents() -> StatusDocuments:
+def _serve(build: Callable[[StatusDocuments], dict[str, Any]]) -> Response:
+    """The document, or 304 when the client's copy is current (checked before building)."""
     klaxon = current_app.extensions["klaxon"]
-    now = klaxon.clock.now()
+    settings, now = klaxon.settings, klaxon.clock.now()
     current = klaxon.maintenance.current()
-    page = status_page(klaxon.incidents, klaxon.ruleset, current, now, klaxon.settings.public_url)
     components = declared_components(klaxon.ruleset)
     windows = scheduled_windows(klaxon.ruleset, current, now, components, guarded)
-    info = PageInfo(klaxon.settings.status_title, klaxon.settings.public_url)
-    return StatusDocuments(info, page, tuple(sorted(set(components.values()))), windows)
-
-
-def _serve(build: Callable[[StatusDocuments], dict[str, Any]]) -> Response:
-    response = jsonify(build(_documents()))
+    fresh = status_freshness(
+        klaxon.incidents,
+        klaxon.ruleset,
+        current,
+        windows,
+        now,
+        (settings.status_title, settings.public_url),
+    )
+    if fresh.not_modified(request, request.path):
+        response = Response(status=304)
+    else:
+        page = status_page(klaxon.incidents, klaxon.ruleset, current, now, settings.public_url)
+        info = PageInfo(settings.status_title, settings.public_url)
+        declared = tuple(sorted(set(components.values())))
+        response = jsonify(build(StatusDocuments(info, page, declared, windows)))
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE_SECONDS
-    return response
+    return fresh.stamp(response, request.path)
 
 
 @blueprint.get("/summary.json")

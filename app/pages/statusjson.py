@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.pages.schedule import ScheduledWindow
-from app.pages.status import ORDER, PublicIncident, StatusPage
+from app.pages.status import ORDER, PublicIncident, StatusPage, quiet_since
 from app.ruleset.vocabulary import ComponentStatus, StatuspageImpact
 from app.wording import iso
 
@@ -100,7 +100,7 @@ class StatusDocuments:
             if w.scheduled_until and w.scheduled_until <= now
         ]
         times = [i.updated_at for i in self._all()] + edges
-        return max(times, default=0.0)
+        return max(times, default=quiet_since(now))
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -111,7 +111,7 @@ class StatusDocuments:
                 "name": self.info.name,
                 "url": f"{self.info.url}/status",
                 "time_zone": "Etc/UTC",
-                "updated_at": _time(self.updated_at() or self.page.now),
+                "updated_at": _time(self.updated_at()),
             }
         }
 
@@ -156,7 +156,8 @@ class StatusDocuments:
 
     def _component(self, name: str, status: ComponentStatus, position: int = 0) -> dict[str, Any]:
         changed = max(
-            (i.updated_at for i in self._all() if i.component == name), default=self.page.now
+            (i.updated_at for i in self._all() if i.component == name),
+            default=quiet_since(self.page.now),
         )
         return {
             "id": slug(name),

@@ -176,6 +176,23 @@ class IncidentStore:
         key = keys.open_incidents() if open_only else keys.incidents_index()
         return replies.members(self.connection.zrevrange(key, 0, limit - 1))
 
+    def change_stamps(self, limit: int = 100) -> list[tuple[str, float, float | None]]:
+        """(id, updated_at, resolved_at) of the newest incidents in two round trips: enough to
+        tell whether anything shown about them can have changed (every change to an incident
+        moves its updated_at), without reading timelines."""
+        ids = self.incident_ids(limit)
+        pipe = self.connection.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hmget(keys.incident(incident_id), "updated_at", "resolved_at", "created_at")
+        stamps = []
+        for incident_id, values in zip(ids, pipe.execute(), strict=True):
+            updated, resolved, created = (replies.text_or_none(v) or "" for v in values)
+            if updated or created:
+                stamps.append(
+                    (incident_id, float(updated or created), float(resolved) if resolved else None)
+                )
+        return stamps
+
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         ids = sorted(replies.members(self.connection.smembers(keys.incident_alerts(incident_id))))
         ids += sorted(
