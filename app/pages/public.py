@@ -36,7 +36,13 @@ def _page() -> StatusPage:
 
 @blueprint.get("/status")
 def status() -> Response:
-    response = Response(render_template("status.html.j2", page=_page()))
+    response = Response(
+        render_template(
+            "status.html.j2",
+            page=_page(),
+            title=current_app.extensions["klaxon"].settings.status_title,
+        )
+    )
     response.cache_control.public = True
     response.cache_control.max_age = STATUS_MAX_AGE_SECONDS
     return response
@@ -69,6 +75,7 @@ def feed() -> Response:
         incidents=incidents,
         updated=iso(updated),
         public_url=public_url,
+        title=settings.status_title,
         tag=_tag_authority(public_url),
     )
     return _cacheable(fresh.stamp(Response(body, mimetype="application/atom+xml"), "feed"))

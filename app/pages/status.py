@@ -122,7 +122,14 @@ def status_page(
     incidents = [_public(store, ruleset, i, public_hosts) for i in _recent(store, now)]
     shown = [i for i in incidents if i is not None]
     open_ = tuple(i for i in shown if i.resolved_at is None)
-    history = tuple(i for i in shown if i.resolved_at is not None)
+    # Newest first by when each ended: the index is ordered by when incidents opened.
+    history = tuple(
+        sorted(
+            (i for i in shown if i.resolved_at is not None),
+            key=lambda i: i.resolved_at or 0.0,
+            reverse=True,
+        )
+    )
     window = _maintenance(maintenance, public_hosts, ruleset)
     components = _components(shown, window)
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
