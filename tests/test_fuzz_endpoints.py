@@ -36,6 +36,7 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ),
     ("POST", f"/api/incidents/{ID}/ack", {"by": "Priya"}),
     ("POST", f"/api/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
+    ("POST", f"/api/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
     (
         "POST",
         f"/api/incidents/{ID}/updates",
@@ -68,7 +69,24 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
         f"/incidents/{ID}/updates",
         {"status": "monitoring", "message": "Recovering", "severity": "SEV3", "by": "Priya"},
     ),
+    ("POST", f"/incidents/{ID}/ack", {"by": "Priya"}),
+    ("POST", f"/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/resolve", {"message": "Fixed; no data lost", "by": "Priya"}),
     ("POST", "/logout", {}),
+    *(
+        ("GET", f"/api/v2/{name}.json", None)
+        for name in (
+            "summary",
+            "status",
+            "components",
+            "incidents",
+            "incidents/unresolved",
+            "scheduled-maintenances",
+            "scheduled-maintenances/upcoming",
+            "scheduled-maintenances/active",
+        )
+    ),
 ]
 LOGIN: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/login", None),

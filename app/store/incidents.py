@@ -139,6 +139,11 @@ class IncidentStore:
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
 
+    def change_severity(self, incident_id: str, severity: str, by: str) -> dict[str, Any]:
+        """Severity changed by hand without a status update: severity, unchanged, resolved or
+        unknown; the reply's `changed` names what moved."""
+        return self._act(incident_id, "severity", by=by, severity=severity)
+
     def post_update(
         self, incident_id: str, status: str, message: str, by: str, severity: str = ""
     ) -> dict[str, Any]:
