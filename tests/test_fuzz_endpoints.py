@@ -59,6 +59,7 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/static/<path:filename>", None),
     ("GET", "/healthz", None),
     ("GET", "/readyz", None),
+    ("GET", "/metrics", None),
     ("GET", "/incidents", None),
     ("GET", f"/incidents/{ID}", None),
     ("GET", f"/incidents/{ID}/postmortem.md", None),
