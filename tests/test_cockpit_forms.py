@@ -6,6 +6,7 @@ the header says who was paged, whether they answered and when the next update is
 from __future__ import annotations
 
 import html
+import json
 
 import pytest
 from incident_story import AUTH, MONITORING, PEOPLE, api, open_incident
@@ -14,6 +15,7 @@ from test_pages import csrf, resolution_shown, settings, sign_in  # noqa: F401  
 from webhook_helpers import keyspace
 
 from app.notifications import notify_job_id
+from app.store import keys
 from app.wording import utc
 
 HOUR = 3600
@@ -206,3 +208,21 @@ def test_the_name_typed_is_remembered_and_shown_on_the_timeline(client, incident
     text = page(client, incident)
     assert f"by {PEOPLE[1]}" in text  # the timeline says who
     assert f'value="{PEOPLE[1]}"' in text  # and the next form has the name filled in
+
+
+def test_alert_rows_link_back_to_the_source(client, incident) -> None:
+    text = client.get(f"/incidents/{incident}").get_data(as_text=True)
+    assert (
+        '<a class="source-link" href="https://app.datadoghq.com/event/jump_to?'
+        'event_id=8213390581223456789" rel="noopener noreferrer">Datadog event</a>'
+    ) in text
+
+
+def test_only_web_links_are_links(app, client, incident, redis_client) -> None:
+    """A stored alert whose link is not http(s) (javascript:) shows no link."""
+    store = app.extensions["klaxon"].incidents
+    [alert] = store.incident_alerts(incident)
+    alert["alert"]["links"] = [{"href": "javascript:alert(1)", "text": "Datadog event"}]
+    redis_client.hset(keys.alert(alert["id"]), "alert", json.dumps(alert["alert"]))
+    text = client.get(f"/incidents/{incident}").get_data(as_text=True)
+    assert "javascript:" not in text and "source-link" not in text
