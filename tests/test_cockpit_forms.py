@@ -16,6 +16,7 @@ from webhook_helpers import keyspace
 
 from app.notifications import notify_job_id
 from app.store import keys
+from app.store.timers import Timers
 from app.wording import utc
 
 HOUR = 3600
@@ -226,3 +227,15 @@ def test_only_web_links_are_links(app, client, incident, redis_client) -> None:
     redis_client.hset(keys.alert(alert["id"]), "alert", json.dumps(alert["alert"]))
     text = client.get(f"/incidents/{incident}").get_data(as_text=True)
     assert "javascript:" not in text and "source-link" not in text
+
+
+def test_header_shows_the_postmortem_status_and_due_date(app, client, clock, incident) -> None:
+    assert "Post-mortem</dt>" not in page(client, incident)  # open: no post-mortem yet
+    act(client, incident, "resolve", message="Fixed.", by=PEOPLE[1])
+    due = clock.now() + 48 * HOUR  # what the resolved job schedules (workers/jobs.py)
+    Timers(app.extensions["klaxon"].redis).schedule("postmortem", incident, due)
+    text = page(client, incident)
+    assert "Post-mortem</dt><dd>draft · due" in text and utc(due) in text
+    api(client, "POST", f"/incidents/{incident}/postmortem", {"status": "in_review"})
+    text = page(client, incident)
+    assert "Post-mortem</dt><dd>in review</dd>" in text

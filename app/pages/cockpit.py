@@ -29,6 +29,8 @@ class Header:
     next_escalation_at: float | None
     next_update_due: float | None
     now: float
+    postmortem_status: str = ""  # "" until it is resolved: draft, in_review, published ...
+    postmortem_due_at: float | None = None
 
     @property
     def update_overdue(self) -> bool:
@@ -45,6 +47,7 @@ def header(
     ruleset: RuleSet | None,
     next_escalation_at: float | None,
     now: float,
+    postmortem_due_at: float | None = None,
 ) -> Header:
     created = float(incident.get("created_at") or now)
     ended = float(incident["resolved_at"]) if incident.get("resolved_at") else now
@@ -64,4 +67,8 @@ def header(
         next_escalation_at=None if acknowledged else next_escalation_at,
         next_update_due=next_update_due(incident, ruleset),
         now=now,
+        postmortem_status=(incident.get("postmortem_status") or "draft")
+        if incident.get("resolved_at")
+        else "",
+        postmortem_due_at=postmortem_due_at,
     )

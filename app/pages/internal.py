@@ -297,14 +297,16 @@ def _incident_page(
     found = _incident(incident_id)
     timeline = klaxon.incidents.timeline(incident_id)
     now = klaxon.clock.now()
-    escalation = Timers(klaxon.redis).due_at("escalate", incident_id)
+    timers = Timers(klaxon.redis)
+    escalation = timers.due_at("escalate", incident_id)
+    postmortem_due = timers.due_at("postmortem", incident_id)
     name = session.get("responder", "")
     return render_template(
         "incident.html.j2",
         incident=found,
         alerts=klaxon.incidents.incident_alerts(incident_id),
         timeline=list(reversed(timeline)),
-        head=header(found, timeline, klaxon.ruleset, escalation, now),
+        head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,
         severities=[s.value for s in Severity],
         form={"status": "", "message": "", "severity": "", "commander": "", "by": name, **form},
