@@ -5,6 +5,7 @@ page shows, and is readable from any origin without signing in."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -381,3 +382,15 @@ def test_documents_need_no_sign_in_and_unknown_ones_are_404(client) -> None:
     response = client.get("/api/v2/secrets.json")
     assert response.status_code == 404
     assert client.get("/api/incidents").status_code == 401  # the private API is unchanged
+
+
+def test_the_status_page_shows_scheduled_maintenance_before_it_starts(client, clock) -> None:
+    text = html.unescape(client.get("/status").get_data(as_text=True))
+    assert "Scheduled maintenance" in text and "Scheduled maintenance: Checkout API" in text
+    assert "Database upgrade on [redacted] (ask [redacted])" in text
+    assert "Internal ledger work" not in text and "web-07" not in text and leaks(text) == []
+    clock.advance(3.5 * 3600)  # 12:30: under way
+    assert "(in progress)" in client.get("/status").get_data(as_text=True)
+    clock.advance(8 * 24 * 3600)  # both over (the weekly one shows its next occurrence)
+    text = html.unescape(client.get("/status").get_data(as_text=True))
+    assert "Database upgrade" not in text and "Weekly reindex" in text

@@ -11,7 +11,8 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected
 from app.pages.freshness import status_freshness
-from app.pages.status import StatusPage, quiet_since, status_page
+from app.pages.schedule import scheduled_windows
+from app.pages.status import StatusPage, declared_components, guarded, quiet_since, status_page
 from app.pages.web import error_page, security_headers
 from app.wording import iso
 
@@ -36,11 +37,23 @@ def _page() -> StatusPage:
 
 @blueprint.get("/status")
 def status() -> Response:
+    klaxon = current_app.extensions["klaxon"]
+    now = klaxon.clock.now()
+    # Maintenance windows from rules/ that are coming or under way (the one switched on with
+    # `klaxon maintenance` is the page's own "Maintenance in progress" card).
+    windows = [
+        w
+        for w in scheduled_windows(
+            klaxon.ruleset, None, now, declared_components(klaxon.ruleset), guarded
+        )
+        if w.status(now) != "completed"
+    ]
     response = Response(
         render_template(
             "status.html.j2",
             page=_page(),
-            title=current_app.extensions["klaxon"].settings.status_title,
+            scheduled=windows,
+            title=klaxon.settings.status_title,
         )
     )
     response.cache_control.public = True
