@@ -6,6 +6,7 @@ page shows, and is readable from any origin without signing in."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pytest
@@ -389,8 +390,11 @@ def test_the_status_page_shows_scheduled_maintenance_before_it_starts(client, cl
     assert "Scheduled maintenance" in text and "Scheduled maintenance: Checkout API" in text
     assert "Database upgrade on [redacted] (ask [redacted])" in text
     assert "Internal ledger work" not in text and "web-07" not in text and leaks(text) == []
-    clock.advance(3.5 * 3600)  # 12:30: under way
-    assert "(in progress)" in client.get("/status").get_data(as_text=True)
+    assert "All systems operational" in text
+    clock.advance(3.5 * 3600)  # 12:30: under way, and the page agrees with components.json
+    text = client.get("/status").get_data(as_text=True)
+    assert "(in progress)" in text and "Maintenance in progress" in text
+    assert re.search(r"Checkout API</span>.*Under maintenance", text, re.S)
     clock.advance(8 * 24 * 3600)  # both over (the weekly one shows its next occurrence)
     text = html.unescape(client.get("/status").get_data(as_text=True))
     assert "Database upgrade" not in text and "Weekly reindex" in text

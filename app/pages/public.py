@@ -24,7 +24,7 @@ STATUS_MAX_AGE_SECONDS = 30  # a stampede of customers during an outage hits the
 FEED_ENTRIES = 50
 
 
-def _page() -> StatusPage:
+def _page(scheduled_under_way: tuple[str, ...] = ()) -> StatusPage:
     klaxon = current_app.extensions["klaxon"]
     return status_page(
         klaxon.incidents,
@@ -32,6 +32,7 @@ def _page() -> StatusPage:
         klaxon.maintenance.current(),
         klaxon.clock.now(),
         klaxon.settings.public_url,
+        scheduled_under_way,
     )
 
 
@@ -48,10 +49,13 @@ def status() -> Response:
         )
         if w.status(now) != "completed"
     ]
+    under_way = tuple(
+        sorted({c for w in windows if w.status(now) == "in_progress" for c in w.components})
+    )
     response = Response(
         render_template(
             "status.html.j2",
-            page=_page(),
+            page=_page(under_way),
             scheduled=windows,
             title=klaxon.settings.status_title,
         )

@@ -117,7 +117,10 @@ def status_page(
     maintenance: Maintenance | None,
     now: float,
     public_url: str,
+    scheduled_under_way: tuple[str, ...] = (),
 ) -> StatusPage:
+    """`scheduled_under_way`: components in a rules/ maintenance window now
+    (app/pages/schedule.py); they show as under maintenance unless an incident is worse."""
     public_hosts = (urlsplit(public_url).hostname or "",)
     incidents = [_public(store, ruleset, i, public_hosts) for i in _recent(store, now)]
     shown = [i for i in incidents if i is not None]
@@ -131,9 +134,12 @@ def status_page(
         )
     )
     window = _maintenance(maintenance, public_hosts, ruleset)
-    components = _components(shown, window)
+    components = _components(shown, window, scheduled_under_way)
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
-    overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []), key=ORDER.index)
+    in_maintenance = window is not None or bool(scheduled_under_way)
+    overall = min(
+        states + ([ComponentStatus.UNDER_MAINTENANCE] if in_maintenance else []), key=ORDER.index
+    )
     return StatusPage(overall, components, open_, history, window, now)
 
 
@@ -263,7 +269,9 @@ def _maintenance(
 
 
 def _components(
-    incidents: list[PublicIncident], window: dict[str, Any] | None
+    incidents: list[PublicIncident],
+    window: dict[str, Any] | None,
+    scheduled_under_way: tuple[str, ...] = (),
 ) -> tuple[Component, ...]:
     """Every component with a public incident in the last 14 days, at its worst open status;
     components under maintenance say so unless an incident is worse."""
@@ -276,7 +284,7 @@ def _components(
         )
         current = worst.get(incident.component, ComponentStatus.OPERATIONAL)
         worst[incident.component] = min(current, status, key=ORDER.index)
-    for name in (window or {}).get("components", []):
+    for name in [*(window or {}).get("components", []), *scheduled_under_way]:
         worst[name] = min(
             worst.get(name, ComponentStatus.UNDER_MAINTENANCE),
             ComponentStatus.UNDER_MAINTENANCE,
