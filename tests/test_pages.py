@@ -162,6 +162,11 @@ def test_history_is_newest_first_by_when_incidents_ended(client, clock) -> None:
     assert history.index(f'id="{first}"') < history.index(f'id="{second}"')
 
 
+def test_the_status_page_refreshes_itself_without_a_script(client) -> None:
+    text = client.get("/status").get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="60">' in text and "<script" not in text
+
+
 def test_the_status_page_is_named_by_configuration(app, client, clock) -> None:
     app.extensions["klaxon"].settings = app.extensions["klaxon"].settings.with_changes(
         status_title="Acme status"
