@@ -28,6 +28,11 @@ def take_command(klaxon: Klaxon, incident_id: str, commander: str, by: str) -> d
     return klaxon.incidents.assign_commander(incident_id, commander, by=by)
 
 
+def assign_role(klaxon: Klaxon, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
+    """`name` becomes the technical or communications lead (role: tech_lead, comms_lead)."""
+    return klaxon.incidents.assign_role(incident_id, role, name, by)
+
+
 def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) -> dict[str, Any]:
     """A new severity without a status update; raising it notifies like an alert raising it
     (app/pipeline.py), lowering it is only recorded."""

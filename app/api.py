@@ -21,7 +21,7 @@ from app.pipeline import correlation_for
 from app.postmortem import draft_for
 from app.ruleset import classify
 from app.store import keys
-from app.store.incidents import STATUSES
+from app.store.incidents import ROLES, STATUSES
 from app.token_guard import token_accepted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -147,6 +147,21 @@ def commander(incident_id: str) -> dict[str, Any]:
         current_app.extensions["klaxon"],
         incident_id,
         _text(body, "commander", 100, required=True),
+        by=_text(body, "by", 100) or "API",
+    )
+
+
+@blueprint.post("/incidents/<incident_id>/roles")
+def assign_role(incident_id: str) -> dict[str, Any]:
+    """Name the technical lead or the communications lead ({"role", "name", "by"?})."""
+    if _incident(incident_id).get("status") == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    body = _body()
+    return actions.assign_role(
+        current_app.extensions["klaxon"],
+        incident_id,
+        _choice(body, "role", list(ROLES), required=True),
+        _text(body, "name", 100, required=True),
         by=_text(body, "by", 100) or "API",
     )
 

@@ -144,6 +144,8 @@ def test_resolve_without_a_message_is_the_apis_resolve(client, incident, redis_c
         ("severity", {"severity": "SEV9"}, "Severity must be one of SEV1, SEV2, SEV3, SEV4."),
         ("severity", {}, "Severity is required."),
         ("resolve", {"message": "x" * 5001}, "Resolution must be at most 5000 characters"),
+        ("roles", {"role": "boss", "name": "Ana"}, "Role must be one of tech_lead, comms_lead."),
+        ("roles", {"role": "tech_lead"}, "Name is required."),
     ],
 )
 def test_bad_forms_are_a_clear_400_beside_the_form_that_changes_nothing(
@@ -158,26 +160,40 @@ def test_bad_forms_are_a_clear_400_beside_the_form_that_changes_nothing(
     assert keyspace(redis_client) == before
 
 
-@pytest.mark.parametrize("action", ["ack", "commander", "severity", "resolve"])
+@pytest.mark.parametrize("action", ["ack", "commander", "severity", "resolve", "roles"])
 def test_a_form_without_its_csrf_token_changes_nothing(
     client, incident, redis_client, action
 ) -> None:
     before = keyspace(redis_client)
     response = client.post(
         f"/incidents/{incident}/{action}",
-        data={"by": "Mallory", "commander": "Mallory", "severity": "SEV1", "message": "x"},
+        data={
+            "by": "Mallory",
+            "commander": "Mallory",
+            "severity": "SEV1",
+            "message": "x",
+            "role": "tech_lead",
+            "name": "Mallory",
+        },
     )
     assert response.status_code == 400 and keyspace(redis_client) == before
 
 
-@pytest.mark.parametrize("action", ["ack", "commander", "severity", "resolve"])
+@pytest.mark.parametrize("action", ["ack", "commander", "severity", "resolve", "roles"])
 def test_a_resolved_incident_takes_no_actions(client, incident, redis_client, action) -> None:
     api(client, "POST", f"/incidents/{incident}/resolve", {"by": "Ana"})
     token = csrf(client, "/incidents")
     before = keyspace(redis_client)
     response = client.post(
         f"/incidents/{incident}/{action}",
-        data={"csrf_token": token, "by": "Ana", "commander": "Ana", "severity": "SEV1"},
+        data={
+            "csrf_token": token,
+            "by": "Ana",
+            "commander": "Ana",
+            "severity": "SEV1",
+            "role": "tech_lead",
+            "name": "Ana",
+        },
     )
     assert response.status_code == 409 and keyspace(redis_client) == before
 
@@ -239,3 +255,34 @@ def test_header_shows_the_postmortem_status_and_due_date(app, client, clock, inc
     api(client, "POST", f"/incidents/{incident}/postmortem", {"status": "in_review"})
     text = page(client, incident)
     assert "Post-mortem</dt><dd>in review</dd>" in text
+
+
+def test_roles_beside_the_commander(client, incident) -> None:
+    act(client, incident, "roles", role="tech_lead", name="Ana Lima", by=PEOPLE[0])
+    response = client.post(
+        f"/api/incidents/{incident}/roles",
+        json={"role": "comms_lead", "name": "Lee Chen", "by": PEOPLE[0]},
+        headers=AUTH,
+    )
+    assert response.status_code == 200 and response.get_json()["result"] == "role"
+    body = stored(client, incident)
+    assert body["incident"]["tech_lead"] == "Ana Lima"
+    assert body["incident"]["comms_lead"] == "Lee Chen"
+    [first, _] = [e for e in body["timeline"] if e["kind"] == "role"]
+    assert first["text"] == "Ana Lima is technical lead"
+    assert first["data"] == {"by": "Ana Lima", "role": "tech_lead", "assigned_by": PEOPLE[0]}
+    text = page(client, incident)
+    assert "Technical lead</dt><dd>Ana Lima" in text
+    assert "Communications lead</dt><dd>Lee Chen" in text
+    draft = client.get(f"/incidents/{incident}/postmortem.md").get_data(as_text=True)
+    assert "Ana Lima" in draft and "technical lead" in draft and "communications lead" in draft
+
+
+def test_an_unknown_role_through_the_api_is_a_400_that_changes_nothing(
+    client, incident, redis_client
+) -> None:
+    before = keyspace(redis_client)
+    response = client.post(
+        f"/api/incidents/{incident}/roles", json={"role": "boss", "name": "x"}, headers=AUTH
+    )
+    assert response.status_code == 400 and keyspace(redis_client) == before

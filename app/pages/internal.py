@@ -28,7 +28,7 @@ from app.pages.cockpit import header
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
 from app.postmortem import draft_for
-from app.store.incidents import STATUSES
+from app.store.incidents import ROLES, STATUSES
 from app.store.timers import Timers
 from app.token_guard import token_accepted
 from app.wording import duration
@@ -197,6 +197,28 @@ def take_command(incident_id: str) -> Any:
     return _done(incident_id, f"{form['commander']} is incident commander.")
 
 
+@blueprint.post("/incidents/<incident_id>/roles")
+def assign_role(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/roles (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "role": form_choice(request.form, "role", list(ROLES), errors, "Role", required=True),
+        "name": form_text(request.form, "name", 100, errors, "Name", required=True),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="roles")
+    actions.assign_role(
+        current_app.extensions["klaxon"],
+        incident_id,
+        form["role"],
+        form["name"],
+        form["by"] or "web",
+    )
+    return _done(incident_id, f"{form['name']} is {ROLES[form['role']]}.")
+
+
 @blueprint.post("/incidents/<incident_id>/severity")
 def change_severity(incident_id: str) -> Any:
     """The form's twin of POST /api/incidents/<id>/severity (app/actions.py)."""
@@ -308,8 +330,18 @@ def _incident_page(
         timeline=list(reversed(timeline)),
         head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,
+        roles=ROLES,
         severities=[s.value for s in Severity],
-        form={"status": "", "message": "", "severity": "", "commander": "", "by": name, **form},
+        form={
+            "status": "",
+            "message": "",
+            "severity": "",
+            "commander": "",
+            "role": "",
+            "name": "",
+            "by": name,
+            **form,
+        },
         errors=errors,
         failed=failed if errors else "",
         now=now,

@@ -29,6 +29,9 @@ _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
 _DECLARE = (Path(__file__).parent / "declare.lua").read_text()
 _LIFECYCLE = (Path(__file__).parent / "lifecycle.lua").read_text()
 STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspage's words
+# Roles beside the incident commander (the runbooks' technical and communications leads):
+# incident hash field -> words.
+ROLES = {"tech_lead": "technical lead", "comms_lead": "communications lead"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,12 @@ class IncidentStore:
 
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
+
+    def assign_role(self, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
+        """`name` takes `role` (a key of ROLES): role, unchanged, resolved or unknown."""
+        return self._act(
+            incident_id, "role", role=role, role_words=ROLES[role], by=name, assigned_by=by
+        )
 
     def change_severity(self, incident_id: str, severity: str, by: str) -> dict[str, Any]:
         """Severity changed by hand without a status update: severity, unchanged, resolved or

@@ -1,7 +1,7 @@
 -- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
--- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity, by, status, message,
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role, by, status, message,
 --                 severity}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
@@ -26,6 +26,15 @@ if a.action == 'commander' then
   redis.call('HSET', ikey, 'commander', a.by, 'updated_at', a.now)
   timeline('commander', a.by .. ' is incident commander', {by = a.by, assigned_by = a.assigned_by})
   return reply('commander', {'commander'})
+end
+
+if a.action == 'role' then
+  -- A named role beside the commander (tech_lead, comms_lead: the caller checks the name).
+  if redis.call('HGET', ikey, a.role) == a.by then return reply('unchanged') end
+  redis.call('HSET', ikey, a.role, a.by, 'updated_at', a.now)
+  timeline('role', a.by .. ' is ' .. a.role_words, {by = a.by, role = a.role,
+           assigned_by = a.assigned_by})
+  return reply('role', {a.role})
 end
 
 if a.action == 'severity' then
