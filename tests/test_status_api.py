@@ -331,6 +331,7 @@ def test_maintenance_windows_in_rules_are_scheduled_then_active(client, clock) -
         upcoming[0]["incident_updates"][0]["body"]
         == "Database upgrade on [redacted] (ask [redacted])"
     )
+    assert "checkout-db-upgrade" not in str(upcoming)  # rule names stay internal
     assert get(client, "scheduled-maintenances/active")["scheduled_maintenances"] == []
     assert [m["status"] for m in get(client, "summary")["scheduled_maintenances"]] == [
         "scheduled",

@@ -9,6 +9,7 @@ service is internal upkeep and is not shown; its comment is guarded like any pub
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,7 +88,8 @@ def _from_rules(
         if end is not None and end < now - COMPLETED_SHOWN_SECONDS:
             continue
         yield ScheduledWindow(
-            id=f"{silence.name}-{int(start)}",
+            # Opaque: a rule's name is written for the team, not for customers.
+            id=f"{hashlib.sha256(silence.name.encode()).hexdigest()[:12]}-{int(start)}",
             name=_name(components),
             body=guard(silence.comment, known) if silence.comment else "",
             components=components,
