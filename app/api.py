@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from app import plaintext
+from app import actions, plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
@@ -23,7 +23,7 @@ from app.postmortem import draft_for
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
 from app.store import keys
-from app.store.incidents import STATUSES
+from app.store.incidents import ROLES, STATUSES
 from app.token_guard import token_accepted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -83,13 +83,15 @@ def postmortem(incident_id: str) -> Response:
 
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
+    """Resolve by hand; an optional `message` is the resolution update customers read."""
     _incident(incident_id)
     body = _json() or {}
-    who = body.get("by") if isinstance(body, dict) and isinstance(body.get("by"), str) else ""
-    klaxon = current_app.extensions["klaxon"]
-    result = klaxon.incidents.resolve(incident_id, by=(who or "API")[:100], force=True)
-    if result == "resolved":
-        klaxon.enqueue(incident_id, "resolved", "", f"resolved by {who or 'API'}")
+    body = body if isinstance(body, dict) else {}
+    who = body.get("by") if isinstance(body.get("by"), str) else ""
+    message = _text(body, "message", 5000) if "message" in body else ""
+    result = actions.resolve(
+        current_app.extensions["klaxon"], incident_id, (who or "API")[:100], message
+    )
     return {"incident": incident_id, "result": result}, 200
 
 
@@ -138,20 +140,46 @@ def declare_incident() -> tuple[dict[str, Any], int]:
 def acknowledge(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     by = _text(_body(), "by", 100, required=True)
-    klaxon = current_app.extensions["klaxon"]
-    result = klaxon.incidents.acknowledge(incident_id, by, via="API")
-    if result["result"] == "acknowledged":
-        klaxon.enqueue(incident_id, "acknowledged", "", f"acknowledged by {by}")
-    return result
+    return actions.acknowledge(current_app.extensions["klaxon"], incident_id, by, via="API")
 
 
 @blueprint.post("/incidents/<incident_id>/commander")
 def commander(incident_id: str) -> dict[str, Any]:
     _incident(incident_id)
     body = _body()
-    return current_app.extensions["klaxon"].incidents.assign_commander(
+    return actions.take_command(
+        current_app.extensions["klaxon"],
         incident_id,
         _text(body, "commander", 100, required=True),
+        by=_text(body, "by", 100) or "API",
+    )
+
+
+@blueprint.post("/incidents/<incident_id>/roles")
+def assign_role(incident_id: str) -> dict[str, Any]:
+    """Name the technical lead or the communications lead ({"role", "name", "by"?})."""
+    if _incident(incident_id).get("status") == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    body = _body()
+    return actions.assign_role(
+        current_app.extensions["klaxon"],
+        incident_id,
+        _choice(body, "role", list(ROLES), required=True),
+        _text(body, "name", 100, required=True),
+        by=_text(body, "by", 100) or "API",
+    )
+
+
+@blueprint.post("/incidents/<incident_id>/severity")
+def severity(incident_id: str) -> dict[str, Any]:
+    """Change the severity without a status update (raising it notifies responders)."""
+    if _incident(incident_id).get("status") == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    body = _body()
+    return actions.change_severity(
+        current_app.extensions["klaxon"],
+        incident_id,
+        _choice(body, "severity", [s.value for s in Severity], required=True),
         by=_text(body, "by", 100) or "API",
     )
 

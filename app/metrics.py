@@ -44,6 +44,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 JOB_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 ROUTE_GROUPS = (
     ("/webhooks/", "webhooks"),
+    ("/api/v2/", "status"),  # the public status JSON
     ("/api/", "api"),
     ("/status", "status"),
     ("/healthz", "health"),

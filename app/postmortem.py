@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from app.models import Severity
 from app.ruleset import RuleSet
-from app.store.incidents import IncidentStore
+from app.store.incidents import ROLES, IncidentStore
 from app.wording import duration, status_word, utc
 
 TEMPLATE = "postmortem/postmortem.md.j2"
@@ -34,6 +34,7 @@ KIND_WORDS = {
     "status_update": "Status update",
     "severity_raised": "Severity raised",
     "severity_changed": "Severity changed",
+    "role": "Role assigned",
     "resolved": "Resolved",
 }
 ROLE_BY_KIND = {
@@ -90,6 +91,8 @@ def responders(incident: dict[str, Any], timeline: list[dict[str, Any]]) -> list
         roles[commander] = ["incident commander"]
     for entry in timeline:
         name, role = str(entry["data"].get("by") or ""), ROLE_BY_KIND.get(entry["kind"])
+        if entry["kind"] == "role":  # technical lead, communications lead
+            role = ROLES.get(str(entry["data"].get("role")), "")
         if role and name not in NOT_PEOPLE and role not in roles.setdefault(name, []):
             roles[name].append(role)
     return [{"name": name, "roles": done} for name, done in roles.items()]

@@ -59,6 +59,11 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "http:// URL.",
         False,
     ),
+    "KLAXON_STATUS_TITLE": (
+        "Name of the public status page: its title, masthead and feed, and `page.name` in "
+        '/api/v2 (default "Service status"; e.g. "Acme status").',
+        False,
+    ),
     "KLAXON_LOG_LEVEL": ("Log level (default INFO).", False),
     "KLAXON_DELIVERY_TTL": (
         "Seconds a delivery id is remembered for redelivery detection "
@@ -222,6 +227,7 @@ class Settings:
     # Secure unless KLAXON_PUBLIC_URL says http: a deployment that forgot the variable still
     # keeps its session cookie off plain http (browsers accept Secure cookies on localhost).
     session_cookie_secure: bool = True
+    status_title: str = "Service status"
     log_level: str = "INFO"
     delivery_ttl_seconds: int = DEFAULT_DELIVERY_TTL_SECONDS
     webhook_clock_skew_seconds: int = DEFAULT_WEBHOOK_CLOCK_SKEW_SECONDS
@@ -344,6 +350,7 @@ class Settings:
             api_token=env.get("KLAXON_API_TOKEN", ""),
             public_url=(env.get("KLAXON_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
             session_cookie_secure=not env.get("KLAXON_PUBLIC_URL", "").startswith("http://"),
+            status_title=(env.get("KLAXON_STATUS_TITLE") or "").strip()[:100] or "Service status",
             log_level=(env.get("KLAXON_LOG_LEVEL") or "INFO").upper(),
             delivery_ttl_seconds=ttl,
             webhook_clock_skew_seconds=skew,

@@ -36,6 +36,8 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ),
     ("POST", f"/api/incidents/{ID}/ack", {"by": "Priya"}),
     ("POST", f"/api/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
+    ("POST", f"/api/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
+    ("POST", f"/api/incidents/{ID}/roles", {"role": "tech_lead", "name": "Ana", "by": "Marco"}),
     (
         "POST",
         f"/api/incidents/{ID}/updates",
@@ -59,6 +61,7 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/static/<path:filename>", None),
     ("GET", "/healthz", None),
     ("GET", "/readyz", None),
+    ("GET", "/metrics", None),
     ("GET", "/incidents", None),
     ("GET", f"/incidents/{ID}", None),
     ("GET", f"/incidents/{ID}/postmortem.md", None),
@@ -69,7 +72,25 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
         f"/incidents/{ID}/updates",
         {"status": "monitoring", "message": "Recovering", "severity": "SEV3", "by": "Priya"},
     ),
+    ("POST", f"/incidents/{ID}/ack", {"by": "Priya"}),
+    ("POST", f"/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/roles", {"role": "comms_lead", "name": "Lee", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/resolve", {"message": "Fixed; no data lost", "by": "Priya"}),
     ("POST", "/logout", {}),
+    *(
+        ("GET", f"/api/v2/{name}.json", None)
+        for name in (
+            "summary",
+            "status",
+            "components",
+            "incidents",
+            "incidents/unresolved",
+            "scheduled-maintenances",
+            "scheduled-maintenances/upcoming",
+            "scheduled-maintenances/active",
+        )
+    ),
 ]
 LOGIN: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/login", None),

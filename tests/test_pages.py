@@ -4,6 +4,7 @@ with a clear 400 that changes nothing."""
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 
@@ -16,6 +17,7 @@ from incident_story import (
     IDENTIFIED,
     MONITORING,
     PEOPLE,
+    RESOLVED,
     api,
     full_story,
     open_incident,
@@ -42,6 +44,11 @@ def csrf(client, path: str) -> str:
 def sign_in(client) -> None:
     response = client.post("/login", data={"token": TOKEN, "csrf_token": csrf(client, "/login")})
     assert response.status_code == 303
+
+
+def resolution_shown(status_page: str) -> list[str]:
+    """The resolution text of each incident in the status page's history, newest first."""
+    return [html.unescape(t) for t in re.findall(r'<p class="resolution">(.*?)</p>', status_page)]
 
 
 def leaks(text: str) -> list[str]:
@@ -120,6 +127,56 @@ def test_resolved_incidents_are_history_for_14_days(client, clock) -> None:
     assert "Major outage: Checkout API" in text and "Resolved" in text and leaks(text) == []
     clock.advance(15 * 24 * 3600)
     assert "Major outage: Checkout API" not in client.get("/status").get_data(as_text=True)
+
+
+def test_resolved_incidents_show_their_resolution_text(client, clock) -> None:
+    full_story(client, clock)
+    text = client.get("/status").get_data(as_text=True)
+    assert resolution_shown(text) == [RESOLVED]
+
+
+def test_resolved_without_a_resolution_update_says_resolved_not_monitoring(client, clock) -> None:
+    incident = open_incident(client, clock)
+    respond(client, clock, incident)  # its last update is "Monitoring"
+    api(client, "POST", f"/incidents/{incident}/resolve", {"by": PEOPLE[1]})
+    text = client.get("/status").get_data(as_text=True)
+    assert resolution_shown(text) == ["This incident has been resolved."]
+    assert MONITORING in text  # among the earlier updates, not as the resolution
+
+
+def test_history_is_newest_first_by_when_incidents_ended(client, clock) -> None:
+    first = open_incident(client, clock)  # opened first, resolved last
+    clock.advance(60)
+    second = api(
+        client,
+        "POST",
+        "/incidents",
+        {"title": "Search down", "severity": "SEV1", "service": "search-api"},
+    )["incident"]
+    clock.advance(60)
+    api(client, "POST", f"/incidents/{second}/resolve", {})
+    clock.advance(60)
+    api(client, "POST", f"/incidents/{first}/resolve", {})
+    text = client.get("/status").get_data(as_text=True)
+    history = text[text.index("Past 14 days") :]
+    assert history.index(f'id="{first}"') < history.index(f'id="{second}"')
+
+
+def test_the_status_page_refreshes_itself_without_a_script(client) -> None:
+    text = client.get("/status").get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="60">' in text and "<script" not in text
+
+
+def test_the_status_page_is_named_by_configuration(app, client, clock) -> None:
+    app.extensions["klaxon"].settings = app.extensions["klaxon"].settings.with_changes(
+        status_title="Acme status"
+    )
+    page = client.get("/status").get_data(as_text=True)
+    assert "<title>Acme status</title>" in page and ">Acme status</a>" in page
+    assert "Service status" not in page
+    feed = ET.fromstring(client.get("/status/feed.atom").get_data())
+    assert feed.find(f"{ATOM}title").text == "Acme status: incidents"
+    assert feed.find(f"{ATOM}author/{ATOM}name").text == "Acme status"
 
 
 def test_maintenance_in_force_is_shown_without_who_started_it(client) -> None:
@@ -322,12 +379,15 @@ def test_outbox_page_lists_messages(client, app) -> None:
             "incident_id": "INC-2026-0001",
             "event": "declared",
             "idempotency_key": "k",
-            "body": {"name": "Partial <b>"},
+            "body": {"name": "Partial <b>", "body": "We're looking into it. Café"},
         }
     )
     sign_in(client)
     text = client.get("/outbox").get_data(as_text=True)
-    assert "statuspage" in text and "Partial \\u003cb\\u003e" in text and "<b>" not in text
+    assert "statuspage" in text and "<b>" not in text and "Partial &lt;b&gt;" in text
+    # Shown as written (escaped for HTML, which the browser undoes), not as JSON escapes.
+    assert "We're looking into it. Café" in html.unescape(text)
+    assert "\\u0027" not in text and "\\u00e9" not in text
 
 
 def test_failed_jobs_page_lists_jobs_that_gave_up(client, redis_client) -> None:

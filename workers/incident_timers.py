@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from app.cadence import last_update_at, update_interval
 from app.logs import log
 from app.models import Severity
 from app.notifications import enqueue_notification
@@ -97,10 +98,10 @@ class IncidentTimers:
 
     def remind(self, timer: Timer) -> None:
         incident = self.incidents.incident(timer.incident_id) or {}
-        every = self._policy(incident, "update_every_s")
+        every = update_interval(self.ruleset, incident.get("severity", ""))
         if not every or incident.get("status") in (None, "resolved"):
             return
-        last = float(incident.get("last_update_at") or incident.get("declared_at") or timer.due)
+        last = last_update_at(incident, timer.due)  # the page shows last + every as due
         if last + every > timer.due + 1:  # an update came in: the next reminder counts from it
             Timers(self.connection).schedule("remind", timer.incident_id, last + every)
             return

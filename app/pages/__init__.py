@@ -3,10 +3,13 @@ internal incident pages. `register` hooks them into create_app."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Flask
 from jinja2 import FileSystemLoader, StrictUndefined
 
-from app.pages import auth, internal, public
+from app.pages import auth, internal, public, statusapi
 from app.settings import Settings
 from app.wording import duration, impact_title, iso, status_word, utc
 
@@ -25,8 +28,17 @@ def register(app: Flask, settings: Settings) -> None:
             "iso": iso,
             "status_word": status_word,
             "impact_title": impact_title,
+            "pretty_json": pretty_json,
         }
     )
     auth.configure(app, settings.api_token, settings.session_cookie_secure)
     app.register_blueprint(public.blueprint)
     app.register_blueprint(internal.blueprint)
+    app.register_blueprint(statusapi.blueprint)
+
+
+def pretty_json(value: Any) -> str:
+    """JSON for people to read on a page: indented, characters as they are ("We're", "é").
+    Flask's tojson escapes ' < > & as \\u0027 ... for use inside <script>; a page shows JSON
+    in <pre>, where autoescaping is what keeps it inert."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

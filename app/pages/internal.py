@@ -20,13 +20,16 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from app import actions
 from app.errors import Conflict, NotFound, RequestRejected, TooManyAttempts
 from app.models import Severity
 from app.pages import auth
+from app.pages.cockpit import header
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
 from app.postmortem import draft_for
-from app.store.incidents import STATUSES
+from app.store.incidents import ROLES, STATUSES
+from app.store.timers import Timers
 from app.token_guard import token_accepted
 from app.wording import duration
 
@@ -136,8 +139,8 @@ def incident(incident_id: str) -> tuple[str, int]:
 
 @blueprint.post("/incidents/<incident_id>/updates")
 def post_update(incident_id: str) -> Any:
-    """The form's twin of POST /api/incidents/<id>/updates: the same store call."""
-    current = _incident(incident_id)
+    """The form's twin of POST /api/incidents/<id>/updates: the same call (Klaxon.post_update)."""
+    _open_incident(incident_id)
     errors: dict[str, str] = {}
     form = {
         "status": form_choice(
@@ -147,10 +150,8 @@ def post_update(incident_id: str) -> Any:
         "severity": form_choice(
             request.form, "severity", [s.value for s in Severity], errors, "Severity"
         ),
-        "by": form_text(request.form, "by", 100, errors, "Your name"),
+        "by": _by(errors),
     }
-    if current["status"] == "resolved":
-        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
     if errors:
         return _incident_page(incident_id, form, errors, 400)
     current_app.extensions["klaxon"].post_update(
@@ -160,8 +161,127 @@ def post_update(incident_id: str) -> Any:
         by=form["by"] or "web",
         severity=form["severity"],
     )
-    flash("Status update posted.")
+    return _done(incident_id, "Status update posted.")
+
+
+@blueprint.post("/incidents/<incident_id>/ack")
+def acknowledge(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/ack (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    by = _by(errors, required=True)
+    if errors:
+        return _incident_page(incident_id, {"by": by}, errors, 400, failed="ack")
+    result = actions.acknowledge(current_app.extensions["klaxon"], incident_id, by, via="web")
+    if result["result"] == "already_acknowledged":
+        return _done(incident_id, "It was already acknowledged; nothing changed.")
+    return _done(incident_id, f"Acknowledged by {by}.")
+
+
+@blueprint.post("/incidents/<incident_id>/commander")
+def take_command(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/commander (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "commander": form_text(
+            request.form, "commander", 100, errors, "New commander", required=True
+        ),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="commander")
+    actions.take_command(
+        current_app.extensions["klaxon"], incident_id, form["commander"], form["by"] or "web"
+    )
+    return _done(incident_id, f"{form['commander']} is incident commander.")
+
+
+@blueprint.post("/incidents/<incident_id>/roles")
+def assign_role(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/roles (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "role": form_choice(request.form, "role", list(ROLES), errors, "Role", required=True),
+        "name": form_text(request.form, "name", 100, errors, "Name", required=True),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="roles")
+    actions.assign_role(
+        current_app.extensions["klaxon"],
+        incident_id,
+        form["role"],
+        form["name"],
+        form["by"] or "web",
+    )
+    return _done(incident_id, f"{form['name']} is {ROLES[form['role']]}.")
+
+
+@blueprint.post("/incidents/<incident_id>/severity")
+def change_severity(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/severity (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "severity": form_choice(
+            request.form,
+            "severity",
+            [s.value for s in Severity],
+            errors,
+            "Severity",
+            required=True,
+        ),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="severity")
+    result = actions.change_severity(
+        current_app.extensions["klaxon"], incident_id, form["severity"], form["by"] or "web"
+    )
+    if result["result"] == "unchanged":
+        return _done(incident_id, f"It is already {form['severity']}; nothing changed.")
+    return _done(incident_id, f"Severity changed to {form['severity']}.")
+
+
+@blueprint.post("/incidents/<incident_id>/resolve")
+def resolve(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/resolve (app/actions.py): the message, if
+    any, is the resolution update customers read."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "message": form_text(request.form, "message", 5000, errors, "Resolution"),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="resolve")
+    actions.resolve(
+        current_app.extensions["klaxon"], incident_id, form["by"] or "web", form["message"]
+    )
+    return _done(incident_id, "Incident resolved.")
+
+
+def _by(errors: dict[str, str], required: bool = False) -> str:
+    """The responder's name; remembered in the session so the next form has it filled in."""
+    by = form_text(request.form, "by", 100, errors, "Your name", required=required)
+    if by and "by" not in errors:
+        session["responder"] = by
+    return by
+
+
+def _done(incident_id: str, message: str) -> BaseResponse:
+    flash(message)
     return redirect(url_for("internal.incident", incident_id=incident_id) + "#timeline", 303)
+
+
+def _open_incident(incident_id: str) -> dict[str, Any]:
+    """The incident, unless it is resolved: then every action is a 409 that changes nothing."""
+    found = _incident(incident_id)
+    if found["status"] == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    return found
 
 
 @blueprint.get("/incidents/<incident_id>/postmortem.md")
@@ -188,20 +308,43 @@ def failed() -> str:
 
 
 def _incident_page(
-    incident_id: str, form: dict[str, str], errors: dict[str, str], status: int
+    incident_id: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int,
+    failed: str = "update",
 ) -> tuple[str, int]:
+    """The page; after a refused form, `failed` names it so its problems show beside it."""
     klaxon = current_app.extensions["klaxon"]
     found = _incident(incident_id)
+    timeline = klaxon.incidents.timeline(incident_id)
+    now = klaxon.clock.now()
+    timers = Timers(klaxon.redis)
+    escalation = timers.due_at("escalate", incident_id)
+    postmortem_due = timers.due_at("postmortem", incident_id)
+    name = session.get("responder", "")
     return render_template(
         "incident.html.j2",
         incident=found,
         alerts=klaxon.incidents.incident_alerts(incident_id),
-        timeline=list(reversed(klaxon.incidents.timeline(incident_id))),
+        timeline=list(reversed(timeline)),
+        head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,
+        roles=ROLES,
         severities=[s.value for s in Severity],
-        form={"status": "", "message": "", "severity": "", "by": "", **form},
+        form={
+            "status": "",
+            "message": "",
+            "severity": "",
+            "commander": "",
+            "role": "",
+            "name": "",
+            "by": name,
+            **form,
+        },
         errors=errors,
-        now=klaxon.clock.now(),
+        failed=failed if errors else "",
+        now=now,
     ), status
 
 

@@ -32,7 +32,8 @@ from app.store.incidents import IncidentStore
 from app.store.maintenance import Maintenance
 from app.wording import impact_title
 
-HISTORY_SECONDS = 14 * 24 * 3600
+DAY = 24 * 3600
+HISTORY_SECONDS = 14 * DAY
 MAX_SCANNED = 500  # incidents looked at for the history; a fortnight rarely holds more
 NOT_PEOPLE = frozenset({"", "API", "web", "quiet period"})
 ACRONYMS = frozenset({"api", "cdn", "db", "dns", "etl", "id", "sdk", "sso", "ui", "vpn", "www"})
@@ -73,10 +74,17 @@ class PublicIncident:
     status: str
     component: str
     component_status: ComponentStatus
+    impact: StatuspageImpact
     started_at: float
     updated_at: float
     resolved_at: float | None
     updates: tuple[PublicUpdate, ...]  # newest first
+
+    @property
+    def resolution(self) -> str:
+        """What the resolved incident's own resolution update said ("" if none was posted):
+        never an earlier "Monitoring" one."""
+        return next((u.message for u in self.updates if u.status == "resolved"), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +117,36 @@ def status_page(
     maintenance: Maintenance | None,
     now: float,
     public_url: str,
+    scheduled_under_way: tuple[str, ...] = (),
 ) -> StatusPage:
+    """`scheduled_under_way`: components in a rules/ maintenance window now
+    (app/pages/schedule.py); they show as under maintenance unless an incident is worse."""
     public_hosts = (urlsplit(public_url).hostname or "",)
     incidents = [_public(store, ruleset, i, public_hosts) for i in _recent(store, now)]
     shown = [i for i in incidents if i is not None]
     open_ = tuple(i for i in shown if i.resolved_at is None)
-    history = tuple(i for i in shown if i.resolved_at is not None)
+    # Newest first by when each ended: the index is ordered by when incidents opened.
+    history = tuple(
+        sorted(
+            (i for i in shown if i.resolved_at is not None),
+            key=lambda i: i.resolved_at or 0.0,
+            reverse=True,
+        )
+    )
     window = _maintenance(maintenance, public_hosts, ruleset)
-    components = _components(shown, window)
+    components = _components(shown, window, scheduled_under_way)
     states = [c.status for c in components] + [ComponentStatus.OPERATIONAL]
-    overall = min(states + ([ComponentStatus.UNDER_MAINTENANCE] if window else []), key=ORDER.index)
+    in_maintenance = window is not None or bool(scheduled_under_way)
+    overall = min(
+        states + ([ComponentStatus.UNDER_MAINTENANCE] if in_maintenance else []), key=ORDER.index
+    )
     return StatusPage(overall, components, open_, history, window, now)
+
+
+def quiet_since(now: float) -> float:
+    """What "last changed" says when nothing shown has a time: the start of the history
+    window in whole days, so it stays put for a day instead of moving with every request."""
+    return (now - HISTORY_SECONDS) // DAY * DAY
 
 
 def component_name(service: str) -> str:
@@ -136,7 +163,13 @@ def public_component(ruleset: RuleSet, service: str, known: Known) -> str:
     alert's labels -- anyone who can send an alert could choose it -- so it shows as General."""
     if not service or service not in ruleset.statuspage_components:
         return GENERAL
-    return _guarded(component_name(service), known) or GENERAL
+    return guarded(component_name(service), known) or GENERAL
+
+
+def declared_components(ruleset: RuleSet) -> dict[str, str]:
+    """Each service rules/ declare (statuspage.components) -> its public component name."""
+    names = {s: public_component(ruleset, s, Known()) for s in ruleset.statuspage_components}
+    return {s: n for s, n in names.items() if n != GENERAL}
 
 
 def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
@@ -169,7 +202,7 @@ def _public(
     component = public_component(ruleset, incident.get("service", ""), known)
     updates = tuple(
         PublicUpdate(
-            e["at"], e["data"].get("status", ""), _guarded(str(e["data"].get("message", "")), known)
+            e["at"], e["data"].get("status", ""), guarded(str(e["data"].get("message", "")), known)
         )
         for e in reversed(timeline)
         if e["kind"] == "status_update"
@@ -181,6 +214,7 @@ def _public(
         status=incident["status"],
         component=component,
         component_status=policy.component_status,
+        impact=policy.statuspage_impact,
         started_at=float(incident["created_at"]),
         updated_at=max(
             [float(incident["created_at"])]
@@ -211,7 +245,7 @@ def _known(
     )
 
 
-def _guarded(text: str, known: Known) -> str:
+def guarded(text: str, known: Known) -> str:
     # Service names are public here: the page names components after them. clean() again for
     # text stored before it was cleaned on the way in: the feed must stay XML.
     text = clean(text)
@@ -228,14 +262,16 @@ def _maintenance(
         "components": sorted(
             {public_component(ruleset, s, known) for s in window.services} - {GENERAL}
         ),
-        "reason": _guarded(window.reason, known),
+        "reason": guarded(window.reason, known),
         "started_at": window.started_at,
         "until": window.until,
     }
 
 
 def _components(
-    incidents: list[PublicIncident], window: dict[str, Any] | None
+    incidents: list[PublicIncident],
+    window: dict[str, Any] | None,
+    scheduled_under_way: tuple[str, ...] = (),
 ) -> tuple[Component, ...]:
     """Every component with a public incident in the last 14 days, at its worst open status;
     components under maintenance say so unless an incident is worse."""
@@ -248,7 +284,7 @@ def _components(
         )
         current = worst.get(incident.component, ComponentStatus.OPERATIONAL)
         worst[incident.component] = min(current, status, key=ORDER.index)
-    for name in (window or {}).get("components", []):
+    for name in [*(window or {}).get("components", []), *scheduled_under_way]:
         worst[name] = min(
             worst.get(name, ComponentStatus.UNDER_MAINTENANCE),
             ComponentStatus.UNDER_MAINTENANCE,

@@ -30,6 +30,9 @@ _RESOLVE = (Path(__file__).parent / "resolve.lua").read_text()
 _DECLARE = (Path(__file__).parent / "declare.lua").read_text()
 _LIFECYCLE = (Path(__file__).parent / "lifecycle.lua").read_text()
 STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspage's words
+# Roles beside the incident commander (the runbooks' technical and communications leads):
+# incident hash field -> words.
+ROLES = {"tech_lead": "technical lead", "comms_lead": "communications lead"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,17 @@ class IncidentStore:
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
 
+    def assign_role(self, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
+        """`name` takes `role` (a key of ROLES): role, unchanged, resolved or unknown."""
+        return self._act(
+            incident_id, "role", role=role, role_words=ROLES[role], by=name, assigned_by=by
+        )
+
+    def change_severity(self, incident_id: str, severity: str, by: str) -> dict[str, Any]:
+        """Severity changed by hand without a status update: severity, unchanged, resolved or
+        unknown; the reply's `changed` names what moved."""
+        return self._act(incident_id, "severity", by=by, severity=severity)
+
     def post_update(
         self, incident_id: str, status: str, message: str, by: str, severity: str = ""
     ) -> dict[str, Any]:
@@ -182,6 +196,23 @@ class IncidentStore:
     def incident_ids(self, limit: int = 100, open_only: bool = False) -> list[str]:
         key = keys.open_incidents() if open_only else keys.incidents_index()
         return replies.members(self.connection.zrevrange(key, 0, limit - 1))
+
+    def change_stamps(self, limit: int = 100) -> list[tuple[str, float, float | None]]:
+        """(id, updated_at, resolved_at) of the newest incidents in two round trips: enough to
+        tell whether anything shown about them can have changed (every change to an incident
+        moves its updated_at), without reading timelines."""
+        ids = self.incident_ids(limit)
+        pipe = self.connection.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hmget(keys.incident(incident_id), "updated_at", "resolved_at", "created_at")
+        stamps = []
+        for incident_id, values in zip(ids, pipe.execute(), strict=True):
+            updated, resolved, created = (replies.text_or_none(v) or "" for v in values)
+            if updated or created:
+                stamps.append(
+                    (incident_id, float(updated or created), float(resolved) if resolved else None)
+                )
+        return stamps
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         ids = sorted(replies.members(self.connection.smembers(keys.incident_alerts(incident_id))))

@@ -1,7 +1,8 @@
 -- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
--- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander, by, status, message, severity}
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role, by, status, message,
+--                 severity}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
 local P, id, now = a.prefix, a.id, tonumber(a.now)
@@ -25,6 +26,25 @@ if a.action == 'commander' then
   redis.call('HSET', ikey, 'commander', a.by, 'updated_at', a.now)
   timeline('commander', a.by .. ' is incident commander', {by = a.by, assigned_by = a.assigned_by})
   return reply('commander', {'commander'})
+end
+
+if a.action == 'role' then
+  -- A named role beside the commander (tech_lead, comms_lead: the caller checks the name).
+  if redis.call('HGET', ikey, a.role) == a.by then return reply('unchanged') end
+  redis.call('HSET', ikey, a.role, a.by, 'updated_at', a.now)
+  timeline('role', a.by .. ' is ' .. a.role_words, {by = a.by, role = a.role,
+           assigned_by = a.assigned_by})
+  return reply('role', {a.role})
+end
+
+if a.action == 'severity' then
+  -- A change of severity on its own (no status update): timeline, and the caller notifies.
+  local current = redis.call('HGET', ikey, 'severity')
+  if a.severity == current then return reply('unchanged') end
+  redis.call('HSET', ikey, 'severity', a.severity, 'updated_at', a.now)
+  timeline('severity_changed', 'severity ' .. current .. ' -> ' .. a.severity .. ' by ' .. a.by,
+           {from = current, to = a.severity, by = a.by})
+  return reply('severity', {'severity'})
 end
 
 if a.action == 'escalate' then

@@ -59,6 +59,11 @@ class Timers:
             )
         ]
 
+    def due_at(self, kind: str, incident_id: str) -> float | None:
+        """When the `kind` timer of an incident fires, if one is scheduled."""
+        score = self._redis.zscore(keys.timers(), f"{kind}:{incident_id}")
+        return None if score is None else float(score)
+
     def fire_due(
         self, now: float, handlers: dict[str, Callable[[Timer], None]], limit: int = 500
     ) -> list[Timer]:

@@ -1,6 +1,8 @@
 """The pages in Debian's chromium: a responder signs in, follows links from the incident list
-to an incident, posts an update through the form, and customers see it on /status; on a
-phone-sized screen nothing scrolls sideways."""
+to an incident, posts an update through the form, and customers see it on /status; runs a
+whole incident from the page's own forms (acknowledge, hand over, severity, resolve); on a
+phone-sized screen nothing scrolls sideways, the incident list shows every column and the
+alerts table scrolls inside its box."""
 
 from __future__ import annotations
 
@@ -40,9 +42,10 @@ def test_a_responder_posts_an_update_that_customers_see(page, http, live_server,
     screenshot(page, "incidents-desktop")
     page.get_by_role("link", name=incident).click()
     page.wait_for_url(re.compile(rf"/incidents/{incident}$"))
-    page.get_by_label("Status", exact=True).select_option("monitoring")
-    page.get_by_label("Message", exact=True).fill(UPDATE)
-    page.get_by_label("Your name").fill(PEOPLE[1])
+    form = page.locator("form.update-form")
+    form.get_by_label("Status", exact=True).select_option("monitoring")
+    form.get_by_label("Message", exact=True).fill(UPDATE)
+    form.get_by_label("Your name").fill(PEOPLE[1])
     page.get_by_role("button", name="Post update").click()
     page.wait_for_url(re.compile(rf"/incidents/{incident}#timeline$"))
     assert page.get_by_role("status").inner_text() == "Status update posted."
@@ -67,3 +70,88 @@ def test_pages_fit_a_phone_screen(phone, http, live_server, clock) -> None:
     screenshot(phone, "incident-phone")
     phone.screenshot(path=str(ARTIFACTS / "incident-phone-top.png"))
     assert no_sideways_scroll(phone)
+
+
+RESOLUTION = "Checkout is back to normal. No data was lost; orders placed meanwhile went through."
+
+
+def act(page, form_title: str, button: str, flash: str, **fields: str) -> None:
+    """Fill one of the incident page's action forms (found by its heading) and send it."""
+    form = page.locator("form.action-form", has=page.get_by_role("heading", name=form_title))
+    for label, value in fields.items():
+        field = form.get_by_label(label, exact=False)
+        if value.startswith("SEV"):
+            field.select_option(value)
+        else:
+            field.fill(value)
+    form.get_by_role("button", name=button).click()
+    page.wait_for_url(re.compile(r"#timeline$"))
+    assert page.get_by_role("status").inner_text() == flash
+
+
+def test_a_whole_incident_is_run_from_the_page(page, http, live_server, clock) -> None:
+    incident = open_incident(http, clock)
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/incidents/{incident}")
+    glance = page.get_by_label("At a glance")
+    assert "not yet" in glance.inner_text()  # nobody acknowledged
+
+    act(
+        page,
+        "Acknowledge",
+        "Acknowledge",
+        f"Acknowledged by {PEOPLE[0]}.",
+        **{"Your name": PEOPLE[0]},
+    )
+    assert f"by {PEOPLE[0]}" in glance.inner_text()
+    assert page.get_by_role("heading", name="Acknowledge", exact=True).count() == 0
+
+    act(
+        page,
+        "Hand over command",
+        "Hand over",
+        f"{PEOPLE[1]} is incident commander.",
+        **{"New commander": PEOPLE[1]},
+    )
+    act(
+        page,
+        "Change severity",
+        "Change severity",
+        "Severity changed to SEV1.",
+        **{"New severity": "SEV1"},
+    )
+    text = glance.inner_text()
+    assert PEOPLE[1] in text and "SEV1" in text and "Next update due" in text
+    screenshot(page, "cockpit-desktop")
+
+    act(page, "Resolve", "Resolve", "Incident resolved.", **{"Resolution": RESOLUTION})
+    assert page.get_by_role("heading", name="Respond").count() == 0
+    timeline = page.locator("#timeline").inner_text()
+    assert "acknowledged" in timeline and "severity changed" in timeline
+    assert f"by {PEOPLE[0]}" in timeline
+
+    page.goto(f"{live_server}/status")
+    assert page.get_by_text(RESOLUTION).is_visible()
+
+
+def test_lists_and_tables_work_on_a_phone(phone, http, live_server, clock) -> None:
+    incident = open_incident(http, clock)
+    respond(http, clock, incident)
+    sign_in(phone, live_server)
+    screenshot(phone, "incidents-phone")
+    for column in ("Title", "Commander"):
+        cell = phone.locator(f'td[data-label="{column}"]').first
+        box = cell.bounding_box()
+        assert cell.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert PEOPLE[1] in phone.locator('td[data-label="Commander"]').first.inner_text()
+
+    phone.goto(f"{live_server}/incidents/{incident}")
+    alerts = phone.get_by_role("region", name="Alerts", exact=True)
+    box = alerts.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the box fits the screen ...
+    assert alerts.evaluate("e => e.scrollWidth > e.clientWidth")  # ... and scrolls inside
+    assert no_sideways_scroll(phone)
+    for title in ("Hand over command", "Change severity", "Resolve"):
+        form = phone.locator("form.action-form", has=phone.get_by_role("heading", name=title))
+        assert form.get_by_role("button").is_visible()
+    screenshot(phone, "cockpit-phone")

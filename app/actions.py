@@ -1,0 +1,59 @@
+"""What a responder does to an incident, one function per action, used by both doors: the API
+(app/api.py) and the incident page's forms (app/pages/internal.py). Each changes the store in
+one Lua call and tells the workers only when something changed, so the two doors cannot
+drift apart. A status update is Klaxon.post_update (app/__init__.py), shared the same way.
+
+Callers validate their input (JSON or form) and check the incident exists; these functions
+take clean values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app import Klaxon
+
+
+def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:
+    """The first acknowledgement stops escalation; its author leads unless one was named."""
+    result = klaxon.incidents.acknowledge(incident_id, by, via=via)
+    if result["result"] == "acknowledged":
+        klaxon.enqueue(incident_id, "acknowledged", "", f"acknowledged by {by}")
+    return result
+
+
+def take_command(klaxon: Klaxon, incident_id: str, commander: str, by: str) -> dict[str, Any]:
+    """`commander` leads from now on (taking command, or handing it over)."""
+    return klaxon.incidents.assign_commander(incident_id, commander, by=by)
+
+
+def assign_role(klaxon: Klaxon, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
+    """`name` becomes the technical or communications lead (role: tech_lead, comms_lead)."""
+    return klaxon.incidents.assign_role(incident_id, role, name, by)
+
+
+def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) -> dict[str, Any]:
+    """A new severity without a status update; raising it notifies like an alert raising it
+    (app/pipeline.py), lowering it is only recorded."""
+    before = (klaxon.incidents.incident(incident_id) or {}).get("severity", "")
+    result = klaxon.incidents.change_severity(incident_id, severity, by)
+    raised = result["result"] == "severity" and severity < before  # "SEV1" < "SEV2"
+    if raised and klaxon.incidents.is_declared(incident_id):
+        klaxon.enqueue(incident_id, "severity_raised", severity, f"severity raised by {by}")
+    return result
+
+
+def resolve(klaxon: Klaxon, incident_id: str, by: str, message: str = "") -> str:
+    """Resolve by hand; with a message, that message is the resolution update customers read
+    (a 'resolved' status update, which closes it). Returns resolved, already_resolved or
+    unknown."""
+    if message:
+        result = klaxon.post_update(incident_id, "resolved", message, by)
+        return {"updated": "resolved", "resolved": "already_resolved"}.get(
+            result["result"], result["result"]
+        )
+    outcome = klaxon.incidents.resolve(incident_id, by=by, force=True)
+    if outcome == "resolved":
+        klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
+    return outcome
