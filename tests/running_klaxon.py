@@ -41,6 +41,7 @@ def web(env: dict[str, str], processes: int = 2) -> Iterator[str]:
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, ended whole below
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -51,12 +52,17 @@ def web(env: dict[str, str], processes: int = 2) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:  # also when it never answered: no server may outlive its test
-        server.send_signal(signal.SIGTERM)
+        # The whole group: a granian worker whose master was killed would live on.
+        os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            pass
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
+        server.wait()
 
 
 def _answers(base: str) -> bool:
