@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -74,7 +75,7 @@ def _banner(base: str, env: dict[str, str]) -> None:
     click.echo(
         f"""
 Klaxon is running at {base}
-  Redis        {env["REDIS_URL"]}
+  Redis        {_without_password(env["REDIS_URL"])}
   Webhooks     POST {base}/webhooks/<pagerduty|sentry|opsgenie|datadog|alertmanager|grafana>
   API token    {env["KLAXON_API_TOKEN"]}   (Authorization: Bearer ...)
   Outbox       {base}/api/outbox   (every channel without credentials writes here)
@@ -84,3 +85,13 @@ Press Ctrl-C to stop.
 """,
         err=True,
     )
+
+
+def _without_password(url: str) -> str:
+    """The URL to show: a REDIS_URL given to `klaxon run` may carry a password (a secret)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -147,3 +147,16 @@ def test_the_cli_finds_the_running_klaxon_run_and_links_point_at_its_port(tmp_pa
     gone = klaxon("outbox")
     assert gone.returncode == 1
     assert "no REDIS_URL and no running `klaxon run` found" in gone.stderr
+
+
+def test_the_banner_never_shows_a_redis_password(capsys) -> None:
+    from app.localrun import _banner
+
+    _banner(
+        "http://127.0.0.1:8000",
+        {"REDIS_URL": "rediss://:s3cret-pw@redis.example:6380/0", "KLAXON_API_TOKEN": "t"},
+    )
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "s3cret-pw" not in shown
+    assert "rediss://:***@redis.example:6380/0" in shown
