@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.errors import Conflict
+
 if TYPE_CHECKING:
     from app import Klaxon
 
@@ -57,3 +59,11 @@ def resolve(klaxon: Klaxon, incident_id: str, by: str, message: str = "") -> str
     if outcome == "resolved":
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome
+
+
+def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:
+    """The incident, unless it is resolved: then every action is a 409 that changes nothing
+    (the API's and the page's one rule)."""
+    if incident.get("status") == "resolved":
+        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    return incident

@@ -158,8 +158,7 @@ def commander(incident_id: str) -> dict[str, Any]:
 @blueprint.post("/incidents/<incident_id>/roles")
 def assign_role(incident_id: str) -> dict[str, Any]:
     """Name the technical lead or the communications lead ({"role", "name", "by"?})."""
-    if _incident(incident_id).get("status") == "resolved":
-        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    actions.require_open(incident_id, _incident(incident_id))
     body = _body()
     return actions.assign_role(
         current_app.extensions["klaxon"],
@@ -173,8 +172,7 @@ def assign_role(incident_id: str) -> dict[str, Any]:
 @blueprint.post("/incidents/<incident_id>/severity")
 def severity(incident_id: str) -> dict[str, Any]:
     """Change the severity without a status update (raising it notifies responders)."""
-    if _incident(incident_id).get("status") == "resolved":
-        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
+    actions.require_open(incident_id, _incident(incident_id))
     body = _body()
     return actions.change_severity(
         current_app.extensions["klaxon"],

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from app import actions
-from app.errors import Conflict, NotFound, RequestRejected, TooManyAttempts
+from app.errors import NotFound, RequestRejected, TooManyAttempts
 from app.models import Severity
 from app.pages import auth
 from app.pages.cockpit import header
@@ -278,10 +278,7 @@ def _done(incident_id: str, message: str) -> BaseResponse:
 
 def _open_incident(incident_id: str) -> dict[str, Any]:
     """The incident, unless it is resolved: then every action is a 409 that changes nothing."""
-    found = _incident(incident_id)
-    if found["status"] == "resolved":
-        raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
-    return found
+    return actions.require_open(incident_id, _incident(incident_id))
 
 
 @blueprint.get("/incidents/<incident_id>/postmortem.md")
