@@ -18,6 +18,7 @@ from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
+from app.settings import DEFAULT_REDIS_URL as DEFAULT_REDIS_URL  # workers/jobs.py reads it here
 from app.settings import Settings
 from app.sources import Source, build_sources
 from app.store.connection import connect
@@ -25,8 +26,6 @@ from app.store.incidents import IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.token_failures import TokenFailures
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -93,7 +92,7 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.secret_values())
     init_sentry(settings)
-    connection = connection or connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connection or connect(settings.redis_connection_url)
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

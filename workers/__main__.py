@@ -31,7 +31,6 @@ from types import FrameType
 
 from rq.serializers import JSONSerializer
 
-from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry, remember_secrets
@@ -77,7 +76,7 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
 
 
 def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
-    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connect(settings.redis_connection_url)
     clock = SystemClock()
     ticker = TickerThread(
         connection,
@@ -97,7 +96,7 @@ def run_worker(settings: Settings, burst: bool, queue: str | None = None) -> boo
     # worker killed outright would leave it holding the scheduler lock, and running).
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: die_with_parent(worker_pid))
-    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connect(settings.redis_connection_url)
     worked = worked_queues(connection, queue) if queue else single_worker_queues(connection)
     worker = InlineHerokuWorker(worked, connection=connection, serializer=JSONSerializer)
     log(
