@@ -91,6 +91,16 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "Entries kept in the outbox of channels without credentials (default 10000).",
         False,
     ),
+    # storage caps (issue 12) ->
+    "KLAXON_TIMELINE_MAX": (
+        "Entries kept on one incident's timeline; older ones are dropped first (default 5000).",
+        False,
+    ),
+    "KLAXON_MAINTENANCE_LOG_MAX": (
+        "Maintenance windows turned on and off kept in the maintenance log (default 1000).",
+        False,
+    ),
+    # <- storage caps
     "KLAXON_MEMORY_WARN_PERCENT": (
         "The worker logs a warning when Redis uses more than this share of "
         "its maxmemory (default 80).",
@@ -315,6 +325,18 @@ class Settings:
             outbox_max=_int(
                 env, "KLAXON_OUTBOX_MAX", budget.DEFAULT_OUTBOX_MAX, problems, "entries"
             ),
+            # storage caps (issue 12) ->
+            timeline_max=_int(
+                env, "KLAXON_TIMELINE_MAX", budget.DEFAULT_TIMELINE_MAX, problems, "entries"
+            ),
+            maintenance_log_max=_int(
+                env,
+                "KLAXON_MAINTENANCE_LOG_MAX",
+                budget.DEFAULT_MAINTENANCE_LOG_MAX,
+                problems,
+                "entries",
+            ),
+            # <- storage caps
             memory_warn_percent=_int(
                 env,
                 "KLAXON_MEMORY_WARN_PERCENT",
