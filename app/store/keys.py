@@ -76,6 +76,12 @@ def deliveries_swept() -> str:
     return f"{PREFIX}:deliveries-swept"
 
 
+def upgrade_state() -> str:
+    """Where the upgrade backfill stands (app/store/upgrade.py): one small hash of cursors, no
+    TTL; `done` once a full pass found nothing of the previous version's shapes."""
+    return f"{PREFIX}:upgrade"
+
+
 def alert(alert_id: str) -> str:
     """Hash of one alert: its normalised alert and the raw body (cut to KLAXON_RAW_SAMPLE_BYTES)
     of the delivery that opened its current episode, counters. History: the sweeper removes it
@@ -279,6 +285,7 @@ _INCIDENTS = "app/store/incidents.py"
 FAMILIES: dict[str, Family] = {
     "deliveries": Family("deliveries:*:*", (TTL,), ("KLAXON_DELIVERY_TTL",), _INCIDENTS),
     "deliveries_swept": Family("deliveries-swept", (ONE_KEY,), (), "app/store/retention.py"),
+    "upgrade_state": Family("upgrade", (ONE_KEY,), (), "app/store/upgrade.py"),
     "alert": Family("alert:*", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS),
     "alert_events": Family(
         "alert:*:history",
