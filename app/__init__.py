@@ -106,7 +106,7 @@ def create_app(
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
         outbox=Outbox(connection, clock, settings.storage.outbox_max),
-        maintenance=MaintenanceMode(connection, clock),
+        maintenance=MaintenanceMode(connection, clock, settings.storage),
         token_failures=TokenFailures(connection, clock),
     )
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.

@@ -104,7 +104,9 @@ def maintenance(
 
     if until is not None and switch != "on":
         raise click.BadParameter("only goes with `on`", param_hint="'--until'")
-    mode = MaintenanceMode(connect_to_instance(), SystemClock())
+    from app.settings import Settings
+
+    mode = MaintenanceMode(connect_to_instance(), SystemClock(), Settings.from_env().storage)
     who = by or os.environ.get("USER", "cli")
     try:
         if switch == "on":

@@ -225,6 +225,16 @@ class Settings:
             "Entries kept in the outbox of channels without credentials (default 10000).",
             unit="entries",
         ),
+        timeline_max=Variable(
+            "KLAXON_TIMELINE_MAX",
+            "Entries kept on one incident's timeline; older ones are dropped first (default 5000).",
+            unit="entries",
+        ),
+        maintenance_log_max=Variable(
+            "KLAXON_MAINTENANCE_LOG_MAX",
+            "Maintenance windows turned on and off kept in the maintenance log (default 1000).",
+            unit="entries",
+        ),
         memory_warn_percent=Variable(
             "KLAXON_MEMORY_WARN_PERCENT",
             "The worker logs a warning when Redis uses more than this share of "

@@ -12,7 +12,6 @@ instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -582,12 +581,7 @@ def _timeline(
     pipe: redis.client.Pipeline | None = None,
     **data: Any,
 ) -> None:
-    (pipe if pipe is not None else rt.redis).xadd(
-        keys.incident_timeline(incident_id),
-        {"at": repr(rt.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
-        maxlen=5000,
-        approximate=True,
-    )
+    rt.incidents.note(incident_id, kind, text, pipe=pipe, **data)  # the timeline's owner
 
 
 def record_final_failure(

@@ -118,14 +118,25 @@ class IncidentStore:
         hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
         return replies.text(
             self._resolve(
-                args=[keys.PREFIX, incident_id, repr(self.clock.now()), by, "1" if force else "0"]
+                args=[
+                    keys.PREFIX,
+                    incident_id,
+                    repr(self.clock.now()),
+                    by,
+                    "1" if force else "0",
+                    self.budget.timeline_max,
+                ]
             )
         )
 
     def declare(self, incident_id: str) -> str:
         """End the incident's group_wait: returns declared once (then already_declared), so the
         caller notifies responders exactly once."""
-        return replies.text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
+        return replies.text(
+            self._declare(
+                args=[keys.PREFIX, incident_id, repr(self.clock.now()), self.budget.timeline_max]
+            )
+        )
 
     def acknowledge(self, incident_id: str, by: str, via: str = "") -> dict[str, Any]:
         """The first acknowledgement stops escalation; its author leads unless one was named."""
@@ -179,12 +190,33 @@ class IncidentStore:
             "now": repr(self.clock.now()),
             "id": incident_id,
             "action": action,
+            "max_timeline": self.budget.timeline_max,
             **fields,
         }
         result = json.loads(self._lifecycle(args=[json.dumps(args, ensure_ascii=False)]))
         if isinstance(result.get("changed"), dict):  # cjson encodes an empty table as {}
             result["changed"] = []
         return result
+
+    def note(
+        self,
+        incident_id: str,
+        kind: str,
+        text: str,
+        pipe: redis.client.Pipeline | None = None,
+        **data: Any,
+    ) -> None:
+        """An entry on the incident's timeline written from Python (a notification sent or
+        failed), on `pipe` when given so it lands with what it records."""
+        append_timeline(
+            pipe if pipe is not None else self.connection,
+            incident_id,
+            self.clock.now(),
+            kind,
+            text,
+            data,
+            self.budget.timeline_max,
+        )
 
     def is_declared(self, incident_id: str) -> bool:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
@@ -257,6 +289,25 @@ class IncidentStore:
         return [{k: str(v) for k, v in json.loads(entry).items()} for entry in entries]
 
 
+def append_timeline(
+    target: redis.Redis | redis.client.Pipeline,
+    incident_id: str,
+    at: float,
+    kind: str,
+    text: str,
+    data: dict[str, Any],
+    cap: int,
+) -> None:
+    """The one Python writer of `incident:<id>:timeline` (the Lua scripts above write the
+    rest): capped at `cap` entries (KLAXON_TIMELINE_MAX), older ones dropped first."""
+    target.xadd(
+        keys.incident_timeline(incident_id),
+        {"at": repr(at), "kind": kind, "text": text, "data": json.dumps(data)},
+        maxlen=cap,
+        approximate=True,
+    )
+
+
 def _event_args(
     alert: Alert,
     alert_id: str,
@@ -294,6 +345,7 @@ def _event_args(
         f"{alert.title or alert.description[:200]} ({alert_id})",
         "max_alert_events": budget.alert_events_max,
         "max_log": budget.webhook_log_max,
+        "max_timeline": budget.timeline_max,
         "decision": {
             "severity": decision.severity.value,
             "team": decision.team,
