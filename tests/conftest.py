@@ -150,7 +150,7 @@ def settings(redis_url: str) -> Settings:
 @pytest.fixture(autouse=True)
 def _close_vendor_clients() -> Iterator[None]:
     yield
-    from workers.notifiers._http import close_every_client
+    from workers.channels._http import close_every_client
 
     close_every_client()
 

@@ -17,9 +17,9 @@ from incident_story import AUTH
 from webhook_helpers import send
 
 from app.plaintext import clean, clean_json, may_need_cleaning, plain
+from workers.channels import Channel
 from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.notifiers import Channel
 from workers.render import render
 from workers.template_fixtures import all_public
 

@@ -9,9 +9,9 @@ from conftest import SECRETS, load_fixture, post
 from app import create_app
 from app.ruleset import load_ruleset
 from app.settings import Settings
+from workers.channels import Channel
 from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.notifiers import Channel
 from workers.render import render
 
 ROOT = Path(__file__).parent.parent

@@ -125,7 +125,7 @@ def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerd
 
 
 def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock, fake_pagerduty) -> None:
-    from workers.notifiers import DeliveryError
+    from workers.channels import DeliveryError
 
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
@@ -173,7 +173,7 @@ def test_a_short_retry_after_is_honoured_in_the_same_job(world, fake_pagerduty) 
 
 
 def test_a_long_retry_after_goes_back_to_rq_and_pages_once_later(world, fake_pagerduty) -> None:
-    from workers.notifiers import DeliveryError, FailureReason
+    from workers.channels import DeliveryError, FailureReason
 
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workers.channels import Channel, OutboundMessage
 from workers.context import MessageEvent, NotificationContext
-from workers.notifiers import Channel, OutboundMessage
 from workers.outbound import plan, wanted_channels
 from workers.render import Rendered
 from workers.template_fixtures import SEV1_POLICY, SEV2_POLICY, SEV3_POLICY, T0

@@ -20,9 +20,9 @@ from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.ledger import Ledger
 from workers import jobs
+from workers.channels import Channel, DeliveryError, OutboundMessage, x
 from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.notifiers import Channel, DeliveryError, OutboundMessage, x
 from workers.render import render
 
 UPDATE = "A bad deploy exhausted the connection pool; rolling back."

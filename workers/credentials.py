@@ -11,7 +11,7 @@ from typing import Any
 
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers.notifiers import (
+from workers.channels import (
     Channel,
     DeliveryError,
     OutboundMessage,

@@ -43,11 +43,11 @@ from app.store.outbox import Outbox
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import credentials as creds
+from workers.channels import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.context import MessageEvent, NotificationContext
 from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
 from workers.job_metrics import record_send
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage, Receipt
 from workers.outbound import plan, wanted_channels
 from workers.render import (
     PUBLIC_CHANNELS,

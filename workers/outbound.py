@@ -16,8 +16,8 @@ from typing import Any
 
 from app.ruleset.model import Team
 from app.ruleset.vocabulary import ComponentStatus
+from workers.channels import Channel, OutboundMessage
 from workers.context import MessageEvent, NotificationContext
-from workers.notifiers import Channel, OutboundMessage
 from workers.render import Rendered
 
 E = MessageEvent

@@ -28,8 +28,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from app.plaintext import plain
 from workers import limits
+from workers.channels import Channel
 from workers.context import MessageEvent, NotificationContext
-from workers.notifiers import Channel
 from workers.public_guard import PublicLeak, known_from_vars, redact, scan
 from workers.template_filters import FILTERS
 from workers.template_fixtures import FIXTURES

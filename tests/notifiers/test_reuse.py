@@ -11,7 +11,7 @@ import pytest
 from fakes import FakePagerDuty, FakeStatuspage, FakeX
 
 from notifiers.channels import CASES, TIMEOUT, X_KEYS
-from workers.notifiers import (
+from workers.channels import (
     Channel,
     DeliveryError,
     FailureReason,

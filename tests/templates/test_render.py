@@ -11,9 +11,9 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.sandbox import SecurityError
 
+from workers.channels import Channel
 from workers.context import MessageEvent
 from workers.limits import OPSGENIE_MESSAGE_MAX, X_MAX_WEIGHTED, x_weighted_length
-from workers.notifiers import Channel
 from workers.public_guard import REDACTED, PublicLeak
 from workers.render import NO_MESSAGE, NoMessage, RenderError, check_templates, render
 from workers.template_fixtures import checkout_latency, long_everything

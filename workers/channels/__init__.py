@@ -1,0 +1,49 @@
+"""Outbound channels: one module per vendor, each one `Notifier` (workers/channels/base.py).
+
+Adding a channel is one module here, one line in `CHANNELS` (and its name in `Channel`), and
+its templates in templates/<name>/; tests/test_channel_contract.py checks it has the shape.
+Everything around `send` (the ledger, rate limits, Retry-After, repair, the outbox, the
+timeline) is workers/delivery.py's.
+"""
+
+from __future__ import annotations
+
+from workers.channels import opsgenie, pagerduty, statuspage, x
+from workers.channels.base import (
+    MAYBE_MADE,
+    RETRYABLE,
+    BaseNotifier,
+    Channel,
+    DeliveryError,
+    FailureReason,
+    Field,
+    Notifier,
+    Occasion,
+    OutboundMessage,
+    RateLimit,
+    Receipt,
+)
+
+# In the order a job tells them: pagers first.
+CHANNELS: dict[Channel, Notifier] = {
+    Channel.PAGERDUTY: pagerduty.NOTIFIER,
+    Channel.OPSGENIE: opsgenie.NOTIFIER,
+    Channel.STATUSPAGE: statuspage.NOTIFIER,
+    Channel.X: x.NOTIFIER,
+}
+
+__all__ = [
+    "CHANNELS",
+    "MAYBE_MADE",
+    "RETRYABLE",
+    "BaseNotifier",
+    "Channel",
+    "DeliveryError",
+    "FailureReason",
+    "Field",
+    "Notifier",
+    "Occasion",
+    "OutboundMessage",
+    "RateLimit",
+    "Receipt",
+]
