@@ -208,9 +208,9 @@ def vendors_in_environment(
     )
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     yield values
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def load_fixture(source: str, name: str) -> Fixture:

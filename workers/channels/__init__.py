@@ -8,6 +8,8 @@ timeline) is workers/delivery.py's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from workers.channels import opsgenie, pagerduty, statuspage, x
 from workers.channels.base import (
     MAYBE_MADE,
@@ -32,6 +34,12 @@ CHANNELS: dict[Channel, Notifier] = {
     Channel.X: x.NOTIFIER,
 }
 
+
+def wanted(occasion: Occasion, state: Mapping[str, str]) -> list[Channel]:
+    """The channels that hear about this event, in the order they are told."""
+    return [name for name, channel in CHANNELS.items() if channel.wants(occasion, state)]
+
+
 __all__ = [
     "CHANNELS",
     "MAYBE_MADE",
@@ -46,4 +54,5 @@ __all__ = [
     "OutboundMessage",
     "RateLimit",
     "Receipt",
+    "wanted",
 ]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.store.ratelimit import RateLimit
+
 if TYPE_CHECKING:  # workers/render.py imports this module
     from app.ruleset import RuleSet
     from app.ruleset.model import Team
@@ -113,6 +115,7 @@ class Field:
     ext:     "txt": one line, whitespace collapsed; "md": Markdown, line breaks kept
     limit:   at most this much of it, as `measure` counts (characters unless the vendor weighs)
     fit:     the text cut to `limit` (raises limits.DoesNotFit when it cannot be)
+    measure: its size as the vendor counts it, in `unit`
     """
 
     name: str
@@ -120,17 +123,10 @@ class Field:
     limit: int
     fit: Callable[[str, int], str]
     measure: Callable[[str], int] = len
+    unit: str = "characters"
 
     def filename(self, event: MessageEvent) -> str:
         return f"{event.value}.{self.name}.{self.ext}.j2"
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """A budget every worker shares per destination (app/store/ratelimit.py, GCRA)."""
-
-    interval_seconds: float  # between two calls, on average
-    burst: int = 1  # calls that may go at once
 
 
 @dataclass(frozen=True, slots=True)

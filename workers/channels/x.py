@@ -304,7 +304,16 @@ class X(BaseNotifier):
 
     name = CHANNEL
     public = True
-    fields = (Field("post", "txt", limits.X_MAX_WEIGHTED, limits.fit_x, limits.x_weighted_length),)
+    fields = (
+        Field(
+            "post",
+            "txt",
+            limits.X_MAX_WEIGHTED,
+            fit=limits.fit_x,
+            measure=limits.x_weighted_length,
+            unit="weighted characters",
+        ),
+    )
     silent = frozenset({E.ACKNOWLEDGED, E.ESCALATED, E.REMINDER})
     required_env = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
     state_fields = ("x_last_id", "x_root_id")
