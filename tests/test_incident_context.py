@@ -7,12 +7,12 @@ from pathlib import Path
 from conftest import SECRETS, load_fixture, post
 
 from app import create_app
+from app.messages.context import MessageEvent
+from app.messages.render import render
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from workers.channels import CHANNELS, Channel
-from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.render import render
 
 ROOT = Path(__file__).parent.parent
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import redis
 
+from app.messages.context import MessageEvent, NotificationContext
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
 from app.store import keys, replies
 from app.store.incidents import IncidentStore, alert_record
-from workers.context import MessageEvent, NotificationContext
 
 MAX_ALERTS_IN_CONTEXT = 50  # a message lists a few; the count says how many there are
 

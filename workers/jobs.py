@@ -25,6 +25,8 @@ from rq import get_current_job
 
 from app.drill import DRILL, is_drill_incident
 from app.logs import log
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.render import NoMessage, Rendered, environment, has_message, render, resolved
 from app.notifications import PUBLIC_JOB, enqueue_public_notification
 from app.ruleset import is_in_business_hours
 from app.ruleset.model import Team
@@ -32,12 +34,10 @@ from app.ruleset.vocabulary import PageMode
 from app.store import keys
 from app.store.timers import Timers
 from workers.channels import CHANNELS, Channel, DeliveryError, Occasion, wanted
-from workers.context import MessageEvent, NotificationContext
 from workers.delivery import FAILED, deliver_once
 from workers.incident_context import build_context, load_incident
 from workers.incident_timers import IncidentTimers
 from workers.job_metrics import record_send
-from workers.render import NoMessage, Rendered, environment, has_message, render, resolved
 from workers.runtime import Runtime
 
 __all__ = ["Runtime", "install", "notify", "notify_public", "runtime", "running_with"]
