@@ -3,78 +3,15 @@ and load fresh state when they run (a retried job reports the incident as it is)
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
-
-import redis
 
 from app.messages.context import MessageEvent, NotificationContext
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
-from app.store import keys, replies
-from app.store.incidents import IncidentStore, alert_record
+from app.store.incidents import IncidentStore, LoadedIncident
 
 MAX_ALERTS_IN_CONTEXT = 50  # a message lists a few; the count says how many there are
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedIncident:
-    """What one job reads about an incident, in two round trips to Redis.
-
-    incident:    the incident hash as stored (IncidentStore.incident)
-    alert_count: how many alerts it has, suppressed ones included
-    alerts:      the first MAX_ALERTS_IN_CONTEXT of them as IncidentStore.incident_alerts
-                 gives them (sorted ids, suppressed last; `alert` decoded from JSON)
-    services:    the service of every alert, in the same order (None when not read)
-    """
-
-    incident: dict[str, str]
-    alert_count: int
-    alerts: list[dict[str, Any]]
-    services: tuple[str | None, ...] | None = None
-
-
-def load_incident(
-    connection: redis.Redis, incident_id: str, every_service: bool = False
-) -> LoadedIncident | None:
-    """The incident and its alerts: the hash and both alert sets in one pipeline, then only
-    the alert hashes a message can show in a second (not one read per alert). With
-    `every_service` (the rules map services to status-page components), the second pipeline
-    also reads the normalised alert of the others, for their services."""
-    with connection.pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys.incident(incident_id))
-        pipe.smembers(keys.incident_alerts(incident_id))
-        pipe.smembers(keys.incident_suppressed(incident_id))
-        raw, members, suppressed = pipe.execute()
-    if not raw:
-        return None
-    ids = sorted(replies.members(members)) + sorted(replies.members(suppressed))
-    shown, rest = ids[:MAX_ALERTS_IN_CONTEXT], ids[MAX_ALERTS_IN_CONTEXT:] if every_service else []
-    alerts: list[dict[str, Any]] = []
-    services: list[str | None] = []
-    if ids:
-        with connection.pipeline(transaction=False) as pipe:
-            for alert_id in shown:
-                pipe.hgetall(keys.alert(alert_id))
-            for alert_id in rest:
-                pipe.hget(keys.alert(alert_id), "alert")
-            answers = pipe.execute()
-        for data in answers[: len(shown)]:
-            alert = alert_record(data)  # as IncidentStore.incident_alerts decodes it
-            if alert:
-                alerts.append(alert)
-                services.append((alert["alert"] or {}).get("service"))
-        for normalised in answers[len(shown) :]:
-            if normalised:
-                services.append((json.loads(normalised) or {}).get("service"))
-    return LoadedIncident(
-        replies.text_hash(raw),
-        len(ids),
-        alerts,
-        tuple(services) if every_service or len(ids) == len(shown) else None,
-    )
 
 
 def build_context(
@@ -91,7 +28,7 @@ def build_context(
     """The context for one message; `loaded` is what the job already read (load_incident)."""
     every_service = bool(ruleset.statuspage_components)
     if loaded is None or (every_service and loaded.services is None):
-        loaded = load_incident(store.connection, incident_id, every_service)
+        loaded = store.load(incident_id, MAX_ALERTS_IN_CONTEXT, every_service)
     if loaded is None:
         return None
     incident, alerts = loaded.incident, loaded.alerts

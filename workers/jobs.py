@@ -35,7 +35,7 @@ from app.store import keys
 from app.store.timers import Timers
 from workers.channels import CHANNELS, Channel, DeliveryError, Occasion, wanted
 from workers.delivery import FAILED, deliver_once
-from workers.incident_context import build_context, load_incident
+from workers.incident_context import MAX_ALERTS_IN_CONTEXT, build_context
 from workers.incident_timers import IncidentTimers
 from workers.job_metrics import record_send
 from workers.runtime import Runtime
@@ -162,8 +162,8 @@ def _load_event(
 ) -> EventToTell | None:
     """None when there is nothing to tell (no such incident, or a severity raised during
     group_wait: the declaration carries the new severity)."""
-    loaded = load_incident(
-        rt.redis, incident_id, every_service=bool(rt.ruleset.statuspage_components)
+    loaded = rt.incidents.load(
+        incident_id, MAX_ALERTS_IN_CONTEXT, every_service=bool(rt.ruleset.statuspage_components)
     )
     ctx = build_context(
         rt.incidents,
