@@ -18,11 +18,10 @@ from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
-from app.settings import DEFAULT_REDIS_URL as DEFAULT_REDIS_URL  # workers/jobs.py reads it here
 from app.settings import Settings
 from app.sources import Source, build_sources
 from app.store.connection import connect
-from app.store.incidents import IncidentStore
+from app.store.incidents import IncidentStore, Lifecycle
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.token_failures import TokenFailures
@@ -59,7 +58,7 @@ class Klaxon:
     ) -> dict[str, Any]:
         """A status update from a person (API or form): stored, then sent to the channels."""
         result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
-        if result["result"] == "updated":
+        if result["result"] is Lifecycle.UPDATED:
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
                 incident_id,

@@ -1,7 +1,8 @@
 """The check of the message templates that `klaxon release` and `klaxon rules check` run.
 
-Rendering lives with the channels that send (workers/render.py), and app/ never imports
-workers/ (tests/test_layers.py), so the check is found by the name pyproject.toml gives it
+Rendering is pure (app/messages/render.py), but which templates must exist is the channels'
+registry (workers/channels, CHANNELS), and app/ never imports workers/ (tests/test_layers.py),
+so the check is found by the name pyproject.toml gives it
 (entry point `templates` in group `klaxon.checks`). A Klaxon installed without it reports that
 as a problem: a release must never go out with its templates unchecked.
 """

@@ -23,7 +23,7 @@ from app.store.incidents import Correlation, IncidentStore
 from app.store.ledger import Ledger
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
-from app.store.ratelimit import RateLimiter
+from app.store.ratelimit import RateLimit, RateLimiter
 from app.store.retention import Retention
 from app.store.token_failures import TokenFailures
 
@@ -100,7 +100,7 @@ def test_the_timeline_and_maintenance_log_caps_are_settings(redis_client: redis.
     maintenance = MaintenanceMode(redis_client, clock, budget)
     for n in range(150):  # MAXLEN ~ trims whole stream nodes (100 entries): look well past
         clock.advance(1)
-        store.note(incident, "note", f"note {n}")
+        store.add_timeline(incident, "note", f"note {n}")
         maintenance.start("drill", by="test")
         maintenance.end(by="test")
     assert redis_client.xlen(keys.incident_timeline(incident)) <= 200  # not 3 x 150 + 2
@@ -125,20 +125,20 @@ def test_every_key_the_stores_write_belongs_to_a_family(redis_client: redis.Redi
     store.correlate(resolve, decision, b"{}")
     store.declare(incident)
     store.acknowledge(incident, by="amy", via="API")
-    store.note(incident, "notified", "paged")
+    store.add_timeline(incident, "notified", "paged")
     maintenance = MaintenanceMode(redis_client, clock)
     maintenance.start("upgrade", by="amy")
     Outbox(redis_client, clock, 10).add({"channel": "slack", "text": "hi"})
     Ledger(redis_client, clock, 3600).begin("k-1", "pagerduty", incident, "trigger")
     TokenFailures(redis_client, clock).attempt("203.0.113.7")
-    RateLimiter(redis_client, clock).acquire("pagerduty", "routing-key")
+    RateLimiter(redis_client, clock).acquire("pagerduty", "routing-key", RateLimit(0.5, 10))
     store.resolve(incident, by="amy", force=True)
     clock.advance(10 * 24 * 3600)
     Retention(redis_client, clock, StorageBudget(retention_days=1), 3600).sweep_all()
     maintenance.end(by="amy")
     again = store.correlate(replace(alert, delivery_id="d-3"), decision, b"{}").incident_id
     assert again is not None and again != incident
-    store.note(again, "notified", "paged")
+    store.add_timeline(again, "notified", "paged")
 
     written = [k.decode() for k in redis_client.scan_iter(f"{keys.PREFIX}:*")]
     assert len(written) >= 10

@@ -110,10 +110,11 @@ def test_the_check_sees_a_late_import_of_workers(tmp_path: Path, monkeypatch) ->
 
 
 def test_app_finds_the_renderers_template_check_by_name(tmp_path: Path) -> None:
-    """app/template_check.py reaches workers/render.py through pyproject's entry point, not an
-    import: the same answers, for a good directory and a broken one."""
+    """app/template_check.py reaches the channels' check (workers/channels) through
+    pyproject's entry point, not an import: the same answers, for a good directory and a
+    broken one."""
     from app import template_check
-    from workers import render
+    from workers import channels
 
     broken = tmp_path / "templates"
     broken.mkdir()
@@ -121,4 +122,4 @@ def test_app_finds_the_renderers_template_check_by_name(tmp_path: Path) -> None:
     (broken / "x" / "declared.post.txt.j2").write_text("{{ incident.title ")
     assert template_check.check_templates(ROOT / "templates") == []
     found = template_check.check_templates(broken)
-    assert found and found == render.check_templates(broken)
+    assert found and found == channels.check_templates(broken)

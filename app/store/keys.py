@@ -130,7 +130,7 @@ def incident_suppressed(incident_id: str) -> str:
 
 def incident_timeline(incident_id: str) -> str:
     """Stream of what happened, ~200 bytes an entry; capped at KLAXON_TIMELINE_MAX entries
-    (app/store/incidents.py writes it, its scripts and append_timeline). History
+    (app/store/incidents.py writes it, its scripts and timeline_entry). History
     (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:timeline"
 
@@ -196,7 +196,8 @@ def token_failures(client: str) -> str:
 
 def rate_limit(channel: str, destination_digest: str) -> str:
     """One outbound channel's token bucket (app/store/ratelimit.py): expires a second after
-    it is refilled (ratelimit.LIMITS: at most a burst of calls' spacing, seconds)."""
+    it is refilled (each channel's rate_limit in workers/channels: at most a burst of
+    calls' spacing, seconds)."""
     return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
 
 
@@ -339,7 +340,7 @@ FAMILIES: dict[str, Family] = {
         "app/store/token_failures.py",
     ),
     "rate_limit": Family(
-        "ratelimit:*:*", (TTL,), ("app.store.ratelimit.LIMITS",), "app/store/ratelimit.py"
+        "ratelimit:*:*", (TTL,), ("workers.channels.CHANNELS",), "app/store/ratelimit.py"
     ),
     "maintenance": Family("maintenance", (ONE_KEY,), (), "app/store/maintenance.py"),
     "maintenance_log": Family(

@@ -13,7 +13,7 @@ import redis
 from app.clock import Clock
 from app.store import keys, replies
 from app.store.budget import StorageBudget
-from app.store.incidents import append_timeline
+from app.store.incidents import timeline_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class MaintenanceMode:
     def _on_open_incidents(self, kind: str, text: str) -> None:
         """Pages were held or resume: every open incident's timeline says so."""
         for incident_id in replies.members(self._redis.zrange(keys.open_incidents(), 0, -1)):
-            append_timeline(
+            timeline_entry(
                 self._redis,
                 incident_id,
                 self._clock.now(),
