@@ -518,7 +518,9 @@ def _read(
         return Path(raw) if raw else default
     if kind == tuple[str, ...]:
         return _split(raw)
-    return (row.clean(raw) if row.clean else raw) or default
+    if kind in (str, str | None):
+        return (row.clean(raw) if row.clean else raw) or default
+    raise TypeError(f"{row.name}: no reader for {kind} (app/settings.py, _read)")
 
 
 def _int(raw: str, row: Variable, default: int, problems: list[str]) -> int:
