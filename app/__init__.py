@@ -17,6 +17,7 @@ from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
+from app.resolution import Checklist, resolution_post
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
@@ -56,10 +57,21 @@ class Klaxon:
         return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
 
     def post_update(
-        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+        self,
+        incident_id: str,
+        status: str,
+        message: str,
+        by: str,
+        severity: str = "",
+        checklist: Checklist | None = None,
     ) -> dict[str, Any]:
-        """A status update from a person (API or form): stored, then sent to the channels."""
-        result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
+        """A status update from a person (API or form): stored, then sent to the channels. A
+        'resolved' one closes the incident with the resolution `checklist`."""
+        if status == "resolved" and checklist is not None:
+            message = resolution_post(message, checklist)  # it says whether data was lost
+        result = self.incidents.post_update(
+            incident_id, status, message, by, severity=severity, checklist=checklist
+        )
         if result["result"] == "updated":
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.errors import Conflict
+from app.resolution import Checklist, resolution_post
 
 if TYPE_CHECKING:
     from app import Klaxon
@@ -46,16 +47,25 @@ def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) ->
     return result
 
 
-def resolve(klaxon: Klaxon, incident_id: str, by: str, message: str = "") -> str:
-    """Resolve by hand; with a message, that message is the resolution update customers read
-    (a 'resolved' status update, which closes it). Returns resolved, already_resolved or
-    unknown."""
-    if message:
-        result = klaxon.post_update(incident_id, "resolved", message, by)
+def resolve(
+    klaxon: Klaxon,
+    incident_id: str,
+    by: str,
+    message: str = "",
+    checklist: Checklist | None = None,
+) -> str:
+    """Resolve by hand with the resolution checklist (app/resolution.py). With a message or
+    an answer on data loss there is a resolution customers read (a 'resolved' status update,
+    which closes it); without either it closes quietly. Returns resolved, already_resolved
+    or unknown."""
+    checklist = checklist or Checklist()
+    public = resolution_post(message, checklist)
+    if public:
+        result = klaxon.post_update(incident_id, "resolved", public, by, checklist=checklist)
         return {"updated": "resolved", "resolved": "already_resolved"}.get(
             result["result"], result["result"]
         )
-    outcome = klaxon.incidents.resolve(incident_id, by=by, force=True)
+    outcome = klaxon.incidents.resolve(incident_id, by=by, force=True, checklist=checklist)
     if outcome == "resolved":
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome

@@ -20,6 +20,14 @@ from app.errors import Conflict, NotFound, PayloadError, Unauthorized
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.pipeline import correlation_for
 from app.postmortem import draft_for
+from app.resolution import (
+    DATA_LOSS,
+    FOLLOW_UPS_CHARS,
+    IMPACT_CHARS,
+    MAX_FOLLOW_UPS,
+    Checklist,
+    follow_up_lines,
+)
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
 from app.store import keys
@@ -83,16 +91,39 @@ def postmortem(incident_id: str) -> Response:
 
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
-    """Resolve by hand; an optional `message` is the resolution update customers read."""
+    """Resolve by hand; an optional `message` is the resolution update customers read, and
+    the optional checklist (`customer_impact`, `data_loss` yes/no, `follow_ups`) goes on the
+    timeline and the post-mortem; an answered `data_loss` is also said in the resolution."""
     _incident(incident_id)
     body = _json() or {}
     body = body if isinstance(body, dict) else {}
     who = body.get("by") if isinstance(body.get("by"), str) else ""
     message = _text(body, "message", 5000) if "message" in body else ""
     result = actions.resolve(
-        current_app.extensions["klaxon"], incident_id, (who or "API")[:100], message
+        current_app.extensions["klaxon"],
+        incident_id,
+        (who or "API")[:100],
+        message,
+        _checklist(body),
     )
     return {"incident": incident_id, "result": result}, 200
+
+
+def _checklist(body: dict[str, Any]) -> Checklist:
+    """The resolution checklist; `follow_ups` is a list of strings or one string, one per line."""
+    follow_ups = body.get("follow_ups")
+    if isinstance(follow_ups, list) and all(isinstance(f, str) for f in follow_ups):
+        follow_ups = "\n".join(follow_ups)
+    lines = follow_up_lines(_text({"follow_ups": follow_ups}, "follow_ups", FOLLOW_UPS_CHARS))
+    if len(lines) > MAX_FOLLOW_UPS:
+        raise PayloadError(
+            "api", "follow_ups", f"at most {MAX_FOLLOW_UPS} follow-ups", got=str(len(lines))
+        )
+    return Checklist(
+        customer_impact=_text(body, "customer_impact", IMPACT_CHARS),
+        data_loss=_choice(body, "data_loss", list(DATA_LOSS)),
+        follow_ups=lines,
+    )
 
 
 @blueprint.post("/incidents")
@@ -198,6 +229,8 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
         update["message"],
         update["by"],
         severity=_choice(body, "severity", [s.value for s in Severity]),
+        # A resolving update takes the resolution checklist, as /resolve does.
+        checklist=_checklist(body) if update["status"] == "resolved" else None,
     )
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")

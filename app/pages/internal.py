@@ -28,6 +28,14 @@ from app.pages.cockpit import header
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
 from app.postmortem import draft_for
+from app.resolution import (
+    DATA_LOSS,
+    FOLLOW_UPS_CHARS,
+    IMPACT_CHARS,
+    MAX_FOLLOW_UPS,
+    Checklist,
+    follow_up_lines,
+)
 from app.store.incidents import ROLES, STATUSES
 from app.store.timers import Timers
 from app.token_guard import token_accepted
@@ -49,6 +57,9 @@ OPTIONAL = (
     "acknowledged_at",
     "acknowledged_by",
     "resolved_at",
+    "data_loss",
+    "customer_impact",
+    "follow_ups",
 )
 
 
@@ -253,12 +264,25 @@ def resolve(incident_id: str) -> Any:
     errors: dict[str, str] = {}
     form = {
         "message": form_text(request.form, "message", 5000, errors, "Resolution"),
+        "customer_impact": form_text(
+            request.form, "customer_impact", IMPACT_CHARS, errors, "Customer impact"
+        ),
+        "data_loss": form_choice(request.form, "data_loss", list(DATA_LOSS), errors, "Data lost"),
+        "follow_ups": form_text(request.form, "follow_ups", FOLLOW_UPS_CHARS, errors, "Follow-ups"),
         "by": _by(errors),
     }
+    follow_ups = follow_up_lines(form["follow_ups"])
+    if len(follow_ups) > MAX_FOLLOW_UPS:
+        errors["follow_ups"] = f"At most {MAX_FOLLOW_UPS} follow-ups, one per line."
     if errors:
         return _incident_page(incident_id, form, errors, 400, failed="resolve")
+    checklist = Checklist(form["customer_impact"], form["data_loss"], follow_ups)
     actions.resolve(
-        current_app.extensions["klaxon"], incident_id, form["by"] or "web", form["message"]
+        current_app.extensions["klaxon"],
+        incident_id,
+        form["by"] or "web",
+        form["message"],
+        checklist,
     )
     return _done(incident_id, "Incident resolved.")
 
@@ -336,6 +360,9 @@ def _incident_page(
             "commander": "",
             "role": "",
             "name": "",
+            "customer_impact": "",
+            "data_loss": "",
+            "follow_ups": "",
             "by": name,
             **form,
         },

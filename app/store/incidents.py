@@ -20,6 +20,7 @@ from app import jsontext
 from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
+from app.resolution import Checklist
 from app.store import keys, replies
 from app.store.budget import StorageBudget
 from app.store.connection import unavailable_reason
@@ -113,12 +114,23 @@ class IncidentStore:
             notify=result["notify"],
         )
 
-    def resolve(self, incident_id: str, by: str, force: bool = False) -> str:
+    def resolve(
+        self, incident_id: str, by: str, force: bool = False, checklist: Checklist | None = None
+    ) -> str:
         """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
-        hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
+        hand (`force`, with the responder's checklist if any). Idempotent; returns resolved,
+        already_resolved, alerts_open or unknown."""
+        answers = checklist.stored() if checklist is not None else {}
         return replies.text(
             self._resolve(
-                args=[keys.PREFIX, incident_id, repr(self.clock.now()), by, "1" if force else "0"]
+                args=[
+                    keys.PREFIX,
+                    incident_id,
+                    repr(self.clock.now()),
+                    by,
+                    "1" if force else "0",
+                    json.dumps(answers, ensure_ascii=False) if answers else "",
+                ]
             )
         )
 
@@ -161,14 +173,21 @@ class IncidentStore:
         return self._act(incident_id, "severity", by=by, severity=severity)
 
     def post_update(
-        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+        self,
+        incident_id: str,
+        status: str,
+        message: str,
+        by: str,
+        severity: str = "",
+        checklist: Checklist | None = None,
     ) -> dict[str, Any]:
-        """A status update: timeline, status, optionally severity; 'resolved' also closes it."""
+        """A status update: timeline, status, optionally severity; 'resolved' also closes it
+        (with the resolution checklist, if any)."""
         result = self._act(
             incident_id, "update", by=by, status=status, message=message, severity=severity
         )
         if result["result"] == "updated" and status == "resolved":
-            self.resolve(incident_id, by=by, force=True)
+            self.resolve(incident_id, by=by, force=True, checklist=checklist)
             result["changed"].append("status")
             result["status"] = "resolved"
         return result

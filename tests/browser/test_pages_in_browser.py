@@ -72,12 +72,16 @@ def test_pages_fit_a_phone_screen(phone, http, live_server, clock) -> None:
     assert no_sideways_scroll(phone)
 
 
-RESOLUTION = "Checkout is back to normal. No data was lost; orders placed meanwhile went through."
+RESOLUTION = "Checkout is back to normal; orders placed meanwhile went through."
+IMPACT = "About 8% of checkouts failed for 40 minutes."
 
 
-def act(page, form_title: str, button: str, flash: str, **fields: str) -> None:
-    """Fill one of the incident page's action forms (found by its heading) and send it."""
+def act(page, form_title: str, button: str, flash: str, check: str = "", **fields: str) -> None:
+    """Fill one of the incident page's action forms (found by its heading) and send it;
+    `check` names a radio button to choose."""
     form = page.locator("form.action-form", has=page.get_by_role("heading", name=form_title))
+    if check:
+        form.get_by_role("radio", name=check, exact=True).check()
     for label, value in fields.items():
         field = form.get_by_label(label, exact=False)
         if value.startswith("SEV"):
@@ -124,14 +128,28 @@ def test_a_whole_incident_is_run_from_the_page(page, http, live_server, clock) -
     assert PEOPLE[1] in text and "SEV1" in text and "Next update due" in text
     screenshot(page, "cockpit-desktop")
 
-    act(page, "Resolve", "Resolve", "Incident resolved.", **{"Resolution": RESOLUTION})
+    act(
+        page,
+        "Resolve",
+        "Resolve",
+        "Incident resolved.",
+        check="No",
+        **{
+            "Resolution": RESOLUTION,
+            "Customer impact": IMPACT,
+            "Follow-ups": "Alert on the payment pool\nA runbook step for the failover",
+        },
+    )
     assert page.get_by_role("heading", name="Respond").count() == 0
     timeline = page.locator("#timeline").inner_text()
     assert "acknowledged" in timeline and "severity changed" in timeline
     assert f"by {PEOPLE[0]}" in timeline
+    assert "data lost: no" in timeline and IMPACT in timeline
+    assert "A runbook step for the failover" in timeline
+    screenshot(page, "resolved-desktop")
 
     page.goto(f"{live_server}/status")
-    assert page.get_by_text(RESOLUTION).is_visible()
+    assert page.get_by_text(f"{RESOLUTION} No data was lost.").is_visible()
 
 
 def test_lists_and_tables_work_on_a_phone(phone, http, live_server, clock) -> None:
@@ -155,3 +173,19 @@ def test_lists_and_tables_work_on_a_phone(phone, http, live_server, clock) -> No
         form = phone.locator("form.action-form", has=phone.get_by_role("heading", name=title))
         assert form.get_by_role("button").is_visible()
     screenshot(phone, "cockpit-phone")
+
+
+def test_resolving_with_the_checklist_on_a_phone(phone, http, live_server, clock) -> None:
+    incident = open_incident(http, clock)
+    respond(http, clock, incident)
+    sign_in(phone, live_server)
+    phone.goto(f"{live_server}/incidents/{incident}")
+    form = phone.locator("form.action-form", has=phone.get_by_role("heading", name="Resolve"))
+    form.get_by_role("radio", name="Yes", exact=True).tap()
+    assert no_sideways_scroll(phone)
+    act(phone, "Resolve", "Resolve", "Incident resolved.", **{"Customer impact": IMPACT})
+    assert "Data lost\nyes" in phone.get_by_label("At a glance").inner_text()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "resolved-phone")
+    phone.goto(f"{live_server}/status")
+    assert phone.get_by_text("This incident has been resolved. Some data was lost.").is_visible()
