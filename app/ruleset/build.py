@@ -23,6 +23,7 @@ from app.ruleset.model import (
     Silence,
     Team,
 )
+from app.ruleset.problems import did_you_mean
 from app.ruleset.sections import BUILT_IN, Entry
 from app.ruleset.services import Service, spelling_key
 from app.ruleset.timewindows import parse_duration
@@ -289,6 +290,37 @@ class Builder(Checks):
             service: _component_ids(entry.value)
             for service, entry in self.sections.mappings["statuspage.components"].items()
         }
+
+    def statuspage_groups(self) -> dict[str, tuple[str, ...]]:
+        """Each component group's services, in the order written. A service must be under
+        statuspage.components (else the page shows it as General) and in one group only."""
+        mapped = self.sections.mappings["statuspage.components"]
+        owner: dict[str, str] = {}
+        groups: dict[str, tuple[str, ...]] = {}
+        for group, entry in self.sections.mappings["statuspage.groups"].items():
+            members = []
+            for i, service in enumerate(entry.value or []):
+                if service is None:  # refused by the shape phase
+                    continue
+                where = entry.child(i)
+                if service not in mapped:
+                    self.report(
+                        where,
+                        f"service '{service}' is not under statuspage.components",
+                        hint="the status page only names services mapped there; "
+                        + (did_you_mean(service, mapped) or "add it there first"),
+                    )
+                elif service in owner:
+                    self.report(
+                        where,
+                        f"service '{service}' is already in group '{owner[service]}'",
+                        hint="a component shows under one group",
+                    )
+                else:
+                    owner[service] = group
+                    members.append(service)
+            groups[group] = tuple(members)
+        return groups
 
 
 def _component_ids(value: str | list[str | None]) -> tuple[str, ...]:

@@ -162,6 +162,8 @@ class RuleSet:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Service -> the Statuspage component ids its incidents affect (statuspage.components).
     statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Public component group -> the services shown under it (statuspage.groups).
+    statuspage_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The service catalog (services:) and every spelling key -> canonical name.
     services: Mapping[str, Service] = field(default_factory=dict)
     service_names: Mapping[str, str] = field(default_factory=dict)

@@ -231,7 +231,13 @@ STATUSPAGE = obj(
             "type": "object",
             "additionalProperties": COMPONENTS,
             "propertyNames": {"pattern": SERVICE},
-        }
+        },
+        # Component groups on the public page: group name -> the services shown under it.
+        "groups": {
+            "type": "object",
+            "additionalProperties": array(string(SERVICE, "a service under statuspage.components")),
+            "propertyNames": {"pattern": SERVICE},
+        },
     }
 )
 

@@ -34,6 +34,8 @@ STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspa
 # Roles beside the incident commander (the runbooks' technical and communications leads):
 # incident hash field -> words.
 ROLES = {"tech_lead": "technical lead", "comms_lead": "communications lead"}
+# What uptime history reads of an incident (app/pages/uptime.py), a drill's marks included.
+OUTAGE_FIELDS = ("severity", "service", "created_at", "resolved_at", "rule", "team")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,27 @@ class IncidentStore:
                     (incident_id, float(updated or created), float(resolved) if resolved else None)
                 )
         return stamps
+
+    def outage_facts(self, since: float, limit: int) -> list[dict[str, str]]:
+        """What uptime history needs of the open incidents and of those resolved since
+        `since` (at most `limit` of each, newest first), in two round trips: no timelines."""
+        ids = self.incident_ids(limit, open_only=True)
+        ids += replies.members(
+            self.connection.zrevrangebyscore(
+                keys.resolved_incidents(), "+inf", since, start=0, num=limit
+            )
+        )
+        pipe = self.connection.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hmget(keys.incident(incident_id), *OUTAGE_FIELDS)
+        return [
+            {
+                k: v
+                for k, v in zip(OUTAGE_FIELDS, map(replies.text_or_none, values), strict=True)
+                if v
+            }
+            for values in pipe.execute()
+        ]
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         ids = sorted(replies.members(self.connection.smembers(keys.incident_alerts(incident_id))))

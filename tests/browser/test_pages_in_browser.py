@@ -189,3 +189,32 @@ def test_resolving_with_the_checklist_on_a_phone(phone, http, live_server, clock
     screenshot(phone, "resolved-phone")
     phone.goto(f"{live_server}/status")
     assert phone.get_by_text("This incident has been resolved. Some data was lost.").is_visible()
+
+
+def test_uptime_bars_say_a_days_downtime_on_hover_and_on_tap(
+    page, phone, http, live_server, clock
+) -> None:
+    incident = open_incident(http, clock)
+    respond(http, clock, incident)  # a SEV1 open since 09:00: today is a major-outage day
+    clock.advance(1800)
+    page.goto(f"{live_server}/status")
+    bars = page.locator("ol.bars").first
+    assert bars.locator("li.day").count() == 90
+    today = bars.locator("li.day").last
+    tip = today.locator(".tip")
+    assert tip.bounding_box()["width"] <= 1  # hidden until asked
+    today.hover()
+    assert tip.bounding_box()["width"] > 100
+    assert re.fullmatch(r"Sat 14 Mar 2026: major outage (\d+h )?\d+m", tip.inner_text())
+    screenshot(page, "status-uptime-desktop")
+
+    phone.goto(f"{live_server}/status")
+    bars = phone.locator("ol.bars").first
+    visible = [d for d in bars.locator("li.day").all() if d.is_visible()]
+    assert len(visible) == 30  # a phone shows the last 30 days
+    assert visible[0].bounding_box()["width"] >= 6  # wide enough to tap
+    visible[-1].tap()
+    tip = visible[-1].locator(".tip")
+    assert tip.bounding_box()["width"] > 100 and "major outage" in tip.inner_text()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "status-uptime-phone")
