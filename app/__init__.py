@@ -13,6 +13,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, fastpath, health, http_errors, http_headers, metrics, pages, webhooks
+from app.cadence import first_reminder_at
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
@@ -25,6 +26,7 @@ from app.store.connection import connect
 from app.store.incidents import IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
+from app.store.timers import Timers
 from app.store.token_failures import TokenFailures
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -72,6 +74,8 @@ class Klaxon:
         result = self.incidents.post_update(
             incident_id, status, message, by, severity=severity, checklist=checklist
         )
+        if result["result"] == "updated" and status != "resolved":
+            self._rearm_update_reminder(incident_id)
         if result["result"] == "updated":
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
@@ -82,6 +86,14 @@ class Klaxon:
                 {"status": status, "message": message, "by": by},
             )
         return result
+
+    def _rearm_update_reminder(self, incident_id: str) -> None:
+        """An update moves the next one's due time on: the reminder follows at once, so its
+        'due soon' comes ahead of the new time (app/cadence.py), not after an old chase."""
+        incident = self.incidents.incident(incident_id) or {}
+        at = first_reminder_at(incident, self.ruleset)
+        if at is not None:
+            Timers(self.redis).schedule("remind", incident_id, at)
 
     def describe(self) -> dict[str, Any]:
         """What /readyz shows beside its checks."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.errors import Conflict
-from app.resolution import Checklist, resolution_post
+from app.cadence import comms_of
+from app.errors import Conflict, IncompleteResolution
+from app.resolution import Checklist, missing_items, resolution_post
 
 if TYPE_CHECKING:
     from app import Klaxon
@@ -59,6 +60,7 @@ def resolve(
     which closes it); without either it closes quietly. Returns resolved, already_resolved
     or unknown."""
     checklist = checklist or Checklist()
+    require_resolution(klaxon, incident_id, message, checklist)
     public = resolution_post(message, checklist)
     if public:
         result = klaxon.post_update(incident_id, "resolved", public, by, checklist=checklist)
@@ -69,6 +71,19 @@ def resolve(
     if outcome == "resolved":
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome
+
+
+def require_resolution(
+    klaxon: Klaxon, incident_id: str, message: str, checklist: Checklist
+) -> None:
+    """Raises IncompleteResolution (a 400 that changes nothing) when the resolution lacks
+    what its severity's policy says it must state (comms.resolution_must_state)."""
+    severity = (klaxon.incidents.incident(incident_id) or {}).get("severity", "")
+    missing = missing_items(
+        comms_of(klaxon.ruleset, severity).resolution_must_state, message, checklist
+    )
+    if missing:
+        raise IncompleteResolution(severity, missing)
 
 
 def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:

@@ -223,14 +223,18 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
         "message": _text(body, "message", 5000, required=True),
         "by": _text(body, "by", 100) or "API",
     }
+    severity = _choice(body, "severity", [s.value for s in Severity])
+    checklist = None
+    if update["status"] == "resolved":  # takes the resolution checklist, as /resolve does
+        checklist = _checklist(body)
+        actions.require_resolution(klaxon, incident_id, update["message"], checklist)
     result = klaxon.post_update(
         incident_id,
         update["status"],
         update["message"],
         update["by"],
-        severity=_choice(body, "severity", [s.value for s in Severity]),
-        # A resolving update takes the resolution checklist, as /resolve does.
-        checklist=_checklist(body) if update["status"] == "resolved" else None,
+        severity=severity,
+        checklist=checklist,
     )
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")

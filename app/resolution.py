@@ -40,6 +40,16 @@ class Checklist:
         return {name: value for name, value in fields.items() if value}
 
 
+def missing_items(required: tuple[str, ...], message: str, checklist: Checklist) -> list[str]:
+    """What a resolution lacks of what the policy requires (app/ruleset RESOLUTION_ITEMS)."""
+    given = {
+        "message": bool(message),
+        "data_loss": bool(checklist.data_loss),
+        "customer_impact": bool(checklist.customer_impact),
+    }
+    return [item for item in required if not given.get(item, False)]
+
+
 def follow_up_lines(text: str) -> tuple[str, ...]:
     """One follow-up per non-empty line, list markers ("- ", "* ") dropped."""
     lines = (

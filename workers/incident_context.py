@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from app.cadence import next_update_due
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
@@ -105,7 +106,10 @@ def build_context(
         incident=state,
         alerts=[_alert(a) for a in alerts[:MAX_ALERTS_IN_CONTEXT]],
         team={"name": incident.get("team", ""), "description": team.description if team else ""},
-        policy=_policy(ruleset, incident.get("severity", "SEV3")),
+        # When the next public update is due, by the comms rhythm (app/cadence.py): what
+        # the templates promise, the reminder keeps.
+        policy=_policy(ruleset, incident.get("severity", "SEV3"))
+        | {"next_update_at": next_update_due(incident, ruleset)},
         links={
             "incident": f"{public_url}/incidents/{incident_id}",
             "status_page": f"{public_url}/status",

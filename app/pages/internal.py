@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from app import actions
-from app.errors import NotFound, RequestRejected, TooManyAttempts
+from app.errors import IncompleteResolution, NotFound, RequestRejected, TooManyAttempts
 from app.models import Severity
 from app.pages import auth
 from app.pages.cockpit import header
@@ -163,6 +163,8 @@ def post_update(incident_id: str) -> Any:
         ),
         "by": _by(errors),
     }
+    if form["status"] == "resolved" and not errors:
+        _check_resolution(incident_id, form["message"], Checklist(), errors, "status")
     if errors:
         return _incident_page(incident_id, form, errors, 400)
     current_app.extensions["klaxon"].post_update(
@@ -274,9 +276,11 @@ def resolve(incident_id: str) -> Any:
     follow_ups = follow_up_lines(form["follow_ups"])
     if len(follow_ups) > MAX_FOLLOW_UPS:
         errors["follow_ups"] = f"At most {MAX_FOLLOW_UPS} follow-ups, one per line."
+    checklist = Checklist(form["customer_impact"], form["data_loss"], follow_ups)
+    if not errors:
+        _check_resolution(incident_id, form["message"], checklist, errors, "data_loss")
     if errors:
         return _incident_page(incident_id, form, errors, 400, failed="resolve")
-    checklist = Checklist(form["customer_impact"], form["data_loss"], follow_ups)
     actions.resolve(
         current_app.extensions["klaxon"],
         incident_id,
@@ -285,6 +289,21 @@ def resolve(incident_id: str) -> Any:
         checklist,
     )
     return _done(incident_id, "Incident resolved.")
+
+
+def _check_resolution(
+    incident_id: str, message: str, checklist: Checklist, errors: dict[str, str], field: str
+) -> None:
+    """The severity's rule for what a resolution states (actions.require_resolution, as the
+    API applies it), as a problem beside the form."""
+    try:
+        actions.require_resolution(
+            current_app.extensions["klaxon"], incident_id, message, checklist
+        )
+    except IncompleteResolution as refused:
+        words = {"message": "a resolution message", "data_loss": "whether data was lost"}
+        wanted = ", ".join(words.get(m, m.replace("_", " ")) for m in refused.missing)
+        errors[field] = f"This severity's resolution must state {wanted}."
 
 
 def _by(errors: dict[str, str], required: bool = False) -> str:

@@ -41,6 +41,18 @@ class RulesVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class CommsPolicy:
+    """The public comms rhythm of a severity (severities.<SEV>.comms; app/cadence.py)."""
+
+    first_post_within_s: int | None = None  # a first public post this soon after declaring
+    auto_first_post: bool = False  # none by then: Klaxon publishes the drafted one
+    remind_before_s: int | None = None  # the commander is reminded this long before due
+    long_incident_after_s: int | None = None  # from then on, updates every ...
+    long_incident_update_every_s: int | None = None  # ... this long instead of update_every
+    resolution_must_state: tuple[str, ...] = ()  # message, data_loss, customer_impact
+
+
+@dataclass(frozen=True, slots=True)
 class SeverityPolicy:
     severity: Severity
     description: str
@@ -50,6 +62,7 @@ class SeverityPolicy:
     x_post: bool
     update_every_s: int | None  # None: update "when there is news"
     postmortem_due_s: int | None  # None: no post-mortem required
+    comms: CommsPolicy = CommsPolicy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.ruleset.vocabulary import (
+    RESOLUTION_ITEMS,
     SEVERITIES,
     SOURCES,
     ComponentStatus,
@@ -146,6 +147,16 @@ SEVERITY_POLICY = obj(
         "x_post": BOOL,
         "update_every": duration(nullable=True),
         "postmortem_due": duration(nullable=True),
+        "comms": obj(
+            {
+                "first_post_within": duration(nullable=True),
+                "auto_first_post": BOOL,
+                "remind_before": duration(nullable=True),
+                "long_incident_after": duration(nullable=True),
+                "long_incident_update_every": duration(nullable=True),
+                "resolution_must_state": array(enum(list(RESOLUTION_ITEMS))),
+            }
+        ),
     }
 )
 TEAM = obj(
