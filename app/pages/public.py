@@ -66,6 +66,7 @@ def status() -> Response:
             page=page,
             board=_board(page),
             days=DAYS,
+            refreshing=request.args.get("refresh") == "on",  # the reader asked for it
             scheduled=windows,
             title=klaxon.settings.status_title,
         )
