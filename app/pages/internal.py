@@ -131,16 +131,59 @@ def logout() -> BaseResponse:
 
 
 @blueprint.get("/incidents")
-def incidents() -> str:
-    store = current_app.extensions["klaxon"].incidents
+def incidents() -> tuple[str, int]:
+    return _incidents_page({}, {}, 200)
+
+
+@blueprint.post("/incidents/declare")
+def declare() -> Any:
+    """The form's twin of POST /api/incidents (app/actions.declare)."""
+    klaxon = current_app.extensions["klaxon"]
+    errors: dict[str, str] = {}
+    form = {
+        "title": form_text(request.form, "title", 200, errors, "Title", required=True),
+        "severity": form_choice(
+            request.form, "severity", [s.value for s in Severity], errors, "Severity", True
+        ),
+        "service": form_text(request.form, "service", 200, errors, "Service"),
+        "team": form_choice(request.form, "team", sorted(klaxon.ruleset.teams), errors, "Team"),
+        "summary": form_text(request.form, "summary", 5000, errors, "What is happening"),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incidents_page(form, errors, 400)
+    declared = actions.declare(
+        klaxon,
+        actions.Declaration(
+            title=form["title"],
+            severity=form["severity"],
+            summary=form["summary"],
+            service=form["service"],
+            team=form["team"],
+            by=form["by"] or "web",
+        ),
+    )
+    flash(f"{declared.incident_id} declared.")
+    return redirect(url_for("internal.incident", incident_id=declared.incident_id), 303)
+
+
+def _incidents_page(form: dict[str, str], errors: dict[str, str], status: int) -> tuple[str, int]:
+    klaxon = current_app.extensions["klaxon"]
+    store = klaxon.incidents
     open_ids = store.incident_ids(RECENT, open_only=True)
     recent = [i for i in store.incident_ids(RECENT) if i not in set(open_ids)]
     return render_template(
         "incidents.html.j2",
         open=_load(open_ids),
         recent=_load(recent),
-        now=current_app.extensions["klaxon"].clock.now(),
-    )
+        now=klaxon.clock.now(),
+        severities=[s.value for s in Severity],
+        services=sorted(klaxon.ruleset.services),
+        teams=sorted(klaxon.ruleset.teams),
+        form={"title": "", "severity": "", "service": "", "team": "", "summary": "", **form},
+        by=form.get("by") or session.get("responder", ""),
+        errors=errors,
+    ), status
 
 
 @blueprint.get("/incidents/<incident_id>")

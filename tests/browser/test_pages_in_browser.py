@@ -218,3 +218,18 @@ def test_uptime_bars_say_a_days_downtime_on_hover_and_on_tap(
     assert tip.bounding_box()["width"] > 100 and "major outage" in tip.inner_text()
     assert no_sideways_scroll(phone)
     screenshot(phone, "status-uptime-phone")
+
+
+def test_declaring_from_the_incident_list_on_a_phone(phone, live_server) -> None:
+    sign_in(phone, live_server)
+    phone.get_by_text("Declare an incident").tap()
+    form = phone.get_by_role("form", name="Declare an incident")
+    form.get_by_label("Title").fill("Checkout emails not sent")
+    form.get_by_label("Severity").select_option("SEV1")
+    form.get_by_label("Service").fill("checkout-api")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "declare-phone")
+    form.get_by_role("button", name="Declare").tap()
+    phone.wait_for_url(re.compile(r"/incidents/INC-\d{4}-\d+$"))
+    assert phone.get_by_role("heading", name="Checkout emails not sent").is_visible()
+    assert "SEV1" in phone.get_by_label("At a glance").inner_text()
