@@ -99,6 +99,7 @@ class Uptime:
 def outages(incidents: Iterable[Mapping[str, Any]], ruleset: RuleSet) -> list[Outage]:
     """The public outages among incident hashes (those the status page shows)."""
     found = []
+    names: dict[str, str] = {}  # service -> component: the guard's scan once per service
     for incident in incidents:
         severity = incident.get("severity", "")
         if severity not in {s.value for s in Severity} or not incident.get("created_at"):
@@ -114,13 +115,19 @@ def outages(incidents: Iterable[Mapping[str, Any]], ruleset: RuleSet) -> list[Ou
         resolved = incident.get("resolved_at")
         found.append(
             Outage(
-                public_component(ruleset, incident.get("service", ""), Known()),
+                _component(names, ruleset, incident.get("service", "")),
                 policy.component_status,
                 float(incident["created_at"]),
                 float(resolved) if resolved else None,
             )
         )
     return found
+
+
+def _component(names: dict[str, str], ruleset: RuleSet, service: str) -> str:
+    if service not in names:
+        names[service] = public_component(ruleset, service, Known())
+    return names[service]
 
 
 def uptime(
@@ -141,19 +148,31 @@ def uptime(
             by_component.setdefault(outage.component, []).append((outage.start, end, outage.status))
     result = {}
     for name in dict.fromkeys([*components, *by_component]):
-        spans = by_component.get(name, [])
+        by_day = _by_day(by_component.get(name, []), first, days)
         history, measured = [], 0.0
         for n in range(days):
             start = first + n * DAY
             end = min(start + DAY, now)
             recorded = kept_since is None or end > kept_since
-            seconds = (
-                _worst_seconds(spans, max(start, kept_since or start), end) if recorded else {}
-            )
-            measured += max(0.0, end - max(start, kept_since or start)) if recorded else 0.0
+            low = max(start, kept_since or start)
+            seconds = _worst_seconds(by_day.get(n, []), low, end) if recorded else {}
+            measured += max(0.0, end - low) if recorded else 0.0
             history.append(UptimeDay(start, seconds, recorded))
         result[name] = Uptime(name, tuple(history), measured)
     return result
+
+
+def _by_day(
+    spans: list[tuple[float, float, ComponentStatus]], first: float, days: int
+) -> dict[int, list[tuple[float, float, ComponentStatus]]]:
+    """Each span under every day (0 = `first`) it touches: a day looks only at its own."""
+    found: dict[int, list[tuple[float, float, ComponentStatus]]] = {}
+    for span in spans:
+        start_day = max(0, int((span[0] - first) // DAY))
+        end_day = min(days - 1, int((span[1] - first) // DAY))
+        for n in range(start_day, end_day + 1):
+            found.setdefault(n, []).append(span)
+    return found
 
 
 def _worst_seconds(
