@@ -126,6 +126,12 @@ def test_a_whole_incident_is_run_from_the_page(page, http, live_server, clock) -
     )
     text = glance.inner_text()
     assert PEOPLE[1] in text and "SEV1" in text and "Next update due" in text
+    roles = page.locator("form.action-form", has=page.get_by_role("heading", name="Assign a role"))
+    roles.get_by_label("Role").select_option("comms_lead")
+    roles.get_by_label("Name", exact=True).fill("Lee Chen")
+    roles.get_by_role("button", name="Assign").click()
+    page.wait_for_url(re.compile(r"#timeline$"))
+    assert "Lee Chen" in glance.inner_text()
     screenshot(page, "cockpit-desktop")
 
     act(
@@ -147,6 +153,11 @@ def test_a_whole_incident_is_run_from_the_page(page, http, live_server, clock) -
     assert "data lost: no" in timeline and IMPACT in timeline
     assert "A runbook step for the failover" in timeline
     screenshot(page, "resolved-desktop")
+    page.get_by_role("link", name="Post-mortem draft (Markdown)").click()
+    draft = page.locator("body").inner_text()
+    assert "| Data lost | no |" in draft and IMPACT in draft
+    assert "| A runbook step for the failover | | | |" in draft
+    assert "Lee Chen: communications lead" in draft
 
     page.goto(f"{live_server}/status")
     assert page.get_by_text(f"{RESOLUTION} No data was lost.").is_visible()
