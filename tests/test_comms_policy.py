@@ -104,6 +104,7 @@ def test_the_page_refuses_it_beside_the_form(
     text = html.unescape(response.get_data(as_text=True))
     assert "This severity's resolution must state whether data was lost." in text
     assert f'id="{form}-errors"' in text
+    assert ("Use the Resolve form, which asks." in text) == (action == "updates")
 
 
 def test_the_drafted_first_post_goes_out_once_however_often_its_timer_fires(

@@ -208,6 +208,8 @@ def post_update(incident_id: str) -> Any:
     }
     if form["status"] == "resolved" and not errors:
         _check_resolution(incident_id, form["message"], Checklist(), errors, "status")
+        if "status" in errors:  # this form has no checklist; the Resolve form has
+            errors["status"] += " Use the Resolve form, which asks."
     if errors:
         return _incident_page(incident_id, form, errors, 400)
     current_app.extensions["klaxon"].post_update(
