@@ -13,10 +13,12 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, fastpath, health, http_errors, http_headers, metrics, pages, webhooks
+from app.cadence import first_reminder_at
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
 from app.observability import init_sentry, remember_secrets
+from app.resolution import Checklist, resolution_post
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.sources import Source, build_sources
@@ -24,6 +26,7 @@ from app.store.connection import connect
 from app.store.incidents import IncidentStore, Lifecycle
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
+from app.store.timers import Timers
 from app.store.token_failures import TokenFailures
 
 
@@ -54,10 +57,23 @@ class Klaxon:
         return enqueue_notification(self.redis, incident_id, event, seq, reason, update)
 
     def post_update(
-        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+        self,
+        incident_id: str,
+        status: str,
+        message: str,
+        by: str,
+        severity: str = "",
+        checklist: Checklist | None = None,
     ) -> dict[str, Any]:
-        """A status update from a person (API or form): stored, then sent to the channels."""
-        result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
+        """A status update from a person (API or form): stored, then sent to the channels. A
+        'resolved' one closes the incident with the resolution `checklist`."""
+        if status == "resolved" and checklist is not None:
+            message = resolution_post(message, checklist)  # it says whether data was lost
+        result = self.incidents.post_update(
+            incident_id, status, message, by, severity=severity, checklist=checklist
+        )
+        if result["result"] is Lifecycle.UPDATED and status != "resolved":
+            self._rearm_update_reminder(incident_id)
         if result["result"] is Lifecycle.UPDATED:
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
@@ -68,6 +84,14 @@ class Klaxon:
                 {"status": status, "message": message, "by": by},
             )
         return result
+
+    def _rearm_update_reminder(self, incident_id: str) -> None:
+        """An update moves the next one's due time on: the reminder follows at once, so its
+        'due soon' comes ahead of the new time (app/cadence.py), not after an old chase."""
+        incident = self.incidents.incident(incident_id) or {}
+        at = first_reminder_at(incident, self.ruleset)
+        if at is not None:
+            Timers(self.redis).schedule("remind", incident_id, at)
 
     def describe(self) -> dict[str, Any]:
         """What /readyz shows beside its checks."""

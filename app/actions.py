@@ -9,12 +9,70 @@ take clean values.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from app.errors import Conflict
+from app.cadence import comms_of
+from app.errors import Conflict, IncompleteResolution, PayloadError
+from app.models import Alert, Lifecycle, Severity, SourceName
+from app.pipeline import correlation_for
+from app.resolution import Checklist, missing_items, resolution_post
+from app.ruleset import classify
+from app.ruleset.services import canonical_service
+from app.store.incidents import Correlated
 
 if TYPE_CHECKING:
     from app import Klaxon
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """An incident declared by hand (title and severity required; the rest may be "")."""
+
+    title: str
+    severity: str
+    summary: str = ""
+    service: str = ""
+    environment: str = ""
+    team: str = ""  # "": the service's owner in the catalog, else the one the routes give
+    by: str = ""
+
+
+def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Correlated:
+    """Someone spotted a problem no monitor caught: a manual alert opens its own incident at
+    the declared severity. Raises PayloadError (a 400) for a team the rules do not know."""
+    alert = Alert(
+        source=SourceName.MANUAL,
+        lifecycle=Lifecycle.TRIGGER,
+        identity=uuid.uuid4().hex,
+        delivery_id=uuid.uuid4().hex,
+        event_type="declared",
+        title=declaration.title,
+        description=declaration.summary,
+        service=canonical_service(klaxon.ruleset.service_names, declaration.service),
+        environment=declaration.environment,
+        source_severity=declaration.severity,
+        actor=declaration.by,
+    )
+    decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
+    # The team that owns the service in the catalog, else the one the routes give.
+    catalog = klaxon.ruleset.services.get(alert.service)
+    team = declaration.team or (catalog.team if catalog else "") or decision.team
+    if team not in klaxon.ruleset.teams:
+        raise PayloadError(
+            "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
+        )
+    correlation = replace(
+        correlation_for(alert, decision, klaxon.ruleset),
+        severity=Severity(declaration.severity),
+        team=team,
+        group_key="",
+        suppressed="",
+        inhibited_by=(),
+        reason=f"declared by hand by {alert.actor}",
+    )
+    return klaxon.incidents.correlate(alert, correlation, raw)
 
 
 def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:
@@ -46,19 +104,42 @@ def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) ->
     return result
 
 
-def resolve(klaxon: Klaxon, incident_id: str, by: str, message: str = "") -> str:
-    """Resolve by hand; with a message, that message is the resolution update customers read
-    (a 'resolved' status update, which closes it). Returns resolved, already_resolved or
-    unknown."""
-    if message:
-        result = klaxon.post_update(incident_id, "resolved", message, by)
+def resolve(
+    klaxon: Klaxon,
+    incident_id: str,
+    by: str,
+    message: str = "",
+    checklist: Checklist | None = None,
+) -> str:
+    """Resolve by hand with the resolution checklist (app/resolution.py). With a message or
+    an answer on data loss there is a resolution customers read (a 'resolved' status update,
+    which closes it); without either it closes quietly. Returns resolved, already_resolved
+    or unknown."""
+    checklist = checklist or Checklist()
+    require_resolution(klaxon, incident_id, message, checklist)
+    public = resolution_post(message, checklist)
+    if public:
+        result = klaxon.post_update(incident_id, "resolved", public, by, checklist=checklist)
         return {"updated": "resolved", "resolved": "already_resolved"}.get(
             result["result"], result["result"]
         )
-    outcome = klaxon.incidents.resolve(incident_id, by=by, force=True)
+    outcome = klaxon.incidents.resolve(incident_id, by=by, force=True, checklist=checklist)
     if outcome == "resolved":
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome
+
+
+def require_resolution(
+    klaxon: Klaxon, incident_id: str, message: str, checklist: Checklist
+) -> None:
+    """Raises IncompleteResolution (a 400 that changes nothing) when the resolution lacks
+    what its severity's policy says it must state (comms.resolution_must_state)."""
+    severity = (klaxon.incidents.incident(incident_id) or {}).get("severity", "")
+    missing = missing_items(
+        comms_of(klaxon.ruleset, severity).resolution_must_state, message, checklist
+    )
+    if missing:
+        raise IncompleteResolution(severity, missing)
 
 
 def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from app import actions, plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
-from app.models import Alert, Lifecycle, Severity, SourceName
-from app.pipeline import correlation_for
+from app.models import Severity
 from app.postmortem import draft_for
-from app.ruleset import classify
-from app.ruleset.services import canonical_service
+from app.resolution import (
+    DATA_LOSS,
+    FOLLOW_UPS_CHARS,
+    IMPACT_CHARS,
+    MAX_FOLLOW_UPS,
+    Checklist,
+    follow_up_lines,
+)
 from app.store.incidents import ROLES, STATUSES
 from app.token_guard import token_accepted
 
@@ -82,56 +85,58 @@ def postmortem(incident_id: str) -> Response:
 
 @blueprint.post("/incidents/<incident_id>/resolve")
 def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
-    """Resolve by hand; an optional `message` is the resolution update customers read."""
+    """Resolve by hand; an optional `message` is the resolution update customers read, and
+    the optional checklist (`customer_impact`, `data_loss` yes/no, `follow_ups`) goes on the
+    timeline and the post-mortem; an answered `data_loss` is also said in the resolution."""
     _incident(incident_id)
     body = _json() or {}
     body = body if isinstance(body, dict) else {}
     who = body.get("by") if isinstance(body.get("by"), str) else ""
     message = _text(body, "message", 5000) if "message" in body else ""
     result = actions.resolve(
-        current_app.extensions["klaxon"], incident_id, (who or "API")[:100], message
+        current_app.extensions["klaxon"],
+        incident_id,
+        (who or "API")[:100],
+        message,
+        _checklist(body),
     )
     return {"incident": incident_id, "result": result}, 200
+
+
+def _checklist(body: dict[str, Any]) -> Checklist:
+    """The resolution checklist; `follow_ups` is a list of strings or one string, one per line."""
+    follow_ups = body.get("follow_ups")
+    if isinstance(follow_ups, list) and all(isinstance(f, str) for f in follow_ups):
+        follow_ups = "\n".join(follow_ups)
+    lines = follow_up_lines(_text({"follow_ups": follow_ups}, "follow_ups", FOLLOW_UPS_CHARS))
+    if len(lines) > MAX_FOLLOW_UPS:
+        raise PayloadError(
+            "api", "follow_ups", f"at most {MAX_FOLLOW_UPS} follow-ups", got=str(len(lines))
+        )
+    return Checklist(
+        customer_impact=_text(body, "customer_impact", IMPACT_CHARS),
+        data_loss=_choice(body, "data_loss", list(DATA_LOSS)),
+        follow_ups=lines,
+    )
 
 
 @blueprint.post("/incidents")
 def declare_incident() -> tuple[dict[str, Any], int]:
     """Declare an incident by hand: someone spotted a problem no monitor caught."""
-    klaxon = current_app.extensions["klaxon"]
     body = _body()
-    title = _text(body, "title", 200, required=True)
-    severity = _choice(body, "severity", [s.value for s in Severity], required=True)
-    alert = Alert(
-        source=SourceName.MANUAL,
-        lifecycle=Lifecycle.TRIGGER,
-        identity=uuid.uuid4().hex,
-        delivery_id=uuid.uuid4().hex,
-        event_type="declared",
-        title=title,
-        description=_text(body, "summary", 5000),
-        service=canonical_service(klaxon.ruleset.service_names, _text(body, "service", 200)),
-        environment=_text(body, "environment", 100),
-        source_severity=severity,
-        actor=_text(body, "by", 100) or "API",
+    result = actions.declare(
+        current_app.extensions["klaxon"],
+        actions.Declaration(
+            title=_text(body, "title", 200, required=True),
+            severity=_choice(body, "severity", [s.value for s in Severity], required=True),
+            summary=_text(body, "summary", 5000),
+            service=_text(body, "service", 200),
+            environment=_text(body, "environment", 100),
+            team=_text(body, "team", 100),
+            by=_text(body, "by", 100) or "API",
+        ),
+        request.get_data(),
     )
-    decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
-    # The team that owns the service in the catalog, else the one the routes give.
-    catalog = klaxon.ruleset.services.get(alert.service)
-    team = _text(body, "team", 100) or (catalog.team if catalog else "") or decision.team
-    if team not in klaxon.ruleset.teams:
-        raise PayloadError(
-            "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
-        )
-    correlation = replace(
-        correlation_for(alert, decision, klaxon.ruleset),
-        severity=Severity(severity),
-        team=team,
-        group_key="",
-        suppressed="",
-        inhibited_by=(),
-        reason=f"declared by hand by {alert.actor}",
-    )
-    result = klaxon.incidents.correlate(alert, correlation, request.get_data())
     return {"incident": result.incident_id, "alert": result.alert_id}, 201
 
 
@@ -191,12 +196,18 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
         "message": _text(body, "message", 5000, required=True),
         "by": _text(body, "by", 100) or "API",
     }
+    severity = _choice(body, "severity", [s.value for s in Severity])
+    checklist = None
+    if update["status"] == "resolved":  # takes the resolution checklist, as /resolve does
+        checklist = _checklist(body)
+        actions.require_resolution(klaxon, incident_id, update["message"], checklist)
     result = klaxon.post_update(
         incident_id,
         update["status"],
         update["message"],
         update["by"],
-        severity=_choice(body, "severity", [s.value for s in Severity]),
+        severity=severity,
+        checklist=checklist,
     )
     if result["result"] == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")

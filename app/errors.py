@@ -85,6 +85,22 @@ class Conflict(RequestRejected):
     code = "conflict"
 
 
+class IncompleteResolution(RequestRejected):
+    """A resolution without what the severity's policy says it must state (rules/
+    severities.yml comms.resolution_must_state); `missing` names the fields."""
+
+    status = 400
+    code = "incomplete_resolution"
+
+    def __init__(self, severity: str, missing: list[str]) -> None:
+        super().__init__(
+            f"a {severity} resolution must state {', '.join(missing)} "
+            "(rules: severities.comms.resolution_must_state)",
+            missing=missing,
+        )
+        self.missing = missing
+
+
 class TooManyAttempts(RequestRejected):
     """The client's address sent too many wrong tokens; nothing it sends is checked until the
     window ends (app/token_guard.py)."""

@@ -120,6 +120,10 @@ def _incident(data: dict[str, Any], ruleset: RuleSet, now: float) -> dict[str, A
         "ack_seconds": acked - created if acked else None,
         "resolve_seconds": resolved - created if resolved else None,
         "postmortem_due_at": resolved + due if resolved and due else None,
+        # The resolution checklist (app/resolution.py), as the responder who resolved it left it.
+        "customer_impact": data.get("customer_impact") or "",
+        "data_loss": data.get("data_loss") or "",
+        "follow_ups": [f for f in (data.get("follow_ups") or "").split("\n") if f],
     }
 
 

@@ -28,7 +28,11 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"/api/incidents/{ID}", None),
     ("GET", f"/api/incidents/{ID}/timeline", None),
     ("GET", f"/api/incidents/{ID}/postmortem.md", None),
-    ("POST", f"/api/incidents/{ID}/resolve", {"by": "Priya"}),
+    (
+        "POST",
+        f"/api/incidents/{ID}/resolve",
+        {"by": "Priya", "data_loss": "no", "customer_impact": "Slow", "follow_ups": ["Alert"]},
+    ),
     (
         "POST",
         "/api/incidents",
@@ -76,7 +80,16 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
     ("POST", f"/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
     ("POST", f"/incidents/{ID}/roles", {"role": "comms_lead", "name": "Lee", "by": "Marco"}),
-    ("POST", f"/incidents/{ID}/resolve", {"message": "Fixed; no data lost", "by": "Priya"}),
+    (
+        "POST",
+        f"/incidents/{ID}/resolve",
+        {"message": "Fixed", "data_loss": "no", "follow_ups": "Alert\nRunbook", "by": "Priya"},
+    ),
+    (
+        "POST",
+        "/incidents/declare",
+        {"title": "Slow", "severity": "SEV2", "service": "x", "by": "P"},
+    ),
     ("POST", "/logout", {}),
     *(
         ("GET", f"/api/v2/{name}.json", None)

@@ -66,31 +66,55 @@ def test_unacknowledged_page_escalates_until_acked_then_updates_are_chased(
     assert step(redis_client, clock, world, 61) == ["declare"]
     assert pages(fake_pagerduty) == [("trigger", "6789ab", incident)]
 
-    # checkout: level 1 after 15 m (checkout-secondary), level 2 after 30 m (team:platform)
-    assert step(redis_client, clock, world, 15 * MINUTE) == ["escalate"]
-    assert step(redis_client, clock, world, 15 * MINUTE) == ["escalate"]
+    # checkout: level 1 after 15 m (checkout-secondary), level 2 after 30 m (team:platform).
+    # Meanwhile the comms rhythm (rules/severities.yml, SEV2): the commander is reminded
+    # 10 m before the first public post's 15 m deadline, then Klaxon publishes its draft.
+    assert step(redis_client, clock, world, 15 * MINUTE) == ["remind", "escalate"]
+    assert kinds(client, incident).count("reminder") == 1
+    assert step(redis_client, clock, world, 15 * MINUTE) == ["remind", "escalate"]
+    [first] = updates(client, incident)
+    assert first["data"]["by"] == "Klaxon" and first["data"]["status"] == "investigating"
+    assert first["data"]["message"].startswith("We're investigating a partial outage")
     platform = [p for p in pages(fake_pagerduty) if p[2] == f"{incident}:platform"]
     assert len(platform) == 1 and platform[0][0] == "trigger"
     assert step(redis_client, clock, world, 10 * MINUTE) == []  # end of the chain
 
     client.post(f"/api/incidents/{incident}/ack", headers=AUTH, json={"by": "Marco Bianchi"})
-    # SEV2: a status update every hour; none was posted since the declaration at 09:15.
-    assert step(redis_client, clock, world, 21 * MINUTE) == ["remind"]
-    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
-    kinds = [e["kind"] for e in timeline["timeline"]]
-    assert kinds.count("escalated") == 2 and kinds.count("reminder") == 1
-    reminder = next(e for e in timeline["timeline"] if e["kind"] == "reminder")
-    assert "Marco Bianchi reminded" in reminder["text"]
+    # The draft went out when its timer fired (09:45 here: this test's steps are coarse, the
+    # ticker's are a second), so the next update is due at 10:45: the commander is
+    # reminded at 10:35, before it is due, and again at 10:45 when it is late.
+    assert step(redis_client, clock, world, 41 * MINUTE) == ["remind"]  # 10:36
+    assert reminder_texts(client, incident)[-1].startswith("status update due in 10m")
+    assert step(redis_client, clock, world, 10 * MINUTE) == ["remind"]  # 10:46
+    assert reminder_texts(client, incident)[-1].startswith("status update overdue by 0m")
+    assert "Marco Bianchi reminded" in reminder_texts(client, incident)[-1]
 
     client.post(
         f"/api/incidents/{incident}/updates",
         headers=AUTH,
         json={"status": "identified", "message": "Rolling back", "by": "Marco Bianchi"},
     )
-    step(redis_client, clock, world, 59 * MINUTE)
-    assert reminders(client, incident) == 1  # the update reset the clock
-    step(redis_client, clock, world, 2 * MINUTE)
-    assert reminders(client, incident) == 2
+    before = reminders(client, incident)
+    step(redis_client, clock, world, 49 * MINUTE)  # 11:35: the update reset the clock
+    assert reminders(client, incident) == before
+    step(redis_client, clock, world, 2 * MINUTE)  # 11:37: due at 11:46, reminded before
+    assert reminders(client, incident) == before + 1
+    assert len(updates(client, incident)) == 2  # Klaxon drafts the first post only
+
+
+def kinds(client, incident: str) -> list[str]:
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    return [e["kind"] for e in timeline["timeline"]]
+
+
+def updates(client, incident: str) -> list[dict]:
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    return [e for e in timeline["timeline"] if e["kind"] == "status_update"]
+
+
+def reminder_texts(client, incident: str) -> list[str]:
+    timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
+    return [e["text"] for e in timeline["timeline"] if e["kind"] == "reminder"]
 
 
 def reminders(client, incident: str) -> int:
@@ -103,8 +127,14 @@ def test_an_ack_in_time_cancels_escalation(world, redis_client, clock, fake_page
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     step(redis_client, clock, world, 61)
     client.post(f"/api/incidents/{incident}/ack", headers=AUTH, json={"by": "Priya Raman"})
-    assert step(redis_client, clock, world, 45 * MINUTE) == []
-    assert [p[0] for p in pages(fake_pagerduty)] == ["trigger", "acknowledge"]
+    # No escalation; only the comms rhythm's reminder (the first public post is due).
+    assert step(redis_client, clock, world, 45 * MINUTE) == ["remind"]
+    assert [p[0] for p in pages(fake_pagerduty) if p[2] == incident] == [
+        "trigger",
+        "acknowledge",
+    ]
+    reminders_alert = [p[0] for p in pages(fake_pagerduty) if p[2] == f"{incident}:reminders"]
+    assert reminders_alert == ["trigger"]  # the commander's reminder, not an escalation
 
 
 def test_post_mortem_is_chased_when_still_a_draft(world, redis_client, clock) -> None:
@@ -114,7 +144,7 @@ def test_post_mortem_is_chased_when_still_a_draft(world, redis_client, clock) ->
     client.post(
         f"/api/incidents/{incident}/updates",
         headers=AUTH,
-        json={"status": "resolved", "message": "Fixed", "by": "Marco Bianchi"},
+        json={"status": "resolved", "message": "Fixed", "by": "Marco Bianchi", "data_loss": "no"},
     )
     step(redis_client, clock, world, 1)
     fired = step(redis_client, clock, world, 48 * 3600)
@@ -127,7 +157,10 @@ def test_a_published_post_mortem_is_not_chased(world, redis_client, clock) -> No
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     step(redis_client, clock, world, 61)
-    client.post(f"/api/incidents/{incident}/resolve", headers=AUTH, json={"by": "Marco"})
+    resolved = client.post(
+        f"/api/incidents/{incident}/resolve", headers=AUTH, json={"by": "Marco", "data_loss": "no"}
+    )
+    assert resolved.get_json()["result"] == "resolved"
     step(redis_client, clock, world, 1)
     client.post(
         f"/api/incidents/{incident}/postmortem",

@@ -92,7 +92,12 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(
     client.post(
         f"/api/incidents/{incident}/updates",
         headers=AUTH,
-        json={"status": "resolved", "message": "Latency is back to normal", "by": "Marco"},
+        json={
+            "status": "resolved",
+            "message": "Latency is back to normal",
+            "by": "Marco",
+            "data_loss": "no",
+        },
     )
     run_worker(redis_client)
 

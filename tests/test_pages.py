@@ -162,9 +162,13 @@ def test_history_is_newest_first_by_when_incidents_ended(client, clock) -> None:
     assert history.index(f'id="{first}"') < history.index(f'id="{second}"')
 
 
-def test_the_status_page_refreshes_itself_without_a_script(client) -> None:
+def test_the_status_page_refreshes_itself_when_asked_without_a_script(client) -> None:
     text = client.get("/status").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in text and "<script" not in text  # never unasked
+    assert 'href="/status?refresh=on">Refresh every minute</a>' in text
+    text = client.get("/status?refresh=on").get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="60">' in text and "<script" not in text
+    assert 'href="/status">Stop refreshing</a>' in text
 
 
 def test_the_status_page_is_named_by_configuration(app, client, clock) -> None:

@@ -80,7 +80,12 @@ COMPONENT = {
         "page_id": {"type": "string"},
         "group": {"type": "boolean"},
         "only_show_if_degraded": {"type": "boolean"},
+        "components": {"type": "array", "items": {"type": "string"}},  # a group's children
     },
+    # A group lists its components' ids and is in no group; a component lists none.
+    "if": {"properties": {"group": {"const": True}}},
+    "then": {"required": ["components"], "properties": {"group_id": {"type": "null"}}},
+    "else": {"not": {"required": ["components"]}},
 }
 
 

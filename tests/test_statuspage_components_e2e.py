@@ -103,7 +103,12 @@ def test_components_follow_the_severity_and_are_operational_after_resolution(
     client.post(
         f"/api/incidents/{incident}/updates",
         headers=AUTH,
-        json={"status": "resolved", "message": "Latency is back to normal", "by": "Marco"},
+        json={
+            "status": "resolved",
+            "message": "Latency is back to normal",
+            "by": "Marco",
+            "data_loss": "no",
+        },
     )
     run_worker(redis_client)
 
@@ -175,7 +180,12 @@ def test_a_rules_change_during_the_incident_still_releases_the_first_component(
         app.test_client().post(
             f"/api/incidents/{incident}/updates",
             headers=AUTH,
-            json={"status": "resolved", "message": "Latency is back to normal", "by": "Marco"},
+            json={
+                "status": "resolved",
+                "message": "Latency is back to normal",
+                "by": "Marco",
+                "data_loss": "no",
+            },
         )
         run_worker(redis_client)
 

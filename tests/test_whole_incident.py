@@ -84,8 +84,13 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
     assert later(31) == ["declare"]
     # rules/statuspage.yml maps checkout-api to the Checkout component: SEV1's major outage
     assert fake_statuspage.component_statuses() == {"ftgks51sfs2d": "major_outage"}
+    # The comms rhythm (rules/severities.yml, SEV1): a first public post within 5 minutes.
+    # 09:15 the commander is reminded ahead (5 minutes before it is due) ...
+    assert later(1) == ["remind"]
+    # ... 09:20 nobody posted: Klaxon publishes its drafted first post
+    assert later(5 * MINUTE) == ["remind"]
     # 09:30 nobody acknowledged: escalation level 1
-    assert later(15 * MINUTE) == ["escalate"]
+    assert later(10 * MINUTE) == ["escalate"]
     # 09:31 Marco acknowledges in PagerDuty; PagerDuty tells Klaxon
     later(MINUTE)
 
@@ -106,37 +111,56 @@ def run_the_story(app, redis_client, clock, fake_pagerduty, fake_statuspage, fak
         },
     )
     later(4 * MINUTE)
+    # 09:56 the next update is due at 10:01 (every 30 minutes): Marco is reminded before,
+    # and posts one
+    assert later(21 * MINUTE) == ["remind"]
+    client.post(
+        f"/api/incidents/{incident}/updates",
+        headers=AUTH,
+        json={"status": "monitoring", "message": "The rollback is out.", "by": "Marco Bianchi"},
+    )
     # 10:02 Datadog recovers and the Sentry issue is resolved; 5 quiet minutes later: resolved
-    later(27 * MINUTE)
+    later(6 * MINUTE)
     assert webhook("datadog", "recovered")["outcome"] == "resolved"
     assert webhook("sentry", "issue_resolved")["outcome"] == "resolved"
     assert "resolve" in later(5 * MINUTE + 1)
     later(1)
 
-    # PagerDuty: one page (re-triggered on escalation), acknowledged, a low-urgency reminder
-    # when no update came for 30 minutes (SEV1 cadence), then both resolved.
+    # PagerDuty: one page (re-triggered on escalation), acknowledged, low-urgency reminders
+    # ahead of the first post and of the 10:01 update (one alert: :reminders), then both
+    # resolved.
     assert [(r.json["event_action"], r.json["dedup_key"]) for r in fake_pagerduty.requests] == [
         ("trigger", incident),
+        ("trigger", f"{incident}:reminders"),
         ("trigger", incident),
         ("acknowledge", incident),
         ("trigger", f"{incident}:reminders"),
         ("resolve", incident),
         ("resolve", f"{incident}:reminders"),
     ]
-    assert fake_pagerduty.requests[3].json["payload"]["severity"] == "info"
+    assert fake_pagerduty.requests[1].json["payload"]["severity"] == "info"
+    assert (
+        "the first public post is due by 09:20 UTC"
+        in fake_pagerduty.requests[1].json["payload"]["summary"]
+    )
     assert fake_pagerduty.requests[0].json["payload"]["severity"] == "critical"
-    # Statuspage: created once, updated, resolved
+    # Statuspage: created once, Klaxon's drafted first post, two updates, resolved
     assert [(r.method, r.json["incident"]["status"]) for r in fake_statuspage.requests] == [
         ("POST", "investigating"),
+        ("PATCH", "investigating"),
         ("PATCH", "identified"),
+        ("PATCH", "monitoring"),
         ("PATCH", "resolved"),
     ]
+    drafted = fake_statuspage.requests[1].json["incident"]["body"]
+    assert drafted.startswith("We're investigating a major outage affecting Checkout API.")
+    assert "We'll post the next update by 09:50 UTC." in drafted  # the rhythm's next due
     assert fake_statuspage.component_statuses() == {"ftgks51sfs2d": "operational"}
     # X: a post, then replies in the same thread
     posts = fake_x.requests
-    assert len(posts) == 3 and "reply" not in posts[0].json
+    assert len(posts) == 5 and "reply" not in posts[0].json
     ids = [a.body["data"]["id"] for a in fake_x.answers]
-    assert [p.json["reply"]["in_reply_to_tweet_id"] for p in posts[1:]] == ids[:2]
+    assert [p.json["reply"]["in_reply_to_tweet_id"] for p in posts[1:]] == ids[:4]
 
     details = client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()
     assert (details["status"], details["severity"], details["commander"]) == (

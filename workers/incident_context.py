@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.cadence import next_update_due
 from app.drill import DRILL, is_drill_incident
 from app.messages.context import MessageEvent, NotificationContext
 from app.models import Severity
@@ -50,7 +51,10 @@ def build_context(
         incident=state,
         alerts=[_alert(a) for a in alerts[:MAX_ALERTS_IN_CONTEXT]],
         team={"name": incident.get("team", ""), "description": team.description if team else ""},
-        policy=_policy(ruleset, incident.get("severity", "SEV3")),
+        # When the next public update is due, by the comms rhythm (app/cadence.py): what
+        # the templates promise, the reminder keeps.
+        policy=_policy(ruleset, incident.get("severity", "SEV3"))
+        | {"next_update_at": next_update_due(incident, ruleset)},
         links={
             "incident": f"{public_url}/incidents/{incident_id}",
             "status_page": f"{public_url}/status",

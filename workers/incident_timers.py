@@ -2,7 +2,9 @@
 
     declare:<id>     group_wait is over: tell responders; start the ack and update clocks
     escalate:<id>    nobody acknowledged in time: page the next level of the team's chain
-    remind:<id>      no status update for the severity's interval: chase the commander
+    remind:<id>      the comms rhythm (app/cadence.py): remind the commander before the next
+                     status update is due and again when it is late; publish the drafted
+                     first public post when nobody posted one by its deadline
     postmortem:<id>  the post-mortem is still a draft when due: chase the commander
     resolve:<id>     every alert stayed resolved through the quiet period: resolve
 
@@ -19,10 +21,12 @@ from typing import Any, TypeVar
 
 import redis
 
-from app.cadence import last_update_at, update_interval
+from app.cadence import FIRST_POST_BY, first_post_draft, first_reminder_at, reminder_step
 from app.logs import log
-from app.models import Severity
+from app.messages.public_guard import Known
+from app.messages.wording import utc
 from app.notifications import enqueue_notification
+from app.pages.status import GENERAL, public_component
 from app.ruleset import RuleSet
 from app.store import keys, replies
 from app.store.incidents import Declaration, IncidentStore, Lifecycle, Resolution
@@ -30,8 +34,16 @@ from app.store.timers import Timer, Timers
 
 R = TypeVar("R", bound=str)  # what the store answered, logged as it passes
 logger = logging.getLogger("klaxon.timers")
-# What start_clocks, _step and _policy read of the incident.
-CLOCK_FIELDS = ("id", "status", "declared_at", "team", "acknowledged_at", "severity")
+# What start_clocks and _step read of the incident.
+CLOCK_FIELDS = (
+    "id",
+    "status",
+    "declared_at",
+    "team",
+    "acknowledged_at",
+    "severity",
+    "last_update_at",
+)
 
 
 @dataclass
@@ -72,9 +84,9 @@ class IncidentTimers:
         step = self._step(incident, level=1)
         if step is not None:
             due["escalate"] = declared + step[0]
-        every = self._policy(incident, "update_every_s")
-        if every:
-            due["remind"] = declared + every
+        remind_at = first_reminder_at(incident, self.ruleset)
+        if remind_at is not None:
+            due["remind"] = remind_at
         Timers(self.connection).schedule_all(incident_id, due)  # both clocks, one call
 
     def escalate(self, timer: Timer) -> None:
@@ -98,25 +110,58 @@ class IncidentTimers:
             self._schedule_escalation(incident, level + 1)
 
     def remind(self, timer: Timer) -> None:
+        """One step of the comms rhythm (app/cadence.reminder_step decides which)."""
         incident = self.incidents.incident(timer.incident_id) or {}
-        every = update_interval(self.ruleset, incident.get("severity", ""))
-        if not every or incident.get("status") in (None, "resolved"):
-            return
-        last = last_update_at(incident, timer.due)  # the page shows last + every as due
-        if last + every > timer.due + 1:  # an update came in: the next reminder counts from it
-            Timers(self.connection).schedule("remind", timer.incident_id, last + every)
-            return
+        step = reminder_step(incident, self.ruleset, timer.due)
+        next_at = step.next_at
+        if step.action == "first_post":
+            self._publish_first_post(timer, incident)
+            # The rhythm counts from when it went out, which a late tick makes later.
+            posted = self.incidents.incident(timer.incident_id) or {}
+            next_at = first_reminder_at(posted, self.ruleset) or next_at
+        elif step.action in ("due_soon", "overdue"):
+            self._remind_update(timer, incident, step.action, step.due)
+        if next_at is not None:
+            Timers(self.connection).schedule("remind", timer.incident_id, next_at)
+
+    def _remind_update(
+        self, timer: Timer, incident: dict[str, Any], action: str, due: float
+    ) -> None:
         who = incident.get("commander") or f"team {incident.get('team', '')}"
-        message = f"status update overdue: none for {_span(timer.due - last)}; {who} reminded"
-        if (
-            self._logged(
-                timer,
-                self.incidents.remind(timer.incident_id, "update", message, who, repr(timer.due)),
+        what = "first public post" if not incident.get("last_update_at") else "status update"
+        if action == "due_soon":
+            message = f"{what} due in {_span(due - timer.due)} (by {_clock(due)}); {who} reminded"
+            first = not incident.get("last_update_at")
+            reason = "first_post_due_soon" if first else "update_due_soon"
+            seq = "soon-" + repr(due)
+        else:
+            message = f"{what} overdue by {_span(timer.due - due)}; {who} reminded"
+            reason, seq = "update_overdue", repr(timer.due)
+        result = self.incidents.remind(timer.incident_id, "update", message, who, seq)
+        if self._logged(timer, result) == "reminded":
+            self._notify(timer.incident_id, "reminder", seq, reason)
+
+    def _publish_first_post(self, timer: Timer, incident: dict[str, Any]) -> None:
+        """Nobody posted by the deadline: the drafted first post goes out as a status update
+        through the same path as a person's (store, then the update_posted notification,
+        whose public part reaches the status page and X). Once only: a second firing finds
+        the update and the reminder step is no longer first_post."""
+        component = ""
+        if self.ruleset is not None:  # named in public only when rules/ declare it
+            component = public_component(self.ruleset, incident.get("service", ""), Known())
+        message = first_post_draft(
+            incident.get("severity", ""), self.ruleset, "" if component == GENERAL else component
+        )
+        status = incident.get("status") or "investigating"
+        result = self.incidents.post_update(timer.incident_id, status, message, FIRST_POST_BY)
+        if self._logged(timer, result["result"]) == "updated":
+            self._notify(
+                timer.incident_id,
+                "update_posted",
+                repr(timer.due),
+                "first public post drafted by Klaxon: none was posted by its deadline",
+                {"status": status, "message": message, "by": FIRST_POST_BY},
             )
-            is Lifecycle.REMINDED
-        ):
-            self._notify(timer.incident_id, "reminder", repr(timer.due), "update_overdue")
-        Timers(self.connection).schedule("remind", timer.incident_id, timer.due + every)
 
     def postmortem(self, timer: Timer) -> None:
         incident = self.incidents.incident(timer.incident_id) or {}
@@ -169,11 +214,6 @@ class IncidentTimers:
             return team.ack_timeout_s, [f"team:{team.name}"]
         return None
 
-    def _policy(self, incident: dict[str, Any], name: str) -> int | None:
-        if self.ruleset is None or not incident.get("severity"):
-            return None
-        return getattr(self.ruleset.severities[Severity(incident["severity"])], name)
-
     def _notify(
         self,
         incident_id: str,
@@ -188,6 +228,10 @@ class IncidentTimers:
     def _logged(timer: Timer, result: R) -> R:
         log(logger, "timer fired", kind=timer.kind, incident=timer.incident_id, result=result)
         return result
+
+
+def _clock(epoch: float) -> str:
+    return utc(epoch)
 
 
 def _span(seconds: float) -> str:

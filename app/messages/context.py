@@ -32,7 +32,7 @@ class NotificationContext:
               links: [{href, text}]}]
     team:     {name, description}
     policy:   {page, statuspage: {impact, component_status}, x_post, update_every_seconds,
-              postmortem_due_seconds}
+              postmortem_due_seconds, next_update_at (epoch seconds or None; may be absent)}
     update:   {status, message, by} for update_posted, else None
     links:    {incident, status_page}
     public:   which internal details a rule allows on public channels (status page, X):

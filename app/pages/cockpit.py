@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.cadence import next_update_due
+from app.cadence import awaiting_first_post, next_update_due
 from app.ruleset import RuleSet
 
 PAGING_CHANNELS = frozenset({"pagerduty", "opsgenie"})
@@ -31,6 +31,7 @@ class Header:
     now: float
     postmortem_status: str = ""  # "" until it is resolved: draft, in_review, published ...
     postmortem_due_at: float | None = None
+    first_post: bool = False  # the due time is the first public post's deadline
 
     @property
     def update_overdue(self) -> bool:
@@ -71,4 +72,5 @@ def header(
         if incident.get("resolved_at")
         else "",
         postmortem_due_at=postmortem_due_at,
+        first_post=awaiting_first_post(incident, ruleset),
     )

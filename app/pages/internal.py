@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from app import actions
-from app.errors import NotFound, RequestRejected, TooManyAttempts
+from app.errors import IncompleteResolution, NotFound, RequestRejected, TooManyAttempts
 from app.messages.wording import duration
 from app.models import Severity
 from app.pages import auth
@@ -29,6 +29,14 @@ from app.pages.cockpit import header
 from app.pages.failed import failed_jobs
 from app.pages.web import error_page, form_choice, form_text, security_headers
 from app.postmortem import draft_for
+from app.resolution import (
+    DATA_LOSS,
+    FOLLOW_UPS_CHARS,
+    IMPACT_CHARS,
+    MAX_FOLLOW_UPS,
+    Checklist,
+    follow_up_lines,
+)
 from app.store.incidents import ROLES, STATUSES
 from app.store.timers import Timers
 from app.token_guard import token_accepted
@@ -49,6 +57,9 @@ OPTIONAL = (
     "acknowledged_at",
     "acknowledged_by",
     "resolved_at",
+    "data_loss",
+    "customer_impact",
+    "follow_ups",
 )
 
 
@@ -120,16 +131,59 @@ def logout() -> BaseResponse:
 
 
 @blueprint.get("/incidents")
-def incidents() -> str:
-    store = current_app.extensions["klaxon"].incidents
+def incidents() -> tuple[str, int]:
+    return _incidents_page({}, {}, 200)
+
+
+@blueprint.post("/incidents/declare")
+def declare() -> Any:
+    """The form's twin of POST /api/incidents (app/actions.declare)."""
+    klaxon = current_app.extensions["klaxon"]
+    errors: dict[str, str] = {}
+    form = {
+        "title": form_text(request.form, "title", 200, errors, "Title", required=True),
+        "severity": form_choice(
+            request.form, "severity", [s.value for s in Severity], errors, "Severity", True
+        ),
+        "service": form_text(request.form, "service", 200, errors, "Service"),
+        "team": form_choice(request.form, "team", sorted(klaxon.ruleset.teams), errors, "Team"),
+        "summary": form_text(request.form, "summary", 5000, errors, "What is happening"),
+        "by": _by(errors),
+    }
+    if errors:
+        return _incidents_page(form, errors, 400)
+    declared = actions.declare(
+        klaxon,
+        actions.Declaration(
+            title=form["title"],
+            severity=form["severity"],
+            summary=form["summary"],
+            service=form["service"],
+            team=form["team"],
+            by=form["by"] or "web",
+        ),
+    )
+    flash(f"{declared.incident_id} declared.")
+    return redirect(url_for("internal.incident", incident_id=declared.incident_id), 303)
+
+
+def _incidents_page(form: dict[str, str], errors: dict[str, str], status: int) -> tuple[str, int]:
+    klaxon = current_app.extensions["klaxon"]
+    store = klaxon.incidents
     open_ids = store.incident_ids(RECENT, open_only=True)
     recent = [i for i in store.incident_ids(RECENT) if i not in set(open_ids)]
     return render_template(
         "incidents.html.j2",
         open=_load(open_ids),
         recent=_load(recent),
-        now=current_app.extensions["klaxon"].clock.now(),
-    )
+        now=klaxon.clock.now(),
+        severities=[s.value for s in Severity],
+        services=sorted(klaxon.ruleset.services),
+        teams=sorted(klaxon.ruleset.teams),
+        form={"title": "", "severity": "", "service": "", "team": "", "summary": "", **form},
+        by=form.get("by") or session.get("responder", ""),
+        errors=errors,
+    ), status
 
 
 @blueprint.get("/incidents/<incident_id>")
@@ -152,6 +206,10 @@ def post_update(incident_id: str) -> Any:
         ),
         "by": _by(errors),
     }
+    if form["status"] == "resolved" and not errors:
+        _check_resolution(incident_id, form["message"], Checklist(), errors, "status")
+        if "status" in errors:  # this form has no checklist; the Resolve form has
+            errors["status"] += " Use the Resolve form, which asks."
     if errors:
         return _incident_page(incident_id, form, errors, 400)
     current_app.extensions["klaxon"].post_update(
@@ -253,14 +311,44 @@ def resolve(incident_id: str) -> Any:
     errors: dict[str, str] = {}
     form = {
         "message": form_text(request.form, "message", 5000, errors, "Resolution"),
+        "customer_impact": form_text(
+            request.form, "customer_impact", IMPACT_CHARS, errors, "Customer impact"
+        ),
+        "data_loss": form_choice(request.form, "data_loss", list(DATA_LOSS), errors, "Data lost"),
+        "follow_ups": form_text(request.form, "follow_ups", FOLLOW_UPS_CHARS, errors, "Follow-ups"),
         "by": _by(errors),
     }
+    follow_ups = follow_up_lines(form["follow_ups"])
+    if len(follow_ups) > MAX_FOLLOW_UPS:
+        errors["follow_ups"] = f"At most {MAX_FOLLOW_UPS} follow-ups, one per line."
+    checklist = Checklist(form["customer_impact"], form["data_loss"], follow_ups)
+    if not errors:
+        _check_resolution(incident_id, form["message"], checklist, errors, "data_loss")
     if errors:
         return _incident_page(incident_id, form, errors, 400, failed="resolve")
     actions.resolve(
-        current_app.extensions["klaxon"], incident_id, form["by"] or "web", form["message"]
+        current_app.extensions["klaxon"],
+        incident_id,
+        form["by"] or "web",
+        form["message"],
+        checklist,
     )
     return _done(incident_id, "Incident resolved.")
+
+
+def _check_resolution(
+    incident_id: str, message: str, checklist: Checklist, errors: dict[str, str], field: str
+) -> None:
+    """The severity's rule for what a resolution states (actions.require_resolution, as the
+    API applies it), as a problem beside the form."""
+    try:
+        actions.require_resolution(
+            current_app.extensions["klaxon"], incident_id, message, checklist
+        )
+    except IncompleteResolution as refused:
+        words = {"message": "a resolution message", "data_loss": "whether data was lost"}
+        wanted = ", ".join(words.get(m, m.replace("_", " ")) for m in refused.missing)
+        errors[field] = f"This severity's resolution must state {wanted}."
 
 
 def _by(errors: dict[str, str], required: bool = False) -> str:
@@ -336,6 +424,9 @@ def _incident_page(
             "commander": "",
             "role": "",
             "name": "",
+            "customer_impact": "",
+            "data_loss": "",
+            "follow_ups": "",
             "by": name,
             **form,
         },

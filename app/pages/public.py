@@ -11,10 +11,13 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected
 from app.messages.wording import iso
+from app.pages.board import Group, board, component_groups
 from app.pages.freshness import status_freshness
 from app.pages.schedule import scheduled_windows
 from app.pages.status import StatusPage, declared_components, guarded, quiet_since, status_page
+from app.pages.uptime import DAY, DAYS, outages, uptime
 from app.pages.web import error_page, security_headers
+from app.ruleset.vocabulary import ComponentStatus
 
 blueprint = Blueprint("public", __name__)
 blueprint.after_request(security_headers)
@@ -22,6 +25,10 @@ blueprint.register_error_handler(RequestRejected, error_page)
 blueprint.register_error_handler(HTTPException, error_page)
 STATUS_MAX_AGE_SECONDS = 30  # a stampede of customers during an outage hits the cache
 FEED_ENTRIES = 50
+# Incidents read for the uptime bars: the open ones and at most this many resolved in the
+# 90 days (newest first); only public severities count, so a noisy SEV3 month can crowd out
+# older public incidents only beyond this many.
+UPTIME_INCIDENTS_MAX = 2000
 
 
 def _page(scheduled_under_way: tuple[str, ...] = ()) -> StatusPage:
@@ -52,10 +59,14 @@ def status() -> Response:
     under_way = tuple(
         sorted({c for w in windows if w.status(now) == "in_progress" for c in w.components})
     )
+    page = _page(under_way)
     response = Response(
         render_template(
             "status.html.j2",
-            page=_page(under_way),
+            page=page,
+            board=_board(page),
+            days=DAYS,
+            refreshing=request.args.get("refresh") == "on",  # the reader asked for it
             scheduled=windows,
             title=klaxon.settings.status_title,
         )
@@ -63,6 +74,19 @@ def status() -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = STATUS_MAX_AGE_SECONDS
     return response
+
+
+def _board(page: StatusPage) -> tuple[Group, ...]:
+    """Every public component at its status now, grouped, with 90 days of uptime."""
+    klaxon = current_app.extensions["klaxon"]
+    ruleset, now = klaxon.ruleset, page.now
+    states = {name: ComponentStatus.OPERATIONAL for name in declared_components(ruleset).values()}
+    states |= {c.name: c.status for c in page.components}
+    first_day = now // DAY * DAY - (DAYS - 1) * DAY
+    facts = klaxon.incidents.outage_facts(first_day, UPTIME_INCIDENTS_MAX)
+    kept_since = now - klaxon.settings.storage.retention_days * DAY
+    history = uptime(outages(facts, ruleset), states, now, kept_since)
+    return board(states, component_groups(ruleset), history)
 
 
 @blueprint.get("/status/feed.atom")

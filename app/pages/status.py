@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.cadence import next_update_due
 from app.drill import is_drill_incident
 from app.messages.public_guard import Known, redact, scan
 from app.messages.wording import impact_title
@@ -79,6 +80,7 @@ class PublicIncident:
     updated_at: float
     resolved_at: float | None
     updates: tuple[PublicUpdate, ...]  # newest first
+    next_update_at: float | None = None  # by the comms rhythm (app/cadence.py), while open
 
     @property
     def resolution(self) -> str:
@@ -223,6 +225,7 @@ def _public(
         ),
         resolved_at=float(resolved) if resolved else None,
         updates=updates,
+        next_update_at=next_update_due(incident, ruleset),
     )
 
 

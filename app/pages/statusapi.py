@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from app.pages.board import component_groups
 from app.pages.freshness import status_freshness
 from app.pages.schedule import scheduled_windows
 from app.pages.status import declared_components, guarded, status_page
@@ -47,7 +48,8 @@ def _serve(build: Callable[[StatusDocuments], dict[str, Any]]) -> Response:
         page = status_page(klaxon.incidents, klaxon.ruleset, current, now, settings.public_url)
         info = PageInfo(settings.status_title, settings.public_url)
         declared = tuple(sorted(set(components.values())))
-        response = jsonify(build(StatusDocuments(info, page, declared, windows)))
+        groups = component_groups(klaxon.ruleset)
+        response = jsonify(build(StatusDocuments(info, page, declared, windows, groups)))
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE_SECONDS
     return fresh.stamp(response, request.path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,11 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "general"
 
 
+def group_id(name: str) -> str:
+    """A group's id: its own namespace, so a group and a component of one name differ."""
+    return "group-" + slug(name)
+
+
 class StatusDocuments:
     """Every /api/v2 document from one look at the status."""
 
@@ -51,11 +57,13 @@ class StatusDocuments:
         page: StatusPage,
         declared: tuple[str, ...],
         windows: tuple[ScheduledWindow, ...],
+        groups: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.info = info
         self.page = page
         self.windows = windows
         self._declared = declared
+        self._groups = groups or {}  # group -> its components (app/pages/board.py)
 
     # -- documents -------------------------------------------------------------------------
 
@@ -148,15 +156,44 @@ class StatusDocuments:
         return states
 
     def _components(self) -> list[dict[str, Any]]:
+        """Statuspage's flat list: each group (`group` true, its children's ids under
+        `components`, the worst child's status) followed by its components (`group_id`), then
+        the components outside every group."""
         states = self._component_states()
-        return [
-            self._component(name, status, n)
-            for n, (name, status) in enumerate(sorted(states.items()), 1)
-        ]
+        listed: list[dict[str, Any]] = []
+        for group, members in self._groups.items():
+            children = [n for n in members if n in states]
+            if not children:
+                continue
+            worst = min((states[n] for n in children), key=ORDER.index)
+            entry = self._component(group, worst, len(listed) + 1, changes_of=children)
+            entry.update(
+                id=group_id(group),
+                group=True,
+                group_id=None,
+                components=[slug(n) for n in children],
+            )
+            listed.append(entry)
+            for name in children:
+                listed.append(self._component(name, states[name], len(listed) + 1))
+        grouped = {n for members in self._groups.values() for n in members}
+        for name, status in sorted(states.items()):
+            if name not in grouped:
+                listed.append(self._component(name, status, len(listed) + 1))
+        return listed
 
-    def _component(self, name: str, status: ComponentStatus, position: int = 0) -> dict[str, Any]:
+    def _component(
+        self,
+        name: str,
+        status: ComponentStatus,
+        position: int = 0,
+        changes_of: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """`changes_of`: the components whose incidents date it (a group's)."""
+        names = set(changes_of or [name])
+        group = next((group_id(g) for g, members in self._groups.items() if name in members), None)
         changed = max(
-            (i.updated_at for i in self._all() if i.component == name),
+            (i.updated_at for i in self._all() if i.component in names),
             default=quiet_since(self.page.now),
         )
         return {
@@ -169,7 +206,7 @@ class StatusDocuments:
             "description": None,
             "showcase": True,
             "start_date": None,
-            "group_id": None,
+            "group_id": group,
             "page_id": self.info.id,
             "group": False,
             "only_show_if_degraded": False,

@@ -11,6 +11,7 @@ from app.models import Severity
 from app.ruleset import defaults
 from app.ruleset.checks import Checks
 from app.ruleset.model import (
+    CommsPolicy,
     EscalationLevel,
     FlapPolicy,
     InhibitRule,
@@ -23,6 +24,7 @@ from app.ruleset.model import (
     Silence,
     Team,
 )
+from app.ruleset.problems import did_you_mean
 from app.ruleset.sections import BUILT_IN, Entry
 from app.ruleset.services import Service, spelling_key
 from app.ruleset.timewindows import parse_duration
@@ -59,7 +61,42 @@ class Builder(Checks):
             data["x_post"],
             _maybe_duration(data["update_every"]),
             _maybe_duration(data["postmortem_due"]),
+            self._comms(severity, given.get("comms") or {}, _maybe_duration(data["update_every"])),
         )
+
+    def _comms(self, severity: Severity, given: dict[str, Any], every: int | None) -> CommsPolicy:
+        """The comms rhythm; off unless the rules set it (rules/severities.yml does)."""
+        comms = CommsPolicy(
+            first_post_within_s=_maybe_duration(given.get("first_post_within")),
+            auto_first_post=bool(given.get("auto_first_post", False)),
+            remind_before_s=_maybe_duration(given.get("remind_before")),
+            long_incident_after_s=_maybe_duration(given.get("long_incident_after")),
+            long_incident_update_every_s=_maybe_duration(given.get("long_incident_update_every")),
+            resolution_must_state=tuple(dict.fromkeys(given.get("resolution_must_state") or [])),
+        )
+        entry = self.sections.mappings["severities"].get(severity)
+        if entry is None:
+            return comms
+        where = entry.child("comms")
+        if comms.remind_before_s and every and comms.remind_before_s >= every:
+            self.report(
+                where.child("remind_before"),
+                "remind_before is not shorter than update_every: every reminder would come "
+                "as the last update is posted",
+                hint="a few minutes, e.g. 5m",
+            )
+        if (comms.long_incident_after_s is None) != (comms.long_incident_update_every_s is None):
+            self.report(
+                where,
+                "long_incident_after and long_incident_update_every go together",
+                hint="set both (e.g. 2h and 1h), or neither",
+            )
+        if comms.auto_first_post and comms.first_post_within_s is None:
+            self.report(
+                where.child("auto_first_post"),
+                "auto_first_post needs first_post_within: the deadline it publishes at",
+            )
+        return comms
 
     def severity_maps(self) -> dict[str, tuple[SeverityLookup, ...]]:
         given = self.sections.mappings["severity_maps"]
@@ -289,6 +326,37 @@ class Builder(Checks):
             service: _component_ids(entry.value)
             for service, entry in self.sections.mappings["statuspage.components"].items()
         }
+
+    def statuspage_groups(self) -> dict[str, tuple[str, ...]]:
+        """Each component group's services, in the order written. A service must be under
+        statuspage.components (else the page shows it as General) and in one group only."""
+        mapped = self.sections.mappings["statuspage.components"]
+        owner: dict[str, str] = {}
+        groups: dict[str, tuple[str, ...]] = {}
+        for group, entry in self.sections.mappings["statuspage.groups"].items():
+            members = []
+            for i, service in enumerate(entry.value or []):
+                if service is None:  # refused by the shape phase
+                    continue
+                where = entry.child(i)
+                if service not in mapped:
+                    self.report(
+                        where,
+                        f"service '{service}' is not under statuspage.components",
+                        hint="the status page only names services mapped there; "
+                        + (did_you_mean(service, mapped) or "add it there first"),
+                    )
+                elif service in owner:
+                    self.report(
+                        where,
+                        f"service '{service}' is already in group '{owner[service]}'",
+                        hint="a component shows under one group",
+                    )
+                else:
+                    owner[service] = group
+                    members.append(service)
+            groups[group] = tuple(members)
+        return groups
 
 
 def _component_ids(value: str | list[str | None]) -> tuple[str, ...]:

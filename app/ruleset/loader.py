@@ -110,6 +110,7 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         inhibit_rules=builder.inhibit_rules(),
         silences=builder.silences(),
         statuspage_components=builder.statuspage_components(),
+        statuspage_groups=builder.statuspage_groups(),
         services=services,
         service_names=builder.service_names(services),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},

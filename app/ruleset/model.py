@@ -41,6 +41,18 @@ class RulesVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class CommsPolicy:
+    """The public comms rhythm of a severity (severities.<SEV>.comms; app/cadence.py)."""
+
+    first_post_within_s: int | None = None  # a first public post this soon after declaring
+    auto_first_post: bool = False  # none by then: Klaxon publishes the drafted one
+    remind_before_s: int | None = None  # the commander is reminded this long before due
+    long_incident_after_s: int | None = None  # from then on, updates every ...
+    long_incident_update_every_s: int | None = None  # ... this long instead of update_every
+    resolution_must_state: tuple[str, ...] = ()  # message, data_loss, customer_impact
+
+
+@dataclass(frozen=True, slots=True)
 class SeverityPolicy:
     severity: Severity
     description: str
@@ -50,6 +62,7 @@ class SeverityPolicy:
     x_post: bool
     update_every_s: int | None  # None: update "when there is news"
     postmortem_due_s: int | None  # None: no post-mortem required
+    comms: CommsPolicy = CommsPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +175,8 @@ class RuleSet:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Service -> the Statuspage component ids its incidents affect (statuspage.components).
     statuspage_components: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Public component group -> the services shown under it (statuspage.groups).
+    statuspage_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The service catalog (services:) and every spelling key -> canonical name.
     services: Mapping[str, Service] = field(default_factory=dict)
     service_names: Mapping[str, str] = field(default_factory=dict)

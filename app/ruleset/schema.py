@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.ruleset.vocabulary import (
+    RESOLUTION_ITEMS,
     SEVERITIES,
     SOURCES,
     ComponentStatus,
@@ -146,6 +147,16 @@ SEVERITY_POLICY = obj(
         "x_post": BOOL,
         "update_every": duration(nullable=True),
         "postmortem_due": duration(nullable=True),
+        "comms": obj(
+            {
+                "first_post_within": duration(nullable=True),
+                "auto_first_post": BOOL,
+                "remind_before": duration(nullable=True),
+                "long_incident_after": duration(nullable=True),
+                "long_incident_update_every": duration(nullable=True),
+                "resolution_must_state": array(enum(list(RESOLUTION_ITEMS))),
+            }
+        ),
     }
 )
 TEAM = obj(
@@ -231,7 +242,13 @@ STATUSPAGE = obj(
             "type": "object",
             "additionalProperties": COMPONENTS,
             "propertyNames": {"pattern": SERVICE},
-        }
+        },
+        # Component groups on the public page: group name -> the services shown under it.
+        "groups": {
+            "type": "object",
+            "additionalProperties": array(string(SERVICE, "a service under statuspage.components")),
+            "propertyNames": {"pattern": SERVICE},
+        },
     }
 )
 

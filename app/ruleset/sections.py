@@ -17,6 +17,7 @@ MAPPING_SECTIONS = (
     "teams",
     "defaults",
     "statuspage.components",
+    "statuspage.groups",
     "services",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")

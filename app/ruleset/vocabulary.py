@@ -86,3 +86,6 @@ ALERT_FIELDS = (
 )
 # Fields known once the alert is classified: inhibition and group keys may use them too.
 DECISION_FIELDS = ("severity", "team")
+# What a severity's resolution post may be required to state (severities.<SEV>.comms.
+# resolution_must_state): the responder's own message, whether data was lost, the impact.
+RESOLUTION_ITEMS = ("message", "data_loss", "customer_impact")

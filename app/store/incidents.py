@@ -21,6 +21,7 @@ from app import jsontext
 from app.clock import Clock
 from app.errors import StorageUnavailable
 from app.models import Alert, AlertStatus, Outcome, Severity
+from app.resolution import Checklist
 from app.store import keys, replies
 from app.store.budget import StorageBudget
 from app.store.connection import unavailable_reason
@@ -34,6 +35,8 @@ STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspa
 # Roles beside the incident commander (the runbooks' technical and communications leads):
 # incident hash field -> words.
 ROLES = {"tech_lead": "technical lead", "comms_lead": "communications lead"}
+# What uptime history reads of an incident (app/pages/uptime.py), a drill's marks included.
+OUTAGE_FIELDS = ("severity", "service", "created_at", "resolved_at", "rule", "team")
 
 
 class Declaration(StrEnum):
@@ -152,9 +155,13 @@ class IncidentStore:
             notify=result["notify"],
         )
 
-    def resolve(self, incident_id: str, by: str, force: bool = False) -> Resolution:
+    def resolve(
+        self, incident_id: str, by: str, force: bool = False, checklist: Checklist | None = None
+    ) -> Resolution:
         """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
-        hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
+        hand (`force`, with the responder's checklist if any). Idempotent; returns resolved,
+        already_resolved, alerts_open or unknown."""
+        answers = checklist.stored() if checklist is not None else {}
         return Resolution(
             replies.text(
                 self._resolve(
@@ -165,6 +172,7 @@ class IncidentStore:
                         by,
                         "1" if force else "0",
                         self.budget.timeline_max,
+                        json.dumps(answers, ensure_ascii=False) if answers else "",
                     ]
                 )
             )
@@ -216,14 +224,21 @@ class IncidentStore:
         return self._act(incident_id, "severity", by=by, severity=severity)
 
     def post_update(
-        self, incident_id: str, status: str, message: str, by: str, severity: str = ""
+        self,
+        incident_id: str,
+        status: str,
+        message: str,
+        by: str,
+        severity: str = "",
+        checklist: Checklist | None = None,
     ) -> dict[str, Any]:
-        """A status update: timeline, status, optionally severity; 'resolved' also closes it."""
+        """A status update: timeline, status, optionally severity; 'resolved' also closes it
+        (with the resolution checklist, if any)."""
         result = self._act(
             incident_id, "update", by=by, status=status, message=message, severity=severity
         )
         if result["result"] is Lifecycle.UPDATED and status == "resolved":
-            self.resolve(incident_id, by=by, force=True)
+            self.resolve(incident_id, by=by, force=True, checklist=checklist)
             result["changed"].append("status")
             result["status"] = "resolved"
         return result
@@ -313,6 +328,27 @@ class IncidentStore:
                     (incident_id, float(updated or created), float(resolved) if resolved else None)
                 )
         return stamps
+
+    def outage_facts(self, since: float, limit: int) -> list[dict[str, str]]:
+        """What uptime history needs of the open incidents and of those resolved since
+        `since` (at most `limit` of each, newest first), in two round trips: no timelines."""
+        ids = self.incident_ids(limit, open_only=True)
+        ids += replies.members(
+            self.connection.zrevrangebyscore(
+                keys.resolved_incidents(), "+inf", since, start=0, num=limit
+            )
+        )
+        pipe = self.connection.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hmget(keys.incident(incident_id), *OUTAGE_FIELDS)
+        return [
+            {
+                k: v
+                for k, v in zip(OUTAGE_FIELDS, map(replies.text_or_none, values), strict=True)
+                if v
+            }
+            for values in pipe.execute()
+        ]
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
         """Every alert of the incident (sorted ids, suppressed last), as `alert_record` gives

@@ -1,9 +1,11 @@
 -- resolve.lua: resolve an incident whose quiet period has passed with every alert resolved.
 -- Idempotent: a second call (a second ticker, a retry) finds it resolved and does nothing.
 -- ARGV: prefix, incident id, now, who ('quiet period' or a person), force ('1' = by hand),
--- the timeline's cap (KLAXON_TIMELINE_MAX)
+-- the timeline's cap (KLAXON_TIMELINE_MAX),
+--       checklist (JSON {customer_impact?, data_loss?, follow_ups?: [..]}, '' when none)
 local P, id, now, who, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local max_timeline = tonumber(ARGV[6])
+local checklist = ARGV[7]
 local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
@@ -33,6 +35,17 @@ local group = redis.call('HGET', ikey, 'group_key_hash')
 if group and redis.call('GET', P .. ':group:' .. group) == id then
   redis.call('DEL', P .. ':group:' .. group)
 end
+-- The resolution checklist (app/resolution.py) goes on the incident and its timeline entry.
+local data, text = {by = who}, 'incident resolved (' .. who .. ')'
+if checklist and checklist ~= '' then
+  local answers = cjson.decode(checklist)
+  for name, value in pairs(answers) do data[name] = value end
+  redis.call('HSET', ikey, 'customer_impact', answers.customer_impact or '',
+             'data_loss', answers.data_loss or '',
+             'follow_ups', table.concat(answers.follow_ups or {}, '\n'))
+  if answers.data_loss then text = text .. '; data lost: ' .. answers.data_loss end
+  if answers.follow_ups then text = text .. '; ' .. #answers.follow_ups .. ' follow-up(s)' end
+end
 redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', max_timeline, '*', 'at', now, 'kind', 'resolved',
-           'text', 'incident resolved (' .. who .. ')', 'data', cjson.encode({by = who}))
+           'text', text, 'data', cjson.encode(data))
 return 'resolved'

@@ -72,12 +72,16 @@ def test_pages_fit_a_phone_screen(phone, http, live_server, clock) -> None:
     assert no_sideways_scroll(phone)
 
 
-RESOLUTION = "Checkout is back to normal. No data was lost; orders placed meanwhile went through."
+RESOLUTION = "Checkout is back to normal; orders placed meanwhile went through."
+IMPACT = "About 8% of checkouts failed for 40 minutes."
 
 
-def act(page, form_title: str, button: str, flash: str, **fields: str) -> None:
-    """Fill one of the incident page's action forms (found by its heading) and send it."""
+def act(page, form_title: str, button: str, flash: str, check: str = "", **fields: str) -> None:
+    """Fill one of the incident page's action forms (found by its heading) and send it;
+    `check` names a radio button to choose."""
     form = page.locator("form.action-form", has=page.get_by_role("heading", name=form_title))
+    if check:
+        form.get_by_role("radio", name=check, exact=True).check()
     for label, value in fields.items():
         field = form.get_by_label(label, exact=False)
         if value.startswith("SEV"):
@@ -122,16 +126,41 @@ def test_a_whole_incident_is_run_from_the_page(page, http, live_server, clock) -
     )
     text = glance.inner_text()
     assert PEOPLE[1] in text and "SEV1" in text and "Next update due" in text
+    roles = page.locator("form.action-form", has=page.get_by_role("heading", name="Assign a role"))
+    roles.get_by_label("Role").select_option("comms_lead")
+    roles.get_by_label("Name", exact=True).fill("Lee Chen")
+    roles.get_by_role("button", name="Assign").click()
+    page.wait_for_url(re.compile(r"#timeline$"))
+    assert "Lee Chen" in glance.inner_text()
     screenshot(page, "cockpit-desktop")
 
-    act(page, "Resolve", "Resolve", "Incident resolved.", **{"Resolution": RESOLUTION})
+    act(
+        page,
+        "Resolve",
+        "Resolve",
+        "Incident resolved.",
+        check="No",
+        **{
+            "Resolution": RESOLUTION,
+            "Customer impact": IMPACT,
+            "Follow-ups": "Alert on the payment pool\nA runbook step for the failover",
+        },
+    )
     assert page.get_by_role("heading", name="Respond").count() == 0
     timeline = page.locator("#timeline").inner_text()
     assert "acknowledged" in timeline and "severity changed" in timeline
     assert f"by {PEOPLE[0]}" in timeline
+    assert "data lost: no" in timeline and IMPACT in timeline
+    assert "A runbook step for the failover" in timeline
+    screenshot(page, "resolved-desktop")
+    page.get_by_role("link", name="Post-mortem draft (Markdown)").click()
+    draft = page.locator("body").inner_text()
+    assert "| Data lost | no |" in draft and IMPACT in draft
+    assert "| A runbook step for the failover | | | |" in draft
+    assert "Lee Chen: communications lead" in draft
 
     page.goto(f"{live_server}/status")
-    assert page.get_by_text(RESOLUTION).is_visible()
+    assert page.get_by_text(f"{RESOLUTION} No data was lost.").is_visible()
 
 
 def test_lists_and_tables_work_on_a_phone(phone, http, live_server, clock) -> None:
@@ -155,3 +184,63 @@ def test_lists_and_tables_work_on_a_phone(phone, http, live_server, clock) -> No
         form = phone.locator("form.action-form", has=phone.get_by_role("heading", name=title))
         assert form.get_by_role("button").is_visible()
     screenshot(phone, "cockpit-phone")
+
+
+def test_resolving_with_the_checklist_on_a_phone(phone, http, live_server, clock) -> None:
+    incident = open_incident(http, clock)
+    respond(http, clock, incident)
+    sign_in(phone, live_server)
+    phone.goto(f"{live_server}/incidents/{incident}")
+    form = phone.locator("form.action-form", has=phone.get_by_role("heading", name="Resolve"))
+    form.get_by_role("radio", name="Yes", exact=True).tap()
+    assert no_sideways_scroll(phone)
+    act(phone, "Resolve", "Resolve", "Incident resolved.", **{"Customer impact": IMPACT})
+    assert "Data lost\nyes" in phone.get_by_label("At a glance").inner_text()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "resolved-phone")
+    phone.goto(f"{live_server}/status")
+    assert phone.get_by_text("This incident has been resolved. Some data was lost.").is_visible()
+
+
+def test_uptime_bars_say_a_days_downtime_on_hover_and_on_tap(
+    page, phone, http, live_server, clock
+) -> None:
+    incident = open_incident(http, clock)
+    respond(http, clock, incident)  # a SEV1 open since 09:00: today is a major-outage day
+    clock.advance(1800)
+    page.goto(f"{live_server}/status")
+    bars = page.locator("ol.bars").first
+    assert bars.locator("li.day").count() == 90
+    today = bars.locator("li.day").last
+    tip = today.locator(".tip")
+    assert tip.bounding_box()["width"] <= 1  # hidden until asked
+    today.hover()
+    assert tip.bounding_box()["width"] > 100
+    assert re.fullmatch(r"Sat 14 Mar 2026: major outage (\d+h )?\d+m", tip.inner_text())
+    screenshot(page, "status-uptime-desktop")
+
+    phone.goto(f"{live_server}/status")
+    bars = phone.locator("ol.bars").first
+    visible = [d for d in bars.locator("li.day").all() if d.is_visible()]
+    assert len(visible) == 30  # a phone shows the last 30 days
+    assert visible[0].bounding_box()["width"] >= 6  # wide enough to tap
+    visible[-1].tap()
+    tip = visible[-1].locator(".tip")
+    assert tip.bounding_box()["width"] > 100 and "major outage" in tip.inner_text()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "status-uptime-phone")
+
+
+def test_declaring_from_the_incident_list_on_a_phone(phone, live_server) -> None:
+    sign_in(phone, live_server)
+    phone.get_by_text("Declare an incident").tap()
+    form = phone.get_by_role("form", name="Declare an incident")
+    form.get_by_label("Title").fill("Checkout emails not sent")
+    form.get_by_label("Severity").select_option("SEV1")
+    form.get_by_label("Service").fill("checkout-api")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, "declare-phone")
+    form.get_by_role("button", name="Declare").tap()
+    phone.wait_for_url(re.compile(r"/incidents/INC-\d{4}-\d+$"))
+    assert phone.get_by_role("heading", name="Checkout emails not sent").is_visible()
+    assert "SEV1" in phone.get_by_label("At a glance").inner_text()

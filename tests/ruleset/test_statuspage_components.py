@@ -125,3 +125,32 @@ def test_explain_names_the_components_of_the_alerts_service(tmp_path: Path) -> N
     )
     lines = explain(alert(), ruleset, 0).lines
     assert "  statuspage components: none (the alert has no service)" in lines
+
+
+GROUPED = BASE + (
+    "statuspage:\n  components:\n    checkout-api: ftgks51sfs2d\n    search-api: r8t2vz6c0wqe\n"
+    "    payments-api: b4xq9m2kd7ns\n"
+)
+
+
+def test_component_groups_list_services_in_the_order_written(tmp_path: Path) -> None:
+    ruleset = rules(tmp_path, GROUPED + "  groups:\n    Storefront: [payments-api, checkout-api]\n")
+    assert dict(ruleset.statuspage_groups) == {"Storefront": ("payments-api", "checkout-api")}
+    assert dict(load_ruleset("rules").statuspage_groups)["Storefront"][0] == "checkout-api"
+
+
+def test_a_group_names_only_mapped_services_each_in_one_group(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text(
+        GROUPED
+        + "  groups:\n    Storefront: [checkout-api]\n    Other: [checkout-api, serch-api]\n"
+    )
+    with pytest.raises(RulesError) as raised:
+        load_ruleset(tmp_path)
+    where = tmp_path / "rules.yml"
+    assert raised.value.problems == [
+        f"{where}:12:13: statuspage.groups.Other[0]: service 'checkout-api' is already in "
+        "group 'Storefront'\n    hint: a component shows under one group",
+        f"{where}:12:27: statuspage.groups.Other[1]: service 'serch-api' is not under "
+        "statuspage.components\n    hint: the status page only names services mapped there; "
+        "did you mean 'search-api'?",
+    ]
