@@ -55,13 +55,14 @@ def app(env, redis_client):
 
 
 def checkout_outage(client, n: int = 0, priority: str = "P2") -> str:
-    """A Datadog alert on checkout service number `n`: its own incident, SEV2 by default
-    (pages, and a status-page create), or SEV3 with priority P3 (neither)."""
+    """A Datadog alert on checkout in environment number `n` (group keys differ by environment
+    outside production): its own incident, SEV2 by default (pages, and a status-page create),
+    or SEV3 with priority P3 (neither)."""
     fixture = load_fixture("datadog", "triggered")
     body = fixture.json
     body["id"] = body["alert"]["id"] = f"outage-{n}"
     body["alert"]["priority"] = priority
-    body["tags"] = body["tags"].replace("service:checkout-api", f"service:checkout-{n}")
+    body["tags"] = body["tags"].replace("env:prod", f"env:canary-{n}")
     return send(client, fixture, json.dumps(body).encode()).get_json()["incident"]
 
 

@@ -24,7 +24,7 @@ from app.ruleset.model import (
     Team,
 )
 from app.ruleset.sections import BUILT_IN, Entry
-from app.ruleset.services import Service, spelling_key
+from app.ruleset.services import Service, canonical_service, spelling_key
 from app.ruleset.timewindows import parse_duration
 from app.ruleset.vocabulary import (
     DECISION_FIELDS,
@@ -259,7 +259,17 @@ class Builder(Checks):
             data = entry.value or {}
             if "team" in data:
                 self.check_team(entry.child("team"), data["team"])
-            result[name] = Service(name, data.get("team", ""), tuple(data.get("aliases", ())))
+            patterns = [
+                entry.child("patterns").child(i) for i in range(len(data.get("patterns") or ()))
+            ]
+            result[name] = Service(
+                name,
+                data.get("team", ""),
+                tuple(a for a in data.get("aliases") or () if a is not None),
+                _component_ids(data["component"]) if data.get("component") else (),
+                tuple(self.matchers(p) for p in patterns),
+                tuple(f"{p.source.name}:{p.line()}" for p in patterns),
+            )
         return result
 
     def service_names(self, services: dict[str, Service]) -> dict[str, str]:
@@ -283,12 +293,17 @@ class Builder(Checks):
 
     # -- status page ---------------------------------------------------------------------------
 
-    def statuspage_components(self) -> dict[str, tuple[str, ...]]:
-        """Each mapped service's component ids, each once, in the order written."""
-        return {
-            service: _component_ids(entry.value)
-            for service, entry in self.sections.mappings["statuspage.components"].items()
-        }
+    def statuspage_components(
+        self, services: dict[str, Service], names: dict[str, str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Each service's component ids, each once, in the order written: the catalog's
+        `component`, then statuspage.components (a spelling of a catalog service counts as
+        that service)."""
+        found = {s.name: s.components for s in services.values() if s.components}
+        for service, entry in self.sections.mappings["statuspage.components"].items():
+            name = canonical_service(names, service)
+            found[name] = tuple(dict.fromkeys((*found.get(name, ()), *_component_ids(entry.value))))
+        return found
 
 
 def _component_ids(value: str | list[str | None]) -> tuple[str, ...]:

@@ -79,7 +79,7 @@ def test_the_diff_step_compares_the_base_commit_with_the_head(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     text = summary.read_text()
-    assert text.startswith("earlier steps' summary\n### Rules diff: 1 of 45 alerts change\n")
+    assert text.startswith("earlier steps' summary\n### Rules diff: 1 of 47 alerts change\n")
     assert f"replayed under `{runner_temp}/base/rules`" in text
     assert "| severity | `SEV2` | `SEV1` |" in text
 
