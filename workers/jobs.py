@@ -30,6 +30,7 @@ from app import DEFAULT_REDIS_URL
 from app.clock import Clock, SystemClock
 from app.drill import DRILL, is_drill_incident
 from app.logs import log
+from app.merging import is_merged_child, merge_with_concurrent
 from app.notifications import PUBLIC_JOB, enqueue_public_notification
 from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
 from app.ruleset.model import Team
@@ -142,6 +143,8 @@ def notify(
     """The responders' part of one lifecycle event; what starts or follows from it (the ack
     and update clocks, the post-mortem's due date) is done here, the part every event has."""
     rt = runtime()
+    if event == MessageEvent.DECLARED.value:  # before anyone is told (issue 13)
+        merge_with_concurrent(rt.incidents, rt.ruleset, incident_id)
     told = _load_event(rt, incident_id, event, reason, update)
     if told is None:
         return {}
@@ -216,6 +219,10 @@ def _load_event(
     ):
         return None
     state = channel_state(loaded.incident)
+    # A merged child: its parent speaks for the outage (one page, one public incident). Only
+    # what the child itself opened before the merge is still closed when it resolves.
+    if is_merged_child(loaded.incident) and (ctx.event is not MessageEvent.RESOLVED or not state):
+        return None
     if is_drill_incident(loaded.incident):
         return EventToTell(ctx, DRILL_TEAM, state, [Channel.PAGERDUTY], drill=True)
     team = rt.ruleset.teams.get(ctx.incident["team"])
