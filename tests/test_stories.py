@@ -22,7 +22,10 @@ from webhook_helpers import GRAFANA_TIMESTAMP_HEADER, hex_hmac, signed_for
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.ruleset import load_ruleset
 from app.ruleset.stories import SAMPLE, Delivered, Story, StoryEvent, load_stories, score
+from app.ruleset.storydiff import parsed_alerts
+from app.ruleset.storymodel import replay_story
 from app.settings import Settings
 from workers import jobs
 from workers.queues import queues
@@ -145,6 +148,13 @@ def test_each_outage_is_one_incident_told_once_and_nothing_is_muted_by_mistake(
     assert set(result.incidents_per_outage.values()) == {1}
     assert result.public_per_outage == {n: o.public for n, o in story.outages.items()}
     assert (result.wrongly_suppressed, result.pages_missed, result.pages_for_resolved) == (0, 0, 0)
+    # `klaxon rules diff --stories` models the same replay in process: the same counts.
+    modelled = replay_story(story, load_ruleset("rules"), parsed_alerts(story))
+    assert (modelled.problems, modelled.incidents_per_outage, modelled.public_per_outage) == (
+        (),
+        result.incidents_per_outage,
+        result.public_per_outage,
+    )
     # Each public incident is one status card, and nothing else reached the status page.
     assert len(public) == sum(o.public for o in story.outages.values())
     assert json.loads(requests.get(f"{base}/api/v2/incidents.json", timeout=30).text)["incidents"]

@@ -443,3 +443,40 @@ def test_a_sample_committed_beside_the_rule_tests_is_replayed_too(tmp_path: Path
         "datadog  [prod] checkout-api p99 latency high  (service checkout-api)",
         f"  from {head}/tests/sample.jsonl:1 at {AT}",
     ]
+
+
+def test_stories_show_whether_grouping_got_better_or_worse(tmp_path: Path) -> None:
+    """Issue 13: a rules change is judged on the stories too. Dropping checkout's alias
+    "checkout" (what Alertmanager calls it) splits the checkout outage in two incidents and
+    two status-page incidents; the stories say so, base -> head, in text and Markdown."""
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "services.yml",
+        'aliases: ["Checkout API", checkout]',
+        'aliases: ["Checkout API"]',
+    )
+    args = ("diff", "rules", str(head), "--at", AT, "--tests", "", "--fixtures", "")
+    code, output = run(*args, "--stories", "tests/data/stories")
+    assert code == 0, output
+    stories = output[output.index("stories (") :]
+    assert stories.splitlines() == [
+        "stories (tests/data/stories): base -> head",
+        "  saturday-three-outages: worse",
+        "    outages in one incident        4/4 -> 3/4",
+        "    public incidents                 3 -> 4",
+        "    alerts wrongly suppressed        0 -> 0",
+        "    pages missed                     0 -> 0",
+        "    pages for resolved problems      0 -> 0",
+        stories.splitlines()[7],
+        "    head: checkout-latency: 2 public incidents, expected 1",
+    ]
+    assert stories.splitlines()[7].startswith("    head: checkout-latency: 2 incidents (")
+
+    code, same = run("diff", "rules", "rules", "--at", AT, "--stories", "tests/data/stories")
+    assert "  saturday-three-outages: same" in same and "head:" not in same
+    code, markdown = run(*args, "--stories", "tests/data/stories", "--format", "markdown")
+    assert "| outages in one incident | 4/4 | 3/4 |" in markdown
+    assert "**saturday-three-outages**: worse" in markdown
+    # without --stories, nothing about them
+    assert "stories (" not in run(*args)[1]
