@@ -25,10 +25,8 @@ def is_merged_child(incident: dict[str, Any]) -> bool:
 
 def public_components(store: IncidentStore, ruleset: RuleSet, incident: dict[str, Any]) -> set[str]:
     """The Statuspage components the incident's service and its alerts' services affect."""
-    services = [
-        incident.get("service"),
-        *(a.get("service") for a in store.incident_alerts(incident["id"])),
-    ]
+    alerts = store.incident_alerts(incident["id"])
+    services = [incident.get("service"), *((a.get("alert") or {}).get("service") for a in alerts)]
     return set(affected_components(ruleset, services))
 
 
@@ -70,3 +68,20 @@ def merge_with_concurrent(store: IncidentStore, ruleset: RuleSet, incident_id: s
         return ""
     result = store.merge(incident_id, parent, by="Klaxon (same public component)")
     return parent if result["result"] in ("merged", "unchanged") else ""
+
+
+def release_open_children(store: IncidentStore, incident_id: str) -> list[str]:
+    """The parent resolved: its children with an alert still firing are no longer merged, so
+    they speak for themselves (their caller declares them): an outage that outlived the
+    incident it was merged into must not stay silent."""
+    incident = store.incident(incident_id)
+    released = []
+    for child in store.children(incident or {}):
+        found = store.incident(child)
+        if found is None or found.get("status") == "resolved":
+            continue
+        if all(a.get("status") == "resolved" for a in store.incident_alerts(child)):
+            continue  # over too, only waiting out its quiet period: nothing to tell
+        if store.unmerge(child, incident_id, by="Klaxon")["result"] == "unmerged":
+            released.append(child)
+    return released

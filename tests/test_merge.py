@@ -14,7 +14,6 @@ from fakes import FakeStatuspage
 from fakes.environment import vendor_environment
 from test_pages import csrf, sign_in
 from test_statuspage_components_e2e import CHECKOUT, PAGE, run_worker
-from webhook_helpers import signed_for
 
 from app import create_app
 from app.settings import Settings
@@ -53,24 +52,24 @@ def checkout_api_outage(app) -> str:
 
 
 def checkout_workers_outage(app) -> str:
-    """PagerDuty's incident on its "Checkout Workers" service (checkout-workers in the catalog:
-    another group key, but the Checkout component too)."""
-    fixture = load_fixture("pagerduty", "incident_triggered")
-    body = fixture.body.replace(b'"summary":"Checkout API"}', b'"summary":"Checkout Workers"}')
-    assert body != fixture.body
-    answer = post(app.test_client(), fixture, body=body, headers=signed_for(fixture, body)[0])
-    return answer.get_json()["incident"]
+    """A Datadog monitor on checkout-workers: another service (another group key), but the
+    Checkout component too; SEV2, so on its own it would page and open a public incident."""
+    return datadog_outage(app, "workers-outage", "checkout-workers")
+
+
+def datadog_outage(app, delivery: str, service: str) -> str:
+    body = json.loads(load_fixture("datadog", "triggered").body)
+    body["id"] = body["alert"]["id"] = delivery
+    body["tags"] = body["tags"].replace("service:checkout-api", f"service:{service}")
+    for holder in (body, body["alert"]):
+        holder["title"] = holder["title"].replace("checkout-api", service)
+    fixture = load_fixture("datadog", "triggered")
+    return post(app.test_client(), fixture, body=json.dumps(body).encode()).get_json()["incident"]
 
 
 def search_outage(app) -> str:
     """A SEV2 on search-api (the Search component: nothing shared with checkout)."""
-    body = json.loads(load_fixture("datadog", "triggered").body)
-    body["id"] = body["alert"]["id"] = "search-outage"
-    body["tags"] = body["tags"].replace("service:checkout-api", "service:search-api")
-    for holder in (body, body["alert"]):
-        holder["title"] = holder["title"].replace("checkout-api", "search-api")
-    fixture = load_fixture("datadog", "triggered")
-    return post(app.test_client(), fixture, body=json.dumps(body).encode()).get_json()["incident"]
+    return datadog_outage(app, "search-outage", "search-api")
 
 
 def triggers(fake_pagerduty) -> list[str]:
@@ -101,7 +100,9 @@ def test_a_second_incident_on_the_same_component_is_merged_and_tells_nobody_twic
     parent = client.get(f"/api/incidents/{first}", headers=AUTH).get_json()
     assert child["merged_into"] == first
     [shown] = parent["children"]
-    assert shown["id"] == second and [a["source"] for a in shown["alerts"]] == ["pagerduty"]
+    assert shown["id"] == second and [a["alert"]["service"] for a in shown["alerts"]] == [
+        "checkout-workers"
+    ]
     assert any(e["kind"] == "child_merged" for e in parent["timeline"])
     assert triggers(fake_pagerduty) == [first]  # one page
     assert creates(page) == [first]  # one Statuspage incident
@@ -168,3 +169,29 @@ def test_merge_by_hand_on_the_incident_page(app, redis_client, clock) -> None:
     parent_page = client.get(f"/incidents/{first}").get_data(as_text=True)
     assert f'href="/incidents/{other}"' in parent_page and "search-api" in parent_page
     assert "Merged into" in client.get(f"/incidents/{other}").get_data(as_text=True)
+
+
+def test_a_child_still_open_when_its_parent_resolves_speaks_for_itself(
+    app, redis_client, clock, page, fake_pagerduty
+) -> None:
+    """The parent's outage is over but the child's alerts still fire: it must not stay silent.
+    It is unmerged and declared on its own (its first page and public incident)."""
+    first = checkout_api_outage(app)
+    declared_after_group_wait(app, redis_client, clock)
+    second = checkout_workers_outage(app)
+    declared_after_group_wait(app, redis_client, clock)
+    client = app.test_client()
+    assert client.get(f"/api/incidents/{second}", headers=AUTH).get_json()["merged_into"] == first
+    assert triggers(fake_pagerduty) == [first]
+
+    resolved = client.post(f"/api/incidents/{first}/resolve", headers=AUTH, json={"by": "Marco"})
+    assert resolved.status_code == 200
+    run_worker(redis_client)
+
+    child = client.get(f"/api/incidents/{second}", headers=AUTH).get_json()
+    assert "merged_into" not in child and child["status"] != "resolved"
+    assert any(e["kind"] == "unmerged" for e in child["timeline"])
+    assert creates(page) == [first, second]  # now its own public incident
+    assert triggers(fake_pagerduty) == [first, second]  # and its own page
+    parent = client.get(f"/api/incidents/{first}", headers=AUTH).get_json()
+    assert parent["children"] == []

@@ -30,8 +30,8 @@ from app import DEFAULT_REDIS_URL
 from app.clock import Clock, SystemClock
 from app.drill import DRILL, is_drill_incident
 from app.logs import log
-from app.merging import is_merged_child, merge_with_concurrent
-from app.notifications import PUBLIC_JOB, enqueue_public_notification
+from app.merging import is_merged_child, merge_with_concurrent, release_open_children
+from app.notifications import PUBLIC_JOB, enqueue_notification, enqueue_public_notification
 from app.ruleset import RuleSet, is_in_business_hours, load_ruleset
 from app.ruleset.model import Team
 from app.ruleset.vocabulary import PageMode
@@ -155,6 +155,9 @@ def notify(
         IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
     if told.ctx.event is MessageEvent.RESOLVED and not told.drill:
         _schedule_postmortem(rt, told.ctx)
+        for child in release_open_children(rt.incidents, incident_id):
+            reason = f"{incident_id} resolved while it was open"
+            enqueue_notification(rt.redis, child, MessageEvent.DECLARED.value, "released", reason)
     _fail_if_refused(results)
     return results
 

@@ -6,7 +6,7 @@ The model follows correlate.lua, declare.lua and the notify job in what decides 
 deduplication on the dedup key, grouping on the group key within the group window, inhibition
 by open incidents, a declaration at group_wait unless every alert already resolved (unless
 declare_resolved), the merge of a declared incident into an earlier open one on the same
-public component, a page when the severity pages and no alert came from a pager (PagerDuty,
+public component (undone for a child still firing when its parent resolves), a page when the severity pages and no alert came from a pager (PagerDuty,
 Opsgenie: their own page), a public incident when the severity's Statuspage impact is not
 none, and resolution after resolve_quiet. tests/test_stories.py holds both to the same
 result on the shipped rules."""
@@ -63,12 +63,23 @@ class _Replay:
                 self._declare(incident)
             if incident.resolve_at is not None and incident.resolve_at <= now:
                 incident.resolved, incident.resolve_at = True, None
+                self._release_children(incident)
+
+    def _release_children(self, parent: _Incident) -> None:
+        """A child still firing when its parent resolves speaks for itself (app/merging.py)."""
+        for child in self.incidents.values():
+            if child.merged_into == parent.id and not child.resolved and any(child.alerts.values()):
+                child.merged_into = ""
+                self._merge_or_tell(child)
 
     def _declare(self, incident: _Incident) -> None:
         if not any(incident.alerts.values()) and not incident.declare_resolved:
             incident.quiet = True  # resolved before declared: nobody is told
             return
         incident.declared = True
+        self._merge_or_tell(incident)
+
+    def _merge_or_tell(self, incident: _Incident) -> None:
         mine = self._components(incident)
         for other in sorted(self.incidents.values(), key=lambda i: i.opened_at):
             if (

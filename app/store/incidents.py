@@ -179,6 +179,10 @@ class IncidentStore:
         parent_merged, resolved or unknown."""
         return self._act(incident_id, "merge", by=by, parent=parent_id)
 
+    def unmerge(self, incident_id: str, parent_id: str, by: str) -> dict[str, Any]:
+        """Undo `merge` when the parent resolved first: unmerged or unchanged."""
+        return self._act(incident_id, "unmerge", by=by, parent=parent_id)
+
     def children(self, incident: dict[str, Any]) -> list[str]:
         """The incidents merged into this one, oldest first."""
         return [c for c in str(incident.get("merged", "")).split() if c]

@@ -1,7 +1,7 @@
 -- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
--- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role|merge, by, status,
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role|merge|unmerge, by, status,
 --                 message, severity, parent}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
@@ -45,6 +45,22 @@ if a.action == 'merge' then
   redis.call('XADD', pkey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', a.now, 'kind',
              'child_merged', 'text', text, 'data', cjson.encode({child = id, by = a.by}))
   return reply('merged', {'merged_into'})
+end
+
+if a.action == 'unmerge' then
+  -- The parent resolved while this child was still open: it speaks for itself again.
+  if redis.call('HGET', ikey, 'merged_into') ~= a.parent then return reply('unchanged') end
+  local pkey = P .. ':incident:' .. a.parent
+  local rest = {}
+  for child in string.gmatch(redis.call('HGET', pkey, 'merged') or '', '%S+') do
+    if child ~= id then table.insert(rest, child) end
+  end
+  redis.call('HDEL', ikey, 'merged_into')
+  redis.call('HSET', ikey, 'updated_at', a.now)
+  redis.call('HSET', pkey, 'merged', table.concat(rest, ' '))
+  timeline('unmerged', a.parent .. ' resolved while this incident was open: it speaks for itself again',
+           {parent = a.parent, by = a.by})
+  return reply('unmerged', {'merged_into'})
 end
 
 if a.action == 'commander' then
