@@ -148,3 +148,27 @@ def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:
     if incident.get("status") == "resolved":
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
     return incident
+
+
+# What a refused merge means, for the 409 (the store's words -> people's).
+_MERGE_REFUSED = {
+    "same": "an incident cannot be merged into itself",
+    "already_merged": "is already merged into another incident",
+    "has_children": "has incidents merged into it; merge those into the target first",
+    "parent_resolved": "the target incident is resolved",
+    "resolved": "is resolved",
+}
+
+
+def merge(klaxon: Klaxon, incident_id: str, target_id: str, by: str) -> dict[str, Any]:
+    """Make `incident_id` a child of `target_id` (one outage, one public incident): the parent
+    speaks for both from now on. A target that is itself a child means its parent."""
+    target = klaxon.incidents.incident(target_id)
+    if target is None:
+        raise PayloadError("api", "into", "the id of an open incident", got=repr(target_id[:40]))
+    target_id = target.get("merged_into") or target_id
+    result = klaxon.incidents.merge(incident_id, target_id, by)
+    refused = _MERGE_REFUSED.get(result["result"])
+    if refused:
+        raise Conflict(f"{incident_id} not merged into {target_id}: {refused}")
+    return result | {"merged_into": target_id}

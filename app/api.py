@@ -65,6 +65,16 @@ def get_incident(incident_id: str) -> dict[str, Any]:
         **incident,
         "alerts": store.incident_alerts(incident_id),
         "timeline": store.timeline(incident_id),
+        # Incidents merged into this one (one outage): their alerts and timelines show here.
+        "children": [
+            {
+                "id": child,
+                "title": (store.incident(child) or {}).get("title", ""),
+                "alerts": store.incident_alerts(child),
+                "timeline": store.timeline(child),
+            }
+            for child in store.children(incident)
+        ],
     }
 
 
@@ -170,6 +180,20 @@ def assign_role(incident_id: str) -> dict[str, Any]:
         _choice(body, "role", list(ROLES), required=True),
         _text(body, "name", 100, required=True),
         by=_text(body, "by", 100) or "API",
+    )
+
+
+@blueprint.post("/incidents/<incident_id>/merge")
+def merge(incident_id: str) -> dict[str, Any]:
+    """Merge this incident into another ({"into": "INC-...", "by"?}): one outage, one public
+    incident."""
+    actions.require_open(incident_id, _incident(incident_id))
+    body = _body()
+    into = _text(body, "into", 40, required=True)
+    if not INCIDENT_ID.match(into):
+        raise PayloadError("api", "into", "an incident id such as INC-2026-0001", got=repr(into))
+    return actions.merge(
+        current_app.extensions["klaxon"], incident_id, into, by=_text(body, "by", 100) or "API"
     )
 
 

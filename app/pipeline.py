@@ -15,9 +15,10 @@ from typing import Any
 from app.drill import drill_decision, is_drill_alert
 from app.models import Alert, Lifecycle, Outcome, SourceName
 from app.ruleset import Decision, RuleSet, classify
+from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import all_match
 from app.ruleset.policies import inhibit_applies
-from app.ruleset.services import canonical_service
+from app.ruleset.services import UNKNOWN, map_service
 from app.sources import Parsed
 from app.store.incidents import (
     Correlated,
@@ -117,9 +118,10 @@ def _ingest_one(
     own = _own_page(alert, store)
     if own is not None:
         return _page_came_back(alert, own, store, enqueue)
-    # The incident records the catalog's name for the service (status page, grouping).
-    service = canonical_service(ruleset.service_names, alert.service)
-    if service != alert.service:
+    # The incident records the catalog's name for the service (status page, grouping); an
+    # alert the catalog does not know keeps the name it was sent with, for the responders.
+    service = map_service(ruleset.services, ruleset.service_names, alert_labels(alert)).service
+    if service not in (alert.service, UNKNOWN):
         alert = replace(alert, service=service)
     decision = classify(alert, ruleset, now)
     if is_drill_alert(alert):  # a fire drill: its own incident, told to the outbox only

@@ -182,6 +182,15 @@ def explain(
     default="text",
     show_default=True,
 )
+@click.option(
+    "--stories",
+    "stories_dir",
+    default=None,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="stories *.yml (tests/data/stories) to replay under both rule sets: outages in one "
+    "incident, public incidents, wrong suppressions, missed pages and pages for resolved "
+    "problems, base -> head",
+)
 @click.option("--fail-on-change", is_flag=True, help="exit 1 when any decision changed")
 def diff(
     base_dir: str,
@@ -191,6 +200,7 @@ def diff(
     tests_dir: str | None,
     fixtures_dir: str | None,
     output_format: str,
+    stories_dir: Path | None,
     fail_on_change: bool,
 ) -> None:
     """What changing the rules from BASE_DIR to HEAD_DIR (default: $KLAXON_RULES_DIR or
@@ -217,6 +227,12 @@ def diff(
     result = diff_rules(replays, base, head, now)
     report = markdown_report if output_format == "markdown" else text_report
     click.echo(report(result, base_dir, head_dir), nl=False)
+    if stories_dir is not None:
+        from app.ruleset import storydiff
+
+        compared = storydiff.compare(stories_dir, base, head)
+        told = storydiff.markdown if output_format == "markdown" else storydiff.text
+        click.echo(told(stories_dir, compared), nl=False)
     if fail_on_change and result.changed:
         raise SystemExit(1)
 

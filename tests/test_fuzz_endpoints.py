@@ -42,6 +42,7 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/api/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
     ("POST", f"/api/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
     ("POST", f"/api/incidents/{ID}/roles", {"role": "tech_lead", "name": "Ana", "by": "Marco"}),
+    ("POST", f"/api/incidents/{ID}/merge", {"into": "INC-2026-0002", "by": "Marco"}),
     (
         "POST",
         f"/api/incidents/{ID}/updates",
@@ -80,6 +81,7 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/incidents/{ID}/commander", {"commander": "Priya", "by": "Marco"}),
     ("POST", f"/incidents/{ID}/severity", {"severity": "SEV1", "by": "Marco"}),
     ("POST", f"/incidents/{ID}/roles", {"role": "comms_lead", "name": "Lee", "by": "Marco"}),
+    ("POST", f"/incidents/{ID}/merge", {"into": "INC-2026-0002", "by": "Marco"}),
     (
         "POST",
         f"/incidents/{ID}/resolve",

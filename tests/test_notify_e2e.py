@@ -210,7 +210,11 @@ def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incid
     clock.set(1773479640.0)
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     client = app.test_client()
-    incident = post(client, load_fixture("alertmanager", "firing")).get_json()["incident"]
+    # The payment gateway's own alert: team payments (the service catalog), paged in Opsgenie.
+    fixture = load_fixture("alertmanager", "firing")
+    body = fixture.body.replace(b'"service": "checkout-api"', b'"service": "payments-api"')
+    assert body != fixture.body
+    incident = post(client, fixture, body=body).get_json()["incident"]
     clock.advance(3600)
     tick(redis_client, clock, app.extensions["klaxon"].incidents)
     run_worker(redis_client)

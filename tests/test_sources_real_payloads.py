@@ -14,6 +14,8 @@ from webhook_helpers import send as send_sample
 from werkzeug.datastructures import Headers
 
 from app.models import Lifecycle
+from app.settings import Settings
+from app.sources import build_sources
 from app.sources.alertmanager import AlertmanagerSource
 from app.sources.datadog import DatadogSource
 from app.sources.grafana import GrafanaSource
@@ -26,6 +28,7 @@ SAMPLE = {
     "grafana": "firing",
     "opsgenie": "create",
     "datadog": "triggered",
+    "pagerduty": "incident_triggered",
 }
 
 
@@ -149,6 +152,16 @@ def test_real_deliveries_map_sensibly():
     ).alerts
     assert grafana.lifecycle is Lifecycle.RESOLVE and grafana.identity == "d8a21484c9c25a60"
     assert [link.text for link in grafana.links] == ["Source", "Runbook"]  # empty URLs dropped
+    pagerduty = build_sources(Settings(insecure_dev=True))["pagerduty"]
+    [paged] = parse(pagerduty, "pagerduty", "zulip_triggered_v3").alerts
+    assert (paged.identity, paged.service, paged.lifecycle) == (
+        "PFQZPSY",
+        "pig208",
+        Lifecycle.TRIGGER,
+    )
+    assert paged.tags["urgency"] == "high" and "priority" not in paged.tags  # "priority": null
+    [resolved] = parse(pagerduty, "pagerduty", "zulip_resolved_v3").alerts
+    assert resolved.lifecycle is Lifecycle.RESOLVE
     dd = parse(DatadogSource("unused"), "datadog", "relay_event_fired")
     assert dd.delivery_id == "5485379890863845239"
     assert dd.alerts[0].title == "[TEST] Host Cluster Alert"

@@ -171,10 +171,13 @@ def test_a_rules_change_during_the_incident_still_releases_the_first_component(
 
     # A merged pull request maps checkout-api to another component while the incident is open.
     shutil.copytree(ROOT / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("tests"))
-    mapping = tmp_path / "rules" / "statuspage.yml"
-    mapping.write_text(
-        mapping.read_text().replace("checkout-api: ftgks51sfs2d", "checkout-api: 7yhl8w0jp3k5")
+    mapping = tmp_path / "rules" / "services.yml"
+    moved = mapping.read_text().replace(
+        "component: ftgks51sfs2d                          # Checkout",
+        "component: 7yhl8w0jp3k5",
     )
+    assert moved != mapping.read_text()
+    mapping.write_text(moved)
     rt = jobs.Runtime(Settings.from_env(), redis_client, load_ruleset(tmp_path / "rules"))
     with jobs.running_with(rt):
         app.test_client().post(

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.cadence import next_update_due
 from app.drill import DRILL, is_drill_incident
+from app.merging import is_merged_child
 from app.messages.context import MessageEvent, NotificationContext
 from app.models import Severity
 from app.ruleset import RuleSet, is_in_business_hours
@@ -192,6 +193,10 @@ def load_event(
     ):
         return None
     state = channel_state(loaded.incident)
+    # A merged child: its parent speaks for the outage (one page, one public incident). Only
+    # what the child itself opened before the merge is still closed when it resolves.
+    if is_merged_child(loaded.incident) and (ctx.event is not MessageEvent.RESOLVED or not state):
+        return None
     if is_drill_incident(loaded.incident):
         drill = Occasion(ctx, DRILL_TEAM, seq=seq or "0")
         return EventToTell(drill, state, [Channel.PAGERDUTY], drill=True)

@@ -23,9 +23,10 @@ import redis
 from rq import get_current_job
 
 from app.logs import log
+from app.merging import merge_with_concurrent, release_open_children
 from app.messages.context import MessageEvent, NotificationContext
 from app.messages.render import NoMessage, Rendered, environment, has_message, render, resolved
-from app.notifications import PUBLIC_JOB, enqueue_public_notification
+from app.notifications import PUBLIC_JOB, enqueue_notification, enqueue_public_notification
 from app.store import keys
 from app.store.timers import Timers
 from workers.channels import CHANNELS, Channel, DeliveryError
@@ -92,6 +93,8 @@ def notify(
     """The responders' part of one lifecycle event; what starts or follows from it (the ack
     and update clocks, the post-mortem's due date) is done here, the part every event has."""
     rt = runtime()
+    if event == MessageEvent.DECLARED.value:  # before anyone is told (issue 13)
+        merge_with_concurrent(rt.incidents, rt.ruleset, incident_id)
     told = load_event(rt, incident_id, event, seq, reason, update)
     if told is None:
         return {}
@@ -102,6 +105,9 @@ def notify(
         IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
     if told.ctx.event is MessageEvent.RESOLVED and not told.drill:
         _schedule_postmortem(rt, told.ctx)
+        for child in release_open_children(rt.incidents, incident_id):
+            why = f"{incident_id} resolved while it was open"
+            enqueue_notification(rt.redis, child, MessageEvent.DECLARED.value, "released", why)
     _fail_if_refused(results)
     return results
 

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from app import actions
+from app.api import INCIDENT_ID
 from app.errors import IncompleteResolution, NotFound, RequestRejected, TooManyAttempts
 from app.messages.wording import duration
 from app.models import Severity
@@ -49,6 +50,7 @@ RECENT = 50
 # Fields the incident hash only gets once something happens; templates are strict about
 # undefined names, so absent ones read as empty.
 OPTIONAL = (
+    "merged_into",
     "title",
     "team",
     "service",
@@ -277,6 +279,29 @@ def assign_role(incident_id: str) -> Any:
     return _done(incident_id, f"{form['name']} is {ROLES[form['role']]}.")
 
 
+@blueprint.post("/incidents/<incident_id>/merge")
+def merge(incident_id: str) -> Any:
+    """The form's twin of POST /api/incidents/<id>/merge (app/actions.py)."""
+    _open_incident(incident_id)
+    errors: dict[str, str] = {}
+    form = {
+        "into": form_text(request.form, "into", 40, errors, "Merge into", required=True),
+        "by": _by(errors),
+    }
+    if form["into"] and not INCIDENT_ID.match(form["into"]):
+        errors["into"] = "Merge into: an incident id such as INC-2026-0001."
+    if errors:
+        return _incident_page(incident_id, form, errors, 400, failed="merge")
+    try:
+        result = actions.merge(
+            current_app.extensions["klaxon"], incident_id, form["into"], form["by"] or "web"
+        )
+    except RequestRejected as refused:  # Conflict or PayloadError: said beside the form
+        errors["into"] = f"Not merged: {refused.message}."
+        return _incident_page(incident_id, form, errors, refused.status, failed="merge")
+    return _done(incident_id, f"Merged into {result['merged_into']}.")
+
+
 @blueprint.post("/incidents/<incident_id>/severity")
 def change_severity(incident_id: str) -> Any:
     """The form's twin of POST /api/incidents/<id>/severity (app/actions.py)."""
@@ -403,6 +428,15 @@ def _incident_page(
     klaxon = current_app.extensions["klaxon"]
     found = _incident(incident_id)
     timeline = klaxon.incidents.timeline(incident_id)
+    alerts = klaxon.incidents.incident_alerts(incident_id)
+    # Incidents merged into this one (one outage): their alerts and timelines show here.
+    children = klaxon.incidents.children(found)
+    for child in children:
+        alerts += [a | {"merged_from": child} for a in klaxon.incidents.incident_alerts(child)]
+        timeline += [
+            e | {"text": f"{child}: {e['text']}"} for e in klaxon.incidents.timeline(child)
+        ]
+    timeline.sort(key=lambda e: float(e["at"]))
     now = klaxon.clock.now()
     timers = Timers(klaxon.redis)
     escalation = timers.due_at("escalate", incident_id)
@@ -411,7 +445,8 @@ def _incident_page(
     return render_template(
         "incident.html.j2",
         incident=found,
-        alerts=klaxon.incidents.incident_alerts(incident_id),
+        alerts=alerts,
+        children=children,
         timeline=list(reversed(timeline)),
         head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,
@@ -427,6 +462,7 @@ def _incident_page(
             "customer_impact": "",
             "data_loss": "",
             "follow_ups": "",
+            "into": "",
             "by": name,
             **form,
         },

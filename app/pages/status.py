@@ -179,7 +179,7 @@ def _recent(store: IncidentStore, now: float) -> list[dict[str, Any]]:
     found = []
     for incident_id in store.incident_ids(MAX_SCANNED):
         incident = store.incident(incident_id)
-        if incident is None:
+        if incident is None or incident.get("merged_into"):  # its parent is the status card
             continue
         resolved = incident.get("resolved_at")
         if incident.get("status") != "resolved" or (

@@ -26,7 +26,7 @@ from app.ruleset.model import (
 )
 from app.ruleset.problems import did_you_mean
 from app.ruleset.sections import BUILT_IN, Entry
-from app.ruleset.services import Service, spelling_key
+from app.ruleset.services import Service, canonical_service, spelling_key
 from app.ruleset.timewindows import parse_duration
 from app.ruleset.vocabulary import (
     DECISION_FIELDS,
@@ -296,7 +296,17 @@ class Builder(Checks):
             data = entry.value or {}
             if "team" in data:
                 self.check_team(entry.child("team"), data["team"])
-            result[name] = Service(name, data.get("team", ""), tuple(data.get("aliases", ())))
+            patterns = [
+                entry.child("patterns").child(i) for i in range(len(data.get("patterns") or ()))
+            ]
+            result[name] = Service(
+                name,
+                data.get("team", ""),
+                tuple(a for a in data.get("aliases") or () if a is not None),
+                _component_ids(data["component"]) if data.get("component") else (),
+                tuple(self.matchers(p) for p in patterns),
+                tuple(f"{p.source.name}:{p.line()}" for p in patterns),
+            )
         return result
 
     def service_names(self, services: dict[str, Service]) -> dict[str, str]:
@@ -320,31 +330,39 @@ class Builder(Checks):
 
     # -- status page ---------------------------------------------------------------------------
 
-    def statuspage_components(self) -> dict[str, tuple[str, ...]]:
-        """Each mapped service's component ids, each once, in the order written."""
-        return {
-            service: _component_ids(entry.value)
-            for service, entry in self.sections.mappings["statuspage.components"].items()
-        }
+    def statuspage_components(
+        self, services: dict[str, Service], names: dict[str, str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Each service's component ids, each once, in the order written: the catalog's
+        `component`, then statuspage.components (a spelling of a catalog service counts as
+        that service)."""
+        found = {s.name: s.components for s in services.values() if s.components}
+        for service, entry in self.sections.mappings["statuspage.components"].items():
+            name = canonical_service(names, service)
+            found[name] = tuple(dict.fromkeys((*found.get(name, ()), *_component_ids(entry.value))))
+        return found
 
-    def statuspage_groups(self) -> dict[str, tuple[str, ...]]:
-        """Each component group's services, in the order written. A service must be under
-        statuspage.components (else the page shows it as General) and in one group only."""
-        mapped = self.sections.mappings["statuspage.components"]
+    def statuspage_groups(
+        self, mapped: dict[str, tuple[str, ...]], names: dict[str, str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Each component group's services (by their catalog name), in the order written. A
+        service must have a component (`mapped`: the catalog's and statuspage.components'),
+        else the page shows it as General, and be in one group only."""
         owner: dict[str, str] = {}
         groups: dict[str, tuple[str, ...]] = {}
         for group, entry in self.sections.mappings["statuspage.groups"].items():
             members = []
-            for i, service in enumerate(entry.value or []):
-                if service is None:  # refused by the shape phase
+            for i, written in enumerate(entry.value or []):
+                if written is None:  # refused by the shape phase
                     continue
                 where = entry.child(i)
+                service = canonical_service(names, written)
                 if service not in mapped:
                     self.report(
                         where,
-                        f"service '{service}' is not under statuspage.components",
-                        hint="the status page only names services mapped there; "
-                        + (did_you_mean(service, mapped) or "add it there first"),
+                        f"service '{written}' has no status page component",
+                        hint="give it a `component:` in services.yml or statuspage.components; "
+                        + (did_you_mean(written, mapped) or "the page only names those"),
                     )
                 elif service in owner:
                     self.report(

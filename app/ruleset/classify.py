@@ -29,7 +29,7 @@ from app.ruleset.policies import (
     is_in_business_hours,
     silence_suppression,
 )
-from app.ruleset.services import with_canonical_service
+from app.ruleset.services import UNKNOWN, is_blank, spelling_key, with_catalog_service
 from app.ruleset.vocabulary import PageMode
 
 DEFAULT_RULE = "defaults"
@@ -81,7 +81,7 @@ class Decision:
 
 def classify(alert: Alert, ruleset: RuleSet, now: float) -> Decision:
     """The decision for one alert at `now` (seconds since the epoch)."""
-    labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
+    labels = with_catalog_service(alert_labels(alert), ruleset.services, ruleset.service_names)
     matched = _matching_rules(ruleset, labels)
     return decide(alert, labels, matched, ruleset, now)
 
@@ -102,7 +102,10 @@ def decide(
 ) -> Decision:
     """The decision given the routes that matched (shared by classify and explain)."""
     settings = _settings(ruleset, matched)
-    team = settings.team or ""
+    # A catalog service is owned by its team whatever route matched (so one service's alerts
+    # from every vendor share a team, and a group key); routes decide for the rest.
+    catalog = ruleset.services.get(labels.get("service", ""))
+    team = (catalog.team if catalog else "") or settings.team or ""
     severity, why = _severity(ruleset, matched, labels, alert.source)
     labels = labels | {"team": team, "severity": severity.value}
     silences = active_silences(ruleset, labels, now)
@@ -119,7 +122,7 @@ def decide(
         str(ruleset.version),
         why,
         _dedup_key(settings, labels, alert),
-        _group_key(settings, labels, _dedup_key(settings, labels, alert)),
+        _group_key(settings, labels, _dedup_key(settings, labels, alert), alert),
         settings.group_window_s or 0,
         settings.group_wait_s or 0,
         settings.resolve_quiet_s or 0,
@@ -190,10 +193,15 @@ def _dedup_key(settings: RouteSettings, labels: Labels, alert: Alert) -> str:
     return rendered if rendered is not None else f"{alert.source}:{alert.identity}"
 
 
-def _group_key(settings: RouteSettings, labels: Labels, dedup_key: str) -> str:
+def _group_key(settings: RouteSettings, labels: Labels, dedup_key: str, alert: Alert) -> str:
     names = settings.group_by or ()
-    key = "|".join(f"{name}={labels.get(name, '')}" for name in names)
-    if settings.group_by_empty or all(labels.get(name) for name in names):
+    values = {name: labels.get(name, "") for name in names}
+    if values.get("service") == UNKNOWN and alert.service:
+        # A service the catalog does not know groups only with the same name from the same
+        # source: "api" from Datadog and "api" from Sentry may be two different things.
+        values["service"] = f"{UNKNOWN}:{alert.source.value}:{spelling_key(alert.service)}"
+    key = "|".join(f"{name}={value}" for name, value in values.items())
+    if settings.group_by_empty or not any(is_blank(n, v) for n, v in values.items()):
         return key
     # No matching on nothing: an alert missing a group_by label (no service, say) would share
     # one catch-all incident with every such alert from every vendor. It groups only with

@@ -4,7 +4,7 @@ tests hold to the same answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.models import Alert
 from app.ruleset.classify import Decision, decide
@@ -12,7 +12,7 @@ from app.ruleset.components import affected_components
 from app.ruleset.labels import alert_labels
 from app.ruleset.matchers import Labels, Matcher
 from app.ruleset.model import Rule, RuleSet
-from app.ruleset.services import with_canonical_service
+from app.ruleset.services import map_service
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +24,19 @@ class Explanation:
 def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
     """One trace line per route (tried and matched, tried and why not, or not reached), then
     the decision."""
-    labels = with_canonical_service(alert_labels(alert), ruleset.service_names)
+    labels = alert_labels(alert)
+    mapping = map_service(ruleset.services, ruleset.service_names, labels)
+    if mapping.service:
+        labels["service"] = mapping.service
     lines, matched = _trace(ruleset, labels)
-    if labels.get("service", "") != alert.service:
-        lines.insert(0, f"service '{alert.service}' is '{labels['service']}' in the catalog")
+    if ruleset.services:
+        lines.insert(
+            0, f"service '{alert.service}' is '{mapping.service}' in the catalog ({mapping.how})"
+        )
     decision = decide(alert, labels, matched, ruleset, now)
     return Explanation(
-        tuple(lines + _decision_lines(decision, _components(alert, ruleset))), decision
+        tuple(lines + _decision_lines(decision, _components(alert, ruleset, mapping.service))),
+        decision,
     )
 
 
@@ -67,8 +73,9 @@ def _matched_text(rule: Rule) -> str:
     return "(" + ", ".join(m.describe() for m in rule.matchers) + ")"
 
 
-def _components(alert: Alert, ruleset: RuleSet) -> str:
+def _components(alert: Alert, ruleset: RuleSet, service: str) -> str:
     """Which status-page components this alert's service puts its incident on, and why."""
+    alert = replace(alert, service=service or alert.service)
     if not alert.service:
         return "none (the alert has no service)"
     found = affected_components(ruleset, [alert.service])

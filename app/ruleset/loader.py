@@ -98,6 +98,8 @@ def _read_all(files: list[Path]) -> tuple[list[SourceFile], list[Problem]]:
 def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
     rules = builder.rules()
     services = builder.services()
+    names = builder.service_names(services)
+    components = builder.statuspage_components(services, names)
     return RuleSet(
         version=version,
         directory=directory,
@@ -109,10 +111,10 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         index=build_index(rule.matchers for rule in rules),
         inhibit_rules=builder.inhibit_rules(),
         silences=builder.silences(),
-        statuspage_components=builder.statuspage_components(),
-        statuspage_groups=builder.statuspage_groups(),
+        statuspage_components=components,
+        statuspage_groups=builder.statuspage_groups(components, names),
         services=services,
-        service_names=builder.service_names(services),
+        service_names=names,
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from app.ruleset.matchers import Labels, all_match
 from app.ruleset.model import FlapPolicy, InhibitRule, RuleSet, Silence, Team
+from app.ruleset.services import is_blank
 from app.ruleset.vocabulary import SilenceKind, Suppressed
 
 
@@ -74,7 +75,7 @@ def inhibit_applies(rule: InhibitRule, labels: Mapping[str, str]) -> bool:
     """Whether these labels can take part in the rule at all: every `equal` label has a
     value, unless the rule sets equal_empty. Unlike Alertmanager, empty is not equal to empty:
     an open SEV1 without a service must not mute every service's minor alerts."""
-    return rule.equal_empty or all(labels.get(name) for name in rule.equal)
+    return rule.equal_empty or not any(is_blank(name, labels.get(name)) for name in rule.equal)
 
 
 def _equal(rule: InhibitRule, labels: Labels, incident: Mapping[str, str]) -> bool:

@@ -252,8 +252,17 @@ STATUSPAGE = obj(
     }
 )
 
+# An alert with none of a service's spellings still maps to it when one of its patterns (all
+# of the pattern's matchers, as in a route) matches: Datadog's default payload by its title.
+SERVICE_PATTERN = obj({"match": MATCH, "matchers": MATCHERS})
 SERVICE_ENTRY = obj(
-    {"description": TEXT, "team": TEXT, "aliases": array(TEXT)},
+    {
+        "description": TEXT,
+        "team": TEXT,
+        "component": COMPONENTS,
+        "aliases": array(TEXT),
+        "patterns": array(SERVICE_PATTERN),
+    },
 )
 
 RULES_FILE: Schema = obj(

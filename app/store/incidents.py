@@ -243,6 +243,20 @@ class IncidentStore:
             result["status"] = "resolved"
         return result
 
+    def merge(self, incident_id: str, parent_id: str, by: str) -> dict[str, Any]:
+        """Make `incident_id` a child of `parent_id` (one outage, one public incident): merged,
+        unchanged, same, already_merged, has_children, parent_unknown, parent_resolved,
+        parent_merged, resolved or unknown."""
+        return self._act(incident_id, "merge", by=by, parent=parent_id)
+
+    def unmerge(self, incident_id: str, parent_id: str, by: str) -> dict[str, Any]:
+        """Undo `merge` when the parent resolved first: unmerged or unchanged."""
+        return self._act(incident_id, "unmerge", by=by, parent=parent_id)
+
+    def children(self, incident: dict[str, Any]) -> list[str]:
+        """The incidents merged into this one, oldest first."""
+        return [c for c in str(incident.get("merged", "")).split() if c]
+
     def _act(self, incident_id: str, action: str, **fields: Any) -> dict[str, Any]:
         args = {
             "prefix": keys.PREFIX,

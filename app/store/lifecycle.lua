@@ -1,8 +1,8 @@
 -- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
--- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role, by, status, message,
---                 severity, max_timeline (KLAXON_TIMELINE_MAX)}
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role|merge|unmerge, by, status,
+--                 message, severity, parent, max_timeline (KLAXON_TIMELINE_MAX)}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
 local P, id, now = a.prefix, a.id, tonumber(a.now)
@@ -21,6 +21,47 @@ local status = redis.call('HGET', ikey, 'status')
 if not status then return reply('unknown') end
 local postmortem = a.action == 'remind' and a.kind == 'postmortem'  -- chases after the end
 if status == 'resolved' and a.action ~= 'update' and not postmortem then return reply('resolved') end
+
+if a.action == 'merge' then
+  -- One outage, one public incident: this incident becomes a child of a.parent. The parent
+  -- speaks for both (one page, one status card); the child keeps its alerts and timeline,
+  -- which show under the parent. Children do not nest.
+  local pkey = P .. ':incident:' .. a.parent
+  if a.parent == id then return reply('same') end
+  local parent = redis.call('HMGET', pkey, 'status', 'merged_into')
+  if not parent[1] then return reply('parent_unknown') end
+  if parent[1] == 'resolved' then return reply('parent_resolved') end
+  if parent[2] then return reply('parent_merged') end
+  local into = redis.call('HGET', ikey, 'merged_into')
+  if into == a.parent then return reply('unchanged') end
+  if into then return reply('already_merged') end
+  if (redis.call('HGET', ikey, 'merged') or '') ~= '' then return reply('has_children') end
+  local siblings = redis.call('HGET', pkey, 'merged') or ''
+  redis.call('HSET', ikey, 'merged_into', a.parent, 'updated_at', a.now)
+  redis.call('HSET', pkey, 'merged', (siblings == '' and '' or siblings .. ' ') .. id,
+             'updated_at', a.now)
+  timeline('merged', 'merged into ' .. a.parent .. ' by ' .. a.by, {into = a.parent, by = a.by})
+  local text = id .. ' merged into this incident by ' .. a.by
+  redis.call('XADD', pkey .. ':timeline', 'MAXLEN', '~', a.max_timeline, '*', 'at', a.now, 'kind',
+             'child_merged', 'text', text, 'data', cjson.encode({child = id, by = a.by}))
+  return reply('merged', {'merged_into'})
+end
+
+if a.action == 'unmerge' then
+  -- The parent resolved while this child was still open: it speaks for itself again.
+  if redis.call('HGET', ikey, 'merged_into') ~= a.parent then return reply('unchanged') end
+  local pkey = P .. ':incident:' .. a.parent
+  local rest = {}
+  for child in string.gmatch(redis.call('HGET', pkey, 'merged') or '', '%S+') do
+    if child ~= id then table.insert(rest, child) end
+  end
+  redis.call('HDEL', ikey, 'merged_into')
+  redis.call('HSET', ikey, 'updated_at', a.now)
+  redis.call('HSET', pkey, 'merged', table.concat(rest, ' '))
+  timeline('unmerged', a.parent .. ' resolved while this incident was open: it speaks for itself again',
+           {parent = a.parent, by = a.by})
+  return reply('unmerged', {'merged_into'})
+end
 
 if a.action == 'commander' then
   redis.call('HSET', ikey, 'commander', a.by, 'updated_at', a.now)

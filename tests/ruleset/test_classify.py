@@ -342,6 +342,10 @@ services:
 """,
     )
     explanation = explain(alert(service="Search"), ruleset, MONDAY_NOON)
-    assert explanation.lines[0] == "service 'Search' is 'search-api' in the catalog"
+    assert explanation.lines[0] == (
+        "service 'Search' is 'search-api' in the catalog ('Search' is a spelling of it)"
+    )
     assert explanation.decision.team == "search"
-    assert explain(alert(service="search-api"), ruleset, MONDAY_NOON).lines[0].startswith("  + ")
+    assert explain(alert(service="search-api"), ruleset, MONDAY_NOON).lines[0] == (
+        "service 'search-api' is 'search-api' in the catalog (its name)"
+    )

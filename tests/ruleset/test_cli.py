@@ -20,7 +20,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_check_accepts_the_example_rules() -> None:
     code, output = run("check", "rules")
     assert code == 0, output
-    assert output.startswith("rules: ok, 17 routes, 6 teams, version ")
+    assert output.startswith("rules: ok, 15 routes, 6 teams, version ")
 
 
 def test_check_prints_every_problem_and_exits_1() -> None:
@@ -80,7 +80,7 @@ def test_explain_shows_routes_and_decision() -> None:
         "['prod', 'production']); continue" in lines
     )
     assert (
-        "decision: route 'checkout-sentry-production' (rules/routes.yml:55): SEV2 "
+        "decision: route 'checkout-sentry-production' (rules/routes.yml:49): SEV2 "
         "(source_severity=error via route 'checkout-sentry-production' severity_map), team "
         "checkout; page"
     ) in lines

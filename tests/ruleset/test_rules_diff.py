@@ -14,9 +14,9 @@ from app.ruleset import load_ruleset
 from .helpers import alert
 
 AT = "2026-03-16T10:00:00Z"  # a Monday: Berlin business hours, no maintenance window
-# Replayed by default: 28 alerts of the rule tests (the Alertmanager payload holds two) and the
+# Replayed by default: 30 alerts of the rule tests (the Alertmanager payload holds two) and the
 # 17 triggers among the webhook fixtures.
-CORPUS = 45
+CORPUS = 47
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -169,7 +169,7 @@ def test_an_inhibit_rule_removed_changes_the_rule_test_that_relied_on_it(tmp_pat
     assert (
         output.split("\n", 1)[1]
         == f"""\
-28 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1, inhibit target 1
+30 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1, inhibit target 1
 
 alertmanager  (no title)  (service reporting-export)
   from rule test 'a warehouse outage mutes reporting-export alerts' ({head}/tests/data-pipeline.yml:27) at 2026-03-14T09:14:00Z
@@ -213,7 +213,7 @@ def test_a_route_that_only_moved_is_reported_as_moved_not_as_a_change(tmp_path: 
         == """\
 2 alerts, no decision changed
 route 'checkout-datadog' moved routes.yml:46 -> routes.yml:48 (1 alert, same decision)
-route 'search' moved routes.yml:95 -> routes.yml:97 (1 alert, same decision)
+route 'search' moved routes.yml:85 -> routes.yml:87 (1 alert, same decision)
 """
     )
 
@@ -273,7 +273,7 @@ def test_a_head_that_does_not_load_fails_with_checks_messages(tmp_path: Path) ->
     check_code, check_output = run("check", str(head))
     assert (code, output) == (check_code, check_output)
     assert code == 1
-    assert "routes[11].team: team 'serch' is not defined under teams:" in output
+    assert "routes[9].team: team 'serch' is not defined under teams:" in output
     assert output.endswith(f"Error: 2 problems in {head}\n")
 
 
@@ -438,8 +438,60 @@ def test_a_sample_committed_beside_the_rule_tests_is_replayed_too(tmp_path: Path
     code, output = run("diff", "rules", str(head), "--at", AT, "--fixtures", "")
     assert code == 0, output
     assert output.splitlines()[1:5] == [
-        "29 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1",
+        "31 alerts, 1 changed: outcome 1, page now 1, notify 1, suppressed 1",
         "",
         "datadog  [prod] checkout-api p99 latency high  (service checkout-api)",
         f"  from {head}/tests/sample.jsonl:1 at {AT}",
     ]
+
+
+def test_stories_show_whether_grouping_got_better_or_worse(tmp_path: Path) -> None:
+    """Issue 13: a rules change is judged on the stories too. Dropping checkout's alias
+    "checkout" (what Alertmanager calls it) splits the checkout outage in two incidents and
+    two status-page incidents; the stories say so, base -> head, in text and Markdown."""
+    head = rules_copy(
+        tmp_path,
+        "head",
+        "services.yml",
+        'aliases: ["Checkout API", checkout]',
+        'aliases: ["Checkout API"]',
+    )
+    args = ("diff", "rules", str(head), "--at", AT, "--tests", "", "--fixtures", "")
+    code, output = run(*args, "--stories", "tests/data/stories")
+    assert code == 0, output
+    stories = output[output.index("stories (") :]
+    assert stories.splitlines()[:7] == [
+        "stories (tests/data/stories): base -> head",
+        "  monday-payments-and-search: same",  # no checkout alert spelled "checkout" in it
+        *(
+            f"    {line}"
+            for line in (
+                "outages in one incident        3/3 -> 3/3",
+                "public incidents                 1 -> 1",
+                "alerts wrongly suppressed        0 -> 0",
+                "pages missed                     0 -> 0",
+                "pages for resolved problems      0 -> 0",
+            )
+        ),
+    ]
+    stories = "\n".join(stories.splitlines()[7:])
+    assert stories.splitlines() == [
+        "  saturday-three-outages: worse",
+        "    outages in one incident        4/4 -> 3/4",
+        "    public incidents                 3 -> 4",
+        "    alerts wrongly suppressed        0 -> 0",
+        "    pages missed                     0 -> 0",
+        "    pages for resolved problems      0 -> 0",
+        stories.splitlines()[6],
+        "    head: checkout-latency: 2 public incidents, expected 1",
+    ]
+    assert stories.splitlines()[6].startswith("    head: checkout-latency: 2 incidents (")
+
+    code, same = run("diff", "rules", "rules", "--at", AT, "--stories", "tests/data/stories")
+    assert "  saturday-three-outages: same" in same and "head:" not in same
+    assert "  monday-payments-and-search: same" in same
+    code, markdown = run(*args, "--stories", "tests/data/stories", "--format", "markdown")
+    assert "| outages in one incident | 4/4 | 3/4 |" in markdown
+    assert "**saturday-three-outages**: worse" in markdown
+    # without --stories, nothing about them
+    assert "stories (" not in run(*args)[1]

@@ -75,9 +75,10 @@ def test_a_sample_replays_through_rules_diff(client, redis_url: str, tmp_path: P
     shutil.copytree("rules", head)
     routes = head / "routes.yml"
     routes.write_text(
-        routes.read_text().replace(  # payments' Opsgenie alerts become SEV1
-            "      tags.team: payments\n    team: payments\n",
-            "      tags.team: payments\n    team: payments\n    severity: SEV1\n",
+        routes.read_text().replace(  # checkout's Opsgenie alerts become SEV1
+            "  - name: checkout\n",
+            "  - name: checkout-opsgenie\n    match: {source: opsgenie, service: checkout-api}\n"
+            "    severity: SEV1\n  - name: checkout\n",
         )
     )
     code, output = run(
@@ -98,14 +99,16 @@ def test_a_sample_replays_through_rules_diff(client, redis_url: str, tmp_path: P
     assert (
         output.split("\n", 1)[1]
         == f"""\
-5 alerts, 1 changed: severity 1, severity reason 1, notify 1, statuspage 1, x_post 1, update every 1
-route 'payments-prometheus' moved routes.yml:76 -> routes.yml:77 (2 alerts, same decision)
+5 alerts, 1 changed: severity 1, severity reason 1, route 1, matched routes 1, notify 1, statuspage 1, x_post 1, update every 1
+route 'checkout' moved routes.yml:63 -> routes.yml:66 (2 alerts, same decision)
 
 opsgenie  [prod] checkout-api: p99 latency > 2s on web-03  (service checkout-api)
   from {sample}:5 at {AT}
   field            before                                        after
   severity         SEV2                                          SEV1
-  severity reason  source_severity=P2 via opsgenie severity map  fixed by route 'payments-opsgenie'
+  severity reason  source_severity=P2 via opsgenie severity map  fixed by route 'checkout-opsgenie'
+  route            checkout (routes.yml:63)                      checkout-opsgenie (routes.yml:63)
+  matched routes   production-grouping, checkout                 production-grouping, checkout-opsgenie
   notify           pagerduty, statuspage                         pagerduty, statuspage, x
   statuspage       major/partial_outage                          critical/major_outage
   x_post           no                                            yes

@@ -47,7 +47,8 @@ def test_the_diff_step_compares_the_base_commit_with_the_head(tmp_path: Path) ->
     assert diff["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     repo = tmp_path / "repo"
     shutil.copytree("rules", repo / "rules")
-    shutil.copytree("tests/data/webhooks", repo / "tests" / "data" / "webhooks")
+    for data in ("webhooks", "webhooks_real", "stories"):
+        shutil.copytree(f"tests/data/{data}", repo / "tests" / "data" / data)
     base = _commit(repo, "base")
     routes = repo / "rules" / "routes.yml"
     routes.write_text(
@@ -79,9 +80,10 @@ def test_the_diff_step_compares_the_base_commit_with_the_head(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     text = summary.read_text()
-    assert text.startswith("earlier steps' summary\n### Rules diff: 1 of 45 alerts change\n")
+    assert text.startswith("earlier steps' summary\n### Rules diff: 1 of 47 alerts change\n")
     assert f"replayed under `{runner_temp}/base/rules`" in text
     assert "| severity | `SEV2` | `SEV1` |" in text
+    assert "| outages in one incident | 4/4 | 4/4 |" in text  # the stories' counts
 
 
 def _commit(repo: Path, message: str) -> str:

@@ -19,8 +19,9 @@ BASE = "teams:\n  checkout: {}\nroutes:\n  - {name: catch-all, team: checkout}\n
 def test_the_example_rules_map_services_to_component_ids() -> None:
     mapped = load_ruleset("rules").statuspage_components
     assert mapped["checkout-api"] == ("ftgks51sfs2d",)
-    assert mapped["Checkout API"] == ("ftgks51sfs2d",)  # PagerDuty's service name
-    assert mapped["Checkout Workers"] == ("ftgks51sfs2d", "7yhl8w0jp3k5")
+    assert mapped["checkout-workers"] == ("ftgks51sfs2d", "7yhl8w0jp3k5")
+    # From the service catalog: PagerDuty's "Checkout API" is checkout-api, no second key.
+    assert "Checkout API" not in mapped
 
 
 def test_one_id_or_a_list_each_once_in_the_order_written(tmp_path: Path) -> None:
