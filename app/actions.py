@@ -9,12 +9,71 @@ take clean values.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from app.errors import Conflict
+from app.errors import Conflict, PayloadError
+from app.models import Alert, Lifecycle, Severity, SourceName
+from app.pipeline import correlation_for
+from app.ruleset import classify
+from app.ruleset.services import canonical_service
 
 if TYPE_CHECKING:
     from app import Klaxon
+
+
+def declare(
+    klaxon: Klaxon,
+    title: str,
+    severity: str,
+    by: str,
+    *,
+    via: str,
+    summary: str = "",
+    service: str = "",
+    environment: str = "",
+    team: str = "",
+    raw: bytes = b"",
+) -> dict[str, str]:
+    """Declare an incident by hand: someone spotted a problem no monitor caught. The team is
+    the one given, else the service's in the catalog, else the routes'. Returns the incident
+    and alert ids.
+
+    Raises:
+        PayloadError: `team` is not one the rules define (`via` names the door).
+    """
+    alert = Alert(
+        source=SourceName.MANUAL,
+        lifecycle=Lifecycle.TRIGGER,
+        identity=uuid.uuid4().hex,
+        delivery_id=uuid.uuid4().hex,
+        event_type="declared",
+        title=title,
+        description=summary,
+        service=canonical_service(klaxon.ruleset.service_names, service),
+        environment=environment,
+        source_severity=severity,
+        actor=by,
+    )
+    decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
+    catalog = klaxon.ruleset.services.get(alert.service)
+    team = team or (catalog.team if catalog else "") or decision.team
+    if team not in klaxon.ruleset.teams:
+        raise PayloadError(
+            via, "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
+        )
+    correlation = replace(
+        correlation_for(alert, decision, klaxon.ruleset),
+        severity=Severity(severity),
+        team=team,
+        group_key="",
+        suppressed="",
+        inhibited_by=(),
+        reason=f"declared by hand by {by}",
+    )
+    result = klaxon.incidents.correlate(alert, correlation, raw)
+    return {"incident": result.incident_id or "", "alert": result.alert_id or ""}
 
 
 def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:

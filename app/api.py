@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from app import actions, plaintext
 from app.errors import Conflict, NotFound, PayloadError, Unauthorized
-from app.models import Alert, Lifecycle, Severity, SourceName
-from app.pipeline import correlation_for
+from app.models import Severity
 from app.postmortem import draft_for
-from app.ruleset import classify
-from app.ruleset.services import canonical_service
 from app.store import keys
 from app.store.incidents import ROLES, STATUSES
 from app.token_guard import token_accepted
@@ -98,42 +93,20 @@ def resolve_incident(incident_id: str) -> tuple[dict[str, Any], int]:
 @blueprint.post("/incidents")
 def declare_incident() -> tuple[dict[str, Any], int]:
     """Declare an incident by hand: someone spotted a problem no monitor caught."""
-    klaxon = current_app.extensions["klaxon"]
     body = _body()
-    title = _text(body, "title", 200, required=True)
-    severity = _choice(body, "severity", [s.value for s in Severity], required=True)
-    alert = Alert(
-        source=SourceName.MANUAL,
-        lifecycle=Lifecycle.TRIGGER,
-        identity=uuid.uuid4().hex,
-        delivery_id=uuid.uuid4().hex,
-        event_type="declared",
-        title=title,
-        description=_text(body, "summary", 5000),
-        service=canonical_service(klaxon.ruleset.service_names, _text(body, "service", 200)),
+    result = actions.declare(
+        current_app.extensions["klaxon"],
+        _text(body, "title", 200, required=True),
+        _choice(body, "severity", [s.value for s in Severity], required=True),
+        _text(body, "by", 100) or "API",
+        via="api",
+        summary=_text(body, "summary", 5000),
+        service=_text(body, "service", 200),
         environment=_text(body, "environment", 100),
-        source_severity=severity,
-        actor=_text(body, "by", 100) or "API",
+        team=_text(body, "team", 100),
+        raw=request.get_data(),
     )
-    decision = classify(alert, klaxon.ruleset, klaxon.clock.now())
-    # The team that owns the service in the catalog, else the one the routes give.
-    catalog = klaxon.ruleset.services.get(alert.service)
-    team = _text(body, "team", 100) or (catalog.team if catalog else "") or decision.team
-    if team not in klaxon.ruleset.teams:
-        raise PayloadError(
-            "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
-        )
-    correlation = replace(
-        correlation_for(alert, decision, klaxon.ruleset),
-        severity=Severity(severity),
-        team=team,
-        group_key="",
-        suppressed="",
-        inhibited_by=(),
-        reason=f"declared by hand by {alert.actor}",
-    )
-    result = klaxon.incidents.correlate(alert, correlation, request.get_data())
-    return {"incident": result.incident_id, "alert": result.alert_id}, 201
+    return result, 201
 
 
 @blueprint.post("/incidents/<incident_id>/ack")

@@ -126,3 +126,30 @@ def _retry() -> Any:
         max=len(RETRY_INTERVALS_SECONDS),
         interval=[round(s * random.uniform(0.8, 1.2)) for s in RETRY_INTERVALS_SECONDS],
     )
+
+
+PIN_JOB = "workers.slack_pins.pin_to_timeline"
+
+
+def enqueue_slack_pin(
+    connection: redis.Redis, incident_id: str, channel: str, ts: str, by: str
+) -> str | None:
+    """Put a message pinned in an incident's Slack channel on its timeline: a job, because
+    reading the message's text is a Slack API call, and Slack wants its answer in 3 s. Once
+    per (channel, message, person); returns the job id, or None if it was already there."""
+    job_id = _UNSAFE.sub("_", f"slack-pin-{channel}-{ts}-{by}")[:200]
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        PIN_JOB,
+        incident_id,
+        channel,
+        ts,
+        by,
+        job_id=job_id,
+        job_timeout=60,
+        result_ttl=86400,
+        failure_ttl=30 * 86400,
+        retry=_retry(),
+    )
+    return job_id

@@ -185,6 +185,18 @@ VARIABLES: dict[str, tuple[str, bool]] = {
     "X_ACCESS_TOKEN": ("X access token of the posting account.", True),
     "X_ACCESS_TOKEN_SECRET": ("X access token secret.", True),
     "X_API_URL": ("X API base URL (default https://api.twitter.com).", False),
+    "SLACK_BOT_TOKEN": (
+        "Slack bot token (xoxb-...) of the Klaxon app (slack/manifest.yml). Unset: Slack goes to the outbox.",
+        True,
+    ),
+    "SLACK_SIGNING_SECRET": (
+        "Signing secret of the Klaxon Slack app: /slack/* requests are refused without it (fail closed).",
+        True,
+    ),
+    "SLACK_API_URL": (
+        "Slack Web API base URL (default https://slack.com/api/).",
+        False,
+    ),
     "KLAXON_METRICS_TOKEN": (
         "Bearer token GET /metrics accepts besides KLAXON_API_TOKEN, "
         "for a scraper that should open nothing else.",
@@ -251,6 +263,7 @@ class Settings:
     grafana_webhook_secret: str = ""
     grafana_signature_header: str = "X-Grafana-Alerting-Signature"
     grafana_timestamp_header: str = ""
+    slack_signing_secret: str = ""
     sentry_dsn: str = ""
     sentry_environment: str = ""
     outbound: Mapping[str, str] = field(default_factory=dict)  # channel credentials and URLs
@@ -340,6 +353,8 @@ class Settings:
             "X_ACCESS_TOKEN",
             "X_ACCESS_TOKEN_SECRET",
             "X_API_URL",
+            "SLACK_BOT_TOKEN",
+            "SLACK_API_URL",
         )
         return cls(
             redis_url=env.get("REDIS_URL") or None,
@@ -376,6 +391,7 @@ class Settings:
                 env.get("GRAFANA_SIGNATURE_HEADER") or "X-Grafana-Alerting-Signature"
             ),
             grafana_timestamp_header=env.get("GRAFANA_TIMESTAMP_HEADER", ""),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             sentry_dsn=env.get("SENTRY_DSN", ""),
             sentry_environment=env.get("SENTRY_ENVIRONMENT", ""),
             outbound={name: env[name] for name in outbound_names if env.get(name)},
@@ -412,6 +428,7 @@ class Settings:
             self.datadog_webhook_token,
             self.alertmanager_webhook_token,
             self.grafana_webhook_secret,
+            self.slack_signing_secret,
             self.api_token,
             self.metrics_token,
             self.sentry_dsn,

@@ -173,6 +173,13 @@ class IncidentStore:
             result["status"] = "resolved"
         return result
 
+    def note(
+        self, incident_id: str, text: str, by: str, via: str, link: str = ""
+    ) -> dict[str, Any]:
+        """A note on the timeline (a pinned chat message): noted or unknown, even once
+        resolved (the post-mortem is written from the timeline)."""
+        return self._act(incident_id, "note", text=text, by=by, via=via, link=link)
+
     def _act(self, incident_id: str, action: str, **fields: Any) -> dict[str, Any]:
         args = {
             "prefix": keys.PREFIX,
