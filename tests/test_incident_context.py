@@ -9,9 +9,9 @@ from conftest import SECRETS, load_fixture, post
 from app import create_app
 from app.ruleset import load_ruleset
 from app.settings import Settings
+from workers.channels import CHANNELS, Channel
 from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.notifiers import Channel
 from workers.render import render
 
 ROOT = Path(__file__).parent.parent
@@ -34,9 +34,9 @@ def test_context_of_a_webhook_incident_renders_on_every_channel(app, client, clo
     assert ctx.alerts[0]["host"] == "web-03" and ctx.alerts[0]["source"] == "datadog"
     assert ctx.incident["severity"] == "SEV2"  # Datadog P2 via the built-in severity map
     assert ctx.policy["statuspage"]["impact"] == "major"
-    summary = render(Channel.PAGERDUTY, MessageEvent.DECLARED, ctx, ROOT / "templates")
+    summary = render(CHANNELS[Channel.PAGERDUTY], MessageEvent.DECLARED, ctx, ROOT / "templates")
     assert incident_id in summary.fields["summary"] or "checkout-api" in summary.fields["summary"]
-    status = render(Channel.STATUSPAGE, MessageEvent.DECLARED, ctx, ROOT / "templates")
+    status = render(CHANNELS[Channel.STATUSPAGE], MessageEvent.DECLARED, ctx, ROOT / "templates")
     assert "web-03" not in " ".join(status.fields.values())  # hosts never reach the public
 
 

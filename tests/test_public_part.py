@@ -37,6 +37,7 @@ from app.store.ledger import Ledger
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import jobs
+from workers.channels import CHANNELS, Channel
 from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, queues
 
 ROOT = Path(__file__).parent.parent
@@ -77,7 +78,9 @@ def use_up_statuspage_limit(redis_client, seconds: int) -> float:
     `seconds`; returns when it opens again, on the fakes' clock (time.monotonic)."""
     now = time.time()
     for taken in range(seconds):
-        RateLimiter(redis_client, VirtualClock(now + taken)).acquire("statuspage", "statuspage")
+        RateLimiter(redis_client, VirtualClock(now + taken)).acquire(
+            "statuspage", "statuspage", CHANNELS[Channel.STATUSPAGE].rate_limit
+        )
     return time.monotonic() + seconds - (time.time() - now)
 
 

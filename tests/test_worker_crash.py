@@ -21,7 +21,7 @@ from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from workers import jobs
-from workers.notifiers import DeliveryError
+from workers.channels import DeliveryError
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
@@ -292,7 +292,7 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     """The worker died after Statuspage created the incident and before the ledger recorded
     it: the retry finds the incident by Klaxon's marker instead of creating a second one."""
     from app.store.ledger import Ledger
-    from workers.notifiers import Channel, OutboundMessage, statuspage
+    from workers.channels import Channel, OutboundMessage, statuspage
 
     incident = open_incident(redis_client)
     settings = Settings.from_env()

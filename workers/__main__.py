@@ -39,8 +39,9 @@ from app.ruleset import RuleSet, load_ruleset
 from app.settings import Settings
 from app.store.connection import connect, unavailable_reason
 from app.store.incidents import IncidentStore
-from workers.jobs import warm_up
+from workers import jobs
 from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, single_worker_queues, worked_queues
+from workers.runtime import Runtime
 from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker
 
@@ -58,7 +59,11 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
     rule_secrets = settings.secret_values(ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
     remember_secrets(rule_secrets)
-    warm_up()  # before any fork: every worker starts with the rules and templates compiled
+    # The one runtime of this process and its workers, built before any fork: every worker
+    # starts with the rules, the channels' credentials and the templates compiled.
+    rt = Runtime.from_env(settings, ruleset)
+    jobs.install(rt)
+    jobs.warm_up(rt)
     count = max(1, processes or settings.worker_processes)
     if count == 1:
         log(

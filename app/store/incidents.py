@@ -193,6 +193,46 @@ class IncidentStore:
             result["changed"] = []
         return result
 
+    def set_postmortem(self, incident_id: str, status: str, url: str) -> None:
+        """The post-mortem's review status and where it is (stops the overdue reminders)."""
+        self.connection.hset(
+            keys.incident(incident_id),
+            mapping={"postmortem_status": status, "postmortem_url": url},
+        )
+
+    def record_notified(
+        self,
+        incident_id: str,
+        changes: dict[str, str],
+        text: str,
+        pipe: redis.client.Pipeline,
+        **data: Any,
+    ) -> None:
+        """A message went out: the channel's ids and flags it changed (`changes`, fields of
+        the incident hash) and a "notified" timeline entry, on `pipe` (the job's transaction
+        with the ledger)."""
+        if changes:
+            # redis-py's `mapping` is Mapping[bytes | str | int | ..., ...]: Mapping's key type
+            # is invariant, so no dict[str, str] variable fits it.
+            pipe.hset(keys.incident(incident_id), mapping=changes)  # type: ignore[arg-type]
+        self.add_timeline(incident_id, "notified", text, pipe, **data)
+
+    def add_timeline(
+        self,
+        incident_id: str,
+        kind: str,
+        text: str,
+        pipe: redis.client.Pipeline | None = None,
+        **data: Any,
+    ) -> None:
+        """One entry on the incident's timeline (the Lua scripts write the lifecycle's own)."""
+        (pipe if pipe is not None else self.connection).xadd(
+            keys.incident_timeline(incident_id),
+            {"at": repr(self.clock.now()), "kind": kind, "text": text, "data": json.dumps(data)},
+            maxlen=keys.TIMELINE_MAX_ENTRIES,
+            approximate=True,
+        )
+
     def is_declared(self, incident_id: str) -> bool:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
 

@@ -2,7 +2,7 @@
 
 The package retries on its own (429 without limit, 5xx up to six times, network errors three
 times, 60 s timeout); every client built here is trimmed to exactly one HTTP attempt so retry
-stays in workers/jobs.py. Clients are kept for the life of the worker process (one per
+stays in workers/delivery.py. Clients are kept for the life of the worker process (one per
 routing key, all of a destination's sharing one keep-alive connection pool).
 """
 
@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pagerduty
 
-from workers.notifiers import (
-    Channel,
-    DeliveryError,
-    FailureReason,
-    OutboundMessage,
-    Receipt,
-)
-from workers.notifiers._http import (
+if TYPE_CHECKING:
+    from workers.render import Rendered
+
+from app.ruleset import RuleSet
+from app.ruleset.model import Team
+from app.settings import Settings
+from workers import limits
+from workers.channels._http import (
     DEFAULT_TIMEOUT,
     KEEPALIVE_SECONDS,
     Timeout,
@@ -34,10 +34,26 @@ from workers.notifiers._http import (
     status_error,
     transport_error,
 )
+from workers.channels.base import (
+    BaseNotifier,
+    Channel,
+    DeliveryError,
+    FailureReason,
+    Field,
+    Occasion,
+    OutboundMessage,
+    RateLimit,
+    Receipt,
+    new_message,
+)
+from workers.context import MessageEvent
 
 CHANNEL = Channel.PAGERDUTY
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com"  # must be https: the client refuses http
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
+E = MessageEvent
+PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
+PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +237,160 @@ def _text(response: httpx2.Response) -> str:
         return response.text
     except httpx2.HTTPError:
         return ""
+
+
+class PagerDuty(BaseNotifier):
+    """Pages the team's PagerDuty service (its routing key, named in rules/teams.yml) for every
+    severity the policy pages; acknowledges and resolves that page."""
+
+    name = CHANNEL
+    fields = (Field("summary", "txt", limits.PAGERDUTY_SUMMARY_MAX, limits.truncate),)
+    # Acknowledge/resolve events carry only the dedup_key, and status updates go to the public
+    # channels and Opsgenie notes, never to a pager.
+    silent = frozenset({E.UPDATE_POSTED, E.ACKNOWLEDGED, E.RESOLVED})
+    rate_limit = RateLimit(0.5, 10)  # 120 events a minute per routing key, small bursts
+    state_fields = ("pagerduty_open", "pagerduty_reminders_open")
+
+    def credentials(self, settings: Settings, ruleset: RuleSet) -> PagerDutyCredentials | None:
+        """The routing keys the rules name and the environment sets (None: there are none)."""
+        keys = {
+            name: settings.environment[name]
+            for name in ruleset.environment
+            if settings.environment.get(name)
+        }
+        if not keys:
+            return None
+        credentials = PagerDutyCredentials.from_outbound(settings.outbound, keys)
+        ca_file = settings.outbound.get("PAGERDUTY_CA_FILE")
+        return replace(credentials, ca_file=Path(ca_file)) if ca_file else credentials
+
+    def credentials_for(
+        self, credentials: PagerDutyCredentials | None, message: OutboundMessage
+    ) -> PagerDutyCredentials | None:
+        """None (the outbox) when the environment does not set the message's routing key."""
+        name = str(message.body.get("routing_key", "")).removeprefix("$")
+        return credentials if credentials and name in credentials.routing_keys else None
+
+    def destination(self, message: OutboundMessage) -> str:
+        return str(message.body.get("routing_key") or message.channel)
+
+    def wants(self, occasion: Occasion, state: Mapping[str, str]) -> bool:
+        # A problem that came from PagerDuty is already in that pager: paging it back there
+        # would open a second page for the same problem.
+        team = occasion.team
+        return bool(
+            team
+            and team.routing_key_env
+            and "pagerduty" not in occasion.sources
+            and (occasion.pages or state.get("pagerduty_open"))
+        )
+
+    def build(
+        self, occasion: Occasion, rendered: Rendered | None, state: Mapping[str, str]
+    ) -> list[OutboundMessage]:
+        assert occasion.team is not None
+        messages = _messages(occasion, rendered, occasion.team, state)
+        if occasion.ctx.event is E.ESCALATED and rendered is not None:
+            messages += _escalation_pages(occasion, rendered)
+        return messages
+
+    def send(self, message: OutboundMessage, credentials: PagerDutyCredentials) -> Receipt:
+        return send(message, credentials)
+
+    def state_changes(self, message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
+        if message.action == "trigger":
+            reminder = str(message.body.get("dedup_key", "")).endswith(":reminders")
+            return {"pagerduty_reminders_open": "1"} if reminder else {"pagerduty_open": "1"}
+        return {"pagerduty_open": ""} if message.action == "resolve" else {}
+
+    def warm_up(self, credentials: PagerDutyCredentials) -> None:
+        try:
+            warm_up(credentials)
+        except DeliveryError:  # PAGERDUTY_EVENTS_URL is not https: sends will say so
+            pass
+
+
+NOTIFIER = PagerDuty()
+
+
+def _messages(
+    occasion: Occasion, rendered: Rendered | None, team: Team, state: Mapping[str, str]
+) -> list[OutboundMessage]:
+    ctx = occasion.ctx
+    base = {"routing_key": f"${team.routing_key_env}", "dedup_key": ctx.incident["id"]}
+    if ctx.event is E.ACKNOWLEDGED:
+        return [
+            new_message(CHANNEL, "acknowledge", occasion, base | {"event_action": "acknowledge"})
+        ]
+    if ctx.event is E.RESOLVED:
+        resolve = [new_message(CHANNEL, "resolve", occasion, base | {"event_action": "resolve"})]
+        if state.get("pagerduty_reminders_open"):
+            reminders = base | {"event_action": "resolve", "dedup_key": _reminder_key(occasion)}
+            resolve.append(
+                _keyed(new_message(CHANNEL, "resolve", occasion, reminders), "reminders")
+            )
+        return resolve
+    if ctx.event not in PAGING_EVENTS or rendered is None:
+        return []
+    incident = ctx.incident
+    if ctx.event is E.REMINDER:
+        # A nudge, not an outage: its own low-urgency alert ("info"; PagerDuty's dynamic
+        # urgency), so it reaches the commander without re-opening the acknowledged page.
+        base = base | {"dedup_key": _reminder_key(occasion)}
+    return [
+        new_message(
+            CHANNEL,
+            "trigger",
+            occasion,
+            base
+            | {
+                "event_action": "trigger",
+                "payload": {
+                    "summary": rendered["summary"],
+                    "source": incident["service"] or incident["team"] or "klaxon",
+                    "severity": "info"
+                    if ctx.event is E.REMINDER
+                    else PD_SEVERITY[incident["severity"]],
+                    "timestamp": _iso(incident["created_at"]),
+                    "component": incident["service"] or None,
+                    "group": incident["team"],
+                    "class": incident["severity"],
+                    "custom_details": {
+                        "incident": incident["id"],
+                        "status": incident["status"],
+                        "alerts": incident["alert_count"],
+                        "reason": ctx.reason,
+                    },
+                },
+                "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
+                "client": "Klaxon",
+                "client_url": ctx.links["incident"],
+            },
+        )
+    ]
+
+
+def _escalation_pages(occasion: Occasion, rendered: Rendered) -> list[OutboundMessage]:
+    """Page each `team:<name>` an escalation step names, on that team's own service."""
+    ctx, pages = occasion.ctx, []
+    for target in (ctx.update or {}).get("escalated_to", []):
+        name = target.removeprefix("team:")
+        other = occasion.teams.get(name) if target.startswith("team:") else None
+        if other is None or not other.routing_key_env or name == ctx.incident["team"]:
+            continue
+        [page] = _messages(occasion, rendered, other, {})
+        body = page.body | {"dedup_key": f"{ctx.incident['id']}:{name}"}
+        pages.append(replace(page, idempotency_key=f"{page.idempotency_key}:{name}", body=body))
+    return pages
+
+
+def _reminder_key(occasion: Occasion) -> str:
+    return f"{occasion.ctx.incident['id']}:reminders"
+
+
+def _keyed(message: OutboundMessage, suffix: str) -> OutboundMessage:
+    return replace(message, idempotency_key=f"{message.idempotency_key}:{suffix}")
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()

@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 import requests
 
-from workers.notifiers import Channel, DeliveryError, FailureReason
+from workers.channels.base import Channel, DeliveryError, FailureReason
 
 CONNECT_TIMEOUT_SECONDS = 3.05  # a little over a TCP retransmit window (requests' advice)
 READ_TIMEOUT_SECONDS = 10.0  # well under RQ's 180 s job_timeout; RQ's Retry does long waits
