@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from workers.channels import opsgenie, pagerduty, statuspage, x
+from workers.channels import opsgenie, pagerduty, slack, statuspage, x
 from workers.channels.base import (
     MAYBE_MADE,
     RETRYABLE,
@@ -32,6 +32,7 @@ CHANNELS: dict[Channel, Notifier] = {
     Channel.OPSGENIE: opsgenie.NOTIFIER,
     Channel.STATUSPAGE: statuspage.NOTIFIER,
     Channel.X: x.NOTIFIER,
+    Channel.SLACK: slack.NOTIFIER,
 }
 
 

@@ -31,6 +31,7 @@ class Channel(StrEnum):
     OPSGENIE = "opsgenie"
     STATUSPAGE = "statuspage"
     X = "x"
+    SLACK = "slack"
 
 
 class FailureReason(StrEnum):
