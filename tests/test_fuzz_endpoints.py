@@ -332,8 +332,8 @@ def test_signed_slack_requests_never_answer_5xx(slack_client, redis_client, cloc
     writes nothing but the memory of its signature (app/slack/replay.py)."""
     from slack_requests import signed_headers
 
-    if not redis_client.exists("klaxon:slack-channel:C0INC"):
-        redis_client.set("klaxon:slack-channel:C0INC", an_incident(slack_client, redis_client))
+    room = f"klaxon:incident:{an_incident(slack_client, redis_client)}"
+    redis_client.hset(room, "slack_channel", "C0INC")
     method, rule, template = data.draw(st.sampled_from(SLACK), label="route")
     if rule == "/slack/events":
         payload = json.loads(json.dumps(data.draw(st.sampled_from(SLACK_PAYLOADS))))

@@ -60,7 +60,7 @@ def declared(slack, clock, redis_client, channel: str = "C0INC") -> str:
     answer = klaxon(slack, clock, "declare Checkout returns 502s SEV1")
     incident_id = api_incidents(slack)[0]["id"]
     assert incident_id in answer["text"] and answer["response_type"] == "in_channel"
-    redis_client.set(keys.slack_channel(channel), incident_id)
+    redis_client.hset(keys.incident(incident_id), "slack_channel", channel)
     return incident_id
 
 

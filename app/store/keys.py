@@ -193,13 +193,6 @@ def slack_seen(kind: str, value: str) -> str:
     return f"{PREFIX}:slack-seen:{digest}"
 
 
-def slack_channel(channel_id: str) -> str:
-    """The incident a Slack incident channel was opened for (workers' Slack channel writes it,
-    /slack/* reads it so the incident is implicit there). Expires after
-    KLAXON_RETENTION_DAYS, like its incident's history."""
-    return f"{PREFIX}:slack-channel:{channel_id}"
-
-
 def maintenance() -> str:
     """The maintenance window in force, if any (read by correlate.lua): one hash."""
     return f"{PREFIX}:maintenance"

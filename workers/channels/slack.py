@@ -200,15 +200,14 @@ class Slack(BaseNotifier):
         def message(action: str, body: dict[str, Any], **target: str) -> OutboundMessage:
             return _step(action, occasion, body, target)
 
-        where = {"channel": state["slack_channel"]}
+        where = {"channel": state["slack_channel"], "ts": state["slack_sitrep"]}
         steps = [
-            message(
-                "reply", {"text": escape(rendered["line"]), "thread_ts": "$slack_sitrep"}, **where
-            ),
-            message("update", sitrep, ts="$slack_sitrep", **where),
+            message("reply", {"text": escape(rendered["line"])}, **where),  # in its thread
+            message("update", sitrep, **where),
         ]
         if state.get("slack_room") and (resolved or ctx.event is E.SEVERITY_RAISED):
-            steps.append(message("topic", {"topic": escape(rendered["topic"])}, **where))
+            topic = {"topic": escape(rendered["topic"])}
+            steps.append(message("topic", topic, channel=state["slack_channel"]))
         return steps
 
     def _opening(
@@ -322,9 +321,7 @@ def send(message: OutboundMessage, credentials: SlackCredentials) -> Receipt:
                 channel=channel,
                 text=body["text"],
                 blocks=body.get("blocks"),
-                thread_ts=body.get("thread_ts")
-                and target.get("thread_ts")
-                or body.get("thread_ts"),
+                thread_ts=target.get("ts") if message.action == "reply" else None,
                 unfurl_links=False,
             )
             return Receipt(
