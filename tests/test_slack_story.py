@@ -179,3 +179,20 @@ def test_a_rate_limited_call_waits_and_is_sent_once(world, redis_client, clock, 
     assert [a.status for a in fake_slack.answers][:2] == [429, 200]
     rooms = [c for c in fake_slack.channels.values() if c["name"].startswith("inc-")]
     assert len(rooms) == 1
+
+
+def test_a_declaration_told_again_sends_nothing_new(world, redis_client, clock, fake_slack) -> None:
+    """A retried or repeated job of the event that opened the room finds every step in the
+    ledger: no reply or edit in place of them (found by test_notify_e2e's dry run)."""
+    client = world.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(world, redis_client, clock)
+    calls = len(fake_slack.requests)
+    jobs.notify(incident_id, "declared", "", "again")  # as the declare timer names it
+    jobs.notify(incident_id, "declared", "", "again")
+    assert fake_slack.requests[calls:] == []
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    assert len(sitreps(fake_slack, room["id"], incident_id)) == 1
+    assert (
+        fake_slack.thread(room["id"], sitreps(fake_slack, room["id"], incident_id)[0]["ts"]) == []
+    )

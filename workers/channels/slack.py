@@ -167,7 +167,7 @@ class Slack(BaseNotifier):
     )
     required_env = ("SLACK_BOT_TOKEN",)
     rate_limit = RateLimit(interval_seconds=3.0, burst=5)
-    state_fields = ("slack_channel", "slack_sitrep", "slack_room", "slack_known")
+    state_fields = ("slack_channel", "slack_sitrep", "slack_room", "slack_known", "slack_opened")
 
     def credentials(self, settings: Settings, ruleset: RuleSet) -> SlackCredentials | None:
         if not configured(settings, self.required_env):
@@ -186,16 +186,16 @@ class Slack(BaseNotifier):
         if rendered is None:
             return []
         ctx = occasion.ctx
-        known = (
-            escape(ctx.update["message"])[:KNOWN_MAX]
-            if ctx.update
-            else state.get("slack_known", "")
-        )
+        said = str((ctx.update or {}).get("message") or "")  # escalations carry no message
+        known = escape(said)[:KNOWN_MAX] if said else state.get("slack_known", "")
         resolved = ctx.incident["status"] == "resolved"
         blocks = sitrep_blocks(ctx.incident["id"], escape(rendered["sitrep"]), known, resolved)
         sitrep = {"text": sitrep_text(ctx.incident["id"]), "blocks": blocks, "known": known}
-        if not state.get("slack_sitrep"):
-            return self._opening(occasion, rendered, sitrep) if not resolved else []
+        # The event that opened it builds the opening again when retried (the ledger skips
+        # the steps done), never the replies of a later event.
+        opened_here = state.get("slack_opened") == _event_key(occasion)
+        if not state.get("slack_sitrep") or opened_here:
+            return self._opening(occasion, rendered, sitrep) if not resolved or opened_here else []
 
         def message(action: str, body: dict[str, Any], **target: str) -> OutboundMessage:
             return _step(action, occasion, body, target)
@@ -265,7 +265,12 @@ class Slack(BaseNotifier):
             return {"slack_channel": receipt.vendor_id, "slack_room": "1"}
         if message.action == "sitrep":
             channel = receipt.detail.get("channel") or message.target.get("channel", "")
-            return {"slack_channel": channel, "slack_sitrep": receipt.vendor_id} | _known(message)
+            opened = message.idempotency_key.rsplit(":", 1)[0]
+            return {
+                "slack_channel": channel,
+                "slack_sitrep": receipt.vendor_id,
+                "slack_opened": opened,
+            } | _known(message)
         if message.action == "update":
             return _known(message)
         return {}
@@ -277,6 +282,11 @@ class Slack(BaseNotifier):
 def _known(message: OutboundMessage) -> dict[str, str]:
     known = str(message.body.get("known", ""))
     return {"slack_known": known} if known else {}
+
+
+def _event_key(occasion: Occasion) -> str:
+    """What every message of this event's key starts with."""
+    return new_message(CHANNEL, "", occasion, {}).idempotency_key
 
 
 def _step(
