@@ -196,3 +196,18 @@ def test_a_declaration_told_again_sends_nothing_new(world, redis_client, clock, 
     assert (
         fake_slack.thread(room["id"], sitreps(fake_slack, room["id"], incident_id)[0]["ts"]) == []
     )
+
+
+def test_update_without_words_opens_the_form_through_the_web_api(
+    world, redis_client, clock, fake_slack
+) -> None:
+    client = world.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(world, redis_client, clock)
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    answer = klaxon(client, clock, "update monitoring", room["id"])
+    assert answer == {}  # the form is the answer
+    [opened] = fake_slack.views
+    view = json.loads(opened["view"]) if isinstance(opened["view"], str) else opened["view"]
+    assert view["private_metadata"] == incident_id
+    assert view["blocks"][1]["element"]["initial_option"]["value"] == "monitoring"
