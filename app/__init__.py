@@ -22,7 +22,7 @@ from app.settings import Settings
 from app.slack import views as slack_views
 from app.sources import Source, build_sources
 from app.store.connection import connect
-from app.store.incidents import IncidentStore
+from app.store.incidents import IncidentStore, Lifecycle
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.token_failures import TokenFailures
@@ -61,7 +61,7 @@ class Klaxon:
     ) -> dict[str, Any]:
         """A status update from a person (API or form): stored, then sent to the channels."""
         result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
-        if result["result"] == "updated":
+        if result["result"] is Lifecycle.UPDATED:
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
                 incident_id,

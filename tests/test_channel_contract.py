@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 import workers.channels
+from app.messages.context import MessageEvent
+from app.messages.fixtures import payments_outage
+from app.messages.render import check_templates, has_message, render
 from app.ruleset import load_ruleset
 from app.ruleset.model import Team
 from app.settings import Settings
@@ -26,9 +29,6 @@ from workers.channels import (
     Receipt,
     wanted,
 )
-from workers.context import MessageEvent
-from workers.render import check_templates, has_message, render
-from workers.template_fixtures import payments_outage
 
 ROOT = Path(__file__).parent.parent
 TEMPLATES = ROOT / "templates"

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from incident_story import AUTH
 from webhook_helpers import send
 
+from app.messages.context import MessageEvent
+from app.messages.fixtures import all_public
+from app.messages.render import render
 from app.plaintext import clean, clean_json, may_need_cleaning, plain
 from workers.channels import CHANNELS, Channel
-from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.render import render
-from workers.template_fixtures import all_public
 
 # What XML 1.0 forbids, and DEL and C1 besides: nothing of it may survive clean().
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")

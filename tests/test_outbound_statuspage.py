@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.fixtures import SEV1_POLICY, SEV2_POLICY, SEV3_POLICY, T0
+from app.messages.render import Rendered
 from workers.channels import CHANNELS, Channel, Occasion, OutboundMessage, wanted
-from workers.context import MessageEvent, NotificationContext
-from workers.render import Rendered
-from workers.template_fixtures import SEV1_POLICY, SEV2_POLICY, SEV3_POLICY, T0
 
 CHECKOUT, EMAILS = "ftgks51sfs2d", "7yhl8w0jp3k5"
 

@@ -31,6 +31,7 @@ from app import create_app
 from app.cli import main as klaxon
 from app.clock import VirtualClock
 from app.notifications import public_job_id
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
 from app.settings import Settings
 from app.store import keys
 from app.store.ledger import Ledger
@@ -38,7 +39,7 @@ from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import jobs
 from workers.channels import CHANNELS, Channel
-from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, queues
+from workers.queues import queues
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow

@@ -16,14 +16,14 @@ from webhook_helpers import fatal_sentry_error
 
 from app import create_app
 from app.clock import VirtualClock
+from app.messages.context import MessageEvent
+from app.messages.render import render
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.ledger import Ledger
 from workers import jobs
 from workers.channels import CHANNELS, Channel, DeliveryError, OutboundMessage, x
-from workers.context import MessageEvent
 from workers.incident_context import build_context
-from workers.render import render
 
 UPDATE = "A bad deploy exhausted the connection pool; rolling back."
 

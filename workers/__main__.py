@@ -35,12 +35,13 @@ from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry, remember_secrets
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
 from app.ruleset import RuleSet, load_ruleset
 from app.settings import Settings
 from app.store.connection import connect, unavailable_reason
 from app.store.incidents import IncidentStore
 from workers import jobs
-from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, single_worker_queues, worked_queues
+from workers.queues import single_worker_queues, worked_queues
 from workers.runtime import Runtime
 from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker

@@ -29,6 +29,7 @@ from rq.exceptions import ShutDownImminentException
 from rq.timeouts import JobTimeoutException
 
 from app.logs import log
+from app.store.ledger import Begun
 from workers.channels import (
     MAYBE_MADE,
     DeliveryError,
@@ -62,9 +63,9 @@ def deliver_once(
     begun = rt.ledger.begin(
         message.idempotency_key, message.channel, message.incident_id, message.action
     )
-    if begun == "sent":
+    if begun is Begun.SENT:
         return ALREADY_SENT
-    if begun == "busy":
+    if begun is Begun.BUSY:
         raise DeliveryError(
             message.channel, FailureReason.CONNECTION, "another worker is sending this message"
         )
@@ -81,7 +82,7 @@ def deliver_once(
         if channel.repeat_by_text:
             message = _as_first_sent(rt, message)
         try:
-            found = channel.already_made(message, credentials) if begun == "unsure" else None
+            found = channel.already_made(message, credentials) if begun is Begun.UNSURE else None
             receipt = found or _send_or_refuse(rt, channel, message, credentials)
         except (ShutDownImminentException, JobTimeoutException):
             # Interrupted mid-call (the SIGTERM grace ran out, or the job's timeout): the

@@ -17,36 +17,27 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import redis
 from rq import get_current_job
 
-from app.drill import DRILL, is_drill_incident
 from app.logs import log
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.render import NoMessage, Rendered, environment, has_message, render, resolved
 from app.notifications import PUBLIC_JOB, enqueue_public_notification
-from app.ruleset import is_in_business_hours
-from app.ruleset.model import Team
-from app.ruleset.vocabulary import PageMode
 from app.store import keys
 from app.store.timers import Timers
-from workers.channels import CHANNELS, Channel, DeliveryError, Occasion, wanted
-from workers.context import MessageEvent, NotificationContext
+from workers.channels import CHANNELS, Channel, DeliveryError
 from workers.delivery import FAILED, deliver_once
-from workers.incident_context import build_context, load_incident
+from workers.incident_context import EventToTell, load_event
 from workers.incident_timers import IncidentTimers
 from workers.job_metrics import record_send
-from workers.render import NoMessage, Rendered, environment, has_message, render, resolved
 from workers.runtime import Runtime
 
 __all__ = ["Runtime", "install", "notify", "notify_public", "runtime", "running_with"]
 
 logger = logging.getLogger("klaxon.jobs")
-# A drill's pages are built as PagerDuty's (the real renderer and builder) for a team whose
-# routing key variable is never read: deliver_once(outbox_only=True) writes them to the outbox.
-DRILL_TEAM = Team(DRILL, "fire drill (app/drill.py)", routing_key_env="KLAXON_DRILL_NO_KEY")
-
 # The one seam between a worker process and its jobs: RQ calls jobs by name with their
 # arguments only, so what they share is found here. `python -m workers` installs the runtime
 # it built before forking; a job run any other way (tests' in-process workers, `klaxon run`,
@@ -101,7 +92,7 @@ def notify(
     """The responders' part of one lifecycle event; what starts or follows from it (the ack
     and update clocks, the post-mortem's due date) is done here, the part every event has."""
     rt = runtime()
-    told = _load_event(rt, incident_id, event, seq, reason, update)
+    told = load_event(rt, incident_id, event, seq, reason, update)
     if told is None:
         return {}
     if _has_public_part(rt, told):  # before the pages: both parts run at once
@@ -125,77 +116,12 @@ def notify_public(
     """The public part of one lifecycle event (status page, X), as the incident is when it
     runs: after the incident's earlier public parts, whatever the pages are doing."""
     rt = runtime()
-    told = _load_event(rt, incident_id, event, seq, reason, update)
+    told = load_event(rt, incident_id, event, seq, reason, update)
     if told is None:
         return {}
     results = _tell(rt, told, told.channels(public=True))
     _fail_if_refused(results)
     return results
-
-
-@dataclass(frozen=True, slots=True)
-class EventToTell:
-    """A lifecycle event as a job finds it: what the channels read, what they already carry,
-    and which of them the policy wants told, in the order they are told."""
-
-    occasion: Occasion
-    state: dict[str, str]
-    wanted: list[Channel]
-    drill: bool = False  # a fire drill (app/drill.py): the outbox only, never a public channel
-
-    @property
-    def ctx(self) -> NotificationContext:
-        return self.occasion.ctx
-
-    def channels(self, public: bool) -> list[Channel]:
-        """The wanted channels of one part: the public ones, or the responders'."""
-        return [name for name in self.wanted if CHANNELS[name].public == public]
-
-
-def _load_event(
-    rt: Runtime,
-    incident_id: str,
-    event: str,
-    seq: str,
-    reason: str,
-    update: dict[str, Any] | None,
-) -> EventToTell | None:
-    """None when there is nothing to tell (no such incident, or a severity raised during
-    group_wait: the declaration carries the new severity)."""
-    loaded = load_incident(
-        rt.redis, incident_id, every_service=bool(rt.ruleset.statuspage_components)
-    )
-    ctx = build_context(
-        rt.incidents,
-        rt.ruleset,
-        incident_id,
-        MessageEvent(event),
-        reason,
-        rt.settings.public_url,
-        rt.clock.now(),
-        update,
-        loaded,
-    )
-    if (
-        ctx is None
-        or loaded is None
-        or (ctx.event is MessageEvent.SEVERITY_RAISED and "declared_at" not in loaded.incident)
-    ):
-        return None
-    state = channel_state(loaded.incident)
-    if is_drill_incident(loaded.incident):
-        drill = Occasion(ctx, DRILL_TEAM, seq=seq or "0")
-        return EventToTell(drill, state, [Channel.PAGERDUTY], drill=True)
-    team = rt.ruleset.teams.get(ctx.incident["team"])
-    occasion = Occasion(
-        ctx,
-        team,
-        rt.ruleset.teams,
-        frozenset(alert["source"] for alert in ctx.alerts),
-        _pages(ctx, team),
-        seq or "0",
-    )
-    return EventToTell(occasion, state, wanted(occasion, state))
 
 
 def _has_public_part(rt: Runtime, told: EventToTell) -> bool:
@@ -282,24 +208,6 @@ def _schedule_postmortem(rt: Runtime, ctx: NotificationContext) -> None:
         Timers(rt.redis).schedule(
             "postmortem", ctx.incident["id"], ctx.incident["resolved_at"] + due
         )
-
-
-# Every incident-hash field some channel keeps (its ids and flags), read back for the next job.
-CHANNEL_STATE = tuple(field for channel in CHANNELS.values() for field in channel.state_fields)
-
-
-def channel_state(incident: dict[str, str]) -> dict[str, str]:
-    """What the channels already carry for this incident, from its stored hash."""
-    return {name: incident[name] for name in CHANNEL_STATE if incident.get(name)}
-
-
-def _pages(ctx: NotificationContext, team: Team | None) -> bool:
-    mode = PageMode(ctx.policy["page"])
-    if mode is PageMode.NOW:
-        return True
-    return (
-        mode is PageMode.BUSINESS_HOURS and team is not None and is_in_business_hours(team, ctx.now)
-    )
 
 
 def record_final_failure(

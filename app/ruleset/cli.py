@@ -78,7 +78,7 @@ def _templates_dir(given: str | None) -> str:
 
 def _check_templates(templates_dir: str) -> None:
     # Rendering lives with the workers that send; the CLI is the one place both meet.
-    from workers.render import check_templates
+    from workers.channels import check_templates
 
     problems = check_templates(templates_dir)
     for problem in problems:

@@ -12,6 +12,7 @@ import redis
 
 from app.clock import Clock
 from app.store import keys, replies
+from app.store.incidents import timeline_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,7 @@ class MaintenanceMode:
     def _on_open_incidents(self, kind: str, text: str) -> None:
         """Pages were held or resume: every open incident's timeline says so."""
         for incident_id in replies.members(self._redis.zrange(keys.open_incidents(), 0, -1)):
-            self._redis.xadd(
-                keys.incident_timeline(incident_id),
-                {"at": repr(self._clock.now()), "kind": kind, "text": text, "data": "{}"},
-                maxlen=5000,
-                approximate=True,
-            )
+            timeline_entry(self._redis, incident_id, self._clock.now(), kind, text)
 
     def _log(self, event: str, **data: Any) -> None:
         self._redis.xadd(

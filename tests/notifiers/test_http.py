@@ -1,4 +1,4 @@
-"""The shared status/exception mapping in workers/notifiers/_http.py."""
+"""The shared status/exception mapping in workers/channels/_http.py."""
 
 from __future__ import annotations
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from app.messages.context import MessageEvent, NotificationContext
 from app.models import SourceName
 from app.ruleset import load_ruleset
 from app.ruleset.verdict import declaration_channels, verdict
 from app.ruleset.vocabulary import SEVERITIES
 from workers.channels import Occasion, wanted
-from workers.context import MessageEvent, NotificationContext
 
 from .helpers import alert, at
 

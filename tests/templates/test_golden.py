@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from app.messages.context import MessageEvent
+from app.messages.fixtures import FIXTURES
+from app.messages.render import has_message, render
 from workers.channels import CHANNELS
-from workers.context import MessageEvent
-from workers.render import has_message, render
-from workers.template_fixtures import FIXTURES
 
 TEMPLATES = Path(__file__).parents[2] / "templates"
 GOLDEN = Path(__file__).parents[1] / "golden"

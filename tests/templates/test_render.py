@@ -11,12 +11,12 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.sandbox import SecurityError
 
-from workers.channels import CHANNELS, Channel
-from workers.context import MessageEvent
-from workers.limits import OPSGENIE_MESSAGE_MAX, X_MAX_WEIGHTED, x_weighted_length
-from workers.public_guard import REDACTED, PublicLeak
-from workers.render import NoMessage, RenderError, check_templates, render
-from workers.template_fixtures import checkout_latency, long_everything
+from app.messages.context import MessageEvent
+from app.messages.fixtures import checkout_latency, long_everything
+from app.messages.limits import OPSGENIE_MESSAGE_MAX, X_MAX_WEIGHTED, x_weighted_length
+from app.messages.public_guard import REDACTED, PublicLeak
+from app.messages.render import NoMessage, RenderError, render
+from workers.channels import CHANNELS, Channel, check_templates
 
 TEMPLATES = Path(__file__).parents[2] / "templates"
 E = MessageEvent

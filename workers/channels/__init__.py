@@ -9,7 +9,10 @@ timeline) is workers/delivery.py's.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+from app.messages import render
+from app.messages.render import Field, Fixture
 from workers.channels import opsgenie, pagerduty, slack, statuspage, x
 from workers.channels.base import (
     MAYBE_MADE,
@@ -18,7 +21,6 @@ from workers.channels.base import (
     Channel,
     DeliveryError,
     FailureReason,
-    Field,
     Notifier,
     Occasion,
     OutboundMessage,
@@ -41,6 +43,14 @@ def wanted(occasion: Occasion, state: Mapping[str, str]) -> list[Channel]:
     return [name for name, channel in CHANNELS.items() if channel.wants(occasion, state)]
 
 
+def check_templates(
+    templates_dir: Path | str, fixtures: Mapping[str, Fixture] | None = None
+) -> list[str]:
+    """Every problem of a templates directory for these channels (render.check_templates):
+    what `klaxon rules check` and the release phase run."""
+    return render.check_templates(templates_dir, CHANNELS.values(), fixtures)
+
+
 __all__ = [
     "CHANNELS",
     "MAYBE_MADE",
@@ -55,5 +65,6 @@ __all__ = [
     "OutboundMessage",
     "RateLimit",
     "Receipt",
+    "check_templates",
     "wanted",
 ]

@@ -1,4 +1,4 @@
-"""Shared HTTP policy for the notifiers: default timeouts, and one mapping from a vendor's
+"""Shared HTTP policy for the channels: default timeouts, and one mapping from a vendor's
 answer (or the lack of one) to DeliveryError, like Alertmanager's `notify.Retrier.Check`.
 
     2xx                      ok

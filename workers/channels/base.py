@@ -9,19 +9,20 @@ the timeline) is workers/delivery.py's, around `send`, never inside a channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.messages.render import Field
 from app.store.ratelimit import RateLimit
 
-if TYPE_CHECKING:  # workers/render.py imports this module
+if TYPE_CHECKING:
+    from app.messages.context import MessageEvent, NotificationContext
+    from app.messages.render import Rendered
     from app.ruleset import RuleSet
     from app.ruleset.model import Team
     from app.settings import Settings
-    from workers.context import MessageEvent, NotificationContext
-    from workers.render import Rendered
 
 
 class Channel(StrEnum):
@@ -110,31 +111,10 @@ class Receipt:
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
-    """One text field of a channel's messages, from templates/<channel>/<event>.<name>.<ext>.j2.
-
-    ext:     "txt": one line, whitespace collapsed; "md": Markdown, line breaks kept
-    limit:   at most this much of it, as `measure` counts (characters unless the vendor weighs)
-    fit:     the text cut to `limit` (raises limits.DoesNotFit when it cannot be)
-    measure: its size as the vendor counts it, in `unit`
-    """
-
-    name: str
-    ext: str
-    limit: int
-    fit: Callable[[str, int], str]
-    measure: Callable[[str], int] = len
-    unit: str = "characters"
-
-    def filename(self, event: MessageEvent) -> str:
-        return f"{event.value}.{self.name}.{self.ext}.j2"
-
-
-@dataclass(frozen=True, slots=True)
 class Occasion:
     """One lifecycle event as every channel of a job sees it: what `wants` and `build` read.
 
-    ctx:     what the templates read (workers/context.py)
+    ctx:     what the templates read (app/messages/context.py)
     team:    the incident's team in the rules, None if they do not know it
     teams:   every team, for messages to other teams (PagerDuty's escalation pages)
     sources: the sources of the incident's alerts ("pagerduty", "alertmanager", ...)

@@ -27,11 +27,12 @@ import tenacity
 import urllib3
 
 if TYPE_CHECKING:
-    from workers.render import Rendered
+    from app.messages.render import Rendered
 
+from app.messages import limits
+from app.messages.context import MessageEvent
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers import limits
 from workers.channels._http import (
     DEFAULT_TIMEOUT,
     Timeout,
@@ -51,7 +52,6 @@ from workers.channels.base import (
     configured,
     new_message,
 )
-from workers.context import MessageEvent
 
 CHANNEL = Channel.OPSGENIE
 DEFAULT_API_URL = "https://api.opsgenie.com"  # EU: https://api.eu.opsgenie.com

@@ -20,12 +20,13 @@ import httpx2
 import pagerduty
 
 if TYPE_CHECKING:
-    from workers.render import Rendered
+    from app.messages.render import Rendered
 
+from app.messages import limits
+from app.messages.context import MessageEvent
 from app.ruleset import RuleSet
 from app.ruleset.model import Team
 from app.settings import Settings
-from workers import limits
 from workers.channels._http import (
     DEFAULT_TIMEOUT,
     KEEPALIVE_SECONDS,
@@ -46,7 +47,6 @@ from workers.channels.base import (
     Receipt,
     new_message,
 )
-from workers.context import MessageEvent
 
 CHANNEL = Channel.PAGERDUTY
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com"  # must be https: the client refuses http

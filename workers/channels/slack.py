@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from app.messages import limits
+from app.messages.context import MessageEvent
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers import limits
 from workers.channels.base import (
     BaseNotifier,
     Channel,
@@ -42,10 +43,9 @@ from workers.channels.base import (
     configured,
     new_message,
 )
-from workers.context import MessageEvent
 
 if TYPE_CHECKING:
-    from workers.render import Rendered
+    from app.messages.render import Rendered
 
 logger = logging.getLogger("klaxon.jobs")
 CHANNEL = Channel.SLACK

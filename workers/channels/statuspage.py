@@ -16,13 +16,14 @@ from urllib.parse import quote
 import requests
 
 if TYPE_CHECKING:
-    from workers.context import NotificationContext
-    from workers.render import Rendered
+    from app.messages.context import NotificationContext
+    from app.messages.render import Rendered
 
+from app.messages import limits
+from app.messages.context import MessageEvent
 from app.ruleset import RuleSet
 from app.ruleset.vocabulary import ComponentStatus
 from app.settings import Settings
-from workers import limits
 from workers.channels._http import DEFAULT_TIMEOUT, Timeout, guarded, shared_session
 from workers.channels.base import (
     BaseNotifier,
@@ -37,7 +38,6 @@ from workers.channels.base import (
     configured,
     new_message,
 )
-from workers.context import MessageEvent
 
 CHANNEL = Channel.STATUSPAGE
 DEFAULT_API_URL = "https://api.statuspage.io/v1"

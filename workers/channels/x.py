@@ -19,12 +19,13 @@ import requests
 import tweepy
 
 if TYPE_CHECKING:
-    from workers.render import Rendered
+    from app.messages.render import Rendered
 
 from app.logs import log
+from app.messages import limits
+from app.messages.context import MessageEvent
 from app.ruleset import RuleSet
 from app.settings import Settings
-from workers import limits
 from workers.channels._http import (
     DEFAULT_TIMEOUT,
     Timeout,
@@ -46,7 +47,6 @@ from workers.channels.base import (
     configured,
     new_message,
 )
-from workers.context import MessageEvent
 
 CHANNEL = Channel.X
 E = MessageEvent

@@ -3,8 +3,9 @@ limits, and guarded before anything goes public.
 
     templates/<channel>/<event>.<field>.<ext>.j2    e.g. opsgenie/declared.message.txt.j2
 
-`render()` is what a notifier job calls; `check_templates()` is what `klaxon rules check` and
-the release phase call. Callers pass the templates directory (KLAXON_TEMPLATES_DIR).
+`render()` is what a notification job calls; `check_templates()` is what `klaxon rules check`
+and the release phase call (through workers/channels, which knows the channels). Callers pass
+the templates directory (KLAXON_TEMPLATES_DIR). Pure: no Redis, no HTTP, nothing of workers/.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.messages import limits
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.filters import FILTERS
+from app.messages.fixtures import FIXTURES
+from app.messages.public_guard import PublicLeak, known_from_vars, redact, scan
 from app.plaintext import plain
-from workers import limits
-from workers.channels import CHANNELS, Field
-from workers.context import MessageEvent, NotificationContext
-from workers.public_guard import PublicLeak, known_from_vars, redact, scan
-from workers.template_filters import FILTERS
-from workers.template_fixtures import FIXTURES
 
 DEFAULT_TEMPLATES_DIR = Path("templates")
 Fixture = Callable[[MessageEvent], NotificationContext]
@@ -40,6 +40,27 @@ Fixture = Callable[[MessageEvent], NotificationContext]
 # coverage check leaves them alone; their syntax is still checked with the rest.
 APP_FOLDERS = ("postmortem/", "web/")
 E = MessageEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One text field of a channel's messages, from templates/<channel>/<event>.<name>.<ext>.j2.
+
+    ext:     "txt": one line, whitespace collapsed; "md": Markdown, line breaks kept
+    limit:   at most this much of it, as `measure` counts (characters unless the vendor weighs)
+    fit:     the text cut to `limit` (raises limits.DoesNotFit when it cannot be)
+    measure: its size as the vendor counts it, in `unit`
+    """
+
+    name: str
+    ext: str
+    limit: int
+    fit: Callable[[str, int], str]
+    measure: Callable[[str], int] = len
+    unit: str = "characters"
+
+    def filename(self, event: MessageEvent) -> str:
+        return f"{event.value}.{self.name}.{self.ext}.j2"
 
 
 class TextChannel(Protocol):
@@ -189,9 +210,9 @@ def environment(templates_dir: str) -> SandboxedEnvironment:
 
 
 def check_templates(
-    templates_dir: Path | str = DEFAULT_TEMPLATES_DIR,
+    templates_dir: Path | str,
+    channels: Iterable[TextChannel],
     fixtures: Mapping[str, Fixture] | None = None,
-    channels: Iterable[TextChannel] | None = None,
 ) -> list[str]:
     """Every problem with a templates directory, as "file[:line]: message" lines: syntax
     errors, missing or unexpected templates, and what rendering every template against every
@@ -200,7 +221,7 @@ def check_templates(
     root = Path(templates_dir)
     if not root.is_dir():
         return [f"{root}: templates directory not found"]
-    told = list(CHANNELS.values() if channels is None else channels)
+    told = list(channels)
     problems = _syntax_problems(root) + _coverage_problems(root, told)
     if problems:  # rendering broken or missing templates only repeats the same problems
         return problems

@@ -41,7 +41,7 @@ class NotificationContext:
               own and every alert's, not only the alerts listed here); for the Statuspage
               message, not for templates: an id means nothing to a reader
     public_service: the incident's service if rules/ declare it, else ""; public channels
-              see it as incident.service (workers/render.py)
+              see it as incident.service (app/messages/render.py)
     """
 
     event: MessageEvent
