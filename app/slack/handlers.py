@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 from app import actions
 from app.errors import Conflict, PayloadError
 from app.slack.commands import HELP, Command, UserRef
-from app.store import keys, replies
 from app.store.incidents import ROLES, STATUSES
 
 if TYPE_CHECKING:
     from app import Klaxon
 
 VIA = "Slack"
-ROOM_LOOKUP = 200  # incidents looked at for a channel's: every open one in practice
 __all__ = ["STATUSES", "Actor", "Reply", "actor_for", "incident_for_channel", "post_update", "run"]
 
 
@@ -46,25 +44,8 @@ def actor_for(klaxon: Klaxon, user_id: str, handle: str) -> Actor:
 
 def incident_for_channel(klaxon: Klaxon, channel_id: str) -> str:
     """The incident whose Slack channel this is (its `slack_channel`, which the Slack channel
-    records when it opens the room or posts the sitrep), or "": open incidents first, then
-    the newest others (a command after resolution, such as `status`)."""
-    if not channel_id:
-        return ""
-    store = klaxon.incidents
-    candidates = store.incident_ids(ROOM_LOOKUP, open_only=True) + store.incident_ids(ROOM_LOOKUP)
-    candidates = list(dict.fromkeys(candidates))
-    with klaxon.redis.pipeline(transaction=False) as pipe:
-        for incident_id in candidates:
-            pipe.hget(keys.incident(incident_id), "slack_channel")
-        rooms = pipe.execute()
-    return next(
-        (
-            i
-            for i, room in zip(candidates, rooms, strict=True)
-            if room and replies.text(room) == channel_id
-        ),
-        "",
-    )
+    records when it opens the room or posts the sitrep), or ""."""
+    return klaxon.incidents.with_field("slack_channel", channel_id) if channel_id else ""
 
 
 def run(klaxon: Klaxon, command: Command, actor: Actor, channel_id: str) -> Reply:

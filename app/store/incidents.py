@@ -288,6 +288,21 @@ class IncidentStore:
         data = replies.text_hash(self.connection.hgetall(keys.incident(incident_id)))
         return data or None
 
+    def with_field(self, name: str, value: str, limit: int = 200) -> str:
+        """The incident whose hash field `name` is `value` (a Slack channel's incident), or
+        "": the open incidents first, then the newest `limit`, in one round trip."""
+        candidates = list(
+            dict.fromkeys(self.incident_ids(limit, open_only=True) + self.incident_ids(limit))
+        )
+        with self.connection.pipeline(transaction=False) as pipe:
+            for incident_id in candidates:
+                pipe.hget(keys.incident(incident_id), name)
+            found = pipe.execute()
+        return next(
+            (i for i, v in zip(candidates, found, strict=True) if v and replies.text(v) == value),
+            "",
+        )
+
     def incident_ids(self, limit: int = 100, open_only: bool = False) -> list[str]:
         key = keys.open_incidents() if open_only else keys.incidents_index()
         return replies.members(self.connection.zrevrange(key, 0, limit - 1))
