@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.errors import Conflict, PayloadError
 from app.models import Alert, Lifecycle, Severity, SourceName
+from app.notifications import enqueue_sitrep_refresh
 from app.pipeline import correlation_for
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
@@ -86,12 +87,18 @@ def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str
 
 def take_command(klaxon: Klaxon, incident_id: str, commander: str, by: str) -> dict[str, Any]:
     """`commander` leads from now on (taking command, or handing it over)."""
-    return klaxon.incidents.assign_commander(incident_id, commander, by=by)
+    result = klaxon.incidents.assign_commander(incident_id, commander, by=by)
+    if result["result"] == "commander":
+        _refresh_sitrep(klaxon, incident_id)
+    return result
 
 
 def assign_role(klaxon: Klaxon, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
     """`name` becomes the technical or communications lead (role: tech_lead, comms_lead)."""
-    return klaxon.incidents.assign_role(incident_id, role, name, by)
+    result = klaxon.incidents.assign_role(incident_id, role, name, by)
+    if result["result"] == "role":
+        _refresh_sitrep(klaxon, incident_id)
+    return result
 
 
 def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) -> dict[str, Any]:
@@ -118,6 +125,11 @@ def resolve(klaxon: Klaxon, incident_id: str, by: str, message: str = "") -> str
     if outcome == "resolved":
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome
+
+
+def _refresh_sitrep(klaxon: Klaxon, incident_id: str) -> None:
+    """The roles are on the Slack sitrep, and no lifecycle event reports them."""
+    enqueue_sitrep_refresh(klaxon.redis, incident_id, repr(klaxon.clock.now()))
 
 
 def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:

@@ -331,6 +331,6 @@ def test_a_pushpin_in_the_incident_channel_queues_its_message_once(
         clock.now(),
         "application/json",
     )
-    jobs = [j for j in queue.get_jobs() if j.func_name == "workers.slack_pins.pin_to_timeline"]
+    jobs = [j for j in queue.get_jobs() if j.func_name == "workers.slack_jobs.pin_to_timeline"]
     assert queue.count - before == len(jobs) == 1
     assert list(jobs[0].args) == [incident_id, "C0INC", "1773478900.000200", "bob"]

@@ -211,3 +211,19 @@ def test_update_without_words_opens_the_form_through_the_web_api(
     view = json.loads(opened["view"]) if isinstance(opened["view"], str) else opened["view"]
     assert view["private_metadata"] == incident_id
     assert view["blocks"][1]["element"]["initial_option"]["value"] == "monitoring"
+
+
+def test_a_new_lead_is_on_the_sitrep_without_a_lifecycle_event(
+    world, redis_client, clock, fake_slack
+) -> None:
+    """Roles change no lifecycle event: the sitrep is edited all the same, once."""
+    client = world.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(world, redis_client, clock)
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    klaxon(client, clock, "role tech @dana", room["id"], "U0PAYBOB")
+    run_worker(redis_client)
+    run_worker(redis_client)
+    [sitrep] = sitreps(fake_slack, room["id"], incident_id)
+    assert "*Technical lead:* dana" in json.dumps(sitrep["blocks"]) and sitrep["edits"] == 1
+    assert fake_slack.thread(room["id"], sitrep["ts"]) == []  # an edit, no reply

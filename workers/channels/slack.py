@@ -279,6 +279,22 @@ class Slack(BaseNotifier):
         credentials.client()
 
 
+def sitrep_refresh(
+    occasion: Occasion, rendered: Rendered, state: Mapping[str, str]
+) -> OutboundMessage:
+    """The sitrep as it is now, after a change no lifecycle event reports (the roles):
+    one edit, keyed by the change (`occasion.seq`)."""
+    ctx = occasion.ctx
+    resolved = ctx.incident["status"] == "resolved"
+    known = state.get("slack_known", "")
+    blocks = sitrep_blocks(ctx.incident["id"], escape(rendered["sitrep"]), known, resolved)
+    body = {"text": sitrep_text(ctx.incident["id"]), "blocks": blocks, "known": known}
+    target = {"channel": state["slack_channel"], "ts": state["slack_sitrep"]}
+    message = _step("update", occasion, body, target)
+    key = f"slack:{ctx.incident['id']}:roles:{occasion.seq}"
+    return OutboundMessage(CHANNEL, "update", message.incident_id, "roles", key, body, target)
+
+
 def _known(message: OutboundMessage) -> dict[str, str]:
     known = str(message.body.get("known", ""))
     return {"slack_known": known} if known else {}
