@@ -21,6 +21,7 @@ from app.observability import init_sentry, remember_secrets
 from app.resolution import Checklist, resolution_post
 from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
+from app.slack import views as slack_views
 from app.sources import Source, build_sources
 from app.store.connection import connect
 from app.store.incidents import IncidentStore, Lifecycle
@@ -144,6 +145,7 @@ def create_app(
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(metrics.blueprint)
+    app.register_blueprint(slack_views.blueprint)
     counted = metrics.configure(
         settings.metrics_directory(), frozenset(app.extensions["klaxon"].sources)
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.cadence import comms_of
 from app.errors import Conflict, IncompleteResolution, PayloadError
 from app.models import Alert, Lifecycle, Severity, SourceName
+from app.notifications import enqueue_sitrep_refresh
 from app.pipeline import correlation_for
 from app.resolution import Checklist, missing_items, resolution_post
 from app.ruleset import classify
@@ -37,11 +38,13 @@ class Declaration:
     environment: str = ""
     team: str = ""  # "": the service's owner in the catalog, else the one the routes give
     by: str = ""
+    via: str = "api"  # the door it came through (api, page, slack), named in a refusal
 
 
 def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Correlated:
     """Someone spotted a problem no monitor caught: a manual alert opens its own incident at
-    the declared severity. Raises PayloadError (a 400) for a team the rules do not know."""
+    the declared severity. Raises PayloadError (a 400, naming `via`) for a team the rules do
+    not know."""
     alert = Alert(
         source=SourceName.MANUAL,
         lifecycle=Lifecycle.TRIGGER,
@@ -61,7 +64,10 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
     team = declaration.team or (catalog.team if catalog else "") or decision.team
     if team not in klaxon.ruleset.teams:
         raise PayloadError(
-            "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
+            declaration.via,
+            "team",
+            "one of " + ", ".join(sorted(klaxon.ruleset.teams)),
+            got=repr(team),
         )
     correlation = replace(
         correlation_for(alert, decision, klaxon.ruleset),
@@ -85,12 +91,18 @@ def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str
 
 def take_command(klaxon: Klaxon, incident_id: str, commander: str, by: str) -> dict[str, Any]:
     """`commander` leads from now on (taking command, or handing it over)."""
-    return klaxon.incidents.assign_commander(incident_id, commander, by=by)
+    result = klaxon.incidents.assign_commander(incident_id, commander, by=by)
+    if result["result"] == "commander":
+        _refresh_sitrep(klaxon, incident_id)
+    return result
 
 
 def assign_role(klaxon: Klaxon, incident_id: str, role: str, name: str, by: str) -> dict[str, Any]:
     """`name` becomes the technical or communications lead (role: tech_lead, comms_lead)."""
-    return klaxon.incidents.assign_role(incident_id, role, name, by)
+    result = klaxon.incidents.assign_role(incident_id, role, name, by)
+    if result["result"] == "role":
+        _refresh_sitrep(klaxon, incident_id)
+    return result
 
 
 def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) -> dict[str, Any]:
@@ -140,6 +152,11 @@ def require_resolution(
     )
     if missing:
         raise IncompleteResolution(severity, missing)
+
+
+def _refresh_sitrep(klaxon: Klaxon, incident_id: str) -> None:
+    """The roles are on the Slack sitrep, and no lifecycle event reports them."""
+    enqueue_sitrep_refresh(klaxon.redis, incident_id, repr(klaxon.clock.now()))
 
 
 def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:

@@ -126,3 +126,50 @@ def _retry() -> Any:
         max=len(RETRY_INTERVALS_SECONDS),
         interval=[round(s * random.uniform(0.8, 1.2)) for s in RETRY_INTERVALS_SECONDS],
     )
+
+
+PIN_JOB = "workers.slack_jobs.pin_to_timeline"
+SITREP_JOB = "workers.slack_jobs.refresh_sitrep"
+
+
+def enqueue_sitrep_refresh(connection: redis.Redis, incident_id: str, seq: str) -> str | None:
+    """Edit the incident's Slack sitrep after a change no lifecycle event tells the channels
+    (a commander, a lead). Once per (incident, seq); returns the job id, or None."""
+    job_id = _UNSAFE.sub("_", f"slack-sitrep-{incident_id}-{seq}")[:200]
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        SITREP_JOB,
+        incident_id,
+        seq,
+        job_id=job_id,
+        job_timeout=60,
+        result_ttl=86400,
+        failure_ttl=30 * 86400,
+        retry=_retry(),
+    )
+    return job_id
+
+
+def enqueue_slack_pin(
+    connection: redis.Redis, incident_id: str, channel: str, ts: str, by: str
+) -> str | None:
+    """Put a message pinned in an incident's Slack channel on its timeline: a job, because
+    reading the message's text is a Slack API call, and Slack wants its answer in 3 s. Once
+    per (channel, message, person); returns the job id, or None if it was already there."""
+    job_id = _UNSAFE.sub("_", f"slack-pin-{channel}-{ts}-{by}")[:200]
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        PIN_JOB,
+        incident_id,
+        channel,
+        ts,
+        by,
+        job_id=job_id,
+        job_timeout=60,
+        result_ttl=86400,
+        failure_ttl=30 * 86400,
+        retry=_retry(),
+    )
+    return job_id

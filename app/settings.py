@@ -399,6 +399,27 @@ class Settings:
     x_api_url: str = var(
         "X_API_URL", "", "X API base URL (default https://api.twitter.com).", for_channels=True
     )
+    slack_bot_token: str = var(
+        "SLACK_BOT_TOKEN",
+        "",
+        "Slack bot token (xoxb-...) of the Klaxon app (slack/manifest.yml). Unset: Slack goes "
+        "to the outbox.",
+        secret=True,
+        for_channels=True,
+    )
+    slack_api_url: str = var(
+        "SLACK_API_URL",
+        "",
+        "Slack Web API base URL (default https://slack.com/api/).",
+        for_channels=True,
+    )
+    slack_signing_secret: str = var(
+        "SLACK_SIGNING_SECRET",
+        "",
+        "Signing secret of the Klaxon Slack app: /slack/* requests are refused without it "
+        "(fail closed).",
+        secret=True,
+    )
 
     # Derived, not rows.
     # Secure unless KLAXON_PUBLIC_URL says http: a deployment that forgot the variable still

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from conftest import SECRETS, load_fixture, post
@@ -112,6 +113,61 @@ LOGIN: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/login", {"token": TOKEN}),
 ]
 WEBHOOKS = ("POST", "/webhooks/<source_name>")  # tests/test_fuzz.py
+# Slack's request URLs, signed with the test signing secret so the handlers are reached.
+SLACK: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("POST", "/slack/commands", {"text": "ic @zed", "user_id": "U0PAYBOB", "channel_id": "C0INC"}),
+    ("POST", "/slack/interactions", {"payload": ""}),
+    ("POST", "/slack/events", None),
+]
+SLACK_PAYLOADS = [
+    {
+        "type": "block_actions",
+        "user": {"id": "U0PAYBOB"},
+        "actions": [{"action_id": "klaxon_ack", "value": "INC-2026-0001"}],
+    },
+    {
+        "type": "view_submission",
+        "user": {"id": "U0PAYBOB"},
+        "view": {
+            "callback_id": "klaxon_update",
+            "private_metadata": "INC-2026-0001",
+            "state": {
+                "values": {
+                    "status": {"status_choice": {"selected_option": {"value": "identified"}}},
+                    "message": {"message_text": {"value": "found"}},
+                }
+            },
+        },
+    },
+    {
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event": {
+            "type": "reaction_added",
+            "reaction": "pushpin",
+            "user": "U0PAYBOB",
+            "item": {"type": "message", "channel": "C0INC", "ts": "1.2"},
+        },
+    },
+    {"type": "url_verification", "challenge": "abc"},
+]
+COMMAND_WORDS = [
+    "declare Checkout down SEV1",
+    "ack",
+    "ic",
+    "ic <@U0PLTCAROL|carol>",
+    "role tech @ana",
+    "role comms <@U0X>",
+    "update identified found",
+    "update",
+    "sev SEV1",
+    "resolve done",
+    "status",
+    "oncall",
+    "oncall payments",
+    "help",
+    "ack INC-2026-0001",
+]
 
 text = st.one_of(
     st.text(max_size=40),
@@ -176,7 +232,7 @@ def check(response, refused_wrote: dict, before: dict, after: dict) -> None:
 
 
 def test_every_route_is_fuzzed(app) -> None:
-    fuzzed = {(m, r) for m, r, _ in API + PAGES + LOGIN} | {WEBHOOKS}
+    fuzzed = {(m, r) for m, r, _ in API + PAGES + LOGIN + SLACK} | {WEBHOOKS}
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (method, rule.rule) in fuzzed, f"{method} {rule.rule} is not fuzzed"
@@ -266,6 +322,61 @@ def test_login_never_answers_5xx_and_counts_only_wrong_tokens(client, redis_clie
     assert _without_token_failures(database(redis_client)) == before
     location = response.headers.get("Location", "")
     assert not location.startswith("//") and "://" not in location.split("?")[0], location
+
+
+@pytest.fixture
+def slack_client(redis_url, redis_client, clock):
+    from slack_requests import SLACK_ENV
+
+    from app import create_app
+    from app.settings import Settings
+
+    rules = Path(__file__).parent.parent / "rules"
+    settings = Settings.from_env(
+        {**SECRETS, **SLACK_ENV, "REDIS_URL": redis_url, "KLAXON_RULES_DIR": str(rules)}
+    )
+    app = create_app(settings, connection=redis_client, clock=clock)
+    return app.test_client()
+
+
+@pytest.mark.slow
+@fuzz(60)
+@given(data=st.data())
+def test_signed_slack_requests_never_answer_5xx(slack_client, redis_client, clock, data) -> None:
+    """Whatever Slack (or someone holding the signing secret) sends: never a 5xx, and a refusal
+    writes nothing but the memory of its signature (app/slack/replay.py)."""
+    from slack_requests import signed_headers
+
+    room = f"klaxon:incident:{an_incident(slack_client, redis_client)}"
+    redis_client.hset(room, "slack_channel", "C0INC")
+    method, rule, template = data.draw(st.sampled_from(SLACK), label="route")
+    if rule == "/slack/events":
+        payload = json.loads(json.dumps(data.draw(st.sampled_from(SLACK_PAYLOADS))))
+        body = _serialise(data, _mutate(data, payload))
+        content_type = "application/json"
+    else:
+        fields = form(data, template or {})
+        if rule == "/slack/commands" and data.draw(st.booleans(), label="known words?"):
+            fields["text"] = data.draw(st.sampled_from(COMMAND_WORDS)) + data.draw(text)
+        if rule == "/slack/interactions" and "payload" in fields:
+            payload = _mutate(
+                data, json.loads(json.dumps(data.draw(st.sampled_from(SLACK_PAYLOADS))))
+            )
+            fields["payload"] = _serialise(data, payload).decode("utf-8", "replace")
+        body = urlencode(fields).encode()
+        content_type = "application/x-www-form-urlencoded"
+    clock.advance(1)  # a new timestamp: each example is a new request, not a replay
+    before = _without_slack_seen(database(redis_client))
+
+    response = slack_client.post(
+        rule, data=body, headers=signed_headers(body, int(clock.now())), content_type=content_type
+    )
+
+    check(response, {"route": rule}, before, _without_slack_seen(database(redis_client)))
+
+
+def _without_slack_seen(picture: dict[bytes, Any]) -> dict[bytes, Any]:
+    return {k: v for k, v in picture.items() if not k.startswith(b"klaxon:slack-seen:")}
 
 
 def test_api_text_with_a_lone_surrogate_is_stored_or_refused_never_a_500(client) -> None:

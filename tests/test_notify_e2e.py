@@ -115,7 +115,8 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(
     assert listed == []
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     notified = [e["text"] for e in timeline["timeline"] if e["kind"] == "notified"]
-    assert len(notified) == 6
+    # Slack has no token here: its steps go to the outbox (tests/test_slack_story.py).
+    assert len([text for text in notified if not text.startswith("slack ")]) == 6
 
 
 def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerduty) -> None:
@@ -159,6 +160,7 @@ def test_channels_without_credentials_write_to_the_outbox(
     messages = client.get(f"/api/outbox?incident={incident}", headers=AUTH).get_json()["messages"]
     assert sorted((m["channel"], m["action"]) for m in messages) == [
         ("pagerduty", "trigger"),
+        *(("slack", step) for step in ("announce", "create", "invite", "pin", "sitrep", "topic")),
         ("statuspage", "create"),
     ]
     page = next(m for m in messages if m["channel"] == "pagerduty")

@@ -385,3 +385,33 @@ def test_an_x_post_whose_answer_was_lost_is_found_and_the_thread_goes_on(
     posts = [r for r in fake_x.requests if r.method == "POST"]
     assert len(posts) == 2 and len(fake_x.posts) == 2  # the lost post, then the update
     assert posts[-1].json["reply"] == {"in_reply_to_tweet_id": first}
+
+
+def test_sigkill_between_slack_making_the_room_and_the_record_leaves_one_room_and_one_sitrep(
+    env, monkeypatch, redis_client, fake_pagerduty, fake_statuspage, fake_slack
+) -> None:
+    """Slack makes the channel, its answer never reaches the worker (killed meanwhile): the
+    retry finds the channel by its name instead of making a second, and posts one sitrep."""
+    slack = {"SLACK_BOT_TOKEN": fake_slack.token, "SLACK_API_URL": fake_slack.url + "/api/"}
+    for name, value in slack.items():
+        monkeypatch.setenv(name, value)
+    incident = open_incident(redis_client)
+    fake_slack.lose_next(delay=30)  # conversations.create: done, the answer held back
+    worker = start_worker({**env, **slack})
+    try:
+        wait_for(lambda: len(fake_slack.requests) == 1)
+    finally:
+        kill_dyno(worker)
+    assert [c["name"] for c in fake_slack.channels.values() if c["name"].startswith("inc-")]
+
+    later = VirtualClock(time.time() + 121)  # the dead worker's ledger lease has run out
+    settings = Settings.from_env()
+    rt = jobs.Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    with jobs.running_with(rt):
+        jobs.notify(incident, "declared", "", "retry after the crash")
+        jobs.notify(incident, "declared", "", "and a second retry")
+    rooms = [c for c in fake_slack.channels.values() if c["name"].startswith("inc-")]
+    assert len(rooms) == 1
+    assert len(fake_slack.calls("conversations.create")) == 1  # the retry looked, not made
+    sitreps = [m for m in fake_slack.messages[rooms[0]["id"]] if m["text"] == f"Sitrep {incident}"]
+    assert len(sitreps) == 1 and (rooms[0]["id"], sitreps[0]["ts"]) in fake_slack.pins

@@ -69,6 +69,7 @@ def deliver_once(
         raise DeliveryError(
             message.channel, FailureReason.CONNECTION, "another worker is sending this message"
         )
+    message = with_state(message, state)
     credentials = (
         None if outbox_only else channel.credentials_for(rt.credentials.get(channel.name), message)
     )
@@ -110,6 +111,20 @@ def deliver_once(
         pipe.execute()
     state.update(changes)
     return receipt.vendor_id
+
+
+def with_state(message: OutboundMessage, state: dict[str, str]) -> OutboundMessage:
+    """The message with each target naming a state field ("$slack_channel") given what an
+    earlier message recorded there, in this job or before: a channel's build is pure and
+    runs before its first message is sent, so a message that needs what an earlier one of
+    the same event made (Slack's sitrep, in the channel the create made) names it."""
+    if not any(value.startswith("$") for value in message.target.values()):
+        return message
+    target = {
+        name: state.get(value[1:], "") if value.startswith("$") else value
+        for name, value in message.target.items()
+    }
+    return replace(message, target=target)
 
 
 def _send_or_refuse(

@@ -55,7 +55,7 @@ def build_context(
         # When the next public update is due, by the comms rhythm (app/cadence.py): what
         # the templates promise, the reminder keeps.
         policy=_policy(ruleset, incident.get("severity", "SEV3"))
-        | {"next_update_at": next_update_due(incident, ruleset)},
+        | {"next_update_at": next_update_due(incident, ruleset), "slack": _slack(ruleset, state)},
         links={
             "incident": f"{public_url}/incidents/{incident_id}",
             "status_page": f"{public_url}/status",
@@ -89,6 +89,9 @@ def _incident(
         "acknowledged_at": _time(data.get("acknowledged_at")),
         "resolved_at": resolved,
         "commander": data.get("commander") or None,
+        "acknowledged_by": data.get("acknowledged_by") or None,
+        "tech_lead": data.get("tech_lead") or None,
+        "comms_lead": data.get("comms_lead") or None,
         "url": f"{public_url}/incidents/{data['id']}",
         "duration_seconds": (resolved or now) - created,
         "alert_count": alert_count,
@@ -131,6 +134,21 @@ def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
         "x_post": policy.x_post,
         "update_every_seconds": policy.update_every_s,
         "postmortem_due_seconds": policy.postmortem_due_s,
+    }
+
+
+def _slack(ruleset: RuleSet, incident: dict[str, Any]) -> dict[str, Any]:
+    """What rules/slack.yml says for this incident: its own channel or not, an announcement
+    or not, the team's channel, and who is invited (the team's members, the commander)."""
+    policy, severity = ruleset.slack, incident["severity"]
+    team = policy.team(incident.get("team") or "")
+    commander = policy.user_for_name(incident.get("commander") or "")
+    invite = [*([commander.user_id] if commander else []), *team.members]
+    return {
+        "incident_channel": policy.opens_channel(severity),
+        "announce": policy.announces(severity),
+        "channel": team.channel,
+        "invite": list(dict.fromkeys(invite)),
     }
 
 

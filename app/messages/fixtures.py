@@ -32,6 +32,12 @@ SEV1_POLICY = {
     "x_post": True,
     "update_every_seconds": 30 * MINUTE,
     "postmortem_due_seconds": 48 * 3600,
+    "slack": {
+        "incident_channel": True,
+        "announce": True,
+        "channel": "#incidents",
+        "invite": ["U0CHKALICE"],
+    },
 }
 SEV2_POLICY = {
     "page": "always",
@@ -39,6 +45,7 @@ SEV2_POLICY = {
     "x_post": False,
     "update_every_seconds": 60 * MINUTE,
     "postmortem_due_seconds": 48 * 3600,
+    "slack": {"incident_channel": True, "announce": True, "channel": "#incidents", "invite": []},
 }
 SEV3_POLICY = {
     "page": "business_hours",
@@ -46,6 +53,12 @@ SEV3_POLICY = {
     "x_post": False,
     "update_every_seconds": None,
     "postmortem_due_seconds": None,
+    "slack": {
+        "incident_channel": False,
+        "announce": True,
+        "channel": "#checkout-oncall",
+        "invite": [],
+    },
 }
 
 

@@ -27,6 +27,12 @@ from app.ruleset.model import (
 from app.ruleset.problems import did_you_mean
 from app.ruleset.sections import BUILT_IN, Entry
 from app.ruleset.services import Service, canonical_service, spelling_key
+from app.ruleset.slackpolicy import (
+    DEFAULT_CHANNEL_SEVERITIES,
+    SlackPolicy,
+    SlackTeam,
+    SlackUser,
+)
 from app.ruleset.timewindows import parse_duration
 from app.ruleset.vocabulary import (
     DECISION_FIELDS,
@@ -327,6 +333,35 @@ class Builder(Checks):
                         key=not i,
                     )
         return names
+
+    # -- Slack ---------------------------------------------------------------------------------
+
+    def slack_policy(self) -> SlackPolicy:
+        """rules/slack.yml; a severity not listed keeps its default (SEV1/SEV2 get a channel,
+        SEV1-SEV3 are announced)."""
+        given = {k: e.value or {} for k, e in self.sections.mappings["slack.severities"].items()}
+        base = SlackPolicy()
+        channel = {s: s in DEFAULT_CHANNEL_SEVERITIES for s in defaults.SEVERITIES}
+        announce = {s: s in base.announce_severities for s in defaults.SEVERITIES}
+        for severity, policy in given.items():
+            channel[severity] = policy.get("incident_channel", channel.get(severity, False))
+            announce[severity] = policy.get("announce", announce.get(severity, False))
+        teams = {}
+        for name, entry in self.sections.mappings["slack.teams"].items():
+            if name != "default":
+                self.check_team(entry, name)
+            data = entry.value or {}
+            teams[name] = SlackTeam(data.get("channel", ""), tuple(data.get("members", ())))
+        users = {
+            user_id: SlackUser(user_id, (e.value or {}).get("name", ""), e.value.get("email", ""))
+            for user_id, e in self.sections.mappings["slack.users"].items()
+        }
+        return SlackPolicy(
+            tuple(s for s, on in channel.items() if on),
+            tuple(s for s, on in announce.items() if on),
+            teams,
+            users,
+        )
 
     # -- status page ---------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         statuspage_groups=builder.statuspage_groups(components, names),
         services=services,
         service_names=names,
+        slack=builder.slack_policy(),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
     )
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from app.models import Severity
 from app.ruleset.matchers import Matcher, RuleIndex
 from app.ruleset.services import Service
+from app.ruleset.slackpolicy import SlackPolicy
 from app.ruleset.templates import Template
 from app.ruleset.timewindows import WeeklyWindow
 from app.ruleset.vocabulary import (
@@ -180,6 +181,7 @@ class RuleSet:
     # The service catalog (services:) and every spelling key -> canonical name.
     services: Mapping[str, Service] = field(default_factory=dict)
     service_names: Mapping[str, str] = field(default_factory=dict)
+    slack: SlackPolicy = SlackPolicy()  # rules/slack.yml
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
         default_factory=dict, compare=False, repr=False

@@ -252,6 +252,31 @@ STATUSPAGE = obj(
     }
 )
 
+SLACK_CHANNEL = string(r"^#[a-z0-9][a-z0-9_-]{0,79}$", "a Slack channel such as #incidents")
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,20}$"
+SLACK = obj(
+    {
+        "severities": obj(
+            {s: obj({"incident_channel": BOOL, "announce": BOOL}) for s in SEVERITIES}
+        ),
+        "teams": {
+            "type": "object",
+            "additionalProperties": obj(
+                {
+                    "channel": SLACK_CHANNEL,
+                    "members": array(string(SLACK_USER_ID, "a Slack user id such as U024BE7LH")),
+                }
+            ),
+            "propertyNames": {"pattern": NAME},
+        },
+        "users": {
+            "type": "object",
+            "additionalProperties": obj({"name": TEXT, "email": TEXT}, required=("name",)),
+            "propertyNames": {"pattern": SLACK_USER_ID},
+        },
+    }
+)
+
 # An alert with none of a service's spellings still maps to it when one of its patterns (all
 # of the pattern's matchers, as in a route) matches: Datadog's default payload by its title.
 SERVICE_PATTERN = obj({"match": MATCH, "matchers": MATCHERS})
@@ -284,6 +309,7 @@ RULES_FILE: Schema = obj(
         "inhibit_rules": array(INHIBIT_RULE),
         "silences": array(SILENCE),
         "statuspage": STATUSPAGE,
+        "slack": SLACK,
         "services": {
             "type": "object",
             "additionalProperties": SERVICE_ENTRY,

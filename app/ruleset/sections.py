@@ -19,11 +19,15 @@ MAPPING_SECTIONS = (
     "statuspage.components",
     "statuspage.groups",
     "services",
+    "slack.severities",
+    "slack.teams",
+    "slack.users",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
 # Sections whose mappings sit one level down, merged per entry: two files may each map their
-# own services to status-page components, and a service mapped twice is the problem.
-NESTED_SECTIONS = ("statuspage",)
+# own services to status-page components, and a service mapped twice is the problem (the same
+# for slack's severities, teams and users).
+NESTED_SECTIONS = ("statuspage", "slack")
 
 
 @dataclass(frozen=True, slots=True)

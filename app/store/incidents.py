@@ -257,6 +257,13 @@ class IncidentStore:
         """The incidents merged into this one, oldest first."""
         return [c for c in str(incident.get("merged", "")).split() if c]
 
+    def note(
+        self, incident_id: str, text: str, by: str, via: str, link: str = ""
+    ) -> dict[str, Any]:
+        """A note on the timeline (a pinned chat message): noted or unknown, even once
+        resolved (the post-mortem is written from the timeline)."""
+        return self._act(incident_id, "note", text=text, by=by, via=via, link=link)
+
     def _act(self, incident_id: str, action: str, **fields: Any) -> dict[str, Any]:
         args = {
             "prefix": keys.PREFIX,
@@ -321,6 +328,21 @@ class IncidentStore:
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         data = replies.text_hash(self.connection.hgetall(keys.incident(incident_id)))
         return data or None
+
+    def with_field(self, name: str, value: str, limit: int = 200) -> str:
+        """The incident whose hash field `name` is `value` (a Slack channel's incident), or
+        "": the open incidents first, then the newest `limit`, in one round trip."""
+        candidates = list(
+            dict.fromkeys(self.incident_ids(limit, open_only=True) + self.incident_ids(limit))
+        )
+        with self.connection.pipeline(transaction=False) as pipe:
+            for incident_id in candidates:
+                pipe.hget(keys.incident(incident_id), name)
+            found = pipe.execute()
+        return next(
+            (i for i, v in zip(candidates, found, strict=True) if v and replies.text(v) == value),
+            "",
+        )
 
     def incident_ids(self, limit: int = 100, open_only: bool = False) -> list[str]:
         key = keys.open_incidents() if open_only else keys.incidents_index()

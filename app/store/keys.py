@@ -201,6 +201,15 @@ def rate_limit(channel: str, destination_digest: str) -> str:
     return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
 
 
+def slack_seen(kind: str, value: str) -> str:
+    """A Slack request signature or Events API event id seen lately (app/slack/replay.py), so a
+    replayed request or a retried event is handled once; expires after twice
+    KLAXON_WEBHOOK_CLOCK_SKEW plus a minute (a replay older than that is refused as stale).
+    Hashed: both come from the request."""
+    digest = hashlib.blake2b(f"{kind}\x00{value}".encode(), digest_size=16).hexdigest()
+    return f"{PREFIX}:slack-seen:{digest}"
+
+
 def maintenance() -> str:
     """The maintenance window in force, if any (read by correlate.lua): one hash, deleted
     when maintenance ends."""

@@ -1,8 +1,8 @@
 -- lifecycle.lua: a person acts on an incident: acknowledge, post a status update (which may
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
--- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role|merge|unmerge, by, status,
---                 message, severity, parent, max_timeline (KLAXON_TIMELINE_MAX)}
+-- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role|merge|unmerge|note, by,
+--                 status, message, severity, parent, max_timeline (KLAXON_TIMELINE_MAX)}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
 local P, id, now = a.prefix, a.id, tonumber(a.now)
@@ -20,7 +20,14 @@ end
 local status = redis.call('HGET', ikey, 'status')
 if not status then return reply('unknown') end
 local postmortem = a.action == 'remind' and a.kind == 'postmortem'  -- chases after the end
-if status == 'resolved' and a.action ~= 'update' and not postmortem then return reply('resolved') end
+local after_end = postmortem or a.action == 'note'  -- a pinned message is history too
+if status == 'resolved' and a.action ~= 'update' and not after_end then return reply('resolved') end
+
+if a.action == 'note' then
+  -- A message pinned in chat: on the timeline (and so in the post-mortem), nothing else.
+  timeline('note', a.text, {by = a.by, via = a.via, link = a.link})
+  return reply('noted', {'timeline'})
+end
 
 if a.action == 'merge' then
   -- One outage, one public incident: this incident becomes a child of a.parent. The parent

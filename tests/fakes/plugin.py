@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from fakes.slack import FakeSlack
 from fakes.tls import LoopbackCertificates, make_certificates
 from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
 
@@ -40,4 +41,13 @@ def fake_statuspage() -> Iterator[FakeStatuspage]:
 @pytest.fixture
 def fake_x() -> Iterator[FakeX]:
     with FakeX() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """The Slack Web API: point SLACK_API_URL at `fake_slack.url + "/api/"`."""
+    with FakeSlack(
+        users={"alice@example.com": "U0CHKALICE", "bob@example.com": "U0PAYBOB"}
+    ) as fake:
         yield fake

@@ -32,6 +32,7 @@ class Channel(StrEnum):
     OPSGENIE = "opsgenie"
     STATUSPAGE = "statuspage"
     X = "x"
+    SLACK = "slack"
 
 
 class FailureReason(StrEnum):

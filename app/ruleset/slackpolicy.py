@@ -1,0 +1,57 @@
+"""What Slack does for an incident (rules/slack.yml): which severities get their own channel,
+where declarations are announced, each team's channel and members, and who each Slack user is.
+No IO; built from the gathered `slack:` section by Builder.slack_policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_CHANNEL_SEVERITIES = ("SEV1", "SEV2")
+DEFAULT_ANNOUNCE_CHANNEL = "#incidents"
+DEFAULT_TEAM = "default"  # the teams entry every team without its own falls back to
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    """A Slack user (by id, U...) and the responder name Klaxon records for them."""
+
+    user_id: str
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SlackTeam:
+    channel: str  # where the team's announcements (and lower severities) go
+    members: tuple[str, ...] = ()  # Slack user ids invited to each of its incident channels
+
+
+@dataclass(frozen=True, slots=True)
+class SlackPolicy:
+    channel_severities: tuple[str, ...] = DEFAULT_CHANNEL_SEVERITIES
+    announce_severities: tuple[str, ...] = ("SEV1", "SEV2", "SEV3")
+    teams: Mapping[str, SlackTeam] = field(default_factory=dict)
+    users: Mapping[str, SlackUser] = field(default_factory=dict)
+
+    def opens_channel(self, severity: str) -> bool:
+        return severity in self.channel_severities
+
+    def announces(self, severity: str) -> bool:
+        return severity in self.announce_severities or self.opens_channel(severity)
+
+    def team(self, name: str) -> SlackTeam:
+        return (
+            self.teams.get(name)
+            or self.teams.get(DEFAULT_TEAM)
+            or SlackTeam(DEFAULT_ANNOUNCE_CHANNEL)
+        )
+
+    def responder_name(self, user_id: str, fallback: str) -> str:
+        """The mapped responder name, else what Slack calls the user (their handle)."""
+        user = self.users.get(user_id)
+        return user.name if user else fallback
+
+    def user_for_name(self, name: str) -> SlackUser | None:
+        """The Slack user a responder name belongs to (commanders are recorded by name)."""
+        return next((u for u in self.users.values() if u.name == name), None)
