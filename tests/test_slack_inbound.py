@@ -200,9 +200,21 @@ def test_a_whole_incident_run_from_its_channel(slack, clock, redis_client) -> No
     )
     status = klaxon(slack, clock, "status", **in_channel)
     assert "carol" in status["text"] and status["response_type"] == "ephemeral"
-    klaxon(slack, clock, "resolve", user_id="U0PLTCAROL", **in_channel)
+    # A SEV2 resolution must say whether data was lost (rules: comms.resolution_must_state):
+    # without it nothing changes and the answer says how.
+    refused = klaxon(slack, clock, "resolve", user_id="U0PLTCAROL", **in_channel)
+    assert "not resolved" in refused["text"] and "no-data-lost" in refused["text"]
+    assert api(slack, incident_id)["status"] != "resolved"
+    klaxon(
+        slack,
+        clock,
+        "resolve no-data-lost Cart deploy rolled back",
+        user_id="U0PLTCAROL",
+        **in_channel,
+    )
 
     incident = api(slack, incident_id)
+    assert incident["data_loss"] == "no"
     assert incident["acknowledged_by"] == "bob"
     assert (incident["commander"], incident["tech_lead"], incident["comms_lead"]) == (
         "carol",
@@ -227,7 +239,7 @@ def test_outside_an_incident_channel_the_id_names_the_incident(slack, clock, red
 
 def test_acting_on_a_resolved_incident_changes_nothing(slack, clock, redis_client) -> None:
     incident_id = declared(slack, clock, redis_client)
-    klaxon(slack, clock, "resolve", channel_id="C0INC")
+    klaxon(slack, clock, "resolve no-data-lost Fixed", channel_id="C0INC")
     answer = klaxon(slack, clock, "ic @zed", channel_id="C0INC")
     assert "is resolved" in answer["text"] and answer["response_type"] == "ephemeral"
     assert api(slack, incident_id).get("commander", "") != "zed"
@@ -274,7 +286,16 @@ def test_sitrep_buttons_act_like_the_commands(slack, clock, redis_client) -> Non
         assert send(slack, "/slack/interactions", body, clock.now(), FORM).status_code == 200
     incident = api(slack, incident_id)
     assert (incident["acknowledged_by"], incident["commander"]) == ("bob", "carol")
+    # Resolve on the sitrep resolves when the severity's policy asks for nothing more; a SEV2
+    # must say whether data was lost, which a button cannot: it changes nothing and says how.
     body = interaction_body(button("klaxon_resolve", incident_id))
+    send(slack, "/slack/interactions", body, clock.now(), FORM)
+    assert api(slack, incident_id)["status"] != "resolved"
+    lowered = slack.post(
+        f"/api/incidents/{incident_id}/severity", headers=AUTH, json={"severity": "SEV4"}
+    )
+    assert lowered.status_code == 200, lowered.get_data(as_text=True)
+    clock.advance(1)  # a new signature: the same one again would be refused as a replay
     send(slack, "/slack/interactions", body, clock.now(), FORM)
     assert api(slack, incident_id)["status"] == "resolved"
 

@@ -122,7 +122,7 @@ def test_an_incident_run_from_slack_alone(world, redis_client, clock, fake_slack
     clock.advance(5)
     send(client, "/slack/events", reaction(here, note_ts), clock.now(), "application/json")
     run_worker(redis_client)
-    klaxon(client, clock, "resolve", here, "U0PLTCAROL")
+    klaxon(client, clock, "resolve no-data-lost Index added <!channel>", here, "U0PLTCAROL")
     run_worker(redis_client)
 
     incident = client.get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()

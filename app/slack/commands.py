@@ -2,7 +2,7 @@
 
     declare <title> [SEVn]      ack                     ic [@user]
     role tech|comms @user       update <status> [text]  sev <SEVn>
-    resolve [text]              status                  oncall [team]      help
+    resolve [no-data-lost|data-lost] [text]    status    oncall [team]     help
 
 In an incident's channel the incident is implicit; elsewhere the verb is followed by its id
 (`/klaxon ack INC-2026-7`). Users arrive as Slack escapes them, `<@U024BE7LH|alice>`, or as a
@@ -34,7 +34,7 @@ HELP = """\
 `/klaxon role tech|comms @user`  name the technical or communications lead
 `/klaxon update <investigating|identified|monitoring|resolved> <message>`  post a status update (without a message: a form)
 `/klaxon sev <SEV1-4>`  change the severity
-`/klaxon resolve [message]`  resolve
+`/klaxon resolve [no-data-lost|data-lost] [message]`  resolve, saying whether data was lost (the resolution checklist)
 `/klaxon status`  where the incident stands
 `/klaxon oncall [team]`  who is paged for a team
 In an incident channel the incident is implicit; elsewhere add its id after the verb: `/klaxon ack INC-2026-7`."""
@@ -63,6 +63,7 @@ class Command:
     status: str = ""
     message: str = ""
     team: str = ""
+    data_loss: str = ""  # the resolution checklist's answer: "no", "yes" or "" (not given)
 
 
 def parse(text: str) -> Command:
@@ -133,11 +134,16 @@ def _sev(words: list[str]) -> Command:
     return Command("sev", severity=severity)
 
 
+# The resolution checklist's data-loss answer, as the first word of `/klaxon resolve`.
+DATA_LOSS_WORDS = {"no-data-lost": "no", "data-lost": "yes"}
+
+
 def _resolve(words: list[str]) -> Command:
-    message = " ".join(words)
+    data_loss = DATA_LOSS_WORDS.get(words[0].lower(), "") if words else ""
+    message = " ".join(words[1:] if data_loss else words)
     if len(message) > MAX_MESSAGE:
         raise CommandError(f"the message is longer than {MAX_MESSAGE} characters")
-    return Command("resolve", message=message)
+    return Command("resolve", message=message, data_loss=data_loss)
 
 
 def _status(words: list[str]) -> Command:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app import actions
-from app.errors import Conflict, PayloadError
+from app.errors import Conflict, IncompleteResolution, PayloadError
+from app.resolution import Checklist
 from app.slack.commands import HELP, Command, UserRef
 from app.store.incidents import ROLES, STATUSES
 
@@ -146,7 +147,14 @@ def _sev(
 def _resolve(
     klaxon: Klaxon, incident_id: str, _: dict[str, Any], command: Command, actor: Actor
 ) -> Reply:
-    result = actions.resolve(klaxon, incident_id, actor.name, command.message)
+    checklist = Checklist(data_loss=command.data_loss)
+    try:
+        result = actions.resolve(klaxon, incident_id, actor.name, command.message, checklist)
+    except IncompleteResolution as exc:  # the severity's policy wants more: nothing changed
+        return Reply(
+            f"{incident_id} is not resolved: {exc.message}. Say it in the command: "
+            "`/klaxon resolve no-data-lost <what happened>` (or `data-lost`)."
+        )
     if result == "resolved":
         return Reply(f"{actor.name} resolved {incident_id}", in_channel=True)
     return Reply(f"{incident_id} is already resolved")

@@ -75,6 +75,16 @@ class Lifecycle(StrEnum):
     UNCHANGED = "unchanged"
     RESOLVED = "resolved"
     UNKNOWN = "unknown"
+    NOTED = "noted"  # a pinned chat message on the timeline
+    # merge / unmerge (one outage, one public incident)
+    MERGED = "merged"
+    UNMERGED = "unmerged"
+    SAME = "same"
+    ALREADY_MERGED = "already_merged"
+    HAS_CHILDREN = "has_children"
+    PARENT_UNKNOWN = "parent_unknown"
+    PARENT_RESOLVED = "parent_resolved"
+    PARENT_MERGED = "parent_merged"
 
 
 @dataclass(frozen=True, slots=True)
