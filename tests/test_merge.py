@@ -27,7 +27,7 @@ AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 def page():
     with FakeStatuspage(components=PAGE) as fake:
         yield fake
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def app(monkeypatch, redis_url, redis_client, clock, page, fake_pagerduty):
     env = vendor_environment(SECRETS, redis_url, statuspage=page, pagerduty=fake_pagerduty)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)  # Saturday 2026-03-14 09:14 UTC, the fixtures' story
     return create_app(Settings.from_env(), connection=redis_client, clock=clock)
 
@@ -184,7 +184,9 @@ def test_a_child_still_open_when_its_parent_resolves_speaks_for_itself(
     assert client.get(f"/api/incidents/{second}", headers=AUTH).get_json()["merged_into"] == first
     assert triggers(fake_pagerduty) == [first]
 
-    resolved = client.post(f"/api/incidents/{first}/resolve", headers=AUTH, json={"by": "Marco"})
+    resolved = client.post(
+        f"/api/incidents/{first}/resolve", headers=AUTH, json={"by": "Marco", "data_loss": "no"}
+    )
     assert resolved.status_code == 200
     run_worker(redis_client)
 
