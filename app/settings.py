@@ -31,6 +31,9 @@ DEFAULT_WEB_THREADS = 4  # docs/decisions.md 7
 # A job normally starts within a second; two minutes of waiting with no worker taking any
 # job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
 DEFAULT_WORKER_STALL_SECONDS = 120
+DEFAULT_CHANGES_DAYS = (
+    14  # a suspect is a change of the last hours; two weeks covers late postmortems
+)
 
 # name -> (description, is_secret)
 VARIABLES: dict[str, tuple[str, bool]] = {
@@ -157,6 +160,21 @@ VARIABLES: dict[str, tuple[str, bool]] = {
         "Header carrying Grafana's signature timestamp, if configured on the contact point.",
         False,
     ),
+    "HEROKU_WEBHOOK_SECRET": (
+        "Secret(s) of the Heroku app webhook (api:release) that signs releases, "
+        "comma-separated during rotation.",
+        True,
+    ),
+    "GITHUB_WEBHOOK_SECRET": (
+        "Secret(s) of the GitHub webhook (deployment_status, release), comma-separated "
+        "during rotation.",
+        True,
+    ),
+    "KLAXON_CHANGES_DAYS": (
+        "Days a recorded change (release, deploy) is kept to be suspected (default 14; "
+        "an incident keeps its own copy of its suspects).",
+        False,
+    ),
     "SENTRY_DSN": ("DSN for Klaxon's own errors (Flask and RQ). Unset: not reported.", True),
     "SENTRY_ENVIRONMENT": ("Environment name on Klaxon's own Sentry events.", False),
     "PAGERDUTY_EVENTS_URL": (
@@ -251,6 +269,9 @@ class Settings:
     grafana_webhook_secret: str = ""
     grafana_signature_header: str = "X-Grafana-Alerting-Signature"
     grafana_timestamp_header: str = ""
+    heroku_webhook_secrets: tuple[str, ...] = ()
+    github_webhook_secrets: tuple[str, ...] = ()
+    changes_days: int = DEFAULT_CHANGES_DAYS
     sentry_dsn: str = ""
     sentry_environment: str = ""
     outbound: Mapping[str, str] = field(default_factory=dict)  # channel credentials and URLs
@@ -325,6 +346,7 @@ class Settings:
         )
         stall = _int(env, "KLAXON_WORKER_STALL", DEFAULT_WORKER_STALL_SECONDS, problems)
         drill_interval = _int(env, "KLAXON_DRILL_INTERVAL", 0, problems, minimum=0)
+        changes_days = _int(env, "KLAXON_CHANGES_DAYS", DEFAULT_CHANGES_DAYS, problems, "days")
         if problems:
             raise ConfigError(problems)
         outbound_names = (
@@ -376,6 +398,9 @@ class Settings:
                 env.get("GRAFANA_SIGNATURE_HEADER") or "X-Grafana-Alerting-Signature"
             ),
             grafana_timestamp_header=env.get("GRAFANA_TIMESTAMP_HEADER", ""),
+            heroku_webhook_secrets=_split(env.get("HEROKU_WEBHOOK_SECRET", "")),
+            github_webhook_secrets=_split(env.get("GITHUB_WEBHOOK_SECRET", "")),
+            changes_days=changes_days,
             sentry_dsn=env.get("SENTRY_DSN", ""),
             sentry_environment=env.get("SENTRY_ENVIRONMENT", ""),
             outbound={name: env[name] for name in outbound_names if env.get(name)},
@@ -412,6 +437,8 @@ class Settings:
             self.datadog_webhook_token,
             self.alertmanager_webhook_token,
             self.grafana_webhook_secret,
+            *self.heroku_webhook_secrets,
+            *self.github_webhook_secrets,
             self.api_token,
             self.metrics_token,
             self.sentry_dsn,
