@@ -63,6 +63,8 @@ def get_incident(incident_id: str) -> dict[str, Any]:
         **incident,
         "alerts": store.incident_alerts(incident_id),
         "timeline": store.timeline(incident_id),
+        # Suspected changes (and changes made while it is open), suspects first, newest first.
+        "changes": current_app.extensions["klaxon"].changes.suspects(incident_id),
     }
 
 

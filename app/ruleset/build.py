@@ -11,6 +11,7 @@ from app.models import Severity
 from app.ruleset import defaults
 from app.ruleset.checks import Checks
 from app.ruleset.model import (
+    ChangePolicy,
     EscalationLevel,
     FlapPolicy,
     InhibitRule,
@@ -259,8 +260,26 @@ class Builder(Checks):
             data = entry.value or {}
             if "team" in data:
                 self.check_team(entry.child("team"), data["team"])
-            result[name] = Service(name, data.get("team", ""), tuple(data.get("aliases", ())))
+            result[name] = Service(
+                name,
+                data.get("team", ""),
+                tuple(data.get("aliases", ())),
+                heroku_apps=tuple(data.get("heroku_apps", ())),
+                github=tuple(data.get("github", ())),
+            )
         return result
+
+    def change_policy(self) -> ChangePolicy:
+        given = self.sections.mappings["changes"]
+        window = given.get("window")
+        rule = given.get("after_release")
+        data = rule.value if rule is not None else {}
+        return ChangePolicy(
+            window_s=parse_duration(window.value) if window is not None else 2 * 3600,
+            after_release_within_s=parse_duration(data["within"]) if rule is not None else 0,
+            raise_to=Severity(data["raise_to"]) if "raise_to" in data else None,
+            location=f"{rule.source.name}:{rule.line()}" if rule is not None else "",
+        )
 
     def service_names(self, services: dict[str, Service]) -> dict[str, str]:
         """Spelling key -> canonical name; two services claiming one spelling is a problem."""

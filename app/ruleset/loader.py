@@ -112,6 +112,7 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         statuspage_components=builder.statuspage_components(),
         services=services,
         service_names=builder.service_names(services),
+        changes=builder.change_policy(),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
     )
 

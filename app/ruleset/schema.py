@@ -236,7 +236,27 @@ STATUSPAGE = obj(
 )
 
 SERVICE_ENTRY = obj(
-    {"description": TEXT, "team": TEXT, "aliases": array(TEXT)},
+    {
+        "description": TEXT,
+        "team": TEXT,
+        "aliases": array(TEXT),
+        # Where the service's changes come from (app/changes/mapping.py).
+        "heroku_apps": array(TEXT),
+        "github": array(TEXT),
+    },
+)
+
+# How changes (releases, deploys) are suspected of an incident (issue 17; app/changes/).
+CHANGES = obj(
+    {
+        # How far before an incident's onset a change of one of its services is a suspect.
+        "window": duration(),
+        # An incident that starts within `within` of a release of its service: its
+        # severity is raised to `raise_to` (never lowered).
+        "after_release": obj(
+            {"within": duration(), "raise_to": SEVERITY}, required=("within", "raise_to")
+        ),
+    }
 )
 
 RULES_FILE: Schema = obj(
@@ -258,6 +278,7 @@ RULES_FILE: Schema = obj(
         "inhibit_rules": array(INHIBIT_RULE),
         "silences": array(SILENCE),
         "statuspage": STATUSPAGE,
+        "changes": CHANGES,
         "services": {
             "type": "object",
             "additionalProperties": SERVICE_ENTRY,

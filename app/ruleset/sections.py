@@ -18,6 +18,7 @@ MAPPING_SECTIONS = (
     "defaults",
     "statuspage.components",
     "services",
+    "changes",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
 # Sections whose mappings sit one level down, merged per entry: two files may each map their

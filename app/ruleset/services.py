@@ -16,6 +16,10 @@ class Service:
     name: str  # canonical
     team: str = ""
     aliases: tuple[str, ...] = ()
+    # Where its changes come from (issue 17): Heroku apps, and GitHub repositories as
+    # "owner/name" or "owner/name:environment" (a deployment environment of that repository).
+    heroku_apps: tuple[str, ...] = ()
+    github: tuple[str, ...] = ()
 
 
 def spelling_key(name: str) -> str:

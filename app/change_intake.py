@@ -1,0 +1,159 @@
+"""The order of the steps for changes, as app/pipeline.py is for alerts.
+
+A change arrives (webhook, API, CLI): it is mapped to its service through the catalog, stored
+once, then held against the open incidents of that service: a suspect if it took effect in the
+rules' window before one started, "deploy during incident" if it took effect after a SEV1/SEV2
+started (the commander is told: the runbooks say to stop deploying).
+
+An incident opens, or an alert of another service joins it: the changes to that service in the
+window before its onset become its suspects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from app.changes.mapping import service_for
+from app.changes.model import Change
+from app.changes.suspects import is_deploy_during_incident, is_suspect, rank
+from app.models import Severity
+from app.ruleset import RuleSet
+from app.store import keys, replies
+from app.store.changes import ChangeStore, Recorded
+from app.store.incidents import IncidentStore
+
+Enqueue = Callable[..., Any]  # Klaxon.enqueue(incident_id, event, seq, reason)
+DEPLOY_DURING_INCIDENT = "deploy_during_incident"  # also the reminder's reason (templates)
+
+
+def record_change(
+    change: Change,
+    ruleset: RuleSet,
+    changes: ChangeStore,
+    incidents: IncidentStore,
+    enqueue: Enqueue,
+    now: float,
+    source: str = "",
+    delivery_id: str = "",
+) -> dict[str, Any]:
+    """Store the change and hold it against the open incidents; the answer's body."""
+    change = change.with_service(service_for(change, ruleset.services, ruleset.service_names))
+    if change.when <= 0:  # the sender gave no time: it took effect about now
+        change = replace(change, when=now)
+    recorded = changes.record(change, source, delivery_id)
+    touched = (
+        []
+        if recorded.outcome == "duplicate"
+        else _hold_against_open(recorded, ruleset, changes, incidents, enqueue)
+    )
+    return {
+        "outcome": recorded.outcome,
+        "change": recorded.change.id,
+        "service": recorded.change.service,
+        "incidents": touched,
+    }
+
+
+def suspect_changes(
+    incident_id: str,
+    services: Iterable[str],
+    ruleset: RuleSet,
+    changes: ChangeStore,
+    incidents: IncidentStore,
+    enqueue: Enqueue,
+) -> list[Change]:
+    """Record the suspects among the changes of `services` not yet looked at for this
+    incident, then apply the rules' `changes.after_release`; returns the ones newly
+    recorded, newest first."""
+    fresh = changes.services_examined(incident_id, services)
+    incident = incidents.incident(incident_id) if fresh else None
+    if not incident:
+        return []
+    onset = float(incident["created_at"])
+    window = ruleset.changes.window_s
+    found = []
+    for service in fresh:
+        candidates = changes.changes(service, since=onset - window, until=onset)
+        for change in rank(candidates, onset, window):
+            if changes.add_to_incident(
+                incident_id, change, onset, "suspected_change", _suspect_text(change, onset)
+            ):
+                found.append(change)
+    found.sort(key=lambda c: c.when, reverse=True)
+    if found:
+        _after_release(incident_id, incident, found[0], ruleset, incidents, enqueue)
+    return found
+
+
+def _after_release(
+    incident_id: str,
+    incident: dict[str, str],
+    newest: Change,
+    ruleset: RuleSet,
+    incidents: IncidentStore,
+    enqueue: Enqueue,
+) -> None:
+    """rules `changes.after_release`: an incident that started within `within` of a change
+    to its service is raised to `raise_to` (never lowered)."""
+    policy = ruleset.changes
+    raise_to = policy.raise_to
+    onset = float(incident["created_at"])
+    if raise_to is None or onset - newest.when > policy.after_release_within_s:
+        return
+    current = incident.get("severity", "")
+    if current in Severity.__members__ and Severity(current).rank <= raise_to.rank:
+        return
+    by = f"rules changes.after_release ({policy.location}): {newest.summary()}"
+    result = incidents.change_severity(incident_id, raise_to.value, by=by[:300])
+    if result.get("result") == "severity" and incidents.is_declared(incident_id):
+        enqueue(incident_id, "severity_raised", raise_to.value, by[:300])
+
+
+def _hold_against_open(
+    recorded: Recorded,
+    ruleset: RuleSet,
+    changes: ChangeStore,
+    incidents: IncidentStore,
+    enqueue: Enqueue,
+) -> list[str]:
+    change = recorded.change
+    open_ids = replies.members(incidents.connection.zrange(keys.open_incidents(), 0, -1))
+    touched = []
+    for incident_id in changes.incidents_watching(open_ids, change.service):
+        incident = incidents.incident(incident_id)
+        if not incident or incident.get("status") == "resolved":
+            continue
+        onset = float(incident["created_at"])
+        if is_suspect(change, onset, ruleset.changes.window_s):
+            if changes.add_to_incident(
+                incident_id, change, onset, "suspected_change", _suspect_text(change, onset)
+            ):
+                touched.append(incident_id)
+        elif is_deploy_during_incident(change, onset, incident.get("severity", "")):
+            text = (
+                f"deploy during incident: {change.summary()} while {incident['severity']} "
+                f"{incident_id} is open; stop deploying until it is resolved"
+                + (f" (undo: {change.rollback})" if change.rollback else "")
+            )
+            if changes.add_to_incident(incident_id, change, onset, DEPLOY_DURING_INCIDENT, text):
+                enqueue(incident_id, "reminder", change.id, DEPLOY_DURING_INCIDENT)
+                touched.append(incident_id)
+    return touched
+
+
+def _suspect_text(change: Change, onset: float) -> str:
+    before = _ago(onset - change.when)
+    undo = f"; rollback: {change.rollback}" if change.rollback else ""
+    return f"suspected change: {change.summary()}, {before} before the incident started{undo}"
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} s"
+    if minutes < 120:
+        return f"{minutes} min"
+    return time.strftime("%H h %M min", time.gmtime(seconds)).lstrip("0")
