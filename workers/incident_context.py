@@ -13,6 +13,7 @@ from app.models import Severity
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
 from app.store import keys, replies
+from app.store.changes import incident_suspects
 from app.store.incidents import IncidentStore, alert_record
 from workers.context import MessageEvent, NotificationContext
 
@@ -114,6 +115,7 @@ def build_context(
         update=update,
         components=_components(ruleset, incident, loaded),
         public_service=_public_service(ruleset, incident),
+        changes=incident_suspects(store.connection, incident_id),  # issue 17
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.ruleset.model import Team
 from app.ruleset.vocabulary import ComponentStatus
+from workers.change_details import opsgenie_details, pagerduty_details
 from workers.context import MessageEvent, NotificationContext
 from workers.notifiers import Channel, OutboundMessage
 from workers.render import Rendered
@@ -170,7 +171,8 @@ def _pagerduty(
                         "status": incident["status"],
                         "alerts": incident["alert_count"],
                         "reason": ctx.reason,
-                    },
+                    }
+                    | pagerduty_details(ctx),
                 },
                 "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
                 "client": "Klaxon",
@@ -220,7 +222,8 @@ def _opsgenie(
                     "responders": responders,
                     "tags": [incident["severity"], incident["team"]]
                     + ([incident["service"]] if incident["service"] else []),
-                    "details": {"incident": incident["id"], "url": ctx.links["incident"]},
+                    "details": {"incident": incident["id"], "url": ctx.links["incident"]}
+                    | opsgenie_details(ctx),
                     "entity": incident["service"] or incident["team"],
                     "source": "Klaxon",
                 },

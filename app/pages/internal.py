@@ -324,6 +324,7 @@ def _incident_page(
         "incident.html.j2",
         incident=found,
         alerts=klaxon.incidents.incident_alerts(incident_id),
+        changes=klaxon.changes.suspects(incident_id),
         timeline=list(reversed(timeline)),
         head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,
