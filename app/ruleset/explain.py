@@ -30,7 +30,12 @@ def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
         lines.insert(0, f"service '{alert.service}' is '{labels['service']}' in the catalog")
     decision = decide(alert, labels, matched, ruleset, now)
     return Explanation(
-        tuple(lines + _decision_lines(decision, _components(alert, ruleset))), decision
+        tuple(
+            lines
+            + _decision_lines(decision, _components(alert, ruleset))
+            + _change_lines(labels.get("service", ""), decision, ruleset)
+        ),
+        decision,
     )
 
 
@@ -75,6 +80,26 @@ def _components(alert: Alert, ruleset: RuleSet) -> str:
     if not found:
         return f"none (service {alert.service!r} is not under statuspage.components)"
     return f"{', '.join(found)} (service {alert.service!r})"
+
+
+def _change_lines(service: str, decision: Decision, ruleset: RuleSet) -> list[str]:
+    """What rules/ `changes:` would do with the changes to this alert's service (issue 17)."""
+    if not service:
+        return ["  changes: none looked for (the alert has no service)"]
+    policy = ruleset.changes
+    lines = [f"  changes: those to {service} in the {policy.window_s}s before onset are suspects"]
+    raise_to = policy.raise_to
+    if raise_to is not None and policy.after_release_within_s:
+        effect = (
+            f"severity {decision.severity} -> {raise_to}"
+            if raise_to.rank < decision.severity.rank
+            else f"no effect ({decision.severity} is already {raise_to} or worse)"
+        )
+        lines.append(
+            f"  changes.after_release ({policy.location}): a change to {service} in the "
+            f"{policy.after_release_within_s}s before onset: {effect}"
+        )
+    return lines
 
 
 def _decision_lines(decision: Decision, components: str) -> list[str]:
