@@ -103,7 +103,7 @@ class Klaxon:
 
     def suspect_changes(self, incident_id: str, services: list[str]) -> list[Change]:
         """An incident opened, or an alert of another service joined it: its suspects."""
-        return change_intake.suspect_changes(
+        return change_intake.suspect_changes_fenced(
             incident_id, services, self.ruleset, self.changes, self.incidents, self.enqueue
         )
 

@@ -135,6 +135,8 @@ def declare_incident() -> tuple[dict[str, Any], int]:
         reason=f"declared by hand by {alert.actor}",
     )
     result = klaxon.incidents.correlate(alert, correlation, request.get_data())
+    if result.incident_id and alert.service:  # what shipped to it just before (issue 17)
+        klaxon.suspect_changes(result.incident_id, [alert.service])
     return {"incident": result.incident_id, "alert": result.alert_id}, 201
 
 

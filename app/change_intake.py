@@ -11,19 +11,25 @@ window before its onset become its suspects.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+import sentry_sdk
+
 from app.changes.mapping import service_for
 from app.changes.model import Change
 from app.changes.suspects import is_deploy_during_incident, is_suspect, rank
+from app.logs import log
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.store import keys, replies
 from app.store.changes import ChangeStore, Recorded
 from app.store.incidents import IncidentStore
+
+logger = logging.getLogger("klaxon.changes")
 
 Enqueue = Callable[..., Any]  # Klaxon.enqueue(incident_id, event, seq, reason)
 DEPLOY_DURING_INCIDENT = "deploy_during_incident"  # also the reminder's reason (templates)
@@ -57,6 +63,31 @@ def record_change(
     }
 
 
+def suspect_changes_fenced(
+    incident_id: str,
+    services: Iterable[str],
+    ruleset: RuleSet,
+    changes: ChangeStore,
+    incidents: IncidentStore,
+    enqueue: Enqueue,
+) -> list[Change]:
+    """suspect_changes() for the webhook request: suspects are evidence beside the alert,
+    which is already stored, so a failure here is logged and reported, never the sender's
+    answer (sentry-python's capture_internal_exceptions: enrichment never breaks the host)."""
+    try:
+        return suspect_changes(incident_id, services, ruleset, changes, incidents, enqueue)
+    except Exception as error:  # noqa: BLE001 - reported; the alert's answer stands
+        log(
+            logger,
+            "suspects not recorded",
+            logging.WARNING,
+            incident=incident_id,
+            error=type(error).__name__,
+        )
+        sentry_sdk.capture_exception(error)
+        return []
+
+
 def suspect_changes(
     incident_id: str,
     services: Iterable[str],
@@ -68,9 +99,12 @@ def suspect_changes(
     """Record the suspects among the changes of `services` not yet looked at for this
     incident, then apply the rules' `changes.after_release`; returns the ones newly
     recorded, newest first."""
-    fresh = changes.services_examined(incident_id, services)
-    incident = incidents.incident(incident_id) if fresh else None
+    incident = incidents.incident(incident_id)
     if not incident:
+        return []
+    # Marked only for an incident that exists: the set is removed with the incident's history.
+    fresh = changes.services_examined(incident_id, services)
+    if not fresh:
         return []
     onset = float(incident["created_at"])
     window = ruleset.changes.window_s

@@ -329,3 +329,29 @@ def test_klaxon_change_record_reaches_the_open_incident(
     assert json.loads(result.output)["incidents"] == [incident]
     listed = CliRunner().invoke(main, ["change", "list", "--service", "checkout-api"])
     assert "v52" in listed.output and "heroku rollback v51 -a checkout" in listed.output
+
+
+def test_suspects_that_cannot_be_recorded_never_fail_the_alert(client, clock, redis_client):
+    """Suspects are evidence beside an alert that is already stored: a Redis error while
+    looking for them (here a key of the wrong type) is logged, and the sender still gets 202."""
+    from app.store import keys
+
+    redis_client.set(keys.incident_change_services("INC-2026-0001"), "not a set")
+    record(client, clock, ONSET - 4 * MINUTE, "v52")
+    clock.set(ONSET)
+    answer = post(client, load_fixture("datadog", "triggered"))
+    assert answer.status_code == 202
+    assert answer.get_json()["incident"] == "INC-2026-0001"
+    assert suspects(client, "INC-2026-0001") == []
+
+
+def test_an_incident_declared_by_hand_gets_its_suspects(client, clock) -> None:
+    record(client, clock, ONSET - 10 * MINUTE, "v52")
+    clock.set(ONSET)
+    declared = client.post(
+        "/api/incidents",
+        headers=AUTH,
+        json={"title": "checkout is slow", "severity": "SEV2", "service": "checkout-api"},
+    )
+    assert declared.status_code == 201
+    assert suspects(client, declared.get_json()["incident"]) == ["v52"]

@@ -54,9 +54,8 @@ class ChangeStore:
             raise
 
     def _record(self, change: Change, source: str, delivery_id: str) -> Recorded:
-        if delivery_id and not self._redis.set(
-            keys.change_delivery(source, delivery_id), "1", nx=True, ex=self._delivery_ttl
-        ):
+        delivery = keys.change_delivery(source, delivery_id) if delivery_id else ""
+        if delivery and self._redis.exists(delivery):
             return Recorded("duplicate", change)
         document = jsontext.dumps(change.to_dict())
         key = keys.change(change.id)
@@ -64,7 +63,11 @@ class ChangeStore:
         if previous is not None and replies.text(previous) == document:
             return Recorded("duplicate", change)
         cutoff = self._clock.now() - self.ttl_seconds
+        # The delivery is remembered with the change, in one transaction: a failed write
+        # leaves nothing that would make the sender's retry look like a duplicate.
         with self._redis.pipeline(transaction=True) as pipe:
+            if delivery:
+                pipe.set(delivery, "1", ex=self._delivery_ttl)
             pipe.set(key, document, ex=self.ttl_seconds)
             for index in (keys.changes_index(), keys.changes_of_service(change.service)):
                 pipe.zadd(index, {change.id: change.when})
