@@ -355,3 +355,18 @@ def test_an_incident_declared_by_hand_gets_its_suspects(client, clock) -> None:
     )
     assert declared.status_code == 201
     assert suspects(client, declared.get_json()["incident"]) == ["v52"]
+
+
+def test_a_rollback_during_the_incident_is_not_a_deploy_to_stop(client, clock) -> None:
+    incident = open_incident(client, clock)  # SEV2
+    clock.set(ONSET + 10 * MINUTE)
+
+    def release(version: int, description: str) -> bytes:
+        payload = json.loads(v52(version=version, description=description))
+        payload["data"]["updated_at"] = "2026-03-14T09:24:00Z"
+        payload["webhook_metadata"]["delivery"]["id"] = f"delivery-{version}"
+        return json.dumps(payload).encode()
+
+    assert heroku(client, release(53, "Rollback to v51")).get_json()["incidents"] == []
+    deploy = heroku(client, release(54, "Deploy 9c8b7a6d"))
+    assert deploy.get_json()["incidents"] == [incident]

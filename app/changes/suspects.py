@@ -32,8 +32,9 @@ def rank(changes: Iterable[Change], onset: float, window_seconds: float) -> list
 
 def is_deploy_during_incident(change: Change, onset: float, severity: str) -> bool:
     """A change that took effect after a SEV1/SEV2 incident started (and while it is open:
-    the caller asks about open incidents only)."""
-    return change.when > onset and severity in FREEZE_SEVERITIES
+    the caller asks about open incidents only). A rollback is the runbooks' first move, not
+    a deploy to stop."""
+    return change.when > onset and severity in FREEZE_SEVERITIES and change.kind != "rollback"
 
 
 def suspect_entry(change: Change, onset: float, during: bool = False) -> dict[str, Any]:
