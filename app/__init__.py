@@ -34,12 +34,10 @@ from app.settings import Settings
 from app.sources import Source, build_sources
 from app.store.changes import ChangeStore
 from app.store.connection import connect
-from app.store.incidents import IncidentStore
+from app.store.incidents import IncidentStore, Lifecycle
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.token_failures import TokenFailures
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -75,7 +73,7 @@ class Klaxon:
     ) -> dict[str, Any]:
         """A status update from a person (API or form): stored, then sent to the channels."""
         result = self.incidents.post_update(incident_id, status, message, by, severity=severity)
-        if result["result"] == "updated":
+        if result["result"] is Lifecycle.UPDATED:
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
                 incident_id,
@@ -129,7 +127,7 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.secret_values())
     init_sentry(settings)
-    connection = connection or connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connection or connect(settings.redis_connection_url)
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -143,7 +141,7 @@ def create_app(
         incidents=IncidentStore(connection, clock, settings.delivery_ttl_seconds, settings.storage),
         ruleset=load_ruleset(settings.rules_dir),  # raises RulesError: refuse to start
         outbox=Outbox(connection, clock, settings.storage.outbox_max),
-        maintenance=MaintenanceMode(connection, clock),
+        maintenance=MaintenanceMode(connection, clock, settings.storage),
         token_failures=TokenFailures(connection, clock),
         changes=ChangeStore(
             connection, clock, settings.changes_days, settings.delivery_ttl_seconds

@@ -22,7 +22,6 @@ from app.pipeline import correlation_for
 from app.postmortem import draft_for
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
-from app.store import keys
 from app.store.incidents import ROLES, STATUSES
 from app.token_guard import token_accepted
 
@@ -215,10 +214,7 @@ def postmortem_status(incident_id: str) -> tuple[dict[str, Any], int]:
     body = _body()
     status = _choice(body, "status", ["draft", "in_review", "published"], required=True)
     klaxon = current_app.extensions["klaxon"]
-    klaxon.redis.hset(
-        keys.incident(incident_id),
-        mapping={"postmortem_status": status, "postmortem_url": _text(body, "url", 500)},
-    )
+    klaxon.incidents.set_postmortem(incident_id, status, _text(body, "url", 500))
     return {"incident": incident_id, "postmortem_status": status}, 200
 
 

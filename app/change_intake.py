@@ -112,9 +112,7 @@ def suspect_changes(
     for service in fresh:
         candidates = changes.changes(service, since=onset - window, until=onset)
         for change in rank(candidates, onset, window):
-            if changes.add_to_incident(
-                incident_id, change, onset, "suspected_change", _suspect_text(change, onset)
-            ):
+            if _hold(incident_id, change, onset, changes, incidents):
                 found.append(change)
     found.sort(key=lambda c: c.when, reverse=True)
     if found:
@@ -162,9 +160,7 @@ def _hold_against_open(
             continue
         onset = float(incident["created_at"])
         if is_suspect(change, onset, ruleset.changes.window_s):
-            if changes.add_to_incident(
-                incident_id, change, onset, "suspected_change", _suspect_text(change, onset)
-            ):
+            if _hold(incident_id, change, onset, changes, incidents):
                 touched.append(incident_id)
         elif is_deploy_during_incident(change, onset, incident.get("severity", "")):
             text = (
@@ -172,10 +168,32 @@ def _hold_against_open(
                 f"{incident_id} is open; stop deploying until it is resolved"
                 + (f" (undo: {change.rollback})" if change.rollback else "")
             )
-            if changes.add_to_incident(incident_id, change, onset, DEPLOY_DURING_INCIDENT, text):
+            if _hold(incident_id, change, onset, changes, incidents, during=text):
                 enqueue(incident_id, "reminder", change.id, DEPLOY_DURING_INCIDENT)
                 touched.append(incident_id)
     return touched
+
+
+def _hold(
+    incident_id: str,
+    change: Change,
+    onset: float,
+    changes: ChangeStore,
+    incidents: IncidentStore,
+    during: str = "",
+) -> bool:
+    """Keep the change on the incident and say so on its timeline, once: a suspect, or with
+    `during` (the timeline's text) a deploy made while it is open. False if already held."""
+    if not changes.keep_on_incident(incident_id, change, onset, during=bool(during)):
+        return False
+    data = {"change": change.id, "service": change.service, "rollback": change.rollback}
+    if during:
+        incidents.note_change(
+            incident_id, DEPLOY_DURING_INCIDENT, during, during=change.summary(), **data
+        )
+    else:
+        incidents.note_change(incident_id, "suspected_change", _suspect_text(change, onset), **data)
+    return True
 
 
 def _suspect_text(change: Change, onset: float) -> str:

@@ -1,5 +1,6 @@
-"""The `klaxon` command. Subcommand groups live beside what they drive (app/ruleset/cli.py for
-`klaxon rules ...`) and are attached here, so this file stays a table of contents."""
+"""The `klaxon` command. Subcommand groups live in their own modules (app/rules_cli.py for
+`klaxon rules ...`, app/instance_cli.py for the commands that act on a running Klaxon) and are
+attached here, so this file stays a table of contents."""
 
 from __future__ import annotations
 
@@ -46,10 +47,8 @@ def _attach_commands() -> None:
 
     for command in (outbox, maintenance, failed, drill, change):
         main.add_command(command)
-    try:
-        from app.ruleset.cli import rules
-    except ImportError:  # the rules engine is not part of this build yet
-        return
+    from app.rules_cli import rules
+
     main.add_command(rules)
 
 

@@ -104,7 +104,9 @@ def maintenance(
 
     if until is not None and switch != "on":
         raise click.BadParameter("only goes with `on`", param_hint="'--until'")
-    mode = MaintenanceMode(connect_to_instance(), SystemClock())
+    from app.settings import Settings
+
+    mode = MaintenanceMode(connect_to_instance(), SystemClock(), Settings.from_env().storage)
     who = by or os.environ.get("USER", "cli")
     try:
         if switch == "on":
@@ -145,12 +147,15 @@ def failed(requeue: str | None, requeue_all: bool) -> None:
 def _list_or_requeue_failed(
     connection: redis.Redis, requeue: str | None, requeue_all: bool
 ) -> list[str]:
+    from rq import Queue
     from rq.registry import FailedJobRegistry
+    from rq.serializers import JSONSerializer
 
-    from workers.queues import queues
+    from app.queue_names import QUEUE_NAMES
 
     found = []
-    for queue in queues(connection):
+    for name in QUEUE_NAMES:
+        queue = Queue(name, connection=connection, serializer=JSONSerializer)
         registry = FailedJobRegistry(queue=queue)
         for job_id in registry.get_job_ids():
             found.append(job_id)

@@ -19,7 +19,13 @@ from app.ruleset.matchers import all_match
 from app.ruleset.policies import inhibit_applies
 from app.ruleset.services import canonical_service
 from app.sources import Parsed
-from app.store.incidents import Correlated, Correlation, IncidentStore
+from app.store.incidents import (
+    Correlated,
+    Correlation,
+    Declaration,
+    IncidentStore,
+    Resolution,
+)
 
 # enqueue(incident_id, event, seq, reason): tells the workers about a state change.
 Enqueue = Callable[[str, str, str, str], Any]
@@ -136,7 +142,7 @@ def _ingest_one(
         result.notify == "declare"
         and result.incident_id
         and decision.group_wait_s <= 0
-        and store.declare(result.incident_id) == "declared"
+        and store.declare(result.incident_id) is Declaration.DECLARED
     ):
         enqueue(result.incident_id, "declared", "", "first notification (no group_wait)")
     # Raised during group_wait: the declaration will carry the new severity by itself.
@@ -170,7 +176,10 @@ def _page_came_back(
             enqueue(incident_id, "acknowledged", "", f"acknowledged in {alert.source}")
         return Correlated(None, Outcome.UPDATED, incident_id, reason=f"acknowledged by {who}")
     if alert.lifecycle is Lifecycle.RESOLVE:
-        if store.resolve(incident_id, by=f"{who} via {alert.source}", force=True) == "resolved":
+        if (
+            store.resolve(incident_id, by=f"{who} via {alert.source}", force=True)
+            is Resolution.RESOLVED
+        ):
             enqueue(incident_id, "resolved", "", f"resolved in {alert.source}")
         return Correlated(None, Outcome.RESOLVED, incident_id, reason=f"resolved by {who}")
     return Correlated(

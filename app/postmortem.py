@@ -2,7 +2,7 @@
 about one incident (its hash, alerts and timeline), with the facts filled in and placeholders
 for what only people can write (root cause, what went well, action items).
 
-Rendered in a sandbox with StrictUndefined, like the channel templates (workers/render.py):
+Rendered in a sandbox with StrictUndefined, like the channel templates (app/messages/render.py):
 the templates directory is configuration a team edits, and a misspelled variable must fail.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.messages.wording import duration, status_word, utc
 from app.models import Severity
 from app.ruleset import RuleSet
 from app.store.changes import incident_suspects
 from app.store.incidents import ROLES, IncidentStore
-from app.wording import duration, status_word, utc
 
 TEMPLATE = "postmortem/postmortem.md.j2"
 # Names the store records when nobody gave one: not people, so not "who responded".

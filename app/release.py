@@ -47,7 +47,7 @@ class ReleaseCheck:
 
 def check_release(environ: Mapping[str, str] | None = None) -> ReleaseCheck:
     from app.ruleset import load_ruleset
-    from workers.render import check_templates
+    from app.template_check import check_templates
 
     env = os.environ if environ is None else environ
     check = ReleaseCheck()

@@ -171,7 +171,7 @@ def inprocess(
     os.environ.update(env)
     from workers import jobs
 
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     jobs.warm_up()
     if with_rq:  # the jobs the webhooks enqueued, run by the worker class, in this thread
         from rq.serializers import JSONSerializer

@@ -153,7 +153,7 @@ def settings(redis_url: str) -> Settings:
 @pytest.fixture(autouse=True)
 def _close_vendor_clients() -> Iterator[None]:
     yield
-    from workers.notifiers._http import close_every_client
+    from workers.channels._http import close_every_client
 
     close_every_client()
 
@@ -211,9 +211,9 @@ def vendors_in_environment(
     )
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     yield values
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def load_fixture(source: str, name: str) -> Fixture:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from app.messages.context import MessageEvent
+from app.messages.fixtures import checkout_latency
+from app.messages.render import render
 from app.ruleset import load_ruleset
-from workers.context import MessageEvent
-from workers.notifiers import Channel
-from workers.outbound import plan
-from workers.render import render
-from workers.template_fixtures import checkout_latency
+from workers.channels import CHANNELS, Channel, Occasion
 
 ROOT = Path(__file__).parent.parent
 ROLLBACK = "heroku rollback v51 -a checkout"
@@ -20,9 +19,9 @@ ROLLBACK = "heroku rollback v51 -a checkout"
 def planned(channel: Channel, ctx):
     ruleset = load_ruleset(ROOT / "rules")
     team = ruleset.teams["checkout"] if channel is Channel.PAGERDUTY else ruleset.teams["payments"]
-    [message] = plan(
-        channel, ctx, render(channel, ctx.event, ctx, ROOT / "templates"), team, {}, ""
-    )
+    notifier = CHANNELS[channel]
+    told = Occasion(ctx, team, ruleset.teams, frozenset({"datadog"}), pages=True, seq="1")
+    [message] = notifier.build(told, render(notifier, ctx.event, ctx, ROOT / "templates"), {})
     return message.body
 
 
@@ -52,10 +51,10 @@ def test_the_commander_is_told_of_a_deploy_during_the_incident() -> None:
     ctx = checkout_latency(MessageEvent.REMINDER)
     during = {**ctx.changes[0], "version": "v53", "during_incident": True, "rank": 2}
     ctx = replace(ctx, reason="deploy_during_incident", changes=[ctx.changes[0], during])
-    summary = render(Channel.PAGERDUTY, ctx.event, ctx, ROOT / "templates")["summary"]
+    summary = render(CHANNELS[Channel.PAGERDUTY], ctx.event, ctx, ROOT / "templates")["summary"]
     assert "Marco Bianchi" in summary
     assert "deploy during the incident (checkout-api v53 by ann.lee@example.com)" in summary
-    note = render(Channel.OPSGENIE, ctx.event, ctx, ROOT / "templates")
+    note = render(CHANNELS[Channel.OPSGENIE], ctx.event, ctx, ROOT / "templates")
     assert note["message"].startswith("[SEV2] Deploy during incident")
     assert "Stop deploying until it is resolved" in note["description"]
     # A deploy during the incident is no suspect: the details name v52 only.

@@ -40,10 +40,10 @@ def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, tmp_path)
         monkeypatch.setenv(name, value)
     # The catalog says Heroku app checkout runs checkout-api (web and workers read it).
     monkeypatch.setenv("KLAXON_RULES_DIR", str(rules_with_checkout_app(tmp_path / "rules")))
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(ONSET - 235)  # 09:10:05, when Heroku tells Klaxon about v52
     yield create_app(Settings.from_env(), connection=redis_client, clock=clock)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def heroku_release(client, body: bytes, secret: str = HEROKU_SECRET):

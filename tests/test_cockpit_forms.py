@@ -14,10 +14,10 @@ from rq.job import Job
 from test_pages import csrf, resolution_shown, settings, sign_in  # noqa: F401  (settings: the pages' fixture)
 from webhook_helpers import keyspace
 
+from app.messages.wording import utc
 from app.notifications import notify_job_id
 from app.store import keys
 from app.store.timers import Timers
-from app.wording import utc
 
 HOUR = 3600
 

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from incident_story import AUTH
 from webhook_helpers import send
 
+from app.messages.context import MessageEvent
+from app.messages.fixtures import all_public
+from app.messages.render import render
 from app.plaintext import clean, clean_json, may_need_cleaning, plain
-from workers.context import MessageEvent
+from workers.channels import CHANNELS, Channel
 from workers.incident_context import build_context
-from workers.notifiers import Channel
-from workers.render import render
-from workers.template_fixtures import all_public
 
 # What XML 1.0 forbids, and DEL and C1 besides: nothing of it may survive clean().
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -194,7 +194,9 @@ def test_public_channels_name_only_a_declared_service(app, client, clock) -> Non
         assert ctx.public_service == named
         public = replace(ctx, public=frozenset({"services"}))
         for channel in (Channel.STATUSPAGE, Channel.X):
-            text = " ".join(render(channel, MessageEvent.DECLARED, public).fields.values())
+            text = " ".join(
+                render(CHANNELS[channel], MessageEvent.DECLARED, public).fields.values()
+            )
             assert UNDECLARED not in text
             assert ("checkout-api" in text) is bool(named)
 
@@ -207,7 +209,7 @@ def test_markup_a_responder_types_reaches_the_public_as_plain_words(channel) -> 
         "[Details](javascript:alert(document.cookie)) <img src=x onerror=alert(1)>"
     )
     ctx = replace(ctx, update={**ctx.update, "message": typed})
-    text = " ".join(render(channel, MessageEvent.UPDATE_POSTED, ctx).fields.values())
+    text = " ".join(render(CHANNELS[channel], MessageEvent.UPDATE_POSTED, ctx).fields.values())
     assert "We rolled back." in text and "Details" in text
     assert "<script" not in text and "<img" not in text
     assert re.search(r"(?i)javascript\s*:", text) is None

@@ -7,12 +7,12 @@ from pathlib import Path
 from conftest import SECRETS, load_fixture, post
 
 from app import create_app
+from app.messages.context import MessageEvent
+from app.messages.render import render
 from app.ruleset import load_ruleset
 from app.settings import Settings
-from workers.context import MessageEvent
+from workers.channels import CHANNELS, Channel
 from workers.incident_context import build_context
-from workers.notifiers import Channel
-from workers.render import render
 
 ROOT = Path(__file__).parent.parent
 
@@ -34,9 +34,9 @@ def test_context_of_a_webhook_incident_renders_on_every_channel(app, client, clo
     assert ctx.alerts[0]["host"] == "web-03" and ctx.alerts[0]["source"] == "datadog"
     assert ctx.incident["severity"] == "SEV2"  # Datadog P2 via the built-in severity map
     assert ctx.policy["statuspage"]["impact"] == "major"
-    summary = render(Channel.PAGERDUTY, MessageEvent.DECLARED, ctx, ROOT / "templates")
+    summary = render(CHANNELS[Channel.PAGERDUTY], MessageEvent.DECLARED, ctx, ROOT / "templates")
     assert incident_id in summary.fields["summary"] or "checkout-api" in summary.fields["summary"]
-    status = render(Channel.STATUSPAGE, MessageEvent.DECLARED, ctx, ROOT / "templates")
+    status = render(CHANNELS[Channel.STATUSPAGE], MessageEvent.DECLARED, ctx, ROOT / "templates")
     assert "web-03" not in " ".join(status.fields.values())  # hosts never reach the public
 
 
@@ -64,7 +64,7 @@ def test_a_big_incident_is_read_in_two_round_trips_as_the_store_reads_it(
     is what IncidentStore reads."""
     import json
 
-    from workers.incident_context import MAX_ALERTS_IN_CONTEXT, load_incident
+    from workers.incident_context import MAX_ALERTS_IN_CONTEXT
 
     app = create_app(
         settings.with_changes(rules_dir=ROOT / "rules"), connection=redis_client, clock=clock
@@ -90,9 +90,9 @@ def test_a_big_incident_is_read_in_two_round_trips_as_the_store_reads_it(
             sent.append(command)
         return send(connection, command, check_health)
 
-    load_incident(redis_client, incident_id)  # connected: HELLO and the like are not counted
+    store.load(incident_id, MAX_ALERTS_IN_CONTEXT)  # connected: HELLO and the like are not counted
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-    loaded = load_incident(redis_client, incident_id)
+    loaded = store.load(incident_id, MAX_ALERTS_IN_CONTEXT)
     monkeypatch.undo()
     assert loaded is not None and len(sent) == 2
     assert loaded.incident == store.incident(incident_id)

@@ -33,10 +33,10 @@ def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty):
     )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)
     yield create_app(Settings.from_env(), connection=redis_client, clock=clock)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def step(redis_client, clock, app, seconds: float) -> list[str]:

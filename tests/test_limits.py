@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from workers.limits import (
+from app.messages.limits import (
     ELLIPSIS,
     X_DEFAULT_WEIGHT,
     X_MAX_WEIGHTED,

@@ -35,11 +35,11 @@ def world(monkeypatch, redis_url, redis_client, clock, fake_pagerduty, fake_stat
     )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)  # the fixtures' story: Saturday 2026-03-14 09:14 UTC
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     yield app
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def run_worker(redis_client) -> None:
@@ -125,7 +125,7 @@ def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerd
 
 
 def test_a_5xx_is_retried_and_still_pages_once(world, redis_client, clock, fake_pagerduty) -> None:
-    from workers.notifiers import DeliveryError
+    from workers.channels import DeliveryError
 
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
@@ -144,7 +144,7 @@ def test_channels_without_credentials_write_to_the_outbox(
 ) -> None:
     for name in ("PD_ROUTING_KEY_CHECKOUT", "STATUSPAGE_API_KEY"):
         monkeypatch.delenv(name)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
     jobs.notify(incident, "declared", "", "dry run")
@@ -173,7 +173,7 @@ def test_a_short_retry_after_is_honoured_in_the_same_job(world, fake_pagerduty) 
 
 
 def test_a_long_retry_after_goes_back_to_rq_and_pages_once_later(world, fake_pagerduty) -> None:
-    from workers.notifiers import DeliveryError, FailureReason
+    from workers.channels import DeliveryError, FailureReason
 
     client = world.test_client()
     incident = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
@@ -201,7 +201,7 @@ def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incid
 ) -> None:
     for name, value in vendor_environment(SECRETS, redis_url, opsgenie=fake_opsgenie).items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     client = app.test_client()
@@ -225,7 +225,7 @@ def test_opsgenie_alert_of_klaxon_acked_and_closed_in_opsgenie_acts_on_the_incid
         f"/v2/alerts/{incident}/close",
     ]
     assert client.get(f"/api/incidents/{incident}", headers=AUTH).get_json()["status"] == "resolved"
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def test_a_refused_page_is_recorded_as_failed_not_as_sent(

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.context import MessageEvent, NotificationContext
-from workers.notifiers import Channel, OutboundMessage
-from workers.outbound import plan, wanted_channels
-from workers.render import Rendered
-from workers.template_fixtures import SEV1_POLICY, SEV2_POLICY, SEV3_POLICY, T0
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.fixtures import SEV1_POLICY, SEV2_POLICY, SEV3_POLICY, T0
+from app.messages.render import Rendered
+from workers.channels import CHANNELS, Channel, Occasion, OutboundMessage, wanted
 
 CHECKOUT, EMAILS = "ftgks51sfs2d", "7yhl8w0jp3k5"
 
@@ -58,7 +57,7 @@ def statuspage(ctx: NotificationContext, state: dict[str, str] | None = None) ->
         ctx.event,
         {"name": "Checkout is slow", "body": "We are looking into it."},
     )
-    [message] = plan(Channel.STATUSPAGE, ctx, rendered, None, state or {}, "0")
+    [message] = CHANNELS[Channel.STATUSPAGE].build(Occasion(ctx, None), rendered, state or {})
     return message
 
 
@@ -136,4 +135,4 @@ def test_an_incident_of_unmapped_services_sends_no_components() -> None:
 def test_components_alone_never_open_a_public_incident() -> None:
     # SEV3's policy has no public impact: no Statuspage incident, whatever the components.
     ctx = context(MessageEvent.DECLARED, severity="SEV3")
-    assert Channel.STATUSPAGE not in wanted_channels(ctx, None, {}, set(), pages=False)
+    assert Channel.STATUSPAGE not in wanted(Occasion(ctx, None, pages=False), {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.public_guard import (
+from app.messages.public_guard import (
     REDACTED,
     Category,
     Known,

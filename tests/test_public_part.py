@@ -31,13 +31,15 @@ from app import create_app
 from app.cli import main as klaxon
 from app.clock import VirtualClock
 from app.notifications import public_job_id
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
 from app.settings import Settings
 from app.store import keys
 from app.store.ledger import Ledger
 from app.store.ratelimit import RateLimiter
 from app.store.timers import Timers
 from workers import jobs
-from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, queues
+from workers.channels import CHANNELS, Channel
+from workers.queues import queues
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
@@ -77,7 +79,9 @@ def use_up_statuspage_limit(redis_client, seconds: int) -> float:
     `seconds`; returns when it opens again, on the fakes' clock (time.monotonic)."""
     now = time.time()
     for taken in range(seconds):
-        RateLimiter(redis_client, VirtualClock(now + taken)).acquire("statuspage", "statuspage")
+        RateLimiter(redis_client, VirtualClock(now + taken)).acquire(
+            "statuspage", "statuspage", CHANNELS[Channel.STATUSPAGE].rate_limit
+        )
     return time.monotonic() + seconds - (time.time() - now)
 
 

@@ -134,7 +134,7 @@ def test_every_problem_is_listed_in_one_message_without_a_secret(release, tmp_pa
 
 @pytest.mark.parametrize("name", SOURCE_SECRETS)
 def test_any_one_source_secret_is_enough(release, name) -> None:
-    assert VARIABLES[name][1], f"{name} is a secret"
+    assert VARIABLES[name].secret, f"{name} is a secret"
     environ = _without("DATADOG_WEBHOOK_TOKEN", "PAGERDUTY_WEBHOOK_SECRET", **{name: "s3cret-xyz"})
     code, output = release(environ)
     assert code == 0, output

@@ -40,7 +40,7 @@ PAGE = {
 def start(monkeypatch, redis_url, redis_client, clock, statuspage: FakeStatuspage):
     for name, value in vendor_environment(SECRETS, redis_url, statuspage=statuspage).items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)  # Saturday 2026-03-14 09:14 UTC, the fixtures' story
     return create_app(Settings.from_env(), connection=redis_client, clock=clock)
 
@@ -49,7 +49,7 @@ def start(monkeypatch, redis_url, redis_client, clock, statuspage: FakeStatuspag
 def page():
     with FakeStatuspage(components=PAGE) as fake:
         yield fake
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def run_worker(redis_client) -> None:
@@ -129,7 +129,7 @@ def test_a_component_the_page_does_not_have_is_left_out_and_the_timeline_says_so
     with FakeStatuspage(components=others) as fake:
         app = start(monkeypatch, redis_url, redis_client, clock, fake)
         incident = declare(app, redis_client, clock)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
     assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake.requests] == [
         ("POST", "incidents"),

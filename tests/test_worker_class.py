@@ -21,7 +21,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
 
-from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, TIMERS_QUEUE
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE, TIMERS_QUEUE
 from workers.worker import MAINTENANCE_INTERVAL_SECONDS, InlineHerokuWorker
 
 ROOT = Path(__file__).parent.parent

@@ -21,7 +21,7 @@ from app.clock import VirtualClock
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from workers import jobs
-from workers.notifiers import DeliveryError
+from workers.channels import DeliveryError
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
@@ -116,7 +116,7 @@ def test_sigkill_mid_call_the_abandoned_job_is_retried_by_rq_and_pages_once(
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
     from rq.serializers import JSONSerializer
 
-    from workers.queues import NOTIFY_QUEUE
+    from app.queue_names import NOTIFY_QUEUE
     from workers.worker import InlineHerokuWorker
 
     incident = open_incident(redis_client)
@@ -181,8 +181,8 @@ def test_heroku_sigterm_during_a_call_longer_than_the_grace_fails_the_job_for_a_
     from rq.registry import ScheduledJobRegistry
     from rq.serializers import JSONSerializer
 
+    from app.queue_names import NOTIFY_QUEUE
     from app.store.ledger import Ledger
-    from workers.queues import NOTIFY_QUEUE
 
     incident = open_incident(redis_client)
     fake_pagerduty.slow_next(30)
@@ -218,8 +218,9 @@ def test_a_job_timeout_during_a_call_leaves_the_page_for_the_retry_to_make_safel
     from rq.job import JobStatus
     from rq.serializers import JSONSerializer
 
+    from app.queue_names import NOTIFY_QUEUE
     from app.store.ledger import Ledger
-    from workers.queues import NOTIFY_QUEUE, single_worker_queues
+    from workers.queues import single_worker_queues
     from workers.worker import InlineHerokuWorker
 
     clock = VirtualClock(time.time())
@@ -292,7 +293,7 @@ def test_a_statuspage_create_whose_answer_was_lost_is_found_not_repeated(
     """The worker died after Statuspage created the incident and before the ledger recorded
     it: the retry finds the incident by Klaxon's marker instead of creating a second one."""
     from app.store.ledger import Ledger
-    from workers.notifiers import Channel, OutboundMessage, statuspage
+    from workers.channels import Channel, OutboundMessage, statuspage
 
     incident = open_incident(redis_client)
     settings = Settings.from_env()

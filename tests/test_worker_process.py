@@ -20,8 +20,8 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from app import create_app
+from app.queue_names import NOTIFY_QUEUE
 from app.store.connection import connect, rq_url
-from workers.queues import NOTIFY_QUEUE
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow

@@ -16,14 +16,14 @@ from webhook_helpers import fatal_sentry_error
 
 from app import create_app
 from app.clock import VirtualClock
+from app.messages.context import MessageEvent
+from app.messages.render import render
 from app.ruleset import load_ruleset
 from app.settings import Settings
 from app.store.ledger import Ledger
 from workers import jobs
-from workers.context import MessageEvent
+from workers.channels import CHANNELS, Channel, DeliveryError, OutboundMessage, x
 from workers.incident_context import build_context
-from workers.notifiers import Channel, DeliveryError, OutboundMessage, x
-from workers.render import render
 
 UPDATE = "A bad deploy exhausted the connection pool; rolling back."
 
@@ -34,9 +34,9 @@ def app(monkeypatch, redis_url, redis_client, fake_pagerduty, fake_statuspage, f
         SECRETS, redis_url, pagerduty=fake_pagerduty, statuspage=fake_statuspage, x=fake_x
     ).items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     yield create_app(Settings.from_env(), connection=redis_client, clock=VirtualClock(time.time()))
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 def later(redis_client, seconds: float = 121):
@@ -213,7 +213,7 @@ def declared_text(incident: str) -> str:
         rt.clock.now(),
         None,
     )
-    return render(Channel.X, ctx.event, ctx, rt.settings.templates_dir)["post"]
+    return render(CHANNELS[Channel.X], ctx.event, ctx, rt.settings.templates_dir)["post"]
 
 
 def credentials() -> x.XCredentials:

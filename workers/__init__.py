@@ -1,2 +1,3 @@
-"""RQ side of Klaxon: jobs (one module per outbound channel), timers and the worker entry point.
-`app` never imports `workers`; it enqueues by dotted path (workers.queues.JOB_PATHS)."""
+"""RQ side of Klaxon: the notification jobs (jobs.py), one module per outbound channel
+(channels/), the one delivery policy (delivery.py), timers and the worker entry point.
+`app` never imports `workers`; it enqueues by dotted path (app/notifications.py)."""

@@ -31,16 +31,17 @@ from types import FrameType
 
 from rq.serializers import JSONSerializer
 
-from app import DEFAULT_REDIS_URL
 from app.clock import SystemClock
 from app.logs import configure_logging, log
 from app.observability import init_sentry, remember_secrets
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE
 from app.ruleset import RuleSet, load_ruleset
 from app.settings import Settings
 from app.store.connection import connect, unavailable_reason
 from app.store.incidents import IncidentStore
-from workers.jobs import warm_up
-from workers.queues import NOTIFY_QUEUE, PUBLIC_QUEUE, single_worker_queues, worked_queues
+from workers import jobs
+from workers.queues import single_worker_queues, worked_queues
+from workers.runtime import Runtime
 from workers.ticker import TickerThread
 from workers.worker import InlineHerokuWorker
 
@@ -58,7 +59,11 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
     rule_secrets = settings.secret_values(ruleset.environment)
     configure_logging(settings.log_level, rule_secrets)
     remember_secrets(rule_secrets)
-    warm_up()  # before any fork: every worker starts with the rules and templates compiled
+    # The one runtime of this process and its workers, built before any fork: every worker
+    # starts with the rules, the channels' credentials and the templates compiled.
+    rt = Runtime.from_env(settings, ruleset)
+    jobs.install(rt)
+    jobs.warm_up(rt)
     count = max(1, processes or settings.worker_processes)
     if count == 1:
         log(
@@ -77,7 +82,7 @@ def main(burst: bool = False, processes: int | None = None) -> bool:
 
 
 def start_ticker(settings: Settings, ruleset: RuleSet) -> TickerThread:
-    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connect(settings.redis_connection_url)
     clock = SystemClock()
     ticker = TickerThread(
         connection,
@@ -97,7 +102,7 @@ def run_worker(settings: Settings, burst: bool, queue: str | None = None) -> boo
     # worker killed outright would leave it holding the scheduler lock, and running).
     worker_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: die_with_parent(worker_pid))
-    connection = connect(settings.redis_url or DEFAULT_REDIS_URL)
+    connection = connect(settings.redis_connection_url)
     worked = worked_queues(connection, queue) if queue else single_worker_queues(connection)
     worker = InlineHerokuWorker(worked, connection=connection, serializer=JSONSerializer)
     log(

@@ -1,81 +1,26 @@
-"""Build the NotificationContext for one incident from what Redis holds now: jobs carry ids,
-and load fresh state when they run (a retried job reports the incident as it is)."""
+"""What a notification job finds when it runs: the incident as Redis holds it now (jobs carry
+ids, so a retried job reports the incident as it is), the NotificationContext built from it,
+and the Occasion the channels read: the team, what the channels already carry, and which of
+them the policy wants told."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
+from app.drill import DRILL, is_drill_incident
+from app.messages.context import MessageEvent, NotificationContext
 from app.models import Severity
-from app.ruleset import RuleSet
+from app.ruleset import RuleSet, is_in_business_hours
 from app.ruleset.components import affected_components
-from app.store import keys, replies
+from app.ruleset.model import Team
+from app.ruleset.vocabulary import PageMode
 from app.store.changes import incident_suspects
-from app.store.incidents import IncidentStore, alert_record
-from workers.context import MessageEvent, NotificationContext
+from app.store.incidents import IncidentStore, LoadedIncident
+from workers.channels import CHANNELS, Channel, Occasion, wanted
+from workers.runtime import Runtime
 
 MAX_ALERTS_IN_CONTEXT = 50  # a message lists a few; the count says how many there are
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedIncident:
-    """What one job reads about an incident, in two round trips to Redis.
-
-    incident:    the incident hash as stored (IncidentStore.incident)
-    alert_count: how many alerts it has, suppressed ones included
-    alerts:      the first MAX_ALERTS_IN_CONTEXT of them as IncidentStore.incident_alerts
-                 gives them (sorted ids, suppressed last; `alert` decoded from JSON)
-    services:    the service of every alert, in the same order (None when not read)
-    """
-
-    incident: dict[str, str]
-    alert_count: int
-    alerts: list[dict[str, Any]]
-    services: tuple[str | None, ...] | None = None
-
-
-def load_incident(
-    connection: redis.Redis, incident_id: str, every_service: bool = False
-) -> LoadedIncident | None:
-    """The incident and its alerts: the hash and both alert sets in one pipeline, then only
-    the alert hashes a message can show in a second (not one read per alert). With
-    `every_service` (the rules map services to status-page components), the second pipeline
-    also reads the normalised alert of the others, for their services."""
-    with connection.pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys.incident(incident_id))
-        pipe.smembers(keys.incident_alerts(incident_id))
-        pipe.smembers(keys.incident_suppressed(incident_id))
-        raw, members, suppressed = pipe.execute()
-    if not raw:
-        return None
-    ids = sorted(replies.members(members)) + sorted(replies.members(suppressed))
-    shown, rest = ids[:MAX_ALERTS_IN_CONTEXT], ids[MAX_ALERTS_IN_CONTEXT:] if every_service else []
-    alerts: list[dict[str, Any]] = []
-    services: list[str | None] = []
-    if ids:
-        with connection.pipeline(transaction=False) as pipe:
-            for alert_id in shown:
-                pipe.hgetall(keys.alert(alert_id))
-            for alert_id in rest:
-                pipe.hget(keys.alert(alert_id), "alert")
-            answers = pipe.execute()
-        for data in answers[: len(shown)]:
-            alert = alert_record(data)  # as IncidentStore.incident_alerts decodes it
-            if alert:
-                alerts.append(alert)
-                services.append((alert["alert"] or {}).get("service"))
-        for normalised in answers[len(shown) :]:
-            if normalised:
-                services.append((json.loads(normalised) or {}).get("service"))
-    return LoadedIncident(
-        replies.text_hash(raw),
-        len(ids),
-        alerts,
-        tuple(services) if every_service or len(ids) == len(shown) else None,
-    )
 
 
 def build_context(
@@ -92,7 +37,7 @@ def build_context(
     """The context for one message; `loaded` is what the job already read (load_incident)."""
     every_service = bool(ruleset.statuspage_components)
     if loaded is None or (every_service and loaded.services is None):
-        loaded = load_incident(store.connection, incident_id, every_service)
+        loaded = store.load(incident_id, MAX_ALERTS_IN_CONTEXT, every_service)
     if loaded is None:
         return None
     incident, alerts = loaded.incident, loaded.alerts
@@ -188,3 +133,91 @@ def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
 
 def _time(value: Any) -> float | None:
     return float(value) if value not in (None, "") else None
+
+
+# A drill's pages are built as PagerDuty's (the real renderer and builder) for a team whose
+# routing key variable is never read: deliver_once(outbox_only=True) writes them to the outbox.
+DRILL_TEAM = Team(DRILL, "fire drill (app/drill.py)", routing_key_env="KLAXON_DRILL_NO_KEY")
+
+
+@dataclass(frozen=True, slots=True)
+class EventToTell:
+    """A lifecycle event as a job finds it: what the channels read, what they already carry,
+    and which of them the policy wants told, in the order they are told."""
+
+    occasion: Occasion
+    state: dict[str, str]
+    wanted: list[Channel]
+    drill: bool = False  # a fire drill (app/drill.py): the outbox only, never a public channel
+
+    @property
+    def ctx(self) -> NotificationContext:
+        return self.occasion.ctx
+
+    def channels(self, public: bool) -> list[Channel]:
+        """The wanted channels of one part: the public ones, or the responders'."""
+        return [name for name in self.wanted if CHANNELS[name].public == public]
+
+
+def load_event(
+    rt: Runtime,
+    incident_id: str,
+    event: str,
+    seq: str,
+    reason: str,
+    update: dict[str, Any] | None,
+) -> EventToTell | None:
+    """None when there is nothing to tell (no such incident, or a severity raised during
+    group_wait: the declaration carries the new severity)."""
+    loaded = rt.incidents.load(
+        incident_id, MAX_ALERTS_IN_CONTEXT, every_service=bool(rt.ruleset.statuspage_components)
+    )
+    ctx = build_context(
+        rt.incidents,
+        rt.ruleset,
+        incident_id,
+        MessageEvent(event),
+        reason,
+        rt.settings.public_url,
+        rt.clock.now(),
+        update,
+        loaded,
+    )
+    if (
+        ctx is None
+        or loaded is None
+        or (ctx.event is MessageEvent.SEVERITY_RAISED and "declared_at" not in loaded.incident)
+    ):
+        return None
+    state = channel_state(loaded.incident)
+    if is_drill_incident(loaded.incident):
+        drill = Occasion(ctx, DRILL_TEAM, seq=seq or "0")
+        return EventToTell(drill, state, [Channel.PAGERDUTY], drill=True)
+    team = rt.ruleset.teams.get(ctx.incident["team"])
+    occasion = Occasion(
+        ctx,
+        team,
+        rt.ruleset.teams,
+        frozenset(alert["source"] for alert in ctx.alerts),
+        _pages(ctx, team),
+        seq or "0",
+    )
+    return EventToTell(occasion, state, wanted(occasion, state))
+
+
+# Every incident-hash field some channel keeps (its ids and flags), read back for the next job.
+CHANNEL_STATE = tuple(field for channel in CHANNELS.values() for field in channel.state_fields)
+
+
+def channel_state(incident: dict[str, str]) -> dict[str, str]:
+    """What the channels already carry for this incident, from its stored hash."""
+    return {name: incident[name] for name in CHANNEL_STATE if incident.get(name)}
+
+
+def _pages(ctx: NotificationContext, team: Team | None) -> bool:
+    mode = PageMode(ctx.policy["page"])
+    if mode is PageMode.NOW:
+        return True
+    return (
+        mode is PageMode.BUSINESS_HOURS and team is not None and is_in_business_hours(team, ctx.now)
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -25,9 +25,10 @@ from app.models import Severity
 from app.notifications import enqueue_notification
 from app.ruleset import RuleSet
 from app.store import keys, replies
-from app.store.incidents import IncidentStore
+from app.store.incidents import Declaration, IncidentStore, Lifecycle, Resolution
 from app.store.timers import Timer, Timers
 
+R = TypeVar("R", bound=str)  # what the store answered, logged as it passes
 logger = logging.getLogger("klaxon.timers")
 # What start_clocks, _step and _policy read of the incident.
 CLOCK_FIELDS = ("id", "status", "declared_at", "team", "acknowledged_at", "severity")
@@ -49,7 +50,7 @@ class IncidentTimers:
         }
 
     def declare(self, timer: Timer) -> None:
-        if self._logged(timer, self.incidents.declare(timer.incident_id)) == "declared":
+        if self._logged(timer, self.incidents.declare(timer.incident_id)) is Declaration.DECLARED:
             self._notify(timer.incident_id, "declared", "", "first notification after group_wait")
 
     def start_clocks(self, incident_id: str) -> None:
@@ -86,7 +87,7 @@ class IncidentTimers:
         result = self.incidents.escalate(
             timer.incident_id, level, ", ".join(targets), waited=_span(after)
         )
-        if self._logged(timer, result) == "escalated":
+        if self._logged(timer, result) is Lifecycle.ESCALATED:
             self._notify(
                 timer.incident_id,
                 "escalated",
@@ -112,7 +113,7 @@ class IncidentTimers:
                 timer,
                 self.incidents.remind(timer.incident_id, "update", message, who, repr(timer.due)),
             )
-            == "reminded"
+            is Lifecycle.REMINDED
         ):
             self._notify(timer.incident_id, "reminder", repr(timer.due), "update_overdue")
         Timers(self.connection).schedule("remind", timer.incident_id, timer.due + every)
@@ -130,7 +131,7 @@ class IncidentTimers:
                     timer.incident_id, "postmortem", message, who, repr(timer.due)
                 ),
             )
-            == "reminded"
+            is Lifecycle.REMINDED
         ):
             self._notify(
                 timer.incident_id, "reminder", "postmortem-" + repr(timer.due), "postmortem_overdue"
@@ -140,7 +141,7 @@ class IncidentTimers:
         result = self.incidents.resolve(timer.incident_id, by="quiet period")
         # Never declared (resolved before group_wait ended): nobody was told it began, so
         # nobody is told it ended.
-        if self._logged(timer, result) == "resolved" and self.incidents.is_declared(
+        if self._logged(timer, result) is Resolution.RESOLVED and self.incidents.is_declared(
             timer.incident_id
         ):
             self._notify(timer.incident_id, "resolved", "", "all alerts resolved")
@@ -184,7 +185,7 @@ class IncidentTimers:
         enqueue_notification(self.connection, incident_id, event, seq, reason, update)
 
     @staticmethod
-    def _logged(timer: Timer, result: str) -> str:
+    def _logged(timer: Timer, result: R) -> R:
         log(logger, "timer fired", kind=timer.kind, incident=timer.incident_id, result=result)
         return result
 

@@ -1,4 +1,5 @@
-"""Queue names and the serializer every Klaxon job uses (JSON: jobs carry ids, not objects)."""
+"""The RQ queues the workers take jobs from, with the serializer every Klaxon job uses (JSON:
+jobs carry ids, not objects). Their names live in app/queue_names.py (the app enqueues)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,9 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE, QUEUE_NAMES, TIMERS_QUEUE
+from app.queue_names import NOTIFY_QUEUE, PUBLIC_QUEUE, QUEUE_NAMES
 
-__all__ = [
-    "NOTIFY_QUEUE",
-    "PUBLIC_QUEUE",
-    "QUEUE_NAMES",
-    "TIMERS_QUEUE",
-    "queues",
-    "single_worker_queues",
-    "worked_queues",
-]
+__all__ = ["queues", "single_worker_queues", "worked_queues"]
 
 
 def queues(connection: redis.Redis) -> list[Queue]:

@@ -57,6 +57,7 @@ def keep_house(
             incidents=swept.incidents,
             alerts=swept.alerts,
             delivery_buckets=swept.delivery_buckets,
+            upgraded=swept.upgraded,
         )
     used = memory(connection)
     if used.above(budget.memory_warn_percent):

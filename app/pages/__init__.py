@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask
 from jinja2 import FileSystemLoader, StrictUndefined
 
+from app.messages.wording import duration, impact_title, iso, status_word, utc
 from app.pages import auth, internal, public, statusapi
 from app.settings import Settings
-from app.wording import duration, impact_title, iso, status_word, utc
 
 
 def register(app: Flask, settings: Settings) -> None:

@@ -10,7 +10,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from app.public_guard import Category, redact, scan
+from app.messages.public_guard import Category, redact, scan
 from app.queue_names import QUEUE_NAMES
 
 MAX_PER_QUEUE = 100

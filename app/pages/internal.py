@@ -22,6 +22,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from app import actions
 from app.errors import NotFound, RequestRejected, TooManyAttempts
+from app.messages.wording import duration
 from app.models import Severity
 from app.pages import auth
 from app.pages.cockpit import header
@@ -31,7 +32,6 @@ from app.postmortem import draft_for
 from app.store.incidents import ROLES, STATUSES
 from app.store.timers import Timers
 from app.token_guard import token_accepted
-from app.wording import duration
 
 blueprint = Blueprint("internal", __name__)
 blueprint.register_error_handler(RequestRejected, error_page)

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.errors import RequestRejected
+from app.messages.wording import iso
 from app.pages.freshness import status_freshness
 from app.pages.schedule import scheduled_windows
 from app.pages.status import StatusPage, declared_components, guarded, quiet_since, status_page
 from app.pages.web import error_page, security_headers
-from app.wording import iso
 
 blueprint = Blueprint("public", __name__)
 blueprint.after_request(security_headers)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.public_guard import Known
+from app.messages.public_guard import Known
 from app.ruleset import RuleSet
 from app.ruleset.model import Silence
 from app.ruleset.timewindows import WeeklyWindow

@@ -23,14 +23,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.drill import is_drill_incident
+from app.messages.public_guard import Known, redact, scan
+from app.messages.wording import impact_title
 from app.models import Severity
 from app.plaintext import clean
-from app.public_guard import Known, redact, scan
 from app.ruleset import RuleSet
 from app.ruleset.vocabulary import ComponentStatus, StatuspageImpact
 from app.store.incidents import IncidentStore
 from app.store.maintenance import Maintenance
-from app.wording import impact_title
 
 DAY = 24 * 3600
 HISTORY_SECONDS = 14 * DAY

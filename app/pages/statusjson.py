@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.messages.wording import iso
 from app.pages.schedule import ScheduledWindow
 from app.pages.status import ORDER, PublicIncident, StatusPage, quiet_since
 from app.ruleset.vocabulary import ComponentStatus, StatuspageImpact
-from app.wording import iso
 
 # Statuspage's own descriptions of each indicator.
 DESCRIPTION = {

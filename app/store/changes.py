@@ -119,34 +119,15 @@ class ChangeStore:
             answers = pipe.execute()
         return [i for i, watching in zip(ids, answers, strict=True) if watching]
 
-    def add_to_incident(
-        self, incident_id: str, change: Change, onset: float, kind: str, text: str
+    def keep_on_incident(
+        self, incident_id: str, change: Change, onset: float, during: bool
     ) -> bool:
-        """Keep a copy of the change on the incident and say so on its timeline, once; False
-        when it was already there (or the incident is gone)."""
-        during = kind == "deploy_during_incident"
-        entry = jsontext.dumps(suspect_entry(change, onset, during))
+        """Keep a copy of the change on the incident, once; False when it was already there
+        (or the incident is gone). The caller says so on the incident (IncidentStore.note_change)."""
         if not self._redis.exists(keys.incident(incident_id)):
             return False
-        if not self._redis.hsetnx(keys.incident_changes(incident_id), change.id, entry):
-            return False
-        now = repr(self._clock.now())
-        data = json.dumps(
-            {"change": change.id, "service": change.service, "rollback": change.rollback}
-        )
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                keys.incident_timeline(incident_id),
-                {"at": now, "kind": kind, "text": text, "data": data},
-                maxlen=keys.TIMELINE_MAX_ENTRIES,
-                approximate=True,
-            )
-            # updated_at: pages and the status JSON see that the incident changed.
-            pipe.hset(keys.incident(incident_id), "updated_at", now)
-            if during:
-                pipe.hset(keys.incident(incident_id), "deploy_during_incident", change.summary())
-            pipe.execute()
-        return True
+        entry = jsontext.dumps(suspect_entry(change, onset, during))
+        return bool(self._redis.hsetnx(keys.incident_changes(incident_id), change.id, entry))
 
     def suspects(self, incident_id: str) -> list[dict[str, Any]]:
         """The incident's changes, suspects first, newest first, each with its rank."""

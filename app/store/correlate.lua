@@ -20,7 +20,7 @@ local function k(...) return P .. ':' .. table.concat({...}, ':') end
 local alert_key = k('alert', e.alert_id)
 
 local function timeline(incident, kind, text, data)
-  redis.call('XADD', k('incident', incident, 'timeline'), 'MAXLEN', '~', 5000, '*',
+  redis.call('XADD', k('incident', incident, 'timeline'), 'MAXLEN', '~', e.max_timeline, '*',
              'at', e.now, 'kind', kind, 'text', text, 'data', cjson.encode(data or {}))
 end
 

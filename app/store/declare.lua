@@ -1,8 +1,8 @@
 -- declare.lua: the incident's group_wait is over; record that responders are to be told now.
 -- Idempotent: returns 'declared' once, then 'already_declared' (or 'resolved' / 'unknown'),
 -- or 'held' (flapping) / 'quiet' (every alert already resolved) with a later look scheduled.
--- ARGV: prefix, incident id, now
-local P, id, now = ARGV[1], ARGV[2], ARGV[3]
+-- ARGV: prefix, incident id, now, the timeline's cap (KLAXON_TIMELINE_MAX)
+local P, id, now, max_timeline = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
@@ -33,7 +33,7 @@ if tonumber(redis.call('HGET', ikey, 'open_alerts') or '1') <= 0 and
    redis.call('HGET', ikey, 'declare_resolved') ~= '1' then
   if redis.call('HSETNX', ikey, 'resolved_before_declared', now) == 1 then
     local gathered = redis.call('SCARD', ikey .. ':alerts')
-    redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', now,
+    redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', max_timeline, '*', 'at', now,
                'kind', 'resolved_before_declared',
                'text', 'resolved before declared: all ' .. gathered ..
                        ' alert(s) resolved during group_wait; nobody paged',
@@ -52,7 +52,7 @@ if tonumber(redis.call('HGET', ikey, 'open_alerts') or '1') <= 0 and
 end
 redis.call('HSET', ikey, 'declared_at', now)
 local alerts = redis.call('SCARD', ikey .. ':alerts')
-redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', now, 'kind', 'declared',
+redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', max_timeline, '*', 'at', now, 'kind', 'declared',
            'text', 'declared to responders: ' .. redis.call('HGET', ikey, 'severity') .. ', ' ..
            alerts .. ' alert(s) gathered during group_wait',
            'data', cjson.encode({alerts = alerts, severity = redis.call('HGET', ikey, 'severity')}))

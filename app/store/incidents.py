@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,44 @@ STATUSES = ("investigating", "identified", "monitoring", "resolved")  # Statuspa
 # Roles beside the incident commander (the runbooks' technical and communications leads):
 # incident hash field -> words.
 ROLES = {"tech_lead": "technical lead", "comms_lead": "communications lead"}
+
+
+class Declaration(StrEnum):
+    """What declare() did (declare.lua's answer)."""
+
+    DECLARED = "declared"  # group_wait is over: notify the responders, exactly once
+    ALREADY_DECLARED = "already_declared"
+    HELD = "held"  # flapping: the declaration waits for a calmer look
+    QUIET = "quiet"  # every alert resolved during group_wait: nothing to declare
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"
+
+
+class Resolution(StrEnum):
+    """What resolve() did (resolve.lua's answer)."""
+
+    RESOLVED = "resolved"
+    ALREADY_RESOLVED = "already_resolved"
+    ALERTS_OPEN = "alerts_open"  # the quiet-period timer found an alert firing again
+    UNKNOWN = "unknown"
+
+
+class Lifecycle(StrEnum):
+    """The `result` of a lifecycle action (lifecycle.lua's answer)."""
+
+    UPDATED = "updated"
+    ACKNOWLEDGED = "acknowledged"
+    ALREADY_ACKNOWLEDGED = "already_acknowledged"
+    ESCALATED = "escalated"
+    ALREADY_ESCALATED = "already_escalated"
+    REMINDED = "reminded"
+    ALREADY_REMINDED = "already_reminded"
+    COMMANDER = "commander"
+    ROLE = "role"
+    SEVERITY = "severity"
+    UNCHANGED = "unchanged"
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,38 +152,54 @@ class IncidentStore:
             notify=result["notify"],
         )
 
-    def resolve(self, incident_id: str, by: str, force: bool = False) -> str:
+    def resolve(self, incident_id: str, by: str, force: bool = False) -> Resolution:
         """Resolve an incident: by its quiet-period timer (only once no alert is open) or by
         hand (`force`). Idempotent; returns resolved, already_resolved, alerts_open or unknown."""
-        return replies.text(
-            self._resolve(
-                args=[keys.PREFIX, incident_id, repr(self.clock.now()), by, "1" if force else "0"]
+        return Resolution(
+            replies.text(
+                self._resolve(
+                    args=[
+                        keys.PREFIX,
+                        incident_id,
+                        repr(self.clock.now()),
+                        by,
+                        "1" if force else "0",
+                        self.budget.timeline_max,
+                    ]
+                )
             )
         )
 
-    def declare(self, incident_id: str) -> str:
+    def declare(self, incident_id: str) -> Declaration:
         """End the incident's group_wait: returns declared once (then already_declared), so the
         caller notifies responders exactly once."""
-        return replies.text(self._declare(args=[keys.PREFIX, incident_id, repr(self.clock.now())]))
+        return Declaration(
+            replies.text(
+                self._declare(
+                    args=[
+                        keys.PREFIX,
+                        incident_id,
+                        repr(self.clock.now()),
+                        self.budget.timeline_max,
+                    ]
+                )
+            )
+        )
 
     def acknowledge(self, incident_id: str, by: str, via: str = "") -> dict[str, Any]:
         """The first acknowledgement stops escalation; its author leads unless one was named."""
         return self._act(incident_id, "ack", by=by, via=via or None)
 
-    def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> str:
+    def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> Lifecycle:
         """Record escalation `level` unless the incident was acknowledged or got there already:
         escalated, already_escalated, already_acknowledged, resolved or unknown."""
-        return str(
-            self._act(incident_id, "escalate", level=level, targets=targets, waited=waited)[
-                "result"
-            ]
-        )
+        reply = self._act(incident_id, "escalate", level=level, targets=targets, waited=waited)
+        return Lifecycle(reply["result"])
 
-    def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> str:
+    def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> Lifecycle:
         """Record a reminder once per `seq`: reminded, already_reminded, resolved or unknown."""
-        return str(
-            self._act(incident_id, "remind", kind=kind, message=message, by=to, seq=seq)["result"]
-        )
+        reply = self._act(incident_id, "remind", kind=kind, message=message, by=to, seq=seq)
+        return Lifecycle(reply["result"])
 
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
@@ -167,7 +222,7 @@ class IncidentStore:
         result = self._act(
             incident_id, "update", by=by, status=status, message=message, severity=severity
         )
-        if result["result"] == "updated" and status == "resolved":
+        if result["result"] is Lifecycle.UPDATED and status == "resolved":
             self.resolve(incident_id, by=by, force=True)
             result["changed"].append("status")
             result["status"] = "resolved"
@@ -179,12 +234,71 @@ class IncidentStore:
             "now": repr(self.clock.now()),
             "id": incident_id,
             "action": action,
+            "max_timeline": self.budget.timeline_max,
             **fields,
         }
         result = json.loads(self._lifecycle(args=[json.dumps(args, ensure_ascii=False)]))
         if isinstance(result.get("changed"), dict):  # cjson encodes an empty table as {}
             result["changed"] = []
+        result["result"] = Lifecycle(result["result"])
         return result
+
+    def set_postmortem(self, incident_id: str, status: str, url: str) -> None:
+        """The post-mortem's review status and where it is (stops the overdue reminders)."""
+        self.connection.hset(
+            keys.incident(incident_id),
+            mapping={"postmortem_status": status, "postmortem_url": url},
+        )
+
+    def record_notified(
+        self,
+        incident_id: str,
+        changes: dict[str, str],
+        text: str,
+        pipe: redis.client.Pipeline,
+        **data: Any,
+    ) -> None:
+        """A message went out: the channel's ids and flags it changed (`changes`, fields of
+        the incident hash) and a "notified" timeline entry, on `pipe` (the job's transaction
+        with the ledger)."""
+        if changes:
+            # redis-py's `mapping` is Mapping[bytes | str | int | ..., ...]: Mapping's key type
+            # is invariant, so no dict[str, str] variable fits it.
+            pipe.hset(keys.incident(incident_id), mapping=changes)  # type: ignore[arg-type]
+        self.add_timeline(incident_id, "notified", text, pipe, **data)
+
+    def add_timeline(
+        self,
+        incident_id: str,
+        kind: str,
+        text: str,
+        pipe: redis.client.Pipeline | None = None,
+        **data: Any,
+    ) -> None:
+        """One entry on the incident's timeline (the Lua scripts write the lifecycle's own)."""
+        timeline_entry(
+            pipe if pipe is not None else self.connection,
+            incident_id,
+            self.clock.now(),
+            kind,
+            text,
+            data,
+            self.budget.timeline_max,
+        )
+
+    def note_change(
+        self, incident_id: str, kind: str, text: str, during: str = "", **data: Any
+    ) -> None:
+        """A change held against the incident (issue 17): its timeline entry, updated_at (pages
+        and the status JSON see that the incident changed) and, for a deploy made while it is
+        open, `during`, the change the incident page flags."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            self.add_timeline(incident_id, kind, text, pipe, **data)
+            fields = {"updated_at": repr(self.clock.now())}
+            if during:
+                fields["deploy_during_incident"] = during
+            pipe.hset(keys.incident(incident_id), mapping=fields)  # type: ignore[arg-type]
+            pipe.execute()
 
     def is_declared(self, incident_id: str) -> bool:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
@@ -215,16 +329,64 @@ class IncidentStore:
         return stamps
 
     def incident_alerts(self, incident_id: str) -> list[dict[str, Any]]:
-        ids = sorted(replies.members(self.connection.smembers(keys.incident_alerts(incident_id))))
-        ids += sorted(
-            replies.members(self.connection.smembers(keys.incident_suppressed(incident_id)))
-        )
-        alerts = []
-        for alert_id in ids:
-            data = alert_record(self.connection.hgetall(keys.alert(alert_id)))
-            if data:
-                alerts.append(data)
+        """Every alert of the incident (sorted ids, suppressed last), as `alert_record` gives
+        them: two round trips, whatever the count."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.smembers(keys.incident_alerts(incident_id))
+            pipe.smembers(keys.incident_suppressed(incident_id))
+            members, suppressed = pipe.execute()
+        alerts, _ = self._alerts(_alert_ids(members, suppressed), [])
         return alerts
+
+    def load(
+        self, incident_id: str, shown: int, every_service: bool = False
+    ) -> LoadedIncident | None:
+        """The incident and its first `shown` alerts, what a notification job reads: the hash
+        and both alert sets in one pipeline, then only the alert hashes a message can show in
+        a second (not one read per alert). With `every_service` (the rules map services to
+        status-page components), the second pipeline also reads the normalised alert of the
+        others, for their services. None when there is no such incident."""
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.incident(incident_id))
+            pipe.smembers(keys.incident_alerts(incident_id))
+            pipe.smembers(keys.incident_suppressed(incident_id))
+            raw, members, suppressed = pipe.execute()
+        if not raw:
+            return None
+        ids = _alert_ids(members, suppressed)
+        rest = ids[shown:] if every_service else []
+        alerts, services = self._alerts(ids[:shown], rest)
+        return LoadedIncident(
+            replies.text_hash(raw),
+            len(ids),
+            alerts,
+            tuple(services) if every_service or len(ids) <= shown else None,
+        )
+
+    def _alerts(
+        self, ids: list[str], services_of: list[str]
+    ) -> tuple[list[dict[str, Any]], list[str | None]]:
+        """The alerts of `ids` (alert_record) and the service of each, then the service of
+        each of `services_of` (only its normalised alert is read), in one pipeline."""
+        if not ids and not services_of:
+            return [], []
+        with self.connection.pipeline(transaction=False) as pipe:
+            for alert_id in ids:
+                pipe.hgetall(keys.alert(alert_id))
+            for alert_id in services_of:
+                pipe.hget(keys.alert(alert_id), "alert")
+            answers = pipe.execute()
+        alerts: list[dict[str, Any]] = []
+        services: list[str | None] = []
+        for data in answers[: len(ids)]:
+            alert = alert_record(data)
+            if alert:
+                alerts.append(alert)
+                services.append((alert["alert"] or {}).get("service"))
+        for normalised in answers[len(ids) :]:
+            if normalised:
+                services.append((json.loads(normalised) or {}).get("service"))
+        return alerts, services
 
     def timeline(self, incident_id: str) -> list[dict[str, Any]]:
         entries = []
@@ -294,6 +456,7 @@ def _event_args(
         f"{alert.title or alert.description[:200]} ({alert_id})",
         "max_alert_events": budget.alert_events_max,
         "max_log": budget.webhook_log_max,
+        "max_timeline": budget.timeline_max,
         "decision": {
             "severity": decision.severity.value,
             "team": decision.team,
@@ -321,6 +484,47 @@ def _event_args(
             else False,
         },
     }
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedIncident:
+    """What one notification job reads about an incident, in two round trips (load()).
+
+    incident:    the incident hash as stored (IncidentStore.incident)
+    alert_count: how many alerts it has, suppressed ones included
+    alerts:      the first of them as incident_alerts gives them (sorted ids, suppressed
+                 last; `alert` decoded from JSON)
+    services:    the service of every alert, in the same order (None when not read)
+    """
+
+    incident: dict[str, str]
+    alert_count: int
+    alerts: list[dict[str, Any]]
+    services: tuple[str | None, ...] | None = None
+
+
+def timeline_entry(
+    connection: redis.Redis | redis.client.Pipeline,
+    incident_id: str,
+    at: float,
+    kind: str,
+    text: str,
+    data: dict[str, Any],
+    cap: int,
+) -> None:
+    """The one way Python adds to an incident's timeline (IncidentStore.add_timeline; the
+    maintenance mode's note on every open incident), capped at `cap` entries
+    (KLAXON_TIMELINE_MAX) as the Lua scripts cap it, older ones dropped first."""
+    connection.xadd(
+        keys.incident_timeline(incident_id),
+        {"at": repr(at), "kind": kind, "text": text, "data": json.dumps(data)},
+        maxlen=cap,
+        approximate=True,
+    )
+
+
+def _alert_ids(members: Any, suppressed: Any) -> list[str]:
+    return sorted(replies.members(members)) + sorted(replies.members(suppressed))
 
 
 def alert_record(reply: Any) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ docs/operations.md, capacity). "History" means: removed by the retention sweeper
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 PREFIX = "klaxon"
 
@@ -20,7 +21,6 @@ PREFIX = "klaxon"
 # (~1.5 µs of Redis CPU each); fewer, longer buckets would leave intsets at a lower rate.
 DELIVERY_SHARDS = 1024
 DELIVERY_BUCKETS_PER_TTL = 8
-TIMELINE_MAX_ENTRIES = 5000  # the Lua scripts' MAXLEN on an incident timeline (a fixed cap)
 
 
 def alert_id(source: str, identity: str) -> str:
@@ -65,14 +65,21 @@ def deliveries(bucket: int | str, shard: int | str) -> str:
 
 
 def delivery(source: str, delivery_id: str, now: float, ttl_seconds: int) -> str:
-    """The set a delivery seen at `now` is remembered in (its member: delivery_member)."""
+    """The set a delivery seen at `now` is remembered in (its member: delivery_member), kept
+    KLAXON_DELIVERY_TTL (see deliveries)."""
     shard = delivery_shard(delivery_member(source, delivery_id))
     return deliveries(delivery_buckets(now, ttl_seconds)[0], shard)
 
 
 def deliveries_swept() -> str:
-    """The newest delivery bucket the retention sweeper removed: one small string."""
+    """The newest delivery bucket the retention sweeper removed: one small string, no TTL."""
     return f"{PREFIX}:deliveries-swept"
+
+
+def upgrade_state() -> str:
+    """Where the upgrade backfill stands (app/store/upgrade.py): one small hash of cursors, no
+    TTL; `done` once a full pass found nothing of the previous version's shapes."""
+    return f"{PREFIX}:upgrade"
 
 
 def alert(alert_id: str) -> str:
@@ -86,13 +93,14 @@ def alert(alert_id: str) -> str:
 def alert_events(alert_id: str) -> str:
     """List of the alert's state changes (never its duplicates), oldest first, each a JSON
     object of lifecycle, outcome, time and body length, ~80 bytes; capped at
-    KLAXON_ALERT_EVENTS_MAX entries; removed with the alert."""
+    KLAXON_ALERT_EVENTS_MAX entries; removed with the alert (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:alert:{alert_id}:history"  # `:events`, a stream, before issue 12
 
 
 def alerts_index() -> str:
     """Sorted set of alert ids by the start of their episode (the sweeper moves an alert to its
-    last_seen when it looks at it). One member per alert: removed with the alert."""
+    last_seen when it looks at it). One member per alert: removed with the alert
+    (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:alerts"
 
 
@@ -110,22 +118,26 @@ def incident(incident_id: str) -> str:
 
 
 def incident_alerts(incident_id: str) -> str:
-    """Set of the incident's alert ids. History (with the incident)."""
+    """Set of the incident's alert ids. History (with the incident: KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:alerts"
 
 
 def incident_suppressed(incident_id: str) -> str:
-    """Alerts an open incident inhibited: recorded on it, never paged. History."""
+    """Alerts an open incident inhibited: recorded on it, never paged. History (with the
+    incident: KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:suppressed"
 
 
 def incident_timeline(incident_id: str) -> str:
-    """Stream of what happened; capped at TIMELINE_MAX_ENTRIES. History."""
+    """Stream of what happened, ~200 bytes an entry; capped at KLAXON_TIMELINE_MAX entries
+    (app/store/incidents.py writes it, its scripts and timeline_entry). History
+    (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:timeline"
 
 
 def incidents_index() -> str:
-    """Sorted set of every incident id by creation time; the sweeper removes purged ones."""
+    """Sorted set of every incident id by creation time: one member per incident kept; the
+    sweeper removes purged ones (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incidents"
 
 
@@ -136,18 +148,20 @@ def open_incidents() -> str:
 
 def resolved_incidents() -> str:
     """Sorted set of resolved incident ids by resolution time (resolve.lua adds them): the
-    retention sweeper's work list, oldest first; purged ids leave it."""
+    retention sweeper's work list, oldest first; purged ids leave it (KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incidents:resolved"
 
 
 def incident_last_job(incident_id: str) -> str:
-    """The incident's latest notification job: the next one waits for it. History."""
+    """The incident's latest notification job (app/notifications.py): the next one waits
+    for it. History (with the incident: KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:last-job"
 
 
 def incident_last_public_job(incident_id: str) -> str:
     """The incident's latest public notification job (status page, X): the next one waits
-    for it, so an update never overtakes the status-page create. History."""
+    for it, so an update never overtakes the status-page create. History (with the
+    incident: KLAXON_RETENTION_DAYS)."""
     return f"{PREFIX}:incident:{incident_id}:last-public-job"
 
 
@@ -173,24 +187,29 @@ def outbox() -> str:
 
 def token_failures(client: str) -> str:
     """Wrong KLAXON_API_TOKENs from one client address in its current window, a hash of
-    `started` and `count` (app/store/token_failures.py); expires when the window ends.
+    `started` and `count` (app/store/token_failures.py); expires when its window
+    (token_failures.WINDOW_SECONDS, 15 minutes) ends.
     Hashed: with trusted proxies the address comes from a header, and may be long."""
     digest = hashlib.blake2b(client.encode(), digest_size=16).hexdigest()
     return f"{PREFIX}:token-failures:{digest}"
 
 
 def rate_limit(channel: str, destination_digest: str) -> str:
-    """One outbound channel's token bucket (app/store/ratelimit.py): expires when refilled."""
+    """One outbound channel's token bucket (app/store/ratelimit.py): expires a second after
+    it is refilled (each channel's rate_limit in workers/channels: at most a burst of
+    calls' spacing, seconds)."""
     return f"{PREFIX}:ratelimit:{channel}:{destination_digest}"
 
 
 def maintenance() -> str:
-    """The maintenance window in force, if any (read by correlate.lua): one hash."""
+    """The maintenance window in force, if any (read by correlate.lua): one hash, deleted
+    when maintenance ends."""
     return f"{PREFIX}:maintenance"
 
 
 def maintenance_log() -> str:
-    """Stream of maintenance windows turned on and off (app/store/maintenance.py): capped."""
+    """Stream of maintenance windows turned on and off (app/store/maintenance.py): capped at
+    KLAXON_MAINTENANCE_LOG_MAX entries."""
     return f"{PREFIX}:maintenance:log"
 
 
@@ -231,7 +250,7 @@ DRILL_LAST_TTL_SECONDS = 30 * 24 * 3600
 
 def drill_schedule() -> str:
     """Held for KLAXON_DRILL_INTERVAL by the ticker that starts a scheduled drill, so two
-    worker dynos start one drill per interval between them."""
+    worker dynos start one drill per interval between them: one key with that TTL."""
     return f"{PREFIX}:drill:scheduled"
 
 
@@ -278,11 +297,141 @@ def change_delivery(source: str, delivery_id: str) -> str:
 def incident_changes(incident_id: str) -> str:
     """Hash of the incident's suspected changes (and changes made while it was open): change
     id -> a copy of the change with how long before onset it took effect, so the incident
-    keeps them after the change itself expires. History (with the incident)."""
+    keeps them after the change itself expires. History: removed with the incident,
+    KLAXON_RETENTION_DAYS after it was resolved."""
     return f"{PREFIX}:incident:{incident_id}:changes"
 
 
 def incident_change_services(incident_id: str) -> str:
     """Set of the services whose changes were looked for on this incident (every service of
-    its alerts, as they join). History (with the incident)."""
+    its alerts, as they join). History: removed with the incident, KLAXON_RETENTION_DAYS
+    after it was resolved."""
     return f"{PREFIX}:incident:{incident_id}:change-services"
+
+
+# Every family above, and those only the Lua scripts name, with what bounds it and what sets
+# that bound. tests/test_key_families.py walks this module's builders and fails on a family
+# missing here, or one bounded by nothing.
+TTL = "ttl"  # each key expires
+CAP = "cap"  # a count of entries, oldest dropped first
+RETENTION = "retention"  # the sweeper removes it KLAXON_RETENTION_DAYS after its incident
+ONE_KEY = "one key"  # a single key of a fixed shape: cannot grow
+FOLLOWS = "follows"  # one member per key of another family, removed with it
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    pattern: str  # the key after `<prefix>:`; `*` stands for an id
+    bounds: tuple[str, ...]
+    # What sets each bound: a KLAXON_* variable, a field of the rules, or a named constant.
+    knobs: tuple[str, ...]
+    owner: str  # the module that writes it (with its Lua scripts)
+
+
+_INCIDENTS = "app/store/incidents.py"
+_CHANGES = "app/store/changes.py"
+FAMILIES: dict[str, Family] = {
+    "deliveries": Family("deliveries:*:*", (TTL,), ("KLAXON_DELIVERY_TTL",), _INCIDENTS),
+    "deliveries_swept": Family("deliveries-swept", (ONE_KEY,), (), "app/store/retention.py"),
+    "upgrade_state": Family("upgrade", (ONE_KEY,), (), "app/store/upgrade.py"),
+    "alert": Family("alert:*", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS),
+    "alert_events": Family(
+        "alert:*:history",
+        (CAP, RETENTION),
+        ("KLAXON_ALERT_EVENTS_MAX", "KLAXON_RETENTION_DAYS"),
+        _INCIDENTS,
+    ),
+    "alert_changes": Family("alert:*:changes", (TTL,), ("rules: flapping.window",), _INCIDENTS),
+    "alerts_index": Family("alerts", (FOLLOWS,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS),
+    "webhook_log": Family("webhooks", (CAP,), ("KLAXON_WEBHOOK_LOG_MAX",), _INCIDENTS),
+    "incident": Family("incident:*", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS),
+    "incident_alerts": Family(
+        "incident:*:alerts", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS
+    ),
+    "incident_suppressed": Family(
+        "incident:*:suppressed", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS
+    ),
+    "incident_inhibits": Family(
+        "incident:*:inhibits", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS
+    ),
+    "incident_timeline": Family(
+        "incident:*:timeline",
+        (CAP, RETENTION),
+        ("KLAXON_TIMELINE_MAX", "KLAXON_RETENTION_DAYS"),
+        _INCIDENTS,
+    ),
+    "incidents_index": Family("incidents", (FOLLOWS,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS),
+    "open_incidents": Family("incidents:open", (FOLLOWS,), (), _INCIDENTS),
+    "resolved_incidents": Family(
+        "incidents:resolved", (FOLLOWS,), ("KLAXON_RETENTION_DAYS",), _INCIDENTS
+    ),
+    "incident_sequence": Family("incident-seq:*", (ONE_KEY,), (), _INCIDENTS),  # one a year
+    "group": Family("group:*", (TTL,), ("rules: group_window",), _INCIDENTS),
+    "inhibit": Family("inhibit:*", (FOLLOWS,), (), _INCIDENTS),  # deleted when it resolves
+    "incident_last_job": Family(
+        "incident:*:last-job", (RETENTION,), ("KLAXON_RETENTION_DAYS",), "app/notifications.py"
+    ),
+    "incident_last_public_job": Family(
+        "incident:*:last-public-job",
+        (RETENTION,),
+        ("KLAXON_RETENTION_DAYS",),
+        "app/notifications.py",
+    ),
+    "timers": Family("timers", (FOLLOWS,), (), "app/store/timers.py"),
+    "ledger": Family("ledger:*", (TTL,), ("KLAXON_RETENTION_DAYS",), "app/store/ledger.py"),
+    "outbox": Family("outbox", (CAP,), ("KLAXON_OUTBOX_MAX",), "app/store/outbox.py"),
+    "token_failures": Family(
+        "token-failures:*",
+        (TTL,),
+        ("app.store.token_failures.WINDOW_SECONDS",),
+        "app/store/token_failures.py",
+    ),
+    "rate_limit": Family(
+        "ratelimit:*:*", (TTL,), ("workers.channels.CHANNELS",), "app/store/ratelimit.py"
+    ),
+    "maintenance": Family("maintenance", (ONE_KEY,), (), "app/store/maintenance.py"),
+    "maintenance_log": Family(
+        "maintenance:log", (CAP,), ("KLAXON_MAINTENANCE_LOG_MAX",), "app/store/maintenance.py"
+    ),
+    "job_metrics": Family(
+        "metrics:jobs",
+        (ONE_KEY, TTL),
+        ("app.store.keys.JOB_METRICS_TTL_SECONDS",),
+        "workers/job_metrics.py",
+    ),
+    "worker_last_take": Family(
+        "workers:last-take",
+        (ONE_KEY, TTL),
+        ("app.store.keys.WORKER_LAST_TAKE_TTL_SECONDS",),
+        "workers/worker.py",
+    ),
+    "drill_last": Family(
+        "drill:last", (ONE_KEY, TTL), ("app.store.keys.DRILL_LAST_TTL_SECONDS",), "app/drill.py"
+    ),
+    "drill_schedule": Family(
+        "drill:scheduled", (ONE_KEY, TTL), ("KLAXON_DRILL_INTERVAL",), "workers/ticker.py"
+    ),
+    "readiness_probe": Family(
+        "readyz",
+        (ONE_KEY, TTL),
+        ("app.store.keys.READINESS_PROBE_TTL_SECONDS",),
+        "app/health.py",
+    ),
+    "change": Family("change:*", (TTL,), ("KLAXON_CHANGES_DAYS",), _CHANGES),
+    "changes_index": Family(
+        "changes", (CAP, TTL), ("KLAXON_CHANGES_DAYS", "app.store.keys.CHANGES_INDEX_MAX"), _CHANGES
+    ),
+    "changes_of_service": Family(
+        "changes:service:*",
+        (CAP, TTL),
+        ("KLAXON_CHANGES_DAYS", "app.store.keys.CHANGES_INDEX_MAX"),
+        _CHANGES,
+    ),
+    "change_delivery": Family("change-delivery:*", (TTL,), ("KLAXON_DELIVERY_TTL",), _CHANGES),
+    "incident_changes": Family(
+        "incident:*:changes", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _CHANGES
+    ),
+    "incident_change_services": Family(
+        "incident:*:change-services", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _CHANGES
+    ),
+}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -53,9 +54,27 @@ return 'send'
 DEFAULT_LEDGER_TTL = StorageBudget().retention_seconds
 
 
+class Begun(StrEnum):
+    """What begin() found (the module docstring says what each asks of the caller)."""
+
+    SEND = "send"
+    SENT = "sent"
+    UNSURE = "unsure"
+    BUSY = "busy"  # another worker holds the lease: retry later
+
+
+class EntryState(StrEnum):
+    """A ledger entry's `state` field, as the Lua above and the methods below write it."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    MAYBE = "maybe"  # failed without an answer: the vendor may have acted
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    state: str
+    state: EntryState
     attempts: int
     vendor_id: str
     detail: dict[str, Any]
@@ -70,7 +89,7 @@ class Ledger:
         self._ttl_seconds = ttl_seconds  # KLAXON_RETENTION_DAYS: as long as incident history
         self._begin = connection.register_script(_BEGIN)
 
-    def begin(self, key: str, channel: str, incident_id: str, action: str) -> str:
+    def begin(self, key: str, channel: str, incident_id: str, action: str) -> Begun:
         """send | sent | unsure | busy (see the module docstring)."""
         result = self._begin(
             keys=[keys.ledger(key)],
@@ -83,7 +102,7 @@ class Ledger:
                 self._ttl_seconds,
             ],
         )
-        return replies.text(result)
+        return Begun(replies.text(result))
 
     def complete(
         self,
@@ -97,7 +116,7 @@ class Ledger:
         (pipeline if pipeline is not None else self._redis).hset(
             keys.ledger(key),
             mapping={
-                "state": "sent",
+                "state": EntryState.SENT.value,
                 "sent_at": repr(self._clock.now()),
                 "vendor_id": vendor_id,
                 "detail": json.dumps(detail or {}),
@@ -114,7 +133,7 @@ class Ledger:
             pipe.hset(
                 keys.ledger(key),
                 mapping={
-                    "state": "maybe" if maybe_made else "failed",
+                    "state": (EntryState.MAYBE if maybe_made else EntryState.FAILED).value,
                     "failed_at": repr(self._clock.now()),
                     "reason": reason[:500],
                     "lease_until": 0,
@@ -139,7 +158,7 @@ class Ledger:
         if not data:
             return None
         return LedgerEntry(
-            state=data["state"],
+            state=EntryState(data["state"]),
             attempts=int(data.get("attempts", 0)),
             vendor_id=data.get("vendor_id", ""),
             detail=json.loads(data.get("detail") or "{}"),

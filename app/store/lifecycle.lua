@@ -2,13 +2,13 @@
 -- move its status and raise its severity), or take command. One script so the incident hash,
 -- its timers and its timeline always agree.
 -- ARGV[1] = JSON {prefix, now, id, action: ack|update|commander|severity|role, by, status, message,
---                 severity}
+--                 severity, max_timeline (KLAXON_TIMELINE_MAX)}
 -- Returns JSON {result, incident status, severity, commander, changed: [fields]}
 local a = cjson.decode(ARGV[1])
 local P, id, now = a.prefix, a.id, tonumber(a.now)
 local ikey = P .. ':incident:' .. id
 local function timeline(kind, text, data)
-  redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', a.now, 'kind', kind,
+  redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', a.max_timeline, '*', 'at', a.now, 'kind', kind,
              'text', text, 'data', cjson.encode(data or {}))
 end
 local function reply(result, changed)

@@ -12,6 +12,8 @@ import redis
 
 from app.clock import Clock
 from app.store import keys, replies
+from app.store.budget import StorageBudget
+from app.store.incidents import timeline_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +29,12 @@ class Maintenance:
 
 
 class MaintenanceMode:
-    def __init__(self, connection: redis.Redis, clock: Clock) -> None:
+    def __init__(
+        self, connection: redis.Redis, clock: Clock, budget: StorageBudget | None = None
+    ) -> None:
         self._redis = connection
         self._clock = clock
+        self._budget = budget or StorageBudget()
 
     def start(
         self, reason: str, by: str, services: tuple[str, ...] = (), until: float | None = None
@@ -94,17 +99,20 @@ class MaintenanceMode:
     def _on_open_incidents(self, kind: str, text: str) -> None:
         """Pages were held or resume: every open incident's timeline says so."""
         for incident_id in replies.members(self._redis.zrange(keys.open_incidents(), 0, -1)):
-            self._redis.xadd(
-                keys.incident_timeline(incident_id),
-                {"at": repr(self._clock.now()), "kind": kind, "text": text, "data": "{}"},
-                maxlen=5000,
-                approximate=True,
+            timeline_entry(
+                self._redis,
+                incident_id,
+                self._clock.now(),
+                kind,
+                text,
+                {},
+                self._budget.timeline_max,
             )
 
     def _log(self, event: str, **data: Any) -> None:
         self._redis.xadd(
             keys.maintenance_log(),
             {"at": repr(self._clock.now()), "event": event, "data": json.dumps(data)},
-            maxlen=1000,
+            maxlen=self._budget.maintenance_log_max,
             approximate=True,
         )

@@ -1,10 +1,12 @@
-"""Per-destination rate limits shared by every worker (GCRA in one Lua call): PagerDuty takes
-about 120 events a minute per routing key, Statuspage one request a second per API key
-(reference/apis.md §1.2, §3). `acquire` answers how long to wait before the call may go."""
+"""Per-destination rate limits shared by every worker (GCRA in one Lua call). Each channel
+declares its own (workers/channels/: PagerDuty about 120 events a minute per routing key,
+Statuspage one request a second per API key; reference/apis.md §1.2, §3); `acquire` answers
+how long to wait before the call may go."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import redis
 
@@ -22,10 +24,13 @@ redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + inte
 return '0'
 """
 
-LIMITS = {  # channel -> (seconds between calls, burst)
-    "pagerduty": (0.5, 10),  # 120/min per routing key, small bursts allowed
-    "statuspage": (1.0, 1),  # 1 request per second per API key, no burst
-}
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A budget every worker shares per destination."""
+
+    interval_seconds: float  # between two calls, on average
+    burst: int = 1  # calls that may go at once
 
 
 class RateLimiter:
@@ -33,14 +38,14 @@ class RateLimiter:
         self._clock = clock
         self._script = connection.register_script(_GCRA)
 
-    def acquire(self, channel: str, destination: str) -> float:
-        """Seconds to wait before calling; 0 means go now (and the slot is taken)."""
-        limit = LIMITS.get(channel)
+    def acquire(self, channel: str, destination: str, limit: RateLimit | None) -> float:
+        """Seconds to wait before calling; 0 means go now (and the slot is taken). No limit
+        (None) never waits."""
         if limit is None:
             return 0.0
         digest = hashlib.blake2b(destination.encode(), digest_size=8).hexdigest()
         wait = self._script(
             keys=[keys.rate_limit(channel, digest)],
-            args=[repr(self._clock.now()), limit[0], limit[1]],
+            args=[repr(self._clock.now()), limit.interval_seconds, limit.burst],
         )
         return float(wait)

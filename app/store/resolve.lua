@@ -1,7 +1,9 @@
 -- resolve.lua: resolve an incident whose quiet period has passed with every alert resolved.
 -- Idempotent: a second call (a second ticker, a retry) finds it resolved and does nothing.
--- ARGV: prefix, incident id, now, who ('quiet period' or a person), force ('1' = by hand)
+-- ARGV: prefix, incident id, now, who ('quiet period' or a person), force ('1' = by hand),
+-- the timeline's cap (KLAXON_TIMELINE_MAX)
 local P, id, now, who, force = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local max_timeline = tonumber(ARGV[6])
 local ikey = P .. ':incident:' .. id
 local status = redis.call('HGET', ikey, 'status')
 if not status then return 'unknown' end
@@ -31,6 +33,6 @@ local group = redis.call('HGET', ikey, 'group_key_hash')
 if group and redis.call('GET', P .. ':group:' .. group) == id then
   redis.call('DEL', P .. ':group:' .. group)
 end
-redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', 5000, '*', 'at', now, 'kind', 'resolved',
+redis.call('XADD', ikey .. ':timeline', 'MAXLEN', '~', max_timeline, '*', 'at', now, 'kind', 'resolved',
            'text', 'incident resolved (' .. who .. ')', 'data', cjson.encode({by = who}))
 return 'resolved'

@@ -2,7 +2,9 @@
 from the worker's ticker (workers/ticker.py). Resolved incidents with every key they own, then
 alerts silent that long whose incident is gone, then delivery buckets past KLAXON_DELIVERY_TTL
 (Redis expires those by itself; sweeping them by the Klaxon clock as well keeps a virtual-clock
-test honest and costs a few UNLINKs). Open incidents are never removed.
+test honest and costs a few UNLINKs). Open incidents are never removed. Before those, one step
+of the upgrade backfill (app/store/upgrade.py) while a Redis written by the version before the
+budget still holds its shapes.
 
 Every step is idempotent and each removal one Lua call, so two worker dynos sweeping together
 and a crash half way do no harm; what a batch left is the next sweep's work.
@@ -18,6 +20,7 @@ import redis
 from app.clock import Clock
 from app.store import keys
 from app.store.budget import StorageBudget
+from app.store.upgrade import Upgrade
 
 _PURGE_INCIDENT = (Path(__file__).parent / "purge_incident.lua").read_text()
 _PURGE_ALERT = (Path(__file__).parent / "purge_alert.lua").read_text()
@@ -30,6 +33,7 @@ class Swept:
     incidents: int = 0
     alerts: int = 0
     delivery_buckets: int = 0
+    upgraded: int = 0  # shapes of the version before the budget brought into it
 
 
 class Retention:
@@ -48,12 +52,16 @@ class Retention:
         self._batch = batch
         self._purge_incident = connection.register_script(_PURGE_INCIDENT)
         self._purge_alert = connection.register_script(_PURGE_ALERT)
+        self.upgrade = Upgrade(connection, budget)
 
     def sweep(self) -> Swept:
-        """One bounded batch of each kind; returns how much was removed."""
+        """One bounded batch of each kind; returns how much was removed. The upgrade step
+        comes first: the resolved incidents it finds are then swept at once if due."""
+        upgraded = self.upgrade.step().total
         now = self._clock.now()
         cutoff = now - self._budget.retention_seconds
         return Swept(
+            upgraded=upgraded,
             incidents=self._sweep_incidents(cutoff),
             alerts=self._sweep_alerts(cutoff, now),
             delivery_buckets=self._sweep_delivery_buckets(now),
@@ -65,7 +73,7 @@ class Retention:
         while True:
             swept = self.sweep()
             total = Swept(*(a + b for a, b in zip(_fields(total), _fields(swept), strict=True)))
-            if swept == Swept():
+            if swept == Swept() and self.upgrade.done():
                 return total
 
     def _sweep_incidents(self, cutoff: float) -> int:
@@ -103,8 +111,8 @@ class Retention:
         return max(0, stop - start)
 
 
-def _fields(swept: Swept) -> tuple[int, int, int]:
-    return swept.incidents, swept.alerts, swept.delivery_buckets
+def _fields(swept: Swept) -> tuple[int, int, int, int]:
+    return swept.incidents, swept.alerts, swept.delivery_buckets, swept.upgraded
 
 
 def _text(value: object) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fakes import FakeOpsgenie, FakePagerDuty, FakeServer, FakeStatuspage, FakeX
 
-from workers.notifiers import (
+from workers.channels import (
     Channel,
     OutboundMessage,
     Receipt,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from notifiers.channels import CASES, READ_TIMEOUT, ChannelCase
-from workers.notifiers import Channel, DeliveryError, FailureReason
+from workers.channels import Channel, DeliveryError, FailureReason
 
 
 @pytest.fixture(params=list(CASES), ids=str)

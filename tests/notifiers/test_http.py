@@ -1,4 +1,4 @@
-"""The shared status/exception mapping in workers/notifiers/_http.py."""
+"""The shared status/exception mapping in workers/channels/_http.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import email.utils
 import pytest
 import requests
 
-from workers.notifiers import Channel, DeliveryError, FailureReason
-from workers.notifiers._http import (
+from workers.channels import Channel, DeliveryError, FailureReason
+from workers.channels._http import (
     DEFAULT_TIMEOUT,
     TimeoutSession,
     new_session,

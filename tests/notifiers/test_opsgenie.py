@@ -9,8 +9,8 @@ import pytest
 from fakes import FakeOpsgenie
 
 from notifiers.channels import OPSGENIE_KEY, TIMEOUT
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers.opsgenie import OpsgenieCredentials, send
+from workers.channels import Channel, DeliveryError, FailureReason, OutboundMessage
+from workers.channels.opsgenie import OpsgenieCredentials, send
 
 CREATE = {
     "message": "[SEV1] Checkout 5xx above 5%",

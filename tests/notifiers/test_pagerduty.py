@@ -6,8 +6,8 @@ import pytest
 from fakes import FakePagerDuty
 
 from notifiers.channels import PD_ROUTING_KEY, TIMEOUT, pagerduty_case
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers.pagerduty import PagerDutyCredentials, send
+from workers.channels import Channel, DeliveryError, FailureReason, OutboundMessage
+from workers.channels.pagerduty import PagerDutyCredentials, send
 
 
 def credentials(fake: FakePagerDuty, **changes: object) -> PagerDutyCredentials:

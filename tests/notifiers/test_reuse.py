@@ -11,7 +11,7 @@ import pytest
 from fakes import FakePagerDuty, FakeStatuspage, FakeX
 
 from notifiers.channels import CASES, TIMEOUT, X_KEYS
-from workers.notifiers import (
+from workers.channels import (
     Channel,
     DeliveryError,
     FailureReason,
@@ -174,7 +174,7 @@ def test_warm_up_builds_the_clients_without_calling_anyone(
 
     from app.ruleset import load_ruleset
     from app.settings import Settings
-    from workers.credentials import Credentials
+    from workers.runtime import channel_credentials, warm_up_channels
 
     settings = Settings.from_env(
         {
@@ -194,7 +194,7 @@ def test_warm_up_builds_the_clients_without_calling_anyone(
     ruleset = load_ruleset(Path(__file__).parent.parent.parent / "rules")  # names that key
     for cache in (pagerduty._keyed_client, _http.shared_session, x._client):
         cache.clear()
-    Credentials(settings, ruleset).warm_up()
+    warm_up_channels(channel_credentials(settings, ruleset))
     assert len(pagerduty._keyed_client) == 1
     assert len(_http.shared_session) == 1
     assert len(x._client) == 2

@@ -7,9 +7,9 @@ import responses
 from fakes import FakeStatuspage
 
 from notifiers.channels import STATUSPAGE_KEY, TIMEOUT
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers._http import new_session
-from workers.notifiers.statuspage import (
+from workers.channels import Channel, DeliveryError, FailureReason, OutboundMessage
+from workers.channels._http import new_session
+from workers.channels.statuspage import (
     StatuspageCredentials,
     page_components,
     send,

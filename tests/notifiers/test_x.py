@@ -10,8 +10,8 @@ import pytest
 from fakes import FakeX
 
 from notifiers.channels import TIMEOUT, X_KEYS
-from workers.notifiers import Channel, DeliveryError, FailureReason, OutboundMessage
-from workers.notifiers.x import RECENT_POSTS, XCredentials, already_made, find_post, send
+from workers.channels import Channel, DeliveryError, FailureReason, OutboundMessage
+from workers.channels.x import RECENT_POSTS, XCredentials, already_made, find_post, send
 
 
 def creds(fake: FakeX) -> XCredentials:

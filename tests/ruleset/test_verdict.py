@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from app.messages.context import MessageEvent, NotificationContext
 from app.models import SourceName
 from app.ruleset import load_ruleset
 from app.ruleset.verdict import declaration_channels, verdict
 from app.ruleset.vocabulary import SEVERITIES
-from workers.context import MessageEvent, NotificationContext
-from workers.outbound import wanted_channels
+from workers.channels import Occasion, wanted
 
 from .helpers import alert, at
 
@@ -44,7 +44,8 @@ def test_notify_names_the_channels_the_workers_tell(
         0.0,
     )
     for team in ruleset.teams.values():
-        workers = [c.value for c in wanted_channels(ctx, team, {}, {source}, pages)]
+        occasion = Occasion(ctx, team, sources=frozenset({source}), pages=pages)
+        workers = [c.value for c in wanted(occasion, {})]
         assert list(declaration_channels(policy, team, SourceName(source), pages)) == workers, (
             team.name
         )

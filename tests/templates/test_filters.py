@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from workers.template_filters import (
-    count,
+from app.messages.filters import count, truncate_words
+from app.messages.wording import (
     duration,
     impact_effect,
     impact_noun,
     impact_title,
     status_word,
-    truncate_words,
     utc,
 )
 

@@ -9,23 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from workers.context import MessageEvent
-from workers.render import FIELDS, has_message, render
-from workers.template_fixtures import FIXTURES
+from app.messages.context import MessageEvent
+from app.messages.fixtures import FIXTURES
+from app.messages.render import has_message, render
+from workers.channels import CHANNELS
 
 TEMPLATES = Path(__file__).parents[2] / "templates"
 GOLDEN = Path(__file__).parents[1] / "golden"
 CASES = [
     (channel, event, fixture)
-    for channel in FIELDS
+    for channel in CHANNELS
     for event in MessageEvent
-    if has_message(channel, event)
+    if has_message(CHANNELS[channel], event)
     for fixture in FIXTURES
 ]
 
 
 def golden_text(channel, event, fixture: str) -> str:
-    rendered = render(channel, event, FIXTURES[fixture](event), TEMPLATES)
+    rendered = render(CHANNELS[channel], event, FIXTURES[fixture](event), TEMPLATES)
     lines = [f"# {channel}/{event} · fixture {fixture}"]
     lines += [f"# shortened to fit: {', '.join(rendered.shortened)}"] if rendered.shortened else []
     lines += [f"# redacted: {r}" for r in rendered.redacted]

@@ -11,12 +11,12 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.sandbox import SecurityError
 
-from workers.context import MessageEvent
-from workers.limits import OPSGENIE_MESSAGE_MAX, X_MAX_WEIGHTED, x_weighted_length
-from workers.notifiers import Channel
-from workers.public_guard import REDACTED, PublicLeak
-from workers.render import NO_MESSAGE, NoMessage, RenderError, check_templates, render
-from workers.template_fixtures import checkout_latency, long_everything
+from app.messages.context import MessageEvent
+from app.messages.fixtures import checkout_latency, long_everything
+from app.messages.limits import OPSGENIE_MESSAGE_MAX, X_MAX_WEIGHTED, x_weighted_length
+from app.messages.public_guard import REDACTED, PublicLeak
+from app.messages.render import NoMessage, RenderError, render
+from workers.channels import CHANNELS, Channel, check_templates
 
 TEMPLATES = Path(__file__).parents[2] / "templates"
 E = MessageEvent
@@ -39,21 +39,28 @@ def test_shipped_templates_have_no_problems() -> None:
 
 
 def test_render_returns_the_channel_fields() -> None:
-    rendered = render(Channel.OPSGENIE, E.DECLARED, checkout_latency(E.DECLARED), TEMPLATES)
+    rendered = render(
+        CHANNELS[Channel.OPSGENIE], E.DECLARED, checkout_latency(E.DECLARED), TEMPLATES
+    )
     assert set(rendered.fields) == {"message", "description"}
     assert rendered["message"] == "[SEV2] checkout-api p99 latency > 2s on web-03"
 
 
 def test_a_deliberately_silent_pair_raises_no_message() -> None:
-    assert (Channel.PAGERDUTY, E.UPDATE_POSTED) in NO_MESSAGE
+    assert E.UPDATE_POSTED in CHANNELS[Channel.PAGERDUTY].silent
     with pytest.raises(NoMessage):
-        render(Channel.PAGERDUTY, E.UPDATE_POSTED, checkout_latency(E.UPDATE_POSTED), TEMPLATES)
+        render(
+            CHANNELS[Channel.PAGERDUTY],
+            E.UPDATE_POSTED,
+            checkout_latency(E.UPDATE_POSTED),
+            TEMPLATES,
+        )
 
 
 def test_limits_are_enforced_at_render_time() -> None:
     ctx = long_everything(E.UPDATE_POSTED)
-    opsgenie = render(Channel.OPSGENIE, E.UPDATE_POSTED, ctx, TEMPLATES)
-    post = render(Channel.X, E.UPDATE_POSTED, ctx, TEMPLATES)["post"]
+    opsgenie = render(CHANNELS[Channel.OPSGENIE], E.UPDATE_POSTED, ctx, TEMPLATES)
+    post = render(CHANNELS[Channel.X], E.UPDATE_POSTED, ctx, TEMPLATES)["post"]
     assert len(opsgenie["message"]) <= OPSGENIE_MESSAGE_MAX
     assert x_weighted_length(post) <= X_MAX_WEIGHTED
     assert "https://status.example.com/incidents/8k2m4n6p" in post
@@ -61,7 +68,9 @@ def test_limits_are_enforced_at_render_time() -> None:
 
 def test_opsgenie_message_is_cut_with_an_ellipsis(templates: Path) -> None:
     write(templates, "opsgenie/declared.message.txt.j2", "{{ incident.title * 20 }}")
-    message = render(Channel.OPSGENIE, E.DECLARED, checkout_latency(E.DECLARED), templates)
+    message = render(
+        CHANNELS[Channel.OPSGENIE], E.DECLARED, checkout_latency(E.DECLARED), templates
+    )
     assert len(message["message"]) == OPSGENIE_MESSAGE_MAX or message["message"].endswith("…")
     assert message.shortened == ("message",)
 
@@ -73,15 +82,15 @@ def test_a_public_leak_is_redacted_by_default_and_refused_on_request(templates: 
         "Slow on {{ alerts[0].host }}, says {{ incident.commander }}. {{ links.status_page }}",
     )
     ctx = checkout_latency(E.UPDATE_POSTED)
-    rendered = render(Channel.X, E.UPDATE_POSTED, ctx, templates)
+    rendered = render(CHANNELS[Channel.X], E.UPDATE_POSTED, ctx, templates)
     assert rendered["post"] == (
         f"Slow on {REDACTED}, says {REDACTED}. https://status.example.com/incidents/8k2m4n6p"
     )
     assert rendered.redacted == ("hostname 'web-03' (hosts)", "people 'Marco Bianchi' (people)")
     with pytest.raises(PublicLeak):
-        render(Channel.X, E.UPDATE_POSTED, ctx, templates, on_leak="raise")
+        render(CHANNELS[Channel.X], E.UPDATE_POSTED, ctx, templates, on_leak="raise")
     allowed = replace(ctx, public=frozenset({"hosts", "people"}))
-    assert render(Channel.X, E.UPDATE_POSTED, allowed, templates)["post"] == (
+    assert render(CHANNELS[Channel.X], E.UPDATE_POSTED, allowed, templates)["post"] == (
         "Slow on web-03, says Marco Bianchi. https://status.example.com/incidents/8k2m4n6p"
     )
 
@@ -93,19 +102,19 @@ def test_the_sandbox_refuses_unsafe_calls(templates: Path) -> None:
         "{{ incident.__class__.__mro__[1].__subclasses__() }}",
     )
     with pytest.raises(SecurityError):
-        render(Channel.PAGERDUTY, E.DECLARED, checkout_latency(E.DECLARED), templates)
+        render(CHANNELS[Channel.PAGERDUTY], E.DECLARED, checkout_latency(E.DECLARED), templates)
 
 
 def test_a_misspelled_variable_fails(templates: Path) -> None:
     write(templates, "pagerduty/declared.summary.txt.j2", "{{ incident.titel }}")
     with pytest.raises(UndefinedError):
-        render(Channel.PAGERDUTY, E.DECLARED, checkout_latency(E.DECLARED), templates)
+        render(CHANNELS[Channel.PAGERDUTY], E.DECLARED, checkout_latency(E.DECLARED), templates)
 
 
 def test_a_missing_template_is_an_error(templates: Path) -> None:
     (templates / "x/resolved.post.txt.j2").unlink()
     with pytest.raises(RenderError, match="x/resolved.post.txt.j2: missing template"):
-        render(Channel.X, E.RESOLVED, checkout_latency(E.RESOLVED), templates)
+        render(CHANNELS[Channel.X], E.RESOLVED, checkout_latency(E.RESOLVED), templates)
 
 
 def test_check_reports_syntax_and_coverage_problems(templates: Path) -> None:
@@ -116,10 +125,10 @@ def test_check_reports_syntax_and_coverage_problems(templates: Path) -> None:
     assert check_templates(templates) == [
         "opsgenie/declared.message.txt.j2:1: syntax error: unexpected '}'",
         "pagerduty/resolved.summary.txt.j2: unexpected template: pagerduty deliberately has "
-        "no message for resolved (NO_MESSAGE in workers/render.py)",
+        "no message for resolved (its `silent` in workers/channels/pagerduty.py)",
         "statuspage/resolved.body.md.j2: missing template: statuspage has a message for resolved",
         "x/declrd.post.txt.j2: unknown template: expected <channel>/<event>.<field>.<ext>.j2 "
-        "for a channel, event and field in workers/render.py",
+        "for a channel, event and field in workers/channels/",
     ]
 
 

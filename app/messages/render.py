@@ -3,18 +3,19 @@ limits, and guarded before anything goes public.
 
     templates/<channel>/<event>.<field>.<ext>.j2    e.g. opsgenie/declared.message.txt.j2
 
-`render()` is what a notifier job calls; `check_templates()` is what `klaxon rules check` and
-the release phase call. Callers pass the templates directory (KLAXON_TEMPLATES_DIR).
+`render()` is what a notification job calls; `check_templates()` is what `klaxon rules check`
+and the release phase call (through workers/channels, which knows the channels). Callers pass
+the templates directory (KLAXON_TEMPLATES_DIR). Pure: no Redis, no HTTP, nothing of workers/.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from jinja2 import (
     FileSystemLoader,
@@ -26,71 +27,62 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.messages import limits
+from app.messages.context import MessageEvent, NotificationContext
+from app.messages.filters import FILTERS
+from app.messages.fixtures import FIXTURES
+from app.messages.public_guard import PublicLeak, known_from_vars, redact, scan
 from app.plaintext import plain
-from workers import limits
-from workers.context import MessageEvent, NotificationContext
-from workers.notifiers import Channel
-from workers.public_guard import PublicLeak, known_from_vars, redact, scan
-from workers.template_filters import FILTERS
-from workers.template_fixtures import FIXTURES
 
 DEFAULT_TEMPLATES_DIR = Path("templates")
 Fixture = Callable[[MessageEvent], NotificationContext]
+# Folders the web app renders itself (pages, post-mortem draft): not channel messages, so the
+# coverage check leaves them alone; their syntax is still checked with the rest.
+APP_FOLDERS = ("postmortem/", "web/")
+E = MessageEvent
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """One text field of a channel's messages, from templates/<channel>/<event>.<name>.<ext>.j2.
+
+    ext:     "txt": one line, whitespace collapsed; "md": Markdown, line breaks kept
+    limit:   at most this much of it, as `measure` counts (characters unless the vendor weighs)
+    fit:     the text cut to `limit` (raises limits.DoesNotFit when it cannot be)
+    measure: its size as the vendor counts it, in `unit`
+    """
+
     name: str
-    ext: str  # "txt": one line, whitespace collapsed; "md": Markdown, line breaks kept
-    limit: int  # characters, or weighted characters for X
+    ext: str
+    limit: int
+    fit: Callable[[str, int], str]
+    measure: Callable[[str], int] = len
+    unit: str = "characters"
 
     def filename(self, event: MessageEvent) -> str:
         return f"{event.value}.{self.name}.{self.ext}.j2"
 
 
-FIELDS: dict[Channel, tuple[Field, ...]] = {
-    Channel.PAGERDUTY: (Field("summary", "txt", limits.PAGERDUTY_SUMMARY_MAX),),
-    Channel.OPSGENIE: (
-        Field("message", "txt", limits.OPSGENIE_MESSAGE_MAX),
-        Field("description", "md", limits.OPSGENIE_DESCRIPTION_MAX),
-    ),
-    Channel.STATUSPAGE: (
-        Field("name", "txt", limits.STATUSPAGE_NAME_MAX),
-        Field("body", "md", limits.STATUSPAGE_BODY_MAX),
-    ),
-    Channel.X: (Field("post", "txt", limits.X_MAX_WEIGHTED),),
-}
-PUBLIC_CHANNELS = frozenset({Channel.STATUSPAGE, Channel.X})
-# Folders the web app renders itself (pages, post-mortem draft): not channel messages, so the
-# coverage check leaves them alone; their syntax is still checked with the rest.
-APP_FOLDERS = ("postmortem/", "web/")
+class TextChannel(Protocol):
+    """What rendering reads of a channel (a Notifier has it): its text fields, whether the
+    public reads it, and the events it deliberately says nothing about."""
 
-E = MessageEvent
-# The one table of deliberate silences: (channel, event) pairs with no message at all.
-NO_MESSAGE: frozenset[tuple[Channel, MessageEvent]] = frozenset(
-    {
-        # PagerDuty acknowledge/resolve events carry only the dedup_key, and status updates go to
-        # the public channels and Opsgenie notes, never to a pager.
-        (Channel.PAGERDUTY, E.UPDATE_POSTED),
-        (Channel.PAGERDUTY, E.ACKNOWLEDGED),
-        (Channel.PAGERDUTY, E.RESOLVED),
-        # Customers hear about impact, not about who picked up the page or an overdue update.
-        (Channel.STATUSPAGE, E.ACKNOWLEDGED),
-        (Channel.STATUSPAGE, E.ESCALATED),
-        (Channel.STATUSPAGE, E.REMINDER),
-        (Channel.X, E.ACKNOWLEDGED),
-        (Channel.X, E.ESCALATED),
-        (Channel.X, E.REMINDER),
-    }
-)
+    @property
+    def name(self) -> str: ...
+    @property
+    def public(self) -> bool: ...
+    @property
+    def fields(self) -> tuple[Field, ...]: ...
+    @property
+    def silent(self) -> frozenset[MessageEvent]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """The text of one message: `fields` maps each of the channel's field names (FIELDS) to
-    its final text, already within the channel's limits and, if public, guarded."""
+    """The text of one message: `fields` maps each of the channel's field names to its final
+    text, already within the channel's limits and, if public, guarded."""
 
-    channel: Channel
+    channel: str
     event: MessageEvent
     fields: dict[str, str]
     shortened: tuple[str, ...] = ()  # fields cut to fit their limit
@@ -101,19 +93,19 @@ class Rendered:
 
 
 class NoMessage(LookupError):
-    """The channel deliberately says nothing for this event (NO_MESSAGE)."""
+    """The channel deliberately says nothing for this event (its `silent`)."""
 
 
 class RenderError(Exception):
     """A template could not be rendered: missing, broken, unsafe, or too long to fit."""
 
 
-def has_message(channel: Channel, event: MessageEvent) -> bool:
-    return (channel, event) not in NO_MESSAGE
+def has_message(channel: TextChannel, event: MessageEvent) -> bool:
+    return event not in channel.silent
 
 
 def render(
-    channel: Channel,
+    channel: TextChannel,
     event: MessageEvent,
     ctx: NotificationContext,
     templates_dir: Path | str = DEFAULT_TEMPLATES_DIR,
@@ -130,32 +122,32 @@ def render(
         raise NoMessage(f"{channel} has no message for {event}")
     ctx = replace(ctx, event=event) if ctx.event != event else ctx
     template_vars = ctx.as_template_vars()
-    if channel in PUBLIC_CHANNELS:
+    if channel.public:
         # Only a service the rules declare is ever named in public (NotificationContext).
         template_vars["incident"] = {**ctx.incident, "service": ctx.public_service}
     texts, shortened, redacted = {}, [], []
-    for field in FIELDS[channel]:
-        text = _render_field(Path(templates_dir), channel, event, field, template_vars)
-        if channel in PUBLIC_CHANNELS:
+    for field in channel.fields:
+        text = _render_field(Path(templates_dir), channel.name, event, field, template_vars)
+        if channel.public:
             # Plain text: markup a responder typed (<script>, [x](javascript:...)) goes out
             # as words (app/plaintext.py), then the guard redacts internal details.
             text = plain(text)
-            where = f"{channel.value}/{field.filename(event)}"  # names the file in a leak
+            where = f"{channel.name}/{field.filename(event)}"  # names the file in a leak
             text, removed = _guard(text, template_vars, on_leak, where)
             redacted += removed
-        texts[field.name], was_cut = _fit(channel, field, text, event)
+        texts[field.name], was_cut = _fit(channel.name, field, text, event)
         shortened += [field.name] if was_cut else []
-    return Rendered(channel, event, texts, tuple(shortened), tuple(redacted))
+    return Rendered(channel.name, event, texts, tuple(shortened), tuple(redacted))
 
 
 def _render_field(
     templates_dir: Path,
-    channel: Channel,
+    channel: str,
     event: MessageEvent,
     field: Field,
     template_vars: dict[str, Any],
 ) -> str:
-    name = f"{channel.value}/{field.filename(event)}"
+    name = f"{channel}/{field.filename(event)}"
     try:
         template = environment(resolved(templates_dir)).get_template(name)
     except TemplateNotFound as missing:
@@ -183,17 +175,14 @@ def _guard(
     return redact(text, findings), [f.describe() for f in findings]
 
 
-def _fit(channel: Channel, field: Field, text: str, event: MessageEvent) -> tuple[str, bool]:
-    if channel is Channel.X:
-        try:
-            fitted = limits.fit_x(text, field.limit)
-        except limits.DoesNotFit as error:
-            raise RenderError(
-                f"x/{field.filename(event)}: over {field.limit} weighted "
-                f"characters even after fitting: {error}"
-            ) from error
-    else:
-        fitted = limits.truncate(text, field.limit)
+def _fit(channel: str, field: Field, text: str, event: MessageEvent) -> tuple[str, bool]:
+    try:
+        fitted = field.fit(text, field.limit)
+    except limits.DoesNotFit as error:
+        raise RenderError(
+            f"{channel}/{field.filename(event)}: over {field.limit} {field.unit} "
+            f"even after fitting: {error}"
+        ) from error
     return fitted, fitted != text
 
 
@@ -221,7 +210,9 @@ def environment(templates_dir: str) -> SandboxedEnvironment:
 
 
 def check_templates(
-    templates_dir: Path | str = DEFAULT_TEMPLATES_DIR, fixtures: Mapping[str, Fixture] | None = None
+    templates_dir: Path | str,
+    channels: Iterable[TextChannel],
+    fixtures: Mapping[str, Fixture] | None = None,
 ) -> list[str]:
     """Every problem with a templates directory, as "file[:line]: message" lines: syntax
     errors, missing or unexpected templates, and what rendering every template against every
@@ -230,10 +221,11 @@ def check_templates(
     root = Path(templates_dir)
     if not root.is_dir():
         return [f"{root}: templates directory not found"]
-    problems = _syntax_problems(root) + _coverage_problems(root)
+    told = list(channels)
+    problems = _syntax_problems(root) + _coverage_problems(root, told)
     if problems:  # rendering broken or missing templates only repeats the same problems
         return problems
-    return _render_problems(root, FIXTURES if fixtures is None else fixtures)
+    return _render_problems(root, FIXTURES if fixtures is None else fixtures, told)
 
 
 def _syntax_problems(root: Path) -> list[str]:
@@ -247,11 +239,11 @@ def _syntax_problems(root: Path) -> list[str]:
     return problems
 
 
-def _coverage_problems(root: Path) -> list[str]:
+def _coverage_problems(root: Path, channels: list[TextChannel]) -> list[str]:
     expected = {
-        f"{channel.value}/{field.filename(event)}": (channel, event)
-        for channel, fields in FIELDS.items()
-        for field in fields
+        f"{channel.name}/{field.filename(event)}": (channel, event)
+        for channel in channels
+        for field in channel.fields
         for event in E
     }
     present = {
@@ -262,24 +254,26 @@ def _coverage_problems(root: Path) -> list[str]:
     problems = []
     for name, (channel, event) in expected.items():
         if has_message(channel, event) and name not in present:
-            problems.append(f"{name}: missing template: {channel} has a message for {event}")
+            problems.append(f"{name}: missing template: {channel.name} has a message for {event}")
         elif not has_message(channel, event) and name in present:
             problems.append(
-                f"{name}: unexpected template: {channel} deliberately has no "
-                f"message for {event} (NO_MESSAGE in workers/render.py)"
+                f"{name}: unexpected template: {channel.name} deliberately has no "
+                f"message for {event} (its `silent` in workers/channels/{channel.name}.py)"
             )
     for name in sorted(present - expected.keys()):
         problems.append(
             f"{name}: unknown template: expected <channel>/<event>.<field>.<ext>.j2"
-            " for a channel, event and field in workers/render.py"
+            " for a channel, event and field in workers/channels/"
         )
     return problems
 
 
-def _render_problems(root: Path, fixtures: Mapping[str, Fixture]) -> list[str]:
+def _render_problems(
+    root: Path, fixtures: Mapping[str, Fixture], channels: list[TextChannel]
+) -> list[str]:
     found: dict[str, list[str]] = {}  # problem -> fixtures showing it, in first-seen order
     for fixture_name, fixture in fixtures.items():
-        for channel in FIELDS:
+        for channel in channels:
             for event in (e for e in E if has_message(channel, e)):
                 problem = _render_problem(root, channel, event, fixture(event))
                 if problem:
@@ -288,9 +282,9 @@ def _render_problems(root: Path, fixtures: Mapping[str, Fixture]) -> list[str]:
 
 
 def _render_problem(
-    root: Path, channel: Channel, event: MessageEvent, ctx: NotificationContext
+    root: Path, channel: TextChannel, event: MessageEvent, ctx: NotificationContext
 ) -> str | None:
-    where = f"{channel.value}/{event.value}.*"
+    where = f"{channel.name}/{event.value}.*"
     try:
         rendered = render(channel, event, ctx, root, on_leak="raise")
     except (UndefinedError, SecurityError) as error:
@@ -300,7 +294,7 @@ def _render_problem(
         return str(error)
     except Exception as error:  # noqa: BLE001 - anything a template can raise: report it, never crash
         return f"{_template_line(error, root) or where}: {type(error).__name__}: {error}"
-    return _over_limit(rendered)
+    return _over_limit(channel, rendered)
 
 
 def _template_line(error: BaseException, root: Path) -> str:
@@ -321,14 +315,13 @@ def _relative(filename: str, root: Path) -> str:
         return filename
 
 
-def _over_limit(rendered: Rendered) -> str | None:
+def _over_limit(channel: TextChannel, rendered: Rendered) -> str | None:
     # render() fits every field; this guards the guarantee itself.
-    for field in FIELDS[rendered.channel]:
-        text = rendered[field.name]
-        size = limits.x_weighted_length(text) if rendered.channel is Channel.X else len(text)
+    for field in channel.fields:
+        size = field.measure(rendered[field.name])
         if size > field.limit:
             return (
-                f"{rendered.channel.value}/{field.filename(rendered.event)}: "
+                f"{rendered.channel}/{field.filename(rendered.event)}: "
                 f"{size} > {field.limit} after fitting"
             )
     return None

@@ -9,22 +9,24 @@ rewritten URL, because requests applies the auth after our `request` override ru
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import tweepy
 
-from workers.notifiers import (
-    Channel,
-    DeliveryError,
-    FailureReason,
-    OutboundMessage,
-    Receipt,
-)
-from workers.notifiers._http import (
+if TYPE_CHECKING:
+    from app.messages.render import Rendered
+
+from app.logs import log
+from app.messages import limits
+from app.messages.context import MessageEvent
+from app.ruleset import RuleSet
+from app.settings import Settings
+from workers.channels._http import (
     DEFAULT_TIMEOUT,
     Timeout,
     TimeoutSession,
@@ -33,8 +35,26 @@ from workers.notifiers._http import (
     requests_error,
     status_error,
 )
+from workers.channels.base import (
+    BaseNotifier,
+    Channel,
+    DeliveryError,
+    FailureReason,
+    Field,
+    Occasion,
+    OutboundMessage,
+    Receipt,
+    configured,
+    new_message,
+)
 
 CHANNEL = Channel.X
+E = MessageEvent
+logger = logging.getLogger("klaxon.jobs")
+LOST_POST = {  # what an X post whose id stays unknown costs the thread
+    "post": "its id is unknown, so the next update starts a new post instead of replying",
+    "reply": "its id is unknown, so the next update replies to the post before it",
+}
 DEFAULT_API_URL = "https://api.twitter.com"
 TWEEPY_HOST = "https://api.twitter.com"  # tweepy/client.py BaseClient.request, 4.17.0
 DUPLICATE_DETAIL = "duplicate content"  # 403 detail: "...create a Tweet with duplicate content."
@@ -276,3 +296,97 @@ def _is_duplicate(exc: tweepy.HTTPException) -> bool:
     return DUPLICATE_CODE in exc.api_codes or any(
         DUPLICATE_DETAIL in str(m).lower() for m in exc.api_messages
     )
+
+
+class X(BaseNotifier):
+    """A thread on the company's X account: a post when the policy says so, a reply for every
+    later public event, so followers read the incident in one place."""
+
+    name = CHANNEL
+    public = True
+    fields = (
+        Field(
+            "post",
+            "txt",
+            limits.X_MAX_WEIGHTED,
+            fit=limits.fit_x,
+            measure=limits.x_weighted_length,
+            unit="weighted characters",
+        ),
+    )
+    silent = frozenset({E.ACKNOWLEDGED, E.ESCALATED, E.REMINDER})
+    required_env = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+    state_fields = ("x_last_id", "x_root_id")
+    # X recognises a repeat, and a lost post is found, only by the exact text, and a retry a
+    # minute later renders another one.
+    repeat_by_text = True
+
+    def credentials(self, settings: Settings, ruleset: RuleSet) -> XCredentials | None:
+        if not configured(settings, self.required_env):
+            return None
+        return XCredentials.from_outbound(settings.outbound)
+
+    def wants(self, occasion: Occasion, state: Mapping[str, str]) -> bool:
+        return bool(occasion.ctx.policy["x_post"] or state.get("x_last_id"))
+
+    def build(
+        self, occasion: Occasion, rendered: Rendered | None, state: Mapping[str, str]
+    ) -> list[OutboundMessage]:
+        if rendered is None:
+            return []
+        last = state.get("x_last_id")
+        if not last:
+            if occasion.ctx.incident["status"] == "resolved":
+                return []
+            return [new_message(CHANNEL, "post", occasion, {"text": rendered["post"]})]
+        body = {"text": rendered["post"], "reply": {"in_reply_to_tweet_id": last}}
+        return [new_message(CHANNEL, "reply", occasion, body)]
+
+    def send(self, message: OutboundMessage, credentials: XCredentials) -> Receipt:
+        return send(message, credentials)
+
+    def already_made(self, message: OutboundMessage, credentials: XCredentials) -> Receipt | None:
+        try:
+            return already_made(message, credentials)
+        except DeliveryError as error:
+            # Posting blind cannot post twice (X refuses the same text), and if X refuses it,
+            # `duplicate` looks again.
+            log(
+                logger,
+                "could not look for a lost X post",
+                logging.WARNING,
+                incident=message.incident_id,
+                key=message.idempotency_key,
+                error=str(error),
+            )
+            return None
+
+    def duplicate(
+        self, message: OutboundMessage, credentials: XCredentials, error: DeliveryError
+    ) -> Receipt:
+        """An earlier attempt made the post and its answer was lost. Find it, so the next
+        update replies to it; failing that, count it as posted, as X says, and say in the
+        receipt (and so on the timeline) what the thread loses."""
+        try:
+            found = already_made(message, credentials)
+            why = "none of the account's recent posts has it"
+        except DeliveryError as lookup:
+            found, why = None, f"looking it up failed ({lookup})"
+        return found or Receipt(
+            CHANNEL,
+            vendor_id="duplicate",
+            detail={"note": f"X already had this text but {why}: {LOST_POST[message.action]}"},
+        )
+
+    def state_changes(self, message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
+        if receipt.vendor_id == "duplicate":  # X had it already: the post id is unknown
+            return {}
+        if message.action == "post":
+            return {"x_last_id": receipt.vendor_id, "x_root_id": receipt.vendor_id}
+        return {"x_last_id": receipt.vendor_id} if message.action == "reply" else {}
+
+    def warm_up(self, credentials: XCredentials) -> None:
+        warm_up(credentials)
+
+
+NOTIFIER = X()

@@ -1,6 +1,6 @@
 """Words and times people read: durations, UTC times and the public wording of impact and
 status. Shared by the pages and the post-mortem draft (app/) and by the message templates
-(workers/template_filters.py re-exports them), so every channel says the same thing.
+(app/messages/filters.py lists them for the templates), so every channel says the same thing.
 
 Pure: no IO.
 """

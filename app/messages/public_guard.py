@@ -3,7 +3,7 @@ details (hosts, addresses, people, services) and anything that looks like a secr
 
 Pure: no IO. A rule may allow "hosts", "services" or "people" on public channels
 (NotificationContext.public); nothing ever allows a secret. Lives in app/ because the status
-page guards its text too (app never imports workers); workers/public_guard.py re-exports it.
+page guards its text too (app/messages: shared by the pages and the notification jobs).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from workers.context import MessageEvent, NotificationContext
+from app.messages.context import MessageEvent, NotificationContext
 
 T0 = 1_773_479_640  # 2026-03-14 09:14:00 UTC, when web-03's p99 latency crossed 2 s
 MINUTE = 60

@@ -1,6 +1,10 @@
 """`klaxon rules check|test|explain|diff|sample|schema`: the pull-request workflow for rules/
 (our `amtool check-config` and `amtool config routes test`), and what a change does to real
-alerts (`diff`, replaying what `sample` exported)."""
+alerts (`diff`, replaying what `sample` exported). Attached to `klaxon` in app/cli.py.
+
+The command line is an edge (files, Redis, the terminal), so it lives beside app/ruleset/, the
+pure engine it drives, not inside it: app/ruleset/ imports no Flask, Redis or RQ
+(tests/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -77,8 +81,7 @@ def _templates_dir(given: str | None) -> str:
 
 
 def _check_templates(templates_dir: str) -> None:
-    # Rendering lives with the workers that send; the CLI is the one place both meet.
-    from workers.render import check_templates
+    from app.template_check import check_templates
 
     problems = check_templates(templates_dir)
     for problem in problems:

@@ -1,4 +1,4 @@
-"""Shared HTTP policy for the notifiers: default timeouts, and one mapping from a vendor's
+"""Shared HTTP policy for the channels: default timeouts, and one mapping from a vendor's
 answer (or the lack of one) to DeliveryError, like Alertmanager's `notify.Retrier.Check`.
 
     2xx                      ok
@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 import requests
 
-from workers.notifiers import Channel, DeliveryError, FailureReason
+from workers.channels.base import Channel, DeliveryError, FailureReason
 
 CONNECT_TIMEOUT_SECONDS = 3.05  # a little over a TCP retransmit window (requests' advice)
 READ_TIMEOUT_SECONDS = 10.0  # well under RQ's 180 s job_timeout; RQ's Retry does long waits

@@ -10,25 +10,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 
-from workers.notifiers import (
+if TYPE_CHECKING:
+    from app.messages.context import NotificationContext
+    from app.messages.render import Rendered
+
+from app.messages import limits
+from app.messages.context import MessageEvent
+from app.ruleset import RuleSet
+from app.ruleset.vocabulary import ComponentStatus
+from app.settings import Settings
+from workers.channels._http import DEFAULT_TIMEOUT, Timeout, guarded, shared_session
+from workers.channels.base import (
+    BaseNotifier,
     Channel,
     DeliveryError,
     FailureReason,
+    Field,
+    Occasion,
     OutboundMessage,
+    RateLimit,
     Receipt,
+    configured,
+    new_message,
 )
-from workers.notifiers._http import DEFAULT_TIMEOUT, Timeout, guarded, shared_session
 
 CHANNEL = Channel.STATUSPAGE
 DEFAULT_API_URL = "https://api.statuspage.io/v1"
 RATE_LIMIT_STATUSES = frozenset({420, 429})  # the spec names both
 UNPROCESSABLE = 422  # the spec's answer to a create or update it will not take
 COMPONENT_FIELDS = ("component_ids", "components")
+COMPONENT_OPERATIONAL = ComponentStatus.OPERATIONAL.value
+E = MessageEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,3 +257,100 @@ def _incident(response: requests.Response) -> dict[str, Any]:
             status=response.status_code,
         )
     return incident
+
+
+class Statuspage(BaseNotifier):
+    """The public status page: an incident created when the policy gives the severity a
+    public impact, updated as the incident moves, with the components it affects."""
+
+    name = CHANNEL
+    public = True
+    fields = (
+        Field("name", "txt", limits.STATUSPAGE_NAME_MAX, limits.truncate),
+        Field("body", "md", limits.STATUSPAGE_BODY_MAX, limits.truncate),
+    )
+    # Customers hear about impact, not about who picked up the page or an overdue update.
+    silent = frozenset({E.ACKNOWLEDGED, E.ESCALATED, E.REMINDER})
+    required_env = ("STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID")
+    rate_limit = RateLimit(1.0, 1)  # one request a second per API key, no burst
+    state_fields = ("statuspage_id", "statuspage_components")
+
+    def credentials(self, settings: Settings, ruleset: RuleSet) -> StatuspageCredentials | None:
+        if not configured(settings, self.required_env):
+            return None
+        return StatuspageCredentials.from_outbound(settings.outbound)
+
+    def wants(self, occasion: Occasion, state: Mapping[str, str]) -> bool:
+        impact = occasion.ctx.policy["statuspage"]["impact"]
+        return impact != "none" or bool(state.get("statuspage_id"))
+
+    def build(
+        self, occasion: Occasion, rendered: Rendered | None, state: Mapping[str, str]
+    ) -> list[OutboundMessage]:
+        if rendered is None:
+            return []
+        ctx = occasion.ctx
+        incident = ctx.incident
+        fields: dict[str, Any] = {
+            "name": rendered["name"],
+            "status": incident["status"],
+            "body": rendered["body"],
+            "deliver_notifications": True,
+        }
+        if incident["status"] != "resolved":
+            fields["impact_override"] = ctx.policy["statuspage"]["impact"]
+        fields |= _components(ctx, state)
+        if not state.get("statuspage_id"):
+            if incident["status"] == "resolved":
+                return []  # never open a public incident only to close it
+            # Statuspage metadata values must be objects; the marker lets a retry find this
+            # incident if the answer to the create was lost (already_made).
+            fields["metadata"] = {"klaxon": {"incident": incident["id"]}}
+            return [new_message(CHANNEL, "create", occasion, {"incident": fields})]
+        target = {"statuspage_incident": state["statuspage_id"]}
+        return [new_message(CHANNEL, "update", occasion, {"incident": fields}, target)]
+
+    def send(self, message: OutboundMessage, credentials: StatuspageCredentials) -> Receipt:
+        return send(message, credentials)
+
+    def already_made(
+        self, message: OutboundMessage, credentials: StatuspageCredentials
+    ) -> Receipt | None:
+        # Creating blind could open a second public incident: a failed look raises, and the
+        # job is retried later.
+        return already_made(message, credentials)
+
+    def repair(
+        self, message: OutboundMessage, credentials: StatuspageCredentials, error: DeliveryError
+    ) -> tuple[OutboundMessage, str] | None:
+        # A component id gone stale in the rules must not keep the incident off the page.
+        return without_unknown_components(message, credentials, error)
+
+    def state_changes(self, message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
+        # The components Statuspage accepted stay on the incident's list until it resolves.
+        components = receipt.detail.get("components")
+        changes = {"statuspage_components": components} if components else {}
+        if message.action == "create":
+            return {"statuspage_id": receipt.vendor_id} | changes
+        return changes if message.action == "update" else {}
+
+    def warm_up(self, credentials: StatuspageCredentials) -> None:
+        warm_up(credentials)
+
+
+NOTIFIER = Statuspage()
+
+
+def _components(ctx: NotificationContext, state: Mapping[str, str]) -> dict[str, Any]:
+    """Statuspage's component fields: every component the incident affects at the status its
+    current severity gives, and back to operational once it is resolved. Components an earlier
+    message set stay in the list, so a rules change during the incident leaves none behind."""
+    ids = list(dict.fromkeys([*ctx.components, *state.get("statuspage_components", "").split()]))
+    if not ids:
+        return {}
+    status = (
+        COMPONENT_OPERATIONAL
+        if ctx.incident["status"] == "resolved"
+        else ctx.policy["statuspage"]["component_status"]
+    )
+    return {"component_ids": ids, "components": dict.fromkeys(ids, status)}

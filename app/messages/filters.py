@@ -6,22 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# The wording shared with the pages and the post-mortem lives in app/ (app never imports
-# workers); re-exported here so templates and their tests keep one list of filters.
-from app.wording import duration, impact_effect, impact_noun, impact_title, status_word, utc
-from workers.limits import truncate
+from app.messages.limits import truncate
 
-__all__ = [
-    "FILTERS",
-    "count",
-    "duration",
-    "impact_effect",
-    "impact_noun",
-    "impact_title",
-    "status_word",
-    "truncate_words",
-    "utc",
-]
+# The words the pages and the post-mortem share (wording.py) are filters as they are.
+from app.messages.wording import (
+    duration,
+    impact_effect,
+    impact_noun,
+    impact_title,
+    status_word,
+    utc,
+)
+
+__all__ = ["FILTERS", "count", "truncate_words"]
 
 
 def truncate_words(text: str, length: int) -> str:

@@ -20,30 +20,46 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import opsgenie_sdk
 import tenacity
 import urllib3
 
-from workers.notifiers import (
-    Channel,
-    DeliveryError,
-    FailureReason,
-    OutboundMessage,
-    Receipt,
-)
-from workers.notifiers._http import (
+if TYPE_CHECKING:
+    from app.messages.render import Rendered
+
+from app.messages import limits
+from app.messages.context import MessageEvent, NotificationContext
+from app.ruleset import RuleSet
+from app.settings import Settings
+from workers.channels._http import (
     DEFAULT_TIMEOUT,
     Timeout,
     per_process,
     status_error,
     transport_error,
 )
+from workers.channels.base import (
+    BaseNotifier,
+    Channel,
+    DeliveryError,
+    FailureReason,
+    Field,
+    Occasion,
+    OutboundMessage,
+    Receipt,
+    configured,
+    new_message,
+)
 
 CHANNEL = Channel.OPSGENIE
 DEFAULT_API_URL = "https://api.opsgenie.com"  # EU: https://api.eu.opsgenie.com
+E = MessageEvent
+PRIORITY = {"SEV1": "P1", "SEV2": "P2", "SEV3": "P3", "SEV4": "P4"}
+PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
 ERROR_STATUSES = ["400-599"]  # raised inside the (single) attempt, before the SDK parses JSON
+DETAIL_MAX = 500  # characters per details value: a map of strings; keep each short
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,3 +243,99 @@ _ACTIONS: dict[str, Callable[[opsgenie_sdk.AlertApi, OutboundMessage, Timeout], 
     "note": _note,
     "escalate": _escalate,
 }
+
+
+def _suspected_change(ctx: NotificationContext) -> dict[str, str]:
+    """`suspected_change` (the newest) and its `rollback` for the details (issue 17), or
+    nothing: Opsgenie takes string values only."""
+    suspects = ctx.suspected_changes(1)
+    if not suspects:
+        return {}
+    [newest] = suspects
+    minutes = round(float(newest.get("seconds_before_onset", 0)) / 60)
+    line = f"{newest.get('service', '')} {newest.get('version', '')}"
+    if newest.get("who"):
+        line += f" by {newest['who']}"
+    line += f", {minutes} min before onset"
+    details = {"suspected_change": line[:DETAIL_MAX]}
+    if newest.get("rollback"):
+        details["rollback"] = str(newest["rollback"])[:DETAIL_MAX]
+    return details
+
+
+class Opsgenie(BaseNotifier):
+    """Opens an alert for the team's Opsgenie team or responders when the policy pages, and
+    notes, acknowledges and closes it as the incident moves."""
+
+    name = CHANNEL
+    fields = (
+        Field("message", "txt", limits.OPSGENIE_MESSAGE_MAX, limits.truncate),
+        Field("description", "md", limits.OPSGENIE_DESCRIPTION_MAX, limits.truncate),
+    )
+    required_env = ("OPSGENIE_API_KEY",)
+    state_fields = ("opsgenie_open",)
+
+    def credentials(self, settings: Settings, ruleset: RuleSet) -> OpsgenieCredentials | None:
+        if not configured(settings, self.required_env):
+            return None
+        return OpsgenieCredentials.from_outbound(settings.outbound)
+
+    def wants(self, occasion: Occasion, state: Mapping[str, str]) -> bool:
+        # A problem that came from Opsgenie is already in that pager (see PagerDuty).
+        team = occasion.team
+        return bool(
+            team
+            and (team.opsgenie_team or team.responders)
+            and "opsgenie" not in occasion.sources
+            and (occasion.pages or state.get("opsgenie_open"))
+        )
+
+    def build(
+        self, occasion: Occasion, rendered: Rendered | None, state: Mapping[str, str]
+    ) -> list[OutboundMessage]:
+        team, ctx = occasion.team, occasion.ctx
+        if rendered is None or team is None:
+            return []
+        incident = ctx.incident
+        alias = incident["id"]
+        if ctx.event is E.DECLARED or (
+            ctx.event in PAGING_EVENTS and not state.get("opsgenie_open")
+        ):
+            responders = [{"type": r.type.value, "name": r.name} for r in team.responders] or [
+                {"type": "team", "name": team.opsgenie_team}
+            ]
+            body = {
+                "message": rendered["message"],
+                "alias": alias,
+                "description": rendered["description"],
+                "priority": PRIORITY[incident["severity"]],
+                "responders": responders,
+                "tags": [incident["severity"], incident["team"]]
+                + ([incident["service"]] if incident["service"] else []),
+                "details": {"incident": incident["id"], "url": ctx.links["incident"]}
+                | _suspected_change(ctx),
+                "entity": incident["service"] or incident["team"],
+                "source": "Klaxon",
+            }
+            return [new_message(CHANNEL, "create", occasion, body)]
+        action = {E.ACKNOWLEDGED: "acknowledge", E.RESOLVED: "close"}.get(ctx.event, "note")
+        note: dict[str, Any] = {
+            "source": "Klaxon",
+            "user": "Klaxon",
+            "note": rendered["description"],
+        }
+        return [new_message(CHANNEL, action, occasion, note, {"opsgenie_alias": alias})]
+
+    def send(self, message: OutboundMessage, credentials: OpsgenieCredentials) -> Receipt:
+        return send(message, credentials)
+
+    def state_changes(self, message: OutboundMessage, receipt: Receipt) -> dict[str, str]:
+        return {"create": {"opsgenie_open": "1"}, "close": {"opsgenie_open": ""}}.get(
+            message.action, {}
+        )
+
+    def warm_up(self, credentials: OpsgenieCredentials) -> None:
+        warm_up(credentials)
+
+
+NOTIFIER = Opsgenie()

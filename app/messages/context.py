@@ -41,7 +41,7 @@ class NotificationContext:
               own and every alert's, not only the alerts listed here); for the Statuspage
               message, not for templates: an id means nothing to a reader
     public_service: the incident's service if rules/ declare it, else ""; public channels
-              see it as incident.service (workers/render.py)
+              see it as incident.service (app/messages/render.py)
     changes:  the incident's suspected changes, suspects first and newest first (issue 17):
               [{id, service, app, version, description, who, when, link, rollback, kind,
               seconds_before_onset, during_incident, rank}]; internal channels only
@@ -62,6 +62,11 @@ class NotificationContext:
     # only service name a public channel may show (an alert's labels are anyone's words).
     public_service: str = ""
     changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def suspected_changes(self, limit: int) -> list[dict[str, Any]]:
+        """The `limit` newest changes suspected of causing the incident, for a page's
+        structured details: a deploy made during the incident is no suspect."""
+        return [c for c in self.changes if not c.get("during_incident")][:limit]
 
     def as_template_vars(self) -> dict[str, Any]:
         return {
