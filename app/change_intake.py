@@ -20,7 +20,7 @@ from typing import Any
 import sentry_sdk
 
 from app.changes.mapping import service_for
-from app.changes.model import Change
+from app.changes.model import Change, is_email
 from app.changes.suspects import is_deploy_during_incident, is_suspect, rank
 from app.logs import log
 from app.models import Severity
@@ -129,11 +129,16 @@ def _after_release(
     enqueue: Enqueue,
 ) -> None:
     """rules `changes.after_release`: an incident that started within `within` of a change
-    to its service is raised to `raise_to` (never lowered)."""
+    to its service is raised to `raise_to` (never lowered), and its author paged with the
+    on-call if `page_author` says so."""
     policy = ruleset.changes
-    raise_to = policy.raise_to
     onset = float(incident["created_at"])
-    if raise_to is None or onset - newest.when > policy.after_release_within_s:
+    if not policy.after_release_within_s or onset - newest.when > policy.after_release_within_s:
+        return
+    if policy.page_author:
+        _page_author(incident_id, newest, policy.location, incidents)
+    raise_to = policy.raise_to
+    if raise_to is None:
         return
     current = incident.get("severity", "")
     if current in Severity.__members__ and Severity(current).rank <= raise_to.rank:
@@ -142,6 +147,19 @@ def _after_release(
     result = incidents.change_severity(incident_id, raise_to.value, by=by[:300])
     if result.get("result") == "severity" and incidents.is_declared(incident_id):
         enqueue(incident_id, "severity_raised", raise_to.value, by[:300])
+
+
+def _page_author(incident_id: str, change: Change, location: str, incidents: IncidentStore) -> None:
+    """Name the change's author on the incident for its first page (Opsgenie adds them as a
+    user responder: its usernames are e-mail addresses). An author known only by a login
+    (GitHub) cannot be paged: the timeline says so."""
+    rule = f"rules changes.after_release ({location})"
+    if not is_email(change.who):
+        text = f"change author not paged: {change.summary()} names no e-mail address ({rule})"
+        incidents.add_timeline(incident_id, "change_author", text[:500], change=change.id)
+        return
+    text = f"paging the change's author {change.who} with the on-call: {change.summary()} ({rule})"
+    incidents.page_change_author(incident_id, change.who, text[:500], change=change.id)
 
 
 def _hold_against_open(

@@ -86,6 +86,7 @@ def _incident(
         "acknowledged_at": _time(data.get("acknowledged_at")),
         "resolved_at": resolved,
         "commander": data.get("commander") or None,
+        "change_author": data.get("change_author") or None,  # rules changes.after_release
         "url": f"{public_url}/incidents/{data['id']}",
         "duration_seconds": (resolved or now) - created,
         "alert_count": alert_count,

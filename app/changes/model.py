@@ -77,6 +77,12 @@ class ParsedChange:
     ignored_reason: str = ""
 
 
+def is_email(text: str) -> bool:
+    """An address a pager knows a person by (Heroku's `user.email`), not a login."""
+    name, at, domain = text.partition("@")
+    return bool(name and at and "." in domain.strip(".")) and not any(c.isspace() for c in text)
+
+
 def heroku_rollback(app: str, version: str) -> str:
     """`heroku rollback v<previous> -a <app>`: Heroku's rollback to the release before this
     one (devcenter.heroku.com/articles/releases#rollback); "" for v1, which has none."""

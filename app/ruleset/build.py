@@ -278,8 +278,19 @@ class Builder(Checks):
             window_s=parse_duration(window.value) if window is not None else 2 * 3600,
             after_release_within_s=parse_duration(data["within"]) if rule is not None else 0,
             raise_to=Severity(data["raise_to"]) if "raise_to" in data else None,
+            page_author=self._page_author(rule, data),
             location=f"{rule.source.name}:{rule.line()}" if rule is not None else "",
         )
+
+    def _page_author(self, rule: Entry | None, data: dict[str, Any]) -> bool:
+        """`after_release` must do something: raise the severity, page the author, or both."""
+        if rule is not None and "raise_to" not in data and not data.get("page_author"):
+            self.report(
+                rule,
+                "after_release does nothing",
+                expected="raise_to: <severity>, page_author: true, or both",
+            )
+        return bool(data.get("page_author", False))
 
     def service_names(self, services: dict[str, Service]) -> dict[str, str]:
         """Spelling key -> canonical name; two services claiming one spelling is a problem."""

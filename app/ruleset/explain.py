@@ -89,12 +89,17 @@ def _change_lines(service: str, decision: Decision, ruleset: RuleSet) -> list[st
     policy = ruleset.changes
     lines = [f"  changes: those to {service} in the {policy.window_s}s before onset are suspects"]
     raise_to = policy.raise_to
-    if raise_to is not None and policy.after_release_within_s:
-        effect = (
-            f"severity {decision.severity} -> {raise_to}"
-            if raise_to.rank < decision.severity.rank
-            else f"no effect ({decision.severity} is already {raise_to} or worse)"
-        )
+    if policy.after_release_within_s:
+        effects = []
+        if raise_to is not None:
+            effects.append(
+                f"severity {decision.severity} -> {raise_to}"
+                if raise_to.rank < decision.severity.rank
+                else f"no effect ({decision.severity} is already {raise_to} or worse)"
+            )
+        if policy.page_author:
+            effects.append("its author (an e-mail address) is paged with the on-call")
+        effect = "; ".join(effects)
         lines.append(
             f"  changes.after_release ({policy.location}): a change to {service} in the "
             f"{policy.after_release_within_s}s before onset: {effect}"

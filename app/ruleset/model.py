@@ -154,6 +154,8 @@ class ChangePolicy:
     window_s: int = 2 * 3600
     after_release_within_s: int = 0  # 0: no after_release rule
     raise_to: Severity | None = None
+    # Page the change's author with the on-call (Opsgenie: a user responder by username).
+    page_author: bool = False
     location: str = ""  # file:line of the after_release rule, for `rules explain`
 
 

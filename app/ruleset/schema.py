@@ -252,9 +252,11 @@ CHANGES = obj(
         # How far before an incident's onset a change of one of its services is a suspect.
         "window": duration(),
         # An incident that starts within `within` of a release of its service: its
-        # severity is raised to `raise_to` (never lowered).
+        # severity is raised to `raise_to` (never lowered) and/or the release's author is
+        # paged with the on-call (`page_author`; one of the two is required).
         "after_release": obj(
-            {"within": duration(), "raise_to": SEVERITY}, required=("within", "raise_to")
+            {"within": duration(), "raise_to": SEVERITY, "page_author": BOOL},
+            required=("within",),
         ),
     }
 )

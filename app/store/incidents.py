@@ -300,6 +300,14 @@ class IncidentStore:
             pipe.hset(keys.incident(incident_id), mapping=fields)  # type: ignore[arg-type]
             pipe.execute()
 
+    def page_change_author(self, incident_id: str, author: str, text: str, **data: Any) -> None:
+        """rules `changes.after_release` `page_author`: the author the incident's page adds
+        to the on-call (change_author in the incident hash), said on the timeline."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            self.add_timeline(incident_id, "change_author", text, pipe, **data)
+            pipe.hset(keys.incident(incident_id), "change_author", author)
+            pipe.execute()
+
     def is_declared(self, incident_id: str) -> bool:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
 

@@ -304,6 +304,8 @@ class Opsgenie(BaseNotifier):
             responders = [{"type": r.type.value, "name": r.name} for r in team.responders] or [
                 {"type": "team", "name": team.opsgenie_team}
             ]
+            if incident.get("change_author"):  # rules changes.after_release page_author
+                responders.append({"type": "user", "username": incident["change_author"]})
             body = {
                 "message": rendered["message"],
                 "alias": alias,

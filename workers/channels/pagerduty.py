@@ -373,11 +373,15 @@ def _messages(
 
 
 def _suspected_changes(ctx: NotificationContext) -> dict[str, Any]:
-    """`suspected_changes` for custom_details (any JSON; issue 17), or nothing."""
+    """`suspected_changes` (and `change_author`) for custom_details (any JSON; issue 17)."""
+    # The Events API reaches a service, never a person: a rule's page_author is named here
+    # for the on-call to call (Opsgenie pages them as a responder).
+    author = ctx.incident.get("change_author")
+    named = {"change_author": author} if author else {}
     suspects = ctx.suspected_changes(MAX_CHANGES_IN_DETAILS)
     if not suspects:
-        return {}
-    return {
+        return named
+    return named | {
         "suspected_changes": [
             {
                 "service": c.get("service", ""),
