@@ -12,8 +12,20 @@ import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, fastpath, health, http_errors, http_headers, metrics, pages, webhooks
+from app import (
+    api,
+    change_intake,
+    changes_api,
+    fastpath,
+    health,
+    http_errors,
+    http_headers,
+    metrics,
+    pages,
+    webhooks,
+)
 from app.cadence import first_reminder_at
+from app.changes import Change, ChangeSource, build_change_sources
 from app.clock import Clock, SystemClock
 from app.logs import configure_logging, log_request, observe_requests
 from app.notifications import enqueue_notification
@@ -23,6 +35,7 @@ from app.ruleset import RuleSet, load_ruleset, reload_ruleset
 from app.settings import Settings
 from app.slack import views as slack_views
 from app.sources import Source, build_sources
+from app.store.changes import ChangeStore
 from app.store.connection import connect
 from app.store.incidents import IncidentStore, Lifecycle
 from app.store.maintenance import MaintenanceMode
@@ -44,6 +57,8 @@ class Klaxon:
     outbox: Outbox
     maintenance: MaintenanceMode
     token_failures: TokenFailures  # wrong API tokens per client address (app/token_guard.py)
+    changes: ChangeStore  # releases and deploys, suspects of incidents (issue 17)
+    change_sources: dict[str, ChangeSource]  # POST /webhooks/heroku, /webhooks/github
 
     def enqueue(
         self,
@@ -94,6 +109,27 @@ class Klaxon:
         if at is not None:
             Timers(self.redis).schedule("remind", incident_id, at)
 
+    def record_change(
+        self, change: Change, source: str = "", delivery_id: str = ""
+    ) -> dict[str, Any]:
+        """A change from a webhook, the API or the CLI: stored, held against open incidents."""
+        return change_intake.record_change(
+            change,
+            self.ruleset,
+            self.changes,
+            self.incidents,
+            self.enqueue,
+            self.clock.now(),
+            source,
+            delivery_id,
+        )
+
+    def suspect_changes(self, incident_id: str, services: list[str]) -> list[Change]:
+        """An incident opened, or an alert of another service joined it: its suspects."""
+        return change_intake.suspect_changes_fenced(
+            incident_id, services, self.ruleset, self.changes, self.incidents, self.enqueue
+        )
+
     def describe(self) -> dict[str, Any]:
         """What /readyz shows beside its checks."""
         return {"rules_version": str(self.ruleset.version), "sources": sorted(self.sources)}
@@ -132,6 +168,10 @@ def create_app(
         outbox=Outbox(connection, clock, settings.storage.outbox_max),
         maintenance=MaintenanceMode(connection, clock, settings.storage),
         token_failures=TokenFailures(connection, clock),
+        changes=ChangeStore(
+            connection, clock, settings.changes_days, settings.delivery_ttl_seconds
+        ),
+        change_sources=build_change_sources(settings),
     )
     # The routing keys the rules name are secrets too: logs and Sentry scrub them.
     rule_secrets = settings.secret_values(app.extensions["klaxon"].ruleset.environment)
@@ -144,10 +184,12 @@ def create_app(
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(changes_api.blueprint)
     app.register_blueprint(metrics.blueprint)
     app.register_blueprint(slack_views.blueprint)
+    klaxon = app.extensions["klaxon"]
     counted = metrics.configure(
-        settings.metrics_directory(), frozenset(app.extensions["klaxon"].sources)
+        settings.metrics_directory(), frozenset([*klaxon.sources, *klaxon.change_sources])
     )
     observe_requests(counted.observe)
     pages.register(app, settings)

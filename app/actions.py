@@ -78,7 +78,10 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
         inhibited_by=(),
         reason=f"declared by hand by {alert.actor}",
     )
-    return klaxon.incidents.correlate(alert, correlation, raw)
+    result = klaxon.incidents.correlate(alert, correlation, raw)
+    if result.incident_id and alert.service:  # what shipped to it just before (issue 17)
+        klaxon.suspect_changes(result.incident_id, [alert.service])
+    return result
 
 
 def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:

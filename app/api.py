@@ -75,6 +75,8 @@ def get_incident(incident_id: str) -> dict[str, Any]:
             }
             for child in store.children(incident)
         ],
+        # Suspected changes (and changes made while it is open), suspects first, newest first.
+        "changes": current_app.extensions["klaxon"].changes.suspects(incident_id),
     }
 
 

@@ -42,9 +42,10 @@ def release() -> None:
 
 
 def _attach_commands() -> None:
+    from app.change_cli import change
     from app.instance_cli import drill, failed, maintenance, outbox
 
-    for command in (outbox, maintenance, failed, drill):
+    for command in (outbox, maintenance, failed, drill, change):
         main.add_command(command)
     from app.rules_cli import rules
 

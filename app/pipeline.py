@@ -30,6 +30,9 @@ from app.store.incidents import (
 
 # enqueue(incident_id, event, seq, reason): tells the workers about a state change.
 Enqueue = Callable[[str, str, str, str], Any]
+# suspect(incident_id, services): an incident opened or an alert of a service joined it; its
+# suspected changes are recorded (app/change_intake.py).
+Suspect = Callable[[str, list[str]], Any]
 KLAXON_INCIDENT = re.compile(r"^INC-\d{4}-\d+$")
 PAGERS = {SourceName.PAGERDUTY, SourceName.OPSGENIE}
 
@@ -76,6 +79,7 @@ def ingest(
     store: IncidentStore,
     now: float,
     enqueue: Enqueue,
+    suspect: Suspect | None = None,
 ) -> Answer:
     if not parsed.alerts:
         return Answer(Outcome.IGNORED, reason=parsed.ignored_reason)
@@ -83,7 +87,8 @@ def ingest(
     if stale:
         return Answer(Outcome.IGNORED, reason=stale)
     results = [
-        _ingest_one(alert, raw_body, ruleset, store, now, enqueue) for alert in parsed.alerts
+        _ingest_one(alert, raw_body, ruleset, store, now, enqueue, suspect)
+        for alert in parsed.alerts
     ]
     top = max(results, key=lambda r: _OUTCOME_WEIGHT[r.outcome])
     return Answer(
@@ -114,6 +119,7 @@ def _ingest_one(
     store: IncidentStore,
     now: float,
     enqueue: Enqueue,
+    suspect: Suspect | None = None,
 ) -> Correlated:
     own = _own_page(alert, store)
     if own is not None:
@@ -129,6 +135,9 @@ def _ingest_one(
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
     result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    # Before the declaration below, so the first page already names the suspects.
+    if suspect and result.incident_id and result.outcome in (Outcome.NEW, Outcome.GROUPED):
+        suspect(result.incident_id, [alert.service])
     # No group_wait: tell responders now rather than at the next tick (the declare timer,
     # kept as a safety net, then finds it declared and does nothing).
     if (

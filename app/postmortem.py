@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from app.messages.wording import duration, status_word, utc
 from app.models import Severity
 from app.ruleset import RuleSet
+from app.store.changes import incident_suspects
 from app.store.incidents import ROLES, IncidentStore
 
 TEMPLATE = "postmortem/postmortem.md.j2"
@@ -36,6 +37,8 @@ KIND_WORDS = {
     "severity_changed": "Severity changed",
     "role": "Role assigned",
     "resolved": "Resolved",
+    "suspected_change": "Suspected change",
+    "deploy_during_incident": "Deploy during incident",
 }
 ROLE_BY_KIND = {
     "acknowledged": "acknowledged",
@@ -73,10 +76,16 @@ def postmortem_vars(
         return None
     timeline = store.timeline(incident_id)
     alerts = store.incident_alerts(incident_id)
+    changes = incident_suspects(store.connection, incident_id)
     return {
         "incident": _incident(incident, ruleset, now),
         "now": now,
-        "timeline": [_entry(e) for e in timeline],
+        # Each change at the time it took effect: the line before "Incident opened".
+        "timeline": sorted(
+            [_entry(e) for e in timeline] + [_change_entry(c) for c in changes],
+            key=lambda e: e["at"],
+        ),
+        "changes": changes,
         "responders": responders(incident, timeline),
         "alerts": [_alert(a) for a in alerts],
         "updates": [e["data"] for e in timeline if e["kind"] == "status_update"],
@@ -134,6 +143,18 @@ def _entry(entry: dict[str, Any]) -> dict[str, Any]:
         "kind": entry["kind"],
         "what": KIND_WORDS.get(entry["kind"], entry["kind"].replace("_", " ").capitalize()),
         "text": entry["text"],
+    }
+
+
+def _change_entry(change: dict[str, Any]) -> dict[str, Any]:
+    by = f" by {change['who']}" if change.get("who") else ""
+    what = f": {change['description']}" if change.get("description") else ""
+    return {
+        "at": float(change["when"]),
+        "day": utc(float(change["when"]), True)[:10],
+        "kind": "change",
+        "what": "Change" + (" during the incident" if change.get("during_incident") else ""),
+        "text": f"{change['service']} {change['version']}{by}{what}",
     }
 
 

@@ -38,6 +38,8 @@ DEFAULT_WEB_THREADS = 4  # docs/decisions.md 7
 # A job normally starts within a second; two minutes of waiting with no worker taking any
 # job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
 DEFAULT_WORKER_STALL_SECONDS = 120
+# A suspect is a change of the last hours; two weeks covers late post-mortems.
+DEFAULT_CHANGES_DAYS = 14
 DEFAULT_STATUS_TITLE = "Service status"
 
 
@@ -322,6 +324,27 @@ class Settings:
         "GRAFANA_TIMESTAMP_HEADER",
         "",
         "Header carrying Grafana's signature timestamp, if configured on the contact point.",
+    )
+    heroku_webhook_secrets: tuple[str, ...] = var(
+        "HEROKU_WEBHOOK_SECRET",
+        (),
+        "Secret(s) of the Heroku app webhook (api:release) that signs releases, "
+        "comma-separated during rotation.",
+        secret=True,
+    )
+    github_webhook_secrets: tuple[str, ...] = var(
+        "GITHUB_WEBHOOK_SECRET",
+        (),
+        "Secret(s) of the GitHub webhook (deployment_status, release), comma-separated "
+        "during rotation.",
+        secret=True,
+    )
+    changes_days: int = var(
+        "KLAXON_CHANGES_DAYS",
+        DEFAULT_CHANGES_DAYS,
+        "Days a recorded change (release, deploy) is kept to be suspected (default 14; "
+        "an incident keeps its own copy of its suspects).",
+        unit="days",
     )
     sentry_dsn: str = var(
         "SENTRY_DSN",

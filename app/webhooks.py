@@ -34,6 +34,8 @@ def handle(
     log_fields["source"] = source_name
     source = check_before_body(klaxon, request, source_name)
     body = request.get_data(cache=False)  # raises 413 past max_content_length
+    if source_name in klaxon.change_sources:  # Heroku, GitHub: changes, not alerts
+        return _receive_change(klaxon, request, source, source_name, body, log_fields)
     source.verify(request.headers, body, request.args)
     stamp = source.signed_timestamp(request.headers)
     if stamp is not None:  # a captured request sent again later: refused before parsing
@@ -42,7 +44,13 @@ def handle(
     parsed = source.parse(request.headers, _decode(source_name, body), body)
     log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
     answer = ingest(
-        parsed, body, klaxon.ruleset, klaxon.incidents, klaxon.clock.now(), klaxon.enqueue
+        parsed,
+        body,
+        klaxon.ruleset,
+        klaxon.incidents,
+        klaxon.clock.now(),
+        klaxon.enqueue,
+        klaxon.suspect_changes,
     )
     log_fields.update(outcome=answer.outcome.value, alert=answer.alert, incident=answer.incident)
     return answer.to_json()
@@ -54,14 +62,38 @@ def check_before_body(klaxon: Any, request: Request, source_name: str) -> Any:
     front (app/front.py) calls this before it reads the body, so a client with no valid
     credentials is answered at once instead of being waited for."""
     source = klaxon.sources.get(source_name)
-    if source is None:
+    change_source = klaxon.change_sources.get(source_name)
+    if source is None and change_source is None:
         raise UnknownSource(
             f"no webhook source named {source_name!r}",
-            expected="one of " + ", ".join(sorted(klaxon.sources)),
+            expected="one of " + ", ".join(sorted([*klaxon.sources, *klaxon.change_sources])),
         )
     _require_json_content_type(request, source_name)
+    if change_source is not None:
+        change_source.verify_headers(request.headers)
+        return change_source
     source.verify_headers(request.headers, request.args)
     return source
+
+
+def _receive_change(
+    klaxon: Any,
+    request: Request,
+    source: Any,
+    source_name: str,
+    body: bytes,
+    log_fields: dict[str, Any],
+) -> dict[str, Any]:
+    """A change sender's delivery: verified, parsed, then recorded (app/change_intake.py)."""
+    source.verify(request.headers, body)
+    parsed = source.parse(request.headers, _decode(source_name, body))
+    log_fields.update(event=parsed.event_type, delivery=parsed.delivery_id[:200])
+    if parsed.change is None:
+        answer: dict[str, Any] = {"outcome": "ignored", "reason": parsed.ignored_reason}
+    else:
+        answer = klaxon.record_change(parsed.change, source_name, parsed.delivery_id)
+    log_fields.update(outcome=answer["outcome"], change=answer.get("change"))
+    return answer
 
 
 def _require_json_content_type(request: Request, source_name: str) -> None:

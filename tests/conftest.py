@@ -38,6 +38,9 @@ SECRETS = {
     "GRAFANA_WEBHOOK_SECRET": "grafana-example-hmac-secret",
     "GRAFANA_TIMESTAMP_HEADER": "X-Grafana-Alerting-Signature-Timestamp",
     "KLAXON_API_TOKEN": "test-api-token-4b9d2e",
+    # Change senders (issue 17): two Heroku secrets, as during a rotation (new first).
+    "HEROKU_WEBHOOK_SECRET": "heroku-new-secret-3f9a1c,heroku-old-secret-7d2e8b",
+    "GITHUB_WEBHOOK_SECRET": "github-webhook-secret-5a8c2e",
 }
 
 

@@ -58,6 +58,12 @@ API: list[tuple[str, str, dict[str, Any] | None]] = [
     ),
     ("DELETE", "/api/maintenance", {"by": "Priya"}),
     ("GET", "/api/outbox", None),
+    ("GET", "/api/changes", None),
+    (
+        "POST",
+        "/api/changes",
+        {"service": "checkout", "version": "v52", "who": "ann", "rollback": "heroku rollback v51"},
+    ),
     ("GET", "/metrics", None),  # the API token opens it too (KLAXON_METRICS_TOKEN unset here)
 ]
 PAGES: list[tuple[str, str, dict[str, Any] | None]] = [

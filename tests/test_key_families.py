@@ -14,11 +14,13 @@ from dataclasses import replace
 
 import redis
 
+from app.changes.model import Change
 from app.clock import VirtualClock
 from app.models import Alert, Lifecycle, SourceName
 from app.settings import VARIABLES
 from app.store import keys
 from app.store.budget import StorageBudget
+from app.store.changes import ChangeStore
 from app.store.incidents import Correlation, IncidentStore
 from app.store.ledger import Ledger
 from app.store.maintenance import MaintenanceMode
@@ -143,3 +145,36 @@ def test_every_key_the_stores_write_belongs_to_a_family(redis_client: redis.Redi
     written = [k.decode() for k in redis_client.scan_iter(f"{keys.PREFIX}:*")]
     assert len(written) >= 10
     assert [k for k in written if family_of(k) is None] == []
+
+
+def test_the_change_keys_belong_to_families_and_expire(redis_client: redis.Redis) -> None:
+    """Issue 17's keys: a change, its indexes and delivery expire; an incident's copies and the
+    services looked at go with the incident (purge_incident.lua)."""
+    clock = VirtualClock()
+    store = IncidentStore(redis_client, clock, 3600)
+    alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m|a", "d-0", "Triggered", title="t")
+    incident = store.correlate(alert, Correlation(), b"{}").incident_id
+    assert incident is not None
+    changes = ChangeStore(redis_client, clock, days=2, delivery_ttl=3600)
+    change = Change("heroku", "app:v52", "checkout", "v52", clock.now() - 60, service="checkout")
+    changes.record(change, "heroku", "delivery-1")
+    changes.services_examined(incident, ["checkout"])
+    assert changes.keep_on_incident(incident, change, clock.now(), during=False)
+    written = [k.decode() for k in redis_client.scan_iter(f"{keys.PREFIX}:*chang*")]
+    assert {family_of(k) for k in written} == {
+        "change",
+        "changes_index",
+        "changes_of_service",
+        "change_delivery",
+        "incident_changes",
+        "incident_change_services",
+    }
+    for key in written:
+        if keys.TTL in keys.FAMILIES[family_of(key) or ""].bounds:
+            assert 0 < redis_client.ttl(key) <= 2 * 86400, key
+    store.resolve(incident, by="amy", force=True)
+    clock.advance(10 * 24 * 3600)
+    Retention(redis_client, clock, StorageBudget(retention_days=1), 3600).sweep_all()
+    assert not redis_client.exists(
+        keys.incident_changes(incident), keys.incident_change_services(incident)
+    )

@@ -17,6 +17,7 @@ from app.ruleset import RuleSet, is_in_business_hours
 from app.ruleset.components import affected_components
 from app.ruleset.model import Team
 from app.ruleset.vocabulary import PageMode
+from app.store.changes import incident_suspects
 from app.store.incidents import IncidentStore, LoadedIncident
 from workers.channels import CHANNELS, Channel, Occasion, wanted
 from workers.runtime import Runtime
@@ -64,6 +65,7 @@ def build_context(
         update=update,
         components=_components(ruleset, incident, loaded),
         public_service=_public_service(ruleset, incident),
+        changes=incident_suspects(store.connection, incident_id),  # issue 17
     )
 
 
@@ -92,6 +94,7 @@ def _incident(
         "acknowledged_by": data.get("acknowledged_by") or None,
         "tech_lead": data.get("tech_lead") or None,
         "comms_lead": data.get("comms_lead") or None,
+        "change_author": data.get("change_author") or None,  # rules changes.after_release
         "url": f"{public_url}/incidents/{data['id']}",
         "duration_seconds": (resolved or now) - created,
         "alert_count": alert_count,

@@ -42,6 +42,9 @@ class NotificationContext:
               message, not for templates: an id means nothing to a reader
     public_service: the incident's service if rules/ declare it, else ""; public channels
               see it as incident.service (app/messages/render.py)
+    changes:  the incident's suspected changes, suspects first and newest first (issue 17):
+              [{id, service, app, version, description, who, when, link, rollback, kind,
+              seconds_before_onset, during_incident, rank}]; internal channels only
     """
 
     event: MessageEvent
@@ -58,6 +61,12 @@ class NotificationContext:
     # The incident's service when the rules declare it (statuspage.components), else "": the
     # only service name a public channel may show (an alert's labels are anyone's words).
     public_service: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def suspected_changes(self, limit: int) -> list[dict[str, Any]]:
+        """The `limit` newest changes suspected of causing the incident, for a page's
+        structured details: a deploy made during the incident is no suspect."""
+        return [c for c in self.changes if not c.get("during_incident")][:limit]
 
     def as_template_vars(self) -> dict[str, Any]:
         return {
@@ -71,4 +80,5 @@ class NotificationContext:
             "now": self.now,
             "update": self.update,
             "public": sorted(self.public),
+            "changes": self.changes,
         }

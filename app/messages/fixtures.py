@@ -189,7 +189,38 @@ def checkout_latency(event: MessageEvent) -> NotificationContext:
         "message": "We found the cause: a change deployed at 09:05 UTC slowed down "
         "checkout. We are rolling it back now.",
     }
-    return _context(event, incident, alerts, SEV2_POLICY, update, "Marco Bianchi", T0 + 18 * MINUTE)
+    return _context(
+        event,
+        incident,
+        alerts,
+        SEV2_POLICY,
+        update,
+        "Marco Bianchi",
+        T0 + 18 * MINUTE,
+        changes=[_change(incident, 9 * MINUTE)],  # the 09:05 deploy, suspect #1 (issue 17)
+    )
+
+
+def _change(incident: dict[str, Any], before: float, **given: Any) -> dict[str, Any]:
+    """A suspected change as app/store/changes.py keeps it on an incident."""
+    return {
+        "id": "CHG-5c2a9e0d41b7f368",
+        "source": "heroku",
+        "identity": "c0ffee52:v52",
+        "service": "checkout-api",
+        "app": "checkout",
+        "version": "v52",
+        "when": incident["created_at"] - before,
+        "description": "Deploy 3f9a2c1d",
+        "who": "ann.lee@example.com",
+        "link": "https://dashboard.heroku.com/apps/checkout/activity",
+        "rollback": "heroku rollback v51 -a checkout",
+        "environment": "",
+        "kind": "release",
+        "seconds_before_onset": before,
+        "during_incident": False,
+        "rank": 1,
+    } | given
 
 
 def payments_outage(event: MessageEvent) -> NotificationContext:
@@ -256,7 +287,25 @@ def long_everything(event: MessageEvent) -> NotificationContext:
         "by": "Priya Raman",
         "message": "We are still working through the backlog of delayed orders. " * 600,
     }
-    return _context(event, incident, alerts, SEV1_POLICY, update, "Marco Bianchi", T0 + 5 * MINUTE)
+    long_change = _change(
+        incident,
+        4 * MINUTE,
+        service="checkout-api-" + "x" * 300,
+        version="v" + "9" * 300,
+        who="someone " * 60,
+        description="Deploy " + "a very long description " * 80,
+        rollback="heroku rollback v51 -a " + "checkout" * 80,
+    )
+    return _context(
+        event,
+        incident,
+        alerts,
+        SEV1_POLICY,
+        update,
+        "Marco Bianchi",
+        T0 + 5 * MINUTE,
+        changes=[long_change] * 8,
+    )
 
 
 def unicode_mix(event: MessageEvent) -> NotificationContext:

@@ -447,6 +447,7 @@ def _incident_page(
         incident=found,
         alerts=alerts,
         children=children,
+        changes=klaxon.changes.suspects(incident_id),
         timeline=list(reversed(timeline)),
         head=header(found, timeline, klaxon.ruleset, escalation, now, postmortem_due),
         statuses=STATUSES,

@@ -11,6 +11,7 @@ from app.models import Severity
 from app.ruleset import defaults
 from app.ruleset.checks import Checks
 from app.ruleset.model import (
+    ChangePolicy,
     CommsPolicy,
     EscalationLevel,
     FlapPolicy,
@@ -312,8 +313,33 @@ class Builder(Checks):
                 _component_ids(data["component"]) if data.get("component") else (),
                 tuple(self.matchers(p) for p in patterns),
                 tuple(f"{p.source.name}:{p.line()}" for p in patterns),
+                heroku_apps=tuple(data.get("heroku_apps", ())),
+                github=tuple(data.get("github", ())),
             )
         return result
+
+    def change_policy(self) -> ChangePolicy:
+        given = self.sections.mappings["changes"]
+        window = given.get("window")
+        rule = given.get("after_release")
+        data = rule.value if rule is not None else {}
+        return ChangePolicy(
+            window_s=parse_duration(window.value) if window is not None else 2 * 3600,
+            after_release_within_s=parse_duration(data["within"]) if rule is not None else 0,
+            raise_to=Severity(data["raise_to"]) if "raise_to" in data else None,
+            page_author=self._page_author(rule, data),
+            location=f"{rule.source.name}:{rule.line()}" if rule is not None else "",
+        )
+
+    def _page_author(self, rule: Entry | None, data: dict[str, Any]) -> bool:
+        """`after_release` must do something: raise the severity, page the author, or both."""
+        if rule is not None and "raise_to" not in data and not data.get("page_author"):
+            self.report(
+                rule,
+                "after_release does nothing",
+                expected="raise_to: <severity>, page_author: true, or both",
+            )
+        return bool(data.get("page_author", False))
 
     def service_names(self, services: dict[str, Service]) -> dict[str, str]:
         """Spelling key -> canonical name; two services claiming one spelling is a problem."""

@@ -35,7 +35,11 @@ def explain(alert: Alert, ruleset: RuleSet, now: float) -> Explanation:
         )
     decision = decide(alert, labels, matched, ruleset, now)
     return Explanation(
-        tuple(lines + _decision_lines(decision, _components(alert, ruleset, mapping.service))),
+        tuple(
+            lines
+            + _decision_lines(decision, _components(alert, ruleset, mapping.service))
+            + _change_lines(mapping.service, decision, ruleset)
+        ),
         decision,
     )
 
@@ -82,6 +86,31 @@ def _components(alert: Alert, ruleset: RuleSet, service: str) -> str:
     if not found:
         return f"none (service {alert.service!r} is not under statuspage.components)"
     return f"{', '.join(found)} (service {alert.service!r})"
+
+
+def _change_lines(service: str, decision: Decision, ruleset: RuleSet) -> list[str]:
+    """What rules/ `changes:` would do with the changes to this alert's service (issue 17)."""
+    if not service:
+        return ["  changes: none looked for (the alert has no service)"]
+    policy = ruleset.changes
+    lines = [f"  changes: those to {service} in the {policy.window_s}s before onset are suspects"]
+    raise_to = policy.raise_to
+    if policy.after_release_within_s:
+        effects = []
+        if raise_to is not None:
+            effects.append(
+                f"severity {decision.severity} -> {raise_to}"
+                if raise_to.rank < decision.severity.rank
+                else f"no effect ({decision.severity} is already {raise_to} or worse)"
+            )
+        if policy.page_author:
+            effects.append("its author (an e-mail address) is paged with the on-call")
+        effect = "; ".join(effects)
+        lines.append(
+            f"  changes.after_release ({policy.location}): a change to {service} in the "
+            f"{policy.after_release_within_s}s before onset: {effect}"
+        )
+    return lines
 
 
 def _decision_lines(decision: Decision, components: str) -> list[str]:

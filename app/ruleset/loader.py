@@ -116,6 +116,7 @@ def _build(builder: Builder, directory: str, version: RulesVersion) -> RuleSet:
         services=services,
         service_names=names,
         slack=builder.slack_policy(),
+        changes=builder.change_policy(),
         environment={k: e.value for k, e in builder.sections.mappings["environment"].items()},
     )
 

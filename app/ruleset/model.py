@@ -162,6 +162,18 @@ class Silence:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangePolicy:
+    """rules `changes:`: the suspect window, and what a release just before an incident does."""
+
+    window_s: int = 2 * 3600
+    after_release_within_s: int = 0  # 0: no after_release rule
+    raise_to: Severity | None = None
+    # Page the change's author with the on-call (Opsgenie: a user responder by username).
+    page_author: bool = False
+    location: str = ""  # file:line of the after_release rule, for `rules explain`
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     version: RulesVersion
     directory: str
@@ -182,6 +194,7 @@ class RuleSet:
     services: Mapping[str, Service] = field(default_factory=dict)
     service_names: Mapping[str, str] = field(default_factory=dict)
     slack: SlackPolicy = SlackPolicy()  # rules/slack.yml
+    changes: ChangePolicy = ChangePolicy()
     # Layered settings per tuple of matched route positions, filled by classify.
     settings_cache: dict[tuple[int, ...], RouteSettings] = field(
         default_factory=dict, compare=False, repr=False

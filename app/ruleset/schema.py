@@ -287,7 +287,25 @@ SERVICE_ENTRY = obj(
         "component": COMPONENTS,
         "aliases": array(TEXT),
         "patterns": array(SERVICE_PATTERN),
+        # Where the service's changes come from (app/changes/mapping.py).
+        "heroku_apps": array(TEXT),
+        "github": array(TEXT),
     },
+)
+
+# How changes (releases, deploys) are suspected of an incident (issue 17; app/changes/).
+CHANGES = obj(
+    {
+        # How far before an incident's onset a change of one of its services is a suspect.
+        "window": duration(),
+        # An incident that starts within `within` of a release of its service: its
+        # severity is raised to `raise_to` (never lowered) and/or the release's author is
+        # paged with the on-call (`page_author`; one of the two is required).
+        "after_release": obj(
+            {"within": duration(), "raise_to": SEVERITY, "page_author": BOOL},
+            required=("within",),
+        ),
+    }
 )
 
 RULES_FILE: Schema = obj(
@@ -310,6 +328,7 @@ RULES_FILE: Schema = obj(
         "silences": array(SILENCE),
         "statuspage": STATUSPAGE,
         "slack": SLACK,
+        "changes": CHANGES,
         "services": {
             "type": "object",
             "additionalProperties": SERVICE_ENTRY,

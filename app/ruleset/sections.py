@@ -22,6 +22,7 @@ MAPPING_SECTIONS = (
     "slack.severities",
     "slack.teams",
     "slack.users",
+    "changes",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
 # Sections whose mappings sit one level down, merged per entry: two files may each map their

@@ -30,6 +30,10 @@ class Service:
     # tried for alerts that name no service.
     patterns: tuple[tuple[Matcher, ...], ...] = ()
     pattern_locations: tuple[str, ...] = ()  # file:line of each pattern, for explain
+    # Where its changes come from (issue 17): Heroku apps, and GitHub repositories as
+    # "owner/name" or "owner/name:environment" (a deployment environment of that repository).
+    heroku_apps: tuple[str, ...] = ()
+    github: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,6 +332,28 @@ class IncidentStore:
             self.budget.timeline_max,
         )
 
+    def note_change(
+        self, incident_id: str, kind: str, text: str, during: str = "", **data: Any
+    ) -> None:
+        """A change held against the incident (issue 17): its timeline entry, updated_at (pages
+        and the status JSON see that the incident changed) and, for a deploy made while it is
+        open, `during`, the change the incident page flags."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            self.add_timeline(incident_id, kind, text, pipe, **data)
+            fields = {"updated_at": repr(self.clock.now())}
+            if during:
+                fields["deploy_during_incident"] = during
+            pipe.hset(keys.incident(incident_id), mapping=fields)  # type: ignore[arg-type]
+            pipe.execute()
+
+    def page_change_author(self, incident_id: str, author: str, text: str, **data: Any) -> None:
+        """rules `changes.after_release` `page_author`: the author the incident's page adds
+        to the on-call (change_author in the incident hash), said on the timeline."""
+        with self.connection.pipeline(transaction=True) as pipe:
+            self.add_timeline(incident_id, "change_author", text, pipe, **data)
+            pipe.hset(keys.incident(incident_id), "change_author", author)
+            pipe.execute()
+
     def is_declared(self, incident_id: str) -> bool:
         return bool(self.connection.hexists(keys.incident(incident_id), "declared_at"))
 

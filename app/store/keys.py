@@ -272,6 +272,52 @@ def readiness_probe() -> str:
 READINESS_PROBE_TTL_SECONDS = 60
 
 
+# -- changes (app/store/changes.py owns these) ----------------------------------------------
+CHANGES_INDEX_MAX = 5000  # entries per change index: far more releases than a window holds
+
+
+def change(change_id: str) -> str:
+    """One recorded change, JSON (app/changes/model.py); expires KLAXON_CHANGES_DAYS after it
+    was last recorded. ~400 bytes."""
+    return f"{PREFIX}:change:{change_id}"
+
+
+def changes_index() -> str:
+    """Sorted set of every change id by when it took effect; entries older than
+    KLAXON_CHANGES_DAYS leave it on every write, and it holds at most CHANGES_INDEX_MAX."""
+    return f"{PREFIX}:changes"
+
+
+def changes_of_service(service: str) -> str:
+    """Sorted set of one service's change ids by when they took effect: trimmed as
+    changes_index(), and expires KLAXON_CHANGES_DAYS after its last write. Hashed: the
+    service name comes from a sender (an unmapped Heroku app or repository)."""
+    digest = hashlib.blake2b(service.encode(), digest_size=12).hexdigest()
+    return f"{PREFIX}:changes:service:{digest}"
+
+
+def change_delivery(source: str, delivery_id: str) -> str:
+    """A change delivery already taken (Heroku's delivery id, X-GitHub-Delivery): one small
+    string, expires after KLAXON_DELIVERY_TTL, as the alert delivery memory does."""
+    digest = hashlib.blake2b(f"{source}\x00{delivery_id}".encode(), digest_size=16).hexdigest()
+    return f"{PREFIX}:change-delivery:{digest}"
+
+
+def incident_changes(incident_id: str) -> str:
+    """Hash of the incident's suspected changes (and changes made while it was open): change
+    id -> a copy of the change with how long before onset it took effect, so the incident
+    keeps them after the change itself expires. History: removed with the incident,
+    KLAXON_RETENTION_DAYS after it was resolved."""
+    return f"{PREFIX}:incident:{incident_id}:changes"
+
+
+def incident_change_services(incident_id: str) -> str:
+    """Set of the services whose changes were looked for on this incident (every service of
+    its alerts, as they join). History: removed with the incident, KLAXON_RETENTION_DAYS
+    after it was resolved."""
+    return f"{PREFIX}:incident:{incident_id}:change-services"
+
+
 # Every family above, and those only the Lua scripts name, with what bounds it and what sets
 # that bound. tests/test_key_families.py walks this module's builders and fails on a family
 # missing here, or one bounded by nothing.
@@ -292,6 +338,7 @@ class Family:
 
 
 _INCIDENTS = "app/store/incidents.py"
+_CHANGES = "app/store/changes.py"
 FAMILIES: dict[str, Family] = {
     "deliveries": Family("deliveries:*:*", (TTL,), ("KLAXON_DELIVERY_TTL",), _INCIDENTS),
     "deliveries_swept": Family("deliveries-swept", (ONE_KEY,), (), "app/store/retention.py"),
@@ -378,5 +425,22 @@ FAMILIES: dict[str, Family] = {
         (ONE_KEY, TTL),
         ("app.store.keys.READINESS_PROBE_TTL_SECONDS",),
         "app/health.py",
+    ),
+    "change": Family("change:*", (TTL,), ("KLAXON_CHANGES_DAYS",), _CHANGES),
+    "changes_index": Family(
+        "changes", (CAP, TTL), ("KLAXON_CHANGES_DAYS", "app.store.keys.CHANGES_INDEX_MAX"), _CHANGES
+    ),
+    "changes_of_service": Family(
+        "changes:service:*",
+        (CAP, TTL),
+        ("KLAXON_CHANGES_DAYS", "app.store.keys.CHANGES_INDEX_MAX"),
+        _CHANGES,
+    ),
+    "change_delivery": Family("change-delivery:*", (TTL,), ("KLAXON_DELIVERY_TTL",), _CHANGES),
+    "incident_changes": Family(
+        "incident:*:changes", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _CHANGES
+    ),
+    "incident_change_services": Family(
+        "incident:*:change-services", (RETENTION,), ("KLAXON_RETENTION_DAYS",), _CHANGES
     ),
 }

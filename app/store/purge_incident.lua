@@ -29,7 +29,8 @@ for _, set in ipairs({ikey .. ':alerts', ikey .. ':suppressed'}) do
   end
 end
 redis.call('DEL', ikey, ikey .. ':alerts', ikey .. ':suppressed', ikey .. ':timeline',
-           ikey .. ':inhibits', ikey .. ':last-job', ikey .. ':last-public-job')
+           ikey .. ':inhibits', ikey .. ':last-job', ikey .. ':last-public-job',
+           ikey .. ':changes', ikey .. ':change-services')
 redis.call('ZREM', P .. ':incidents', id)
 redis.call('ZREM', P .. ':incidents:open', id)
 redis.call('ZREM', P .. ':incidents:resolved', id)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from app.messages.render import Rendered
 
 from app.messages import limits
-from app.messages.context import MessageEvent
+from app.messages.context import MessageEvent, NotificationContext
 from app.ruleset import RuleSet
 from app.settings import Settings
 from workers.channels._http import (
@@ -59,6 +59,7 @@ E = MessageEvent
 PRIORITY = {"SEV1": "P1", "SEV2": "P2", "SEV3": "P3", "SEV4": "P4"}
 PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
 ERROR_STATUSES = ["400-599"]  # raised inside the (single) attempt, before the SDK parses JSON
+DETAIL_MAX = 500  # characters per details value: a map of strings; keep each short
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +245,24 @@ _ACTIONS: dict[str, Callable[[opsgenie_sdk.AlertApi, OutboundMessage, Timeout], 
 }
 
 
+def _suspected_change(ctx: NotificationContext) -> dict[str, str]:
+    """`suspected_change` (the newest) and its `rollback` for the details (issue 17), or
+    nothing: Opsgenie takes string values only."""
+    suspects = ctx.suspected_changes(1)
+    if not suspects:
+        return {}
+    [newest] = suspects
+    minutes = round(float(newest.get("seconds_before_onset", 0)) / 60)
+    line = f"{newest.get('service', '')} {newest.get('version', '')}"
+    if newest.get("who"):
+        line += f" by {newest['who']}"
+    line += f", {minutes} min before onset"
+    details = {"suspected_change": line[:DETAIL_MAX]}
+    if newest.get("rollback"):
+        details["rollback"] = str(newest["rollback"])[:DETAIL_MAX]
+    return details
+
+
 class Opsgenie(BaseNotifier):
     """Opens an alert for the team's Opsgenie team or responders when the policy pages, and
     notes, acknowledges and closes it as the incident moves."""
@@ -285,6 +304,8 @@ class Opsgenie(BaseNotifier):
             responders = [{"type": r.type.value, "name": r.name} for r in team.responders] or [
                 {"type": "team", "name": team.opsgenie_team}
             ]
+            if incident.get("change_author"):  # rules changes.after_release page_author
+                responders.append({"type": "user", "username": incident["change_author"]})
             body = {
                 "message": rendered["message"],
                 "alias": alias,
@@ -293,7 +314,8 @@ class Opsgenie(BaseNotifier):
                 "responders": responders,
                 "tags": [incident["severity"], incident["team"]]
                 + ([incident["service"]] if incident["service"] else []),
-                "details": {"incident": incident["id"], "url": ctx.links["incident"]},
+                "details": {"incident": incident["id"], "url": ctx.links["incident"]}
+                | _suspected_change(ctx),
                 "entity": incident["service"] or incident["team"],
                 "source": "Klaxon",
             }

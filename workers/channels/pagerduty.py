@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from app.messages.render import Rendered
 
 from app.messages import limits
-from app.messages.context import MessageEvent
+from app.messages.context import MessageEvent, NotificationContext
 from app.ruleset import RuleSet
 from app.ruleset.model import Team
 from app.settings import Settings
@@ -54,6 +54,7 @@ RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 E = MessageEvent
 PD_SEVERITY = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
 PAGING_EVENTS = {E.DECLARED, E.SEVERITY_RAISED, E.ESCALATED, E.REMINDER}
+MAX_CHANGES_IN_DETAILS = 3  # the newest suspects; the incident page lists every one
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +361,8 @@ def _messages(
                         "status": incident["status"],
                         "alerts": incident["alert_count"],
                         "reason": ctx.reason,
-                    },
+                    }
+                    | _suspected_changes(ctx),
                 },
                 "links": [{"href": ctx.links["incident"], "text": f"Klaxon {incident['id']}"}],
                 "client": "Klaxon",
@@ -368,6 +370,32 @@ def _messages(
             },
         )
     ]
+
+
+def _suspected_changes(ctx: NotificationContext) -> dict[str, Any]:
+    """`suspected_changes` (and `change_author`) for custom_details (any JSON; issue 17)."""
+    # The Events API reaches a service, never a person: a rule's page_author is named here
+    # for the on-call to call (Opsgenie pages them as a responder).
+    author = ctx.incident.get("change_author")
+    named = {"change_author": author} if author else {}
+    suspects = ctx.suspected_changes(MAX_CHANGES_IN_DETAILS)
+    if not suspects:
+        return named
+    return named | {
+        "suspected_changes": [
+            {
+                "service": c.get("service", ""),
+                "version": c.get("version", ""),
+                "description": c.get("description", ""),
+                "who": c.get("who", ""),
+                "when": c.get("when"),
+                "minutes_before_onset": round(float(c.get("seconds_before_onset", 0)) / 60, 1),
+                "rollback": c.get("rollback", ""),
+                "link": c.get("link", ""),
+            }
+            for c in suspects
+        ]
+    }
 
 
 def _escalation_pages(occasion: Occasion, rendered: Rendered) -> list[OutboundMessage]:
