@@ -151,7 +151,7 @@ def test_a_group_names_only_mapped_services_each_in_one_group(tmp_path: Path) ->
     assert raised.value.problems == [
         f"{where}:12:13: statuspage.groups.Other[0]: service 'checkout-api' is already in "
         "group 'Storefront'\n    hint: a component shows under one group",
-        f"{where}:12:27: statuspage.groups.Other[1]: service 'serch-api' is not under "
-        "statuspage.components\n    hint: the status page only names services mapped there; "
+        f"{where}:12:27: statuspage.groups.Other[1]: service 'serch-api' has no status page "
+        "component\n    hint: give it a `component:` in services.yml or statuspage.components; "
         "did you mean 'search-api'?",
     ]
