@@ -21,10 +21,12 @@ from app.ruleset.policies import inhibit_applies
 from app.ruleset.services import UNKNOWN, map_service
 from app.sources import Parsed
 from app.store.incidents import (
+    Acted,
     Correlated,
     Correlation,
     Declaration,
     IncidentStore,
+    Notify,
     Resolution,
 )
 
@@ -132,7 +134,7 @@ def _ingest_one(
     # No group_wait: tell responders now rather than at the next tick (the declare timer,
     # kept as a safety net, then finds it declared and does nothing).
     if (
-        result.notify == "declare"
+        result.notify is Notify.DECLARE
         and result.incident_id
         and decision.group_wait_s <= 0
         and store.declare(result.incident_id) is Declaration.DECLARED
@@ -140,7 +142,7 @@ def _ingest_one(
         enqueue(result.incident_id, "declared", "", "first notification (no group_wait)")
     # Raised during group_wait: the declaration will carry the new severity by itself.
     if (
-        result.notify == "severity_raised"
+        result.notify is Notify.SEVERITY_RAISED
         and result.incident_id
         and store.is_declared(result.incident_id)
     ):
@@ -165,7 +167,10 @@ def _page_came_back(
 ) -> Correlated:
     who = alert.actor or alert.source.value
     if alert.lifecycle is Lifecycle.ACKNOWLEDGE:
-        if store.acknowledge(incident_id, who, via=alert.source.value)["result"] == "acknowledged":
+        if (
+            store.acknowledge(incident_id, who, via=alert.source.value)["result"]
+            is Acted.ACKNOWLEDGED
+        ):
             enqueue(incident_id, "acknowledged", "", f"acknowledged in {alert.source}")
         return Correlated(None, Outcome.UPDATED, incident_id, reason=f"acknowledged by {who}")
     if alert.lifecycle is Lifecycle.RESOLVE:
