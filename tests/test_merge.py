@@ -27,7 +27,7 @@ AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 def page():
     with FakeStatuspage(components=PAGE) as fake:
         yield fake
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def app(monkeypatch, redis_url, redis_client, clock, page, fake_pagerduty):
     env = vendor_environment(SECRETS, redis_url, statuspage=page, pagerduty=fake_pagerduty)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     clock.set(1773479640.0)  # Saturday 2026-03-14 09:14 UTC, the fixtures' story
     return create_app(Settings.from_env(), connection=redis_client, clock=clock)
 

@@ -142,7 +142,7 @@ def unmerged(env, monkeypatch, tmp_path) -> dict:
     services.write_text(without)
     monkeypatch.setenv("KLAXON_RULES_DIR", str(rules))
     env["KLAXON_RULES_DIR"] = str(rules)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     return env
 
 

@@ -44,7 +44,7 @@ ROUTING_KEYS = {  # any 32 characters: the fake accepts them, as PagerDuty would
 def page() -> Iterator[FakeStatuspage]:
     with FakeStatuspage(components=PAGE) as fake:
         yield fake
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def klaxon(
     )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    jobs.runtime.cache_clear()
+    jobs.forget_runtime()
     app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
