@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.cadence import comms_of
 from app.errors import Conflict, IncompleteResolution, PayloadError
 from app.models import Alert, Lifecycle, Severity, SourceName
-from app.pipeline import correlation_for
+from app.pipeline import decision_for_store
 from app.resolution import Checklist, missing_items, resolution_post
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
@@ -63,8 +63,8 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
         raise PayloadError(
             "api", "team", "one of " + ", ".join(sorted(klaxon.ruleset.teams)), got=repr(team)
         )
-    correlation = replace(
-        correlation_for(alert, decision, klaxon.ruleset),
+    for_store = replace(
+        decision_for_store(alert, decision, klaxon.ruleset),
         severity=Severity(declaration.severity),
         team=team,
         group_key="",
@@ -72,7 +72,7 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
         inhibited_by=(),
         reason=f"declared by hand by {alert.actor}",
     )
-    return klaxon.incidents.correlate(alert, correlation, raw)
+    return klaxon.incidents.correlate(alert, for_store, raw)
 
 
 def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:

@@ -23,11 +23,11 @@ from app.sources import Parsed
 from app.store.incidents import (
     Acted,
     Correlated,
-    Correlation,
     Declaration,
     IncidentStore,
     Notify,
     Resolution,
+    StoreDecision,
 )
 
 # enqueue(incident_id, event, seq, reason): tells the workers about a state change.
@@ -130,7 +130,7 @@ def _ingest_one(
         decision = drill_decision(decision, ruleset)
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
-    result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    result = store.correlate(alert, decision_for_store(alert, decision, ruleset), raw_body)
     # No group_wait: tell responders now rather than at the next tick (the declare timer,
     # kept as a safety net, then finds it declared and does nothing).
     if (
@@ -185,11 +185,12 @@ def _page_came_back(
     )
 
 
-def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Correlation:
-    """The rules' decision in the terms the store applies atomically."""
+def decision_for_store(alert: Alert, decision: Decision, ruleset: RuleSet) -> StoreDecision:
+    """The rules' decision in the terms the store applies atomically (StoreDecision; one name,
+    decision, from the rules to correlate.lua)."""
     default_key = f"{alert.source}:{alert.identity}"
     flapping = decision.flapping
-    return Correlation(
+    return StoreDecision(
         severity=decision.severity,
         team=decision.team,
         rule=decision.rule,

@@ -10,7 +10,7 @@ import pytest
 
 from app.models import Alert, Lifecycle, Outcome, Severity, SourceName
 from app.store.connection import connect
-from app.store.incidents import Correlation, IncidentStore
+from app.store.incidents import IncidentStore, StoreDecision
 from app.store.timers import Timers
 
 _deliveries = itertools.count()
@@ -34,7 +34,7 @@ def alert(
     )
 
 
-def decide(**changes) -> Correlation:
+def decide(**changes) -> StoreDecision:
     defaults = dict(
         severity=Severity.SEV2,
         team="payments",
@@ -46,7 +46,7 @@ def decide(**changes) -> Correlation:
         group_window_seconds=1800,
         quiet_period_seconds=300,
     )
-    return Correlation(**{**defaults, **changes})
+    return StoreDecision(**{**defaults, **changes})
 
 
 @pytest.fixture

@@ -96,8 +96,9 @@ class Notify(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Correlation:
-    """What the rules decided about one alert, in the terms the store needs."""
+class StoreDecision:
+    """What the rules decided about one alert (app/ruleset's Decision), in the terms the store
+    needs (app/pipeline.py decision_for_store); correlate.lua reads it as `decision`."""
 
     severity: Severity = Severity.SEV3
     team: str = ""
@@ -145,7 +146,7 @@ class IncidentStore:
         self._declare = self.connection.register_script(_DECLARE)
         self._lifecycle = self.connection.register_script(_LIFECYCLE)
 
-    def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
+    def correlate(self, alert: Alert, decision: StoreDecision, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
         event = _event_args(
@@ -476,7 +477,7 @@ class IncidentStore:
 def _event_args(
     alert: Alert,
     alert_id: str,
-    decision: Correlation,
+    decision: StoreDecision,
     now: float,
     delivery_ttl: int,
     budget: StorageBudget,
