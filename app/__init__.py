@@ -37,7 +37,7 @@ from app.slack import views as slack_views
 from app.sources import Source, build_sources
 from app.store.changes import ChangeStore
 from app.store.connection import connect
-from app.store.incidents import IncidentStore, Lifecycle
+from app.store.incidents import Acted, IncidentStore
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
 from app.store.timers import Timers
@@ -88,9 +88,9 @@ class Klaxon:
         result = self.incidents.post_update(
             incident_id, status, message, by, severity=severity, checklist=checklist
         )
-        if result["result"] is Lifecycle.UPDATED and status != "resolved":
+        if result["result"] is Acted.UPDATED and status != "resolved":
             self._rearm_update_reminder(incident_id)
-        if result["result"] is Lifecycle.UPDATED:
+        if result["result"] is Acted.UPDATED:
             event = "resolved" if status == "resolved" else "update_posted"
             self.enqueue(
                 incident_id,

@@ -17,11 +17,11 @@ from app.cadence import comms_of
 from app.errors import Conflict, IncompleteResolution, PayloadError
 from app.models import Alert, Lifecycle, Severity, SourceName
 from app.notifications import enqueue_sitrep_refresh
-from app.pipeline import correlation_for
+from app.pipeline import decision_for_store
 from app.resolution import Checklist, missing_items, resolution_post
 from app.ruleset import classify
 from app.ruleset.services import canonical_service
-from app.store.incidents import Correlated
+from app.store.incidents import Acted, Correlated, Resolution
 
 if TYPE_CHECKING:
     from app import Klaxon
@@ -69,8 +69,8 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
             "one of " + ", ".join(sorted(klaxon.ruleset.teams)),
             got=repr(team),
         )
-    correlation = replace(
-        correlation_for(alert, decision, klaxon.ruleset),
+    for_store = replace(
+        decision_for_store(alert, decision, klaxon.ruleset),
         severity=Severity(declaration.severity),
         team=team,
         group_key="",
@@ -78,7 +78,7 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
         inhibited_by=(),
         reason=f"declared by hand by {alert.actor}",
     )
-    result = klaxon.incidents.correlate(alert, correlation, raw)
+    result = klaxon.incidents.correlate(alert, for_store, raw)
     if result.incident_id and alert.service:  # what shipped to it just before (issue 17)
         klaxon.suspect_changes(result.incident_id, [alert.service])
     return result
@@ -87,7 +87,7 @@ def declare(klaxon: Klaxon, declaration: Declaration, raw: bytes = b"") -> Corre
 def acknowledge(klaxon: Klaxon, incident_id: str, by: str, via: str) -> dict[str, Any]:
     """The first acknowledgement stops escalation; its author leads unless one was named."""
     result = klaxon.incidents.acknowledge(incident_id, by, via=via)
-    if result["result"] == "acknowledged":
+    if result["result"] is Acted.ACKNOWLEDGED:
         klaxon.enqueue(incident_id, "acknowledged", "", f"acknowledged by {by}")
     return result
 
@@ -113,10 +113,18 @@ def change_severity(klaxon: Klaxon, incident_id: str, severity: str, by: str) ->
     (app/pipeline.py), lowering it is only recorded."""
     before = (klaxon.incidents.incident(incident_id) or {}).get("severity", "")
     result = klaxon.incidents.change_severity(incident_id, severity, by)
-    raised = result["result"] == "severity" and severity < before  # "SEV1" < "SEV2"
+    raised = result["result"] is Acted.SEVERITY and severity < before  # "SEV1" < "SEV2"
     if raised and klaxon.incidents.is_declared(incident_id):
         klaxon.enqueue(incident_id, "severity_raised", severity, f"severity raised by {by}")
     return result
+
+
+# A 'resolved' status update answers as an update does; resolve() answers as the store's
+# resolve does, whichever way the incident was closed.
+_RESOLVED_BY_UPDATE = {
+    Acted.UPDATED: Resolution.RESOLVED,
+    Acted.RESOLVED: Resolution.ALREADY_RESOLVED,
+}
 
 
 def resolve(
@@ -125,7 +133,7 @@ def resolve(
     by: str,
     message: str = "",
     checklist: Checklist | None = None,
-) -> str:
+) -> Resolution:
     """Resolve by hand with the resolution checklist (app/resolution.py). With a message or
     an answer on data loss there is a resolution customers read (a 'resolved' status update,
     which closes it); without either it closes quietly. Returns resolved, already_resolved
@@ -135,11 +143,9 @@ def resolve(
     public = resolution_post(message, checklist)
     if public:
         result = klaxon.post_update(incident_id, "resolved", public, by, checklist=checklist)
-        return {"updated": "resolved", "resolved": "already_resolved"}.get(
-            result["result"], result["result"]
-        )
+        return _RESOLVED_BY_UPDATE.get(result["result"], Resolution.UNKNOWN)
     outcome = klaxon.incidents.resolve(incident_id, by=by, force=True, checklist=checklist)
-    if outcome == "resolved":
+    if outcome is Resolution.RESOLVED:
         klaxon.enqueue(incident_id, "resolved", "", f"resolved by {by}")
     return outcome
 
@@ -172,11 +178,11 @@ def require_open(incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:
 
 # What a refused merge means, for the 409 (the store's words -> people's).
 _MERGE_REFUSED = {
-    "same": "an incident cannot be merged into itself",
-    "already_merged": "is already merged into another incident",
-    "has_children": "has incidents merged into it; merge those into the target first",
-    "parent_resolved": "the target incident is resolved",
-    "resolved": "is resolved",
+    Acted.SAME: "an incident cannot be merged into itself",
+    Acted.ALREADY_MERGED: "is already merged into another incident",
+    Acted.HAS_CHILDREN: "has incidents merged into it; merge those into the target first",
+    Acted.PARENT_RESOLVED: "the target incident is resolved",
+    Acted.RESOLVED: "is resolved",
 }
 
 

@@ -25,7 +25,7 @@ from app.resolution import (
     Checklist,
     follow_up_lines,
 )
-from app.store.incidents import ROLES, STATUSES
+from app.store.incidents import ROLES, STATUSES, Acted
 from app.token_guard import token_accepted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -235,7 +235,7 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
         severity=severity,
         checklist=checklist,
     )
-    if result["result"] == "resolved":
+    if result["result"] is Acted.RESOLVED:
         raise Conflict(f"{incident_id} is resolved; declare a new incident instead")
     return result, 201
 

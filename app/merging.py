@@ -13,7 +13,7 @@ from typing import Any
 from app.drill import is_drill_incident
 from app.ruleset import RuleSet
 from app.ruleset.components import affected_components
-from app.store.incidents import IncidentStore
+from app.store.incidents import Acted, IncidentStore
 
 # How many open incidents are looked at for a shared component (newest first).
 SCANNED = 200
@@ -67,7 +67,7 @@ def merge_with_concurrent(store: IncidentStore, ruleset: RuleSet, incident_id: s
     if parent is None:
         return ""
     result = store.merge(incident_id, parent, by="Klaxon (same public component)")
-    return parent if result["result"] in ("merged", "unchanged") else ""
+    return parent if result["result"] in (Acted.MERGED, Acted.UNCHANGED) else ""
 
 
 def release_open_children(store: IncidentStore, incident_id: str) -> list[str]:
@@ -82,6 +82,6 @@ def release_open_children(store: IncidentStore, incident_id: str) -> list[str]:
             continue
         if all(a.get("status") == "resolved" for a in store.incident_alerts(child)):
             continue  # over too, only waiting out its quiet period: nothing to tell
-        if store.unmerge(child, incident_id, by="Klaxon")["result"] == "unmerged":
+        if store.unmerge(child, incident_id, by="Klaxon")["result"] is Acted.UNMERGED:
             released.append(child)
     return released

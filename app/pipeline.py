@@ -21,11 +21,13 @@ from app.ruleset.policies import inhibit_applies
 from app.ruleset.services import UNKNOWN, map_service
 from app.sources import Parsed
 from app.store.incidents import (
+    Acted,
     Correlated,
-    Correlation,
     Declaration,
     IncidentStore,
+    Notify,
     Resolution,
+    StoreDecision,
 )
 
 # enqueue(incident_id, event, seq, reason): tells the workers about a state change.
@@ -134,14 +136,14 @@ def _ingest_one(
         decision = drill_decision(decision, ruleset)
     if decision.ignored:  # a route says this alert is noise: answered, never stored
         return Correlated(None, Outcome.IGNORED, None, reason=decision.reason)
-    result = store.correlate(alert, correlation_for(alert, decision, ruleset), raw_body)
+    result = store.correlate(alert, decision_for_store(alert, decision, ruleset), raw_body)
     # Before the declaration below, so the first page already names the suspects.
     if suspect and result.incident_id and result.outcome in (Outcome.NEW, Outcome.GROUPED):
         suspect(result.incident_id, [alert.service])
     # No group_wait: tell responders now rather than at the next tick (the declare timer,
     # kept as a safety net, then finds it declared and does nothing).
     if (
-        result.notify == "declare"
+        result.notify is Notify.DECLARE
         and result.incident_id
         and decision.group_wait_s <= 0
         and store.declare(result.incident_id) is Declaration.DECLARED
@@ -149,7 +151,7 @@ def _ingest_one(
         enqueue(result.incident_id, "declared", "", "first notification (no group_wait)")
     # Raised during group_wait: the declaration will carry the new severity by itself.
     if (
-        result.notify == "severity_raised"
+        result.notify is Notify.SEVERITY_RAISED
         and result.incident_id
         and store.is_declared(result.incident_id)
     ):
@@ -174,7 +176,10 @@ def _page_came_back(
 ) -> Correlated:
     who = alert.actor or alert.source.value
     if alert.lifecycle is Lifecycle.ACKNOWLEDGE:
-        if store.acknowledge(incident_id, who, via=alert.source.value)["result"] == "acknowledged":
+        if (
+            store.acknowledge(incident_id, who, via=alert.source.value)["result"]
+            is Acted.ACKNOWLEDGED
+        ):
             enqueue(incident_id, "acknowledged", "", f"acknowledged in {alert.source}")
         return Correlated(None, Outcome.UPDATED, incident_id, reason=f"acknowledged by {who}")
     if alert.lifecycle is Lifecycle.RESOLVE:
@@ -189,11 +194,12 @@ def _page_came_back(
     )
 
 
-def correlation_for(alert: Alert, decision: Decision, ruleset: RuleSet) -> Correlation:
-    """The rules' decision in the terms the store applies atomically."""
+def decision_for_store(alert: Alert, decision: Decision, ruleset: RuleSet) -> StoreDecision:
+    """The rules' decision in the terms the store applies atomically (StoreDecision; one name,
+    decision, from the rules to correlate.lua)."""
     default_key = f"{alert.source}:{alert.identity}"
     flapping = decision.flapping
-    return Correlation(
+    return StoreDecision(
         severity=decision.severity,
         team=decision.team,
         rule=decision.rule,

@@ -20,7 +20,7 @@ from redis.connection import Connection
 
 from app.clock import SystemClock
 from app.models import Alert, Lifecycle, SourceName
-from app.pipeline import correlation_for
+from app.pipeline import decision_for_store
 from app.ruleset import classify, load_ruleset
 from app.store.connection import connect
 from app.store.incidents import IncidentStore
@@ -76,7 +76,7 @@ def main() -> None:
     store = IncidentStore(connection, SystemClock(), 3600)
     now = time.time()
     alerts = make_alerts(args.events, hosts=200, repeat_every=4)
-    decisions = [(a, correlation_for(a, classify(a, ruleset, now), ruleset)) for a in alerts]
+    decisions = [(a, decision_for_store(a, classify(a, ruleset, now), ruleset)) for a in alerts]
     store.correlate(*decisions[0], b"{}")  # load the script once
     connection.config_resetstat()
     CountingConnection.sent.clear()

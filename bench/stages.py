@@ -20,7 +20,7 @@ from werkzeug.test import EnvironBuilder
 
 from app import create_app, jsontext, webhooks
 from app.logs import log_request
-from app.pipeline import correlation_for
+from app.pipeline import decision_for_store
 from app.ruleset import classify
 from app.settings import Settings
 from app.store import keys
@@ -69,7 +69,7 @@ def main() -> None:
     alerts = [p.alerts[0] for *_, p in parsed if p.alerts]
     now = klaxon.clock.now()
     decisions = [(a, classify(a, klaxon.ruleset, now)) for a in alerts]
-    terms = [(a, correlation_for(a, d, klaxon.ruleset)) for a, d in decisions]
+    for_store = [(a, decision_for_store(a, d, klaxon.ruleset)) for a, d in decisions]
     n = args.repeat
     steps = {
         "request object (werkzeug)": (lambda row: app.request_class(row[3]).headers.get("x"), rows),
@@ -80,7 +80,10 @@ def main() -> None:
             rows,
         ),
         "classify": (lambda a: classify(a, klaxon.ruleset, now), alerts),
-        "correlation_for": (lambda ad: correlation_for(ad[0], ad[1], klaxon.ruleset), decisions),
+        "decision_for_store": (
+            lambda ad: decision_for_store(ad[0], ad[1], klaxon.ruleset),
+            decisions,
+        ),
         "event args + JSON": (
             lambda at: jsontext.dumps_bytes(
                 _event_args(
@@ -92,7 +95,7 @@ def main() -> None:
                     StorageBudget(),
                 )
             ),
-            terms,
+            for_store,
         ),
         "alert JSON": (lambda a: a.to_json(), alerts),
         "log line": (

@@ -10,7 +10,7 @@ import pytest
 
 from app.models import Alert, Lifecycle, Outcome, Severity, SourceName
 from app.store.connection import connect
-from app.store.incidents import Correlation, IncidentStore
+from app.store.incidents import Acted, IncidentStore, StoreDecision
 from app.store.timers import Timers
 
 _deliveries = itertools.count()
@@ -34,7 +34,7 @@ def alert(
     )
 
 
-def decide(**changes) -> Correlation:
+def decide(**changes) -> StoreDecision:
     defaults = dict(
         severity=Severity.SEV2,
         team="payments",
@@ -46,7 +46,7 @@ def decide(**changes) -> Correlation:
         group_window_seconds=1800,
         quiet_period_seconds=300,
     )
-    return Correlation(**{**defaults, **changes})
+    return StoreDecision(**{**defaults, **changes})
 
 
 @pytest.fixture
@@ -340,3 +340,16 @@ def test_a_flapping_alert_holds_its_incident_until_it_calms_down(
     clock.advance(700)  # the window slides past the old changes: calm again
     tick(redis_client, clock, store)
     assert store.is_declared(held.incident_id)
+
+
+def test_merge_answers_come_back_as_enum_members(store) -> None:
+    """Every answer of a merge is a member of Acted (a missing one raised ValueError, so no
+    merge could succeed): merged, then unchanged, same and unmerged."""
+    parent = store.correlate(alert("web-03"), decide(group_key=""), b"{}").incident_id
+    child = store.correlate(alert("web-07"), decide(group_key=""), b"{}").incident_id
+    assert store.merge(child, parent, by="Marco")["result"] is Acted.MERGED
+    assert store.merge(child, parent, by="Marco")["result"] is Acted.UNCHANGED
+    assert store.merge(parent, parent, by="Marco")["result"] is Acted.SAME
+    assert store.merge(parent, "INC-2026-9999", by="Marco")["result"] is Acted.PARENT_UNKNOWN
+    assert store.unmerge(child, parent, by="Klaxon")["result"] is Acted.UNMERGED
+    assert store.incident(child).get("merged_into", "") == ""

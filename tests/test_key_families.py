@@ -21,7 +21,7 @@ from app.settings import VARIABLES
 from app.store import keys
 from app.store.budget import StorageBudget
 from app.store.changes import ChangeStore
-from app.store.incidents import Correlation, IncidentStore
+from app.store.incidents import IncidentStore, StoreDecision
 from app.store.ledger import Ledger
 from app.store.maintenance import MaintenanceMode
 from app.store.outbox import Outbox
@@ -97,7 +97,7 @@ def test_the_timeline_and_maintenance_log_caps_are_settings(redis_client: redis.
     budget = replace(StorageBudget(), timeline_max=3, maintenance_log_max=2)
     store = IncidentStore(redis_client, clock, 3600, budget)
     alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m|a", "d-0", "Triggered", title="t")
-    incident = store.correlate(alert, Correlation(), b"{}").incident_id
+    incident = store.correlate(alert, StoreDecision(), b"{}").incident_id
     assert incident is not None
     maintenance = MaintenanceMode(redis_client, clock, budget)
     for n in range(150):  # MAXLEN ~ trims whole stream nodes (100 entries): look well past
@@ -112,7 +112,7 @@ def test_the_timeline_and_maintenance_log_caps_are_settings(redis_client: redis.
 def test_every_key_the_stores_write_belongs_to_a_family(redis_client: redis.Redis) -> None:
     clock = VirtualClock()
     store = IncidentStore(redis_client, clock, 3600)
-    decision = Correlation(
+    decision = StoreDecision(
         group_key="team=x",
         group_wait_seconds=30,
         provides_inhibit=("rule|service=a",),
@@ -153,7 +153,7 @@ def test_the_change_keys_belong_to_families_and_expire(redis_client: redis.Redis
     clock = VirtualClock()
     store = IncidentStore(redis_client, clock, 3600)
     alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m|a", "d-0", "Triggered", title="t")
-    incident = store.correlate(alert, Correlation(), b"{}").incident_id
+    incident = store.correlate(alert, StoreDecision(), b"{}").incident_id
     assert incident is not None
     changes = ChangeStore(redis_client, clock, days=2, delivery_ttl=3600)
     change = Change("heroku", "app:v52", "checkout", "v52", clock.now() - 60, service="checkout")

@@ -167,7 +167,7 @@ def test_a_repeat_of_a_suppressed_alert_writes_no_incident_key(
     settings: Settings, redis_client: redis.Redis
 ) -> None:
     from app.models import Alert, Lifecycle, SourceName
-    from app.store.incidents import Correlation
+    from app.store.incidents import StoreDecision
 
     incidents = (
         create_app(settings, connection=redis_client, clock=VirtualClock())
@@ -175,7 +175,7 @@ def test_a_repeat_of_a_suppressed_alert_writes_no_incident_key(
         .incidents
     )
     alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m", "d-1", "Triggered")
-    silenced = Correlation(suppressed="silence: planned work")
+    silenced = StoreDecision(suppressed="silence: planned work")
     assert incidents.correlate(alert, silenced, b"{}").outcome.value == "suppressed"
     repeat = replace(alert, delivery_id="d-2")
     assert incidents.correlate(repeat, silenced, b"{}").outcome.value == "duplicate"

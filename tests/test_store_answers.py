@@ -1,6 +1,6 @@
-"""Every answer a store script can give is a member of the enum its Python caller turns it
-into: a new `reply('...')` in a script without its enum member would raise ValueError in the
-middle of an action (as a merge and a pinned Slack message once did)."""
+"""Every answer a store script can give has a member in the enum its caller reads it with:
+callers compare `is Acted.UPDATED`, never text, so an answer the enum lacks would raise
+ValueError at the first call that gets it (as every merge did before Acted had merged)."""
 
 from __future__ import annotations
 
@@ -10,26 +10,31 @@ from pathlib import Path
 
 import pytest
 
-from app.store.incidents import Declaration, Lifecycle, Resolution
+from app.models import Outcome
+from app.store.incidents import Acted, Declaration, Notify, Resolution
 
-STORE = Path(__file__).resolve().parent.parent / "app" / "store"
+STORE = Path(__file__).parent.parent / "app" / "store"
 
 
-def answers(script: str, pattern: str) -> set[str]:
-    return set(re.findall(pattern, (STORE / script).read_text()))
+def _answers(script: str, pattern: str) -> set[str]:
+    found = set(re.findall(pattern, (STORE / script).read_text()))
+    assert found, f"no answers found in {script}: the pattern no longer fits the script"
+    return found
 
 
 @pytest.mark.parametrize(
     ("script", "pattern", "enum"),
     [
-        ("lifecycle.lua", r"reply\('([a-z_]+)'", Lifecycle),
-        ("resolve.lua", r"return '([a-z_]+)'", Resolution),
-        ("declare.lua", r"return '([a-z_]+)'", Declaration),
+        ("lifecycle.lua", r"reply\('(\w+)'", Acted),
+        ("declare.lua", r"return '(\w+)'", Declaration),
+        ("resolve.lua", r"return '(\w+)'", Resolution),
+        ("correlate.lua", r"answer\('(\w+)'", Outcome),
+        ("correlate.lua", r"outcome = '(\w+)'", Outcome),
+        # the notify argument: the first quoted word after outcome and incident
+        ("correlate.lua", r"answer\('\w+', \w+, [^\n]*?'(\w+)'", Notify),
     ],
 )
 def test_every_answer_of_a_script_is_a_member_of_its_enum(
     script: str, pattern: str, enum: type[StrEnum]
 ) -> None:
-    found = answers(script, pattern)
-    assert found, f"{script}: the pattern found no answers (did the script's shape change?)"
-    assert found <= {member.value for member in enum}, found - {m.value for m in enum}
+    assert _answers(script, pattern) <= {member.value for member in enum}

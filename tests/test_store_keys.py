@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.models import Alert, Lifecycle, SourceName
 from app.store import keys
-from app.store.incidents import Correlation, IncidentStore
+from app.store.incidents import IncidentStore, StoreDecision
 
 
 def test_keys_written_by_correlate_are_the_ones_keys_py_names(redis_client, clock) -> None:
@@ -21,7 +21,7 @@ def test_keys_written_by_correlate_are_the_ones_keys_py_names(redis_client, cloc
     )
     result = store.correlate(
         alert,
-        Correlation(
+        StoreDecision(
             group_key="team=x",
             group_wait_seconds=30,
             provides_inhibit=("rule|service=checkout-api",),
@@ -38,7 +38,7 @@ def test_keys_written_by_correlate_are_the_ones_keys_py_names(redis_client, cloc
                 "links": (),
             }
         ),
-        Correlation(quiet_period_seconds=60),
+        StoreDecision(quiet_period_seconds=60),
         b"{}",
     )
     incident = result.incident_id

@@ -17,7 +17,7 @@ from app.clock import VirtualClock
 from app.models import Alert, Lifecycle, SourceName
 from app.store import keys
 from app.store.budget import StorageBudget
-from app.store.incidents import Correlation, IncidentStore
+from app.store.incidents import IncidentStore, StoreDecision
 from app.store.retention import Retention
 from app.store.upgrade import Upgrade
 
@@ -85,7 +85,7 @@ def new_version_traffic(connection: redis.Redis, clock: VirtualClock) -> str:
     """What the new web dynos write once deployed, beside the old shapes."""
     store = IncidentStore(connection, clock, 3 * DAY)
     alert = Alert(SourceName.DATADOG, Lifecycle.TRIGGER, "m|new", "n-1", "Triggered", title="t")
-    result = store.correlate(alert, Correlation(), b'{"new": true}')
+    result = store.correlate(alert, StoreDecision(), b'{"new": true}')
     assert result.incident_id is not None
     return result.incident_id
 

@@ -29,7 +29,7 @@ from app.notifications import enqueue_notification
 from app.pages.status import GENERAL, public_component
 from app.ruleset import RuleSet
 from app.store import keys, replies
-from app.store.incidents import Declaration, IncidentStore, Lifecycle, Resolution
+from app.store.incidents import Acted, Declaration, IncidentStore, Resolution
 from app.store.timers import Timer, Timers
 
 R = TypeVar("R", bound=str)  # what the store answered, logged as it passes
@@ -99,7 +99,7 @@ class IncidentTimers:
         result = self.incidents.escalate(
             timer.incident_id, level, ", ".join(targets), waited=_span(after)
         )
-        if self._logged(timer, result) is Lifecycle.ESCALATED:
+        if self._logged(timer, result) is Acted.ESCALATED:
             self._notify(
                 timer.incident_id,
                 "escalated",
@@ -138,7 +138,7 @@ class IncidentTimers:
             message = f"{what} overdue by {_span(timer.due - due)}; {who} reminded"
             reason, seq = "update_overdue", repr(timer.due)
         result = self.incidents.remind(timer.incident_id, "update", message, who, seq)
-        if self._logged(timer, result) == "reminded":
+        if self._logged(timer, result) is Acted.REMINDED:
             self._notify(timer.incident_id, "reminder", seq, reason)
 
     def _publish_first_post(self, timer: Timer, incident: dict[str, Any]) -> None:
@@ -154,7 +154,7 @@ class IncidentTimers:
         )
         status = incident.get("status") or "investigating"
         result = self.incidents.post_update(timer.incident_id, status, message, FIRST_POST_BY)
-        if self._logged(timer, result["result"]) == "updated":
+        if self._logged(timer, result["result"]) is Acted.UPDATED:
             self._notify(
                 timer.incident_id,
                 "update_posted",
@@ -176,7 +176,7 @@ class IncidentTimers:
                     timer.incident_id, "postmortem", message, who, repr(timer.due)
                 ),
             )
-            is Lifecycle.REMINDED
+            is Acted.REMINDED
         ):
             self._notify(
                 timer.incident_id, "reminder", "postmortem-" + repr(timer.due), "postmortem_overdue"

@@ -38,7 +38,7 @@ from app.resolution import (
     Checklist,
     follow_up_lines,
 )
-from app.store.incidents import ROLES, STATUSES
+from app.store.incidents import ROLES, STATUSES, Acted
 from app.store.timers import Timers
 from app.token_guard import token_accepted
 
@@ -233,7 +233,7 @@ def acknowledge(incident_id: str) -> Any:
     if errors:
         return _incident_page(incident_id, {"by": by}, errors, 400, failed="ack")
     result = actions.acknowledge(current_app.extensions["klaxon"], incident_id, by, via="web")
-    if result["result"] == "already_acknowledged":
+    if result["result"] is Acted.ALREADY_ACKNOWLEDGED:
         return _done(incident_id, "It was already acknowledged; nothing changed.")
     return _done(incident_id, f"Acknowledged by {by}.")
 
@@ -323,7 +323,7 @@ def change_severity(incident_id: str) -> Any:
     result = actions.change_severity(
         current_app.extensions["klaxon"], incident_id, form["severity"], form["by"] or "web"
     )
-    if result["result"] == "unchanged":
+    if result["result"] is Acted.UNCHANGED:
         return _done(incident_id, f"It is already {form['severity']}; nothing changed.")
     return _done(incident_id, f"Severity changed to {form['severity']}.")
 

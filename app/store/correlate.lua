@@ -2,7 +2,8 @@
 --
 -- One script, one round trip, so two web processes racing on the same delivery, alert or
 -- group key can never both open an incident or double-count. Everything the rules decided
--- (pure, in Python) arrives as a JSON `decision`; this script only applies it to state.
+-- (pure, in Python) arrives as a JSON `decision` (app/store/incidents.py StoreDecision, as
+-- `_event_args` writes it); this script only applies it to state.
 --
 -- KEYS: none are passed; every key is derived from the prefix below (single-node Redis, as on
 -- Heroku). ARGV[1] = event JSON (see app/store/incidents.py `_event_args`), ARGV[2] = the

@@ -59,8 +59,9 @@ class Resolution(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Lifecycle(StrEnum):
-    """The `result` of a lifecycle action (lifecycle.lua's answer)."""
+class Acted(StrEnum):
+    """The `result` of a lifecycle action (lifecycle.lua's answer). Not `Lifecycle`: that is
+    an alert's trigger/acknowledge/resolve (app/models.py), which the same callers use."""
 
     UPDATED = "updated"
     ACKNOWLEDGED = "acknowledged"
@@ -73,23 +74,32 @@ class Lifecycle(StrEnum):
     ROLE = "role"
     SEVERITY = "severity"
     UNCHANGED = "unchanged"
-    RESOLVED = "resolved"
-    UNKNOWN = "unknown"
-    NOTED = "noted"  # a pinned chat message on the timeline
-    # merge / unmerge (one outage, one public incident)
     MERGED = "merged"
     UNMERGED = "unmerged"
-    SAME = "same"
-    ALREADY_MERGED = "already_merged"
+    SAME = "same"  # merge: an incident cannot be merged into itself
+    ALREADY_MERGED = "already_merged"  # into another incident
     HAS_CHILDREN = "has_children"
     PARENT_UNKNOWN = "parent_unknown"
     PARENT_RESOLVED = "parent_resolved"
     PARENT_MERGED = "parent_merged"
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"
+    NOTED = "noted"  # a pinned chat message on the timeline
+
+
+class Notify(StrEnum):
+    """Whom storing an alert event asks to tell (correlate.lua's `notify`)."""
+
+    DECLARE = "declare"  # a new incident: declare it (now, or when group_wait is over)
+    SEVERITY_RAISED = "severity_raised"
+    HELD = "held"  # a new incident whose declaration waits: its alert is flapping
+    NOTHING = ""  # state changes only
 
 
 @dataclass(frozen=True, slots=True)
-class Correlation:
-    """What the rules decided about one alert, in the terms the store needs."""
+class StoreDecision:
+    """What the rules decided about one alert (app/ruleset's Decision), in the terms the store
+    needs (app/pipeline.py decision_for_store); correlate.lua reads it as `decision`."""
 
     severity: Severity = Severity.SEV3
     team: str = ""
@@ -120,7 +130,7 @@ class Correlated:
     incident_id: str | None
     reason: str = ""
     alert_status: AlertStatus | None = None
-    notify: str = ""  # declare | severity_raised | held | "" (state changes only)
+    notify: Notify = Notify.NOTHING
 
 
 @dataclass
@@ -137,7 +147,7 @@ class IncidentStore:
         self._declare = self.connection.register_script(_DECLARE)
         self._lifecycle = self.connection.register_script(_LIFECYCLE)
 
-    def correlate(self, alert: Alert, decision: Correlation, raw_body: bytes) -> Correlated:
+    def correlate(self, alert: Alert, decision: StoreDecision, raw_body: bytes) -> Correlated:
         """Record the event and fold it into an incident; raises StorageUnavailable."""
         alert_id = keys.alert_id(alert.source, decision.dedup_key or alert.identity)
         event = _event_args(
@@ -162,7 +172,7 @@ class IncidentStore:
             incident_id=result["incident"] or None,
             reason=result["reason"],
             alert_status=AlertStatus(result["alert_status"]) if result["alert_status"] else None,
-            notify=result["notify"],
+            notify=Notify(result["notify"]),
         )
 
     def resolve(
@@ -208,16 +218,16 @@ class IncidentStore:
         """The first acknowledgement stops escalation; its author leads unless one was named."""
         return self._act(incident_id, "ack", by=by, via=via or None)
 
-    def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> Lifecycle:
+    def escalate(self, incident_id: str, level: int, targets: str, waited: str) -> Acted:
         """Record escalation `level` unless the incident was acknowledged or got there already:
         escalated, already_escalated, already_acknowledged, resolved or unknown."""
         reply = self._act(incident_id, "escalate", level=level, targets=targets, waited=waited)
-        return Lifecycle(reply["result"])
+        return Acted(reply["result"])
 
-    def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> Lifecycle:
+    def remind(self, incident_id: str, kind: str, message: str, to: str, seq: str) -> Acted:
         """Record a reminder once per `seq`: reminded, already_reminded, resolved or unknown."""
         reply = self._act(incident_id, "remind", kind=kind, message=message, by=to, seq=seq)
-        return Lifecycle(reply["result"])
+        return Acted(reply["result"])
 
     def assign_commander(self, incident_id: str, commander: str, by: str) -> dict[str, Any]:
         return self._act(incident_id, "commander", by=commander, assigned_by=by)
@@ -247,7 +257,7 @@ class IncidentStore:
         result = self._act(
             incident_id, "update", by=by, status=status, message=message, severity=severity
         )
-        if result["result"] is Lifecycle.UPDATED and status == "resolved":
+        if result["result"] is Acted.UPDATED and status == "resolved":
             self.resolve(incident_id, by=by, force=True, checklist=checklist)
             result["changed"].append("status")
             result["status"] = "resolved"
@@ -286,7 +296,7 @@ class IncidentStore:
         result = json.loads(self._lifecycle(args=[json.dumps(args, ensure_ascii=False)]))
         if isinstance(result.get("changed"), dict):  # cjson encodes an empty table as {}
             result["changed"] = []
-        result["result"] = Lifecycle(result["result"])
+        result["result"] = Acted(result["result"])
         return result
 
     def set_postmortem(self, incident_id: str, status: str, url: str) -> None:
@@ -512,7 +522,7 @@ class IncidentStore:
 def _event_args(
     alert: Alert,
     alert_id: str,
-    decision: Correlation,
+    decision: StoreDecision,
     now: float,
     delivery_ttl: int,
     budget: StorageBudget,
