@@ -398,6 +398,9 @@ FAMILIES: dict[str, Family] = {
     "rate_limit": Family(
         "ratelimit:*:*", (TTL,), ("workers.channels.CHANNELS",), "app/store/ratelimit.py"
     ),
+    "slack_seen": Family(
+        "slack-seen:*", (TTL,), ("KLAXON_WEBHOOK_CLOCK_SKEW",), "app/slack/replay.py"
+    ),
     "maintenance": Family("maintenance", (ONE_KEY,), (), "app/store/maintenance.py"),
     "maintenance_log": Family(
         "maintenance:log", (CAP,), ("KLAXON_MAINTENANCE_LOG_MAX",), "app/store/maintenance.py"
