@@ -309,8 +309,8 @@ def test_klaxon_change_record_reaches_the_open_incident(
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
     assert answer["outcome"] == "new"
-    # `checkout` is not a catalog name: the CLI records it for the service it names.
-    assert answer["service"] == "checkout"
+    # `checkout` is an alias in the catalog: the change is recorded for the catalog's name.
+    assert answer["service"] == "checkout-api"
     result = CliRunner().invoke(
         main,
         [
