@@ -39,6 +39,8 @@ DEFAULT_WEB_THREADS = 4  # docs/decisions.md 7
 # job is a stuck or missing worker dyno, not a busy one (a busy worker takes jobs).
 DEFAULT_WORKER_STALL_SECONDS = 120
 DEFAULT_STATUS_TITLE = "Service status"
+# Each public update is one job per subscriber on the public queue (workers/subscriber_jobs.py).
+DEFAULT_SUBSCRIBERS_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,30 @@ class Settings:
     )
     x_api_url: str = var(
         "X_API_URL", "", "X API base URL (default https://api.twitter.com).", for_channels=True
+    )
+    # Webhook subscribers of the public status page (workers/channels/subscribers.py).
+    subscribers_secret: str = var(
+        "KLAXON_SUBSCRIBERS_SECRET",
+        "",
+        "Turns on webhook subscriptions to the status page (/status/subscribe) and signs every "
+        "post to a subscriber (X-Klaxon-Signature: sha256=HMAC of the body). Unset: nobody "
+        "can subscribe and nothing is posted.",
+        secret=True,
+        for_channels=True,
+    )
+    subscribers_max: int = var(
+        "KLAXON_SUBSCRIBERS_MAX",
+        DEFAULT_SUBSCRIBERS_MAX,
+        f"Webhook subscribers the status page accepts; more are refused (default "
+        f"{DEFAULT_SUBSCRIBERS_MAX}).",
+        unit="subscribers",
+    )
+    subscribers_allow_loopback: bool = var(
+        "KLAXON_SUBSCRIBERS_ALLOW_LOOPBACK",
+        False,
+        "1 lets a subscriber URL point at a loopback address (127.0.0.0/8, ::1): for local "
+        "runs and tests only. Private, link-local and other non-public addresses are always "
+        "refused.",
     )
 
     # Derived, not rows.

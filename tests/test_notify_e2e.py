@@ -110,7 +110,10 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(
     assert listed == []
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     notified = [e["text"] for e in timeline["timeline"] if e["kind"] == "notified"]
-    assert len(notified) == 6
+    # Three pages, three status-page calls, and each public update's fan-out to the status
+    # page's subscribers, to the outbox here (no KLAXON_SUBSCRIBERS_SECRET).
+    assert len(notified) == 9
+    assert sum("subscribers fan_out" in text and "(outbox" in text for text in notified) == 3
 
 
 def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerduty) -> None:
@@ -155,6 +158,7 @@ def test_channels_without_credentials_write_to_the_outbox(
     assert sorted((m["channel"], m["action"]) for m in messages) == [
         ("pagerduty", "trigger"),
         ("statuspage", "create"),
+        ("subscribers", "fan_out"),  # no KLAXON_SUBSCRIBERS_SECRET: what subscribers would get
     ]
     page = next(m for m in messages if m["channel"] == "pagerduty")
     assert page["body"]["routing_key"] == "$PD_ROUTING_KEY_CHECKOUT"  # the name, not a key

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.messages import render
 from app.messages.render import Field, Fixture
-from workers.channels import opsgenie, pagerduty, statuspage, x
+from workers.channels import opsgenie, pagerduty, statuspage, subscribers, x
 from workers.channels.base import (
     MAYBE_MADE,
     RETRYABLE,
@@ -34,6 +34,7 @@ CHANNELS: dict[Channel, Notifier] = {
     Channel.OPSGENIE: opsgenie.NOTIFIER,
     Channel.STATUSPAGE: statuspage.NOTIFIER,
     Channel.X: x.NOTIFIER,
+    Channel.SUBSCRIBERS: subscribers.NOTIFIER,
 }
 
 

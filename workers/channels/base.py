@@ -32,6 +32,7 @@ class Channel(StrEnum):
     OPSGENIE = "opsgenie"
     STATUSPAGE = "statuspage"
     X = "x"
+    SUBSCRIBERS = "subscribers"
 
 
 class FailureReason(StrEnum):
@@ -233,6 +234,11 @@ class Notifier(Protocol):
         """Load the vendor's client modules before workers fork (no connection)."""
         ...
 
+    def on_timeline(self, message: OutboundMessage) -> bool:
+        """A sent or refused `message` goes on the incident's timeline (a fan-out's posts to
+        each status-page subscriber do not: the fan-out's own entry stands for them)."""
+        ...
+
 
 class BaseNotifier:
     """The optional parts of a Notifier, for channels that need none of them: a subclass sets
@@ -273,6 +279,9 @@ class BaseNotifier:
 
     def warm_up(self, credentials: Any) -> None:
         return None
+
+    def on_timeline(self, message: OutboundMessage) -> bool:
+        return True
 
 
 def configured(settings: Settings, required: tuple[str, ...]) -> bool:
