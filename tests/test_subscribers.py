@@ -10,11 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from urllib.parse import quote
 
 import pytest
 from conftest import SECRETS, load_fixture, post
 from fakes import Answer, FakeServer, Recorded
 from fakes.environment import vendor_environment
+from fuzzing import fuzz
+from hypothesis import given
+from hypothesis import strategies as st
 from rq import SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -450,3 +454,66 @@ def _jobs(redis_client, func_name: str) -> list[Job]:
 def _first_notify_args(redis_client) -> tuple:
     [job] = _jobs(redis_client, "workers.jobs.notify")
     return tuple(job.args)
+
+
+# -- whatever a stranger sends, no 5xx, and a refusal stores nothing ---------------------------
+
+fuzzed_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "",
+            "http://127.0.0.1:9/ok",
+            "http://10.0.0.1/",
+            "https://[::1]:99999/",
+            "http://127.0.0.1:9/\x00",
+            "javascript:alert(1)",
+            "http://user:pw@127.0.0.1/",
+        ]
+    ),
+).map(lambda s: s.encode("utf-8", "replace").decode())
+
+
+@pytest.mark.slow
+@fuzz(60)
+@given(data=st.data())
+def test_the_subscription_routes_never_answer_5xx_and_refusals_store_nothing(
+    app, redis_client, data
+) -> None:
+    client = app.test_client()
+    door = data.draw(st.sampled_from(["form", "json", "raw", "unsubscribe"]), label="door")
+    before = stored(redis_client)
+    if door == "form":
+        fields = {"endpoint": data.draw(fuzzed_text, label="endpoint")}
+        if data.draw(st.booleans(), label="right csrf?"):
+            page = client.get("/status/subscribe").get_data(as_text=True)
+            fields["csrf_token"] = re.search(r'value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        response = client.post("/status/subscribe", data=fields)
+    elif door == "json":
+        body = data.draw(
+            st.one_of(
+                st.fixed_dictionaries({"endpoint": fuzzed_text}),
+                st.fixed_dictionaries(
+                    {"subscriber": st.fixed_dictionaries({"endpoint": fuzzed_text})}
+                ),
+                st.lists(fuzzed_text, max_size=2),
+                fuzzed_text,
+                st.none(),
+            ),
+            label="body",
+        )
+        response = client.post("/status/subscribe", json=body)
+    elif door == "raw":
+        raw = data.draw(st.binary(max_size=60), label="raw")
+        response = client.post(
+            "/status/subscribe", data=raw, headers={"Content-Type": "application/json"}
+        )
+    else:
+        path = "/".join(
+            quote(data.draw(fuzzed_text, label=part), safe="") for part in ("id", "token")
+        )
+        method = data.draw(st.sampled_from(["GET", "POST", "DELETE"]), label="method")
+        response = client.open(f"/status/unsubscribe/{path}", method=method)
+    assert response.status_code < 500, (response.status_code, response.get_data()[:300])
+    if response.status_code >= 400:
+        assert stored(redis_client) == before
