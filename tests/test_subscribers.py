@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import SECRETS, load_fixture, post
-from fakes import Answer, FakeServer, Recorded
+from fakes import FakeSubscriber, Recorded
 from fakes.environment import vendor_environment
 from fuzzing import fuzz
 from hypothesis import given
@@ -39,19 +39,9 @@ SUBSCRIBERS_SECRET = "subscribers-signing-secret-3e9d1c"
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
 
 
-class FakeSubscriber(FakeServer):
-    """Someone's webhook endpoint: takes every POST."""
-
-    name = "subscriber"
-
-    def route(self, request: Recorded) -> Answer:
-        return Answer(200, {"ok": True}) if request.method == "POST" else Answer(405)
-
-
 @pytest.fixture
-def subscriber():
-    with FakeSubscriber() as fake:
-        yield fake
+def subscriber(fake_subscriber: FakeSubscriber) -> FakeSubscriber:
+    return fake_subscriber
 
 
 def resolving_to(*addresses: str):

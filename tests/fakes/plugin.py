@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from fakes.tls import LoopbackCertificates, make_certificates
-from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
+from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeSubscriber, FakeX
 
 
 @pytest.fixture(scope="session")
@@ -40,4 +40,11 @@ def fake_statuspage() -> Iterator[FakeStatuspage]:
 @pytest.fixture
 def fake_x() -> Iterator[FakeX]:
     with FakeX() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_subscriber() -> Iterator[FakeSubscriber]:
+    """A status-page subscriber's webhook endpoint."""
+    with FakeSubscriber() as fake:
         yield fake

@@ -85,6 +85,7 @@ class SubscriberCredentials:
     redis_url: str = field(repr=False)
     allow_loopback: bool = False
     max_subscribers: int = 500
+    timeout: Timeout = SUBSCRIBER_TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SubscriberCredentials:
@@ -137,15 +138,15 @@ def post(
         raise DeliveryError(CHANNEL, FailureReason.CLIENT_ERROR, str(refused)) from refused
     body = json.dumps(message.body, ensure_ascii=False, separators=(",", ":")).encode()
     signature = hmac.new(credentials.secret.encode(), body, hashlib.sha256).hexdigest()
-    delivery = hashlib.blake2b(message.idempotency_key.encode(), digest_size=16).hexdigest()
-    session = session or shared_session(credentials, SUBSCRIBER_TIMEOUT)
+    delivery = delivery_id(message.idempotency_key)
+    session = session or shared_session(credentials, credentials.timeout)
     token = message.body.get("meta", {}).get("unsubscribe", "").rsplit("/", 1)[-1]
     guarded(
         CHANNEL,
         lambda: session.post(
             url,
             data=body,
-            timeout=SUBSCRIBER_TIMEOUT,
+            timeout=credentials.timeout,
             allow_redirects=False,
             headers={
                 "Content-Type": "application/json",
@@ -157,6 +158,11 @@ def post(
         secrets=(credentials.secret, token),
     )
     return Receipt(CHANNEL, vendor_id=delivery)
+
+
+def delivery_id(key: str) -> str:
+    """X-Klaxon-Delivery: the same for every attempt of one post (a hash of its ledger key)."""
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 def fan_out(message: OutboundMessage, credentials: SubscriberCredentials) -> Receipt:
@@ -271,7 +277,7 @@ class Subscribers(BaseNotifier):
         return message.action != POST  # one entry per update, not one per subscriber
 
     def warm_up(self, credentials: SubscriberCredentials) -> None:
-        shared_session(credentials, SUBSCRIBER_TIMEOUT)
+        shared_session(credentials, credentials.timeout)
 
 
 NOTIFIER = Subscribers()
