@@ -507,3 +507,20 @@ def test_the_subscription_routes_never_answer_5xx_and_refusals_store_nothing(
     assert response.status_code < 500, (response.status_code, response.get_data()[:300])
     if response.status_code >= 400:
         assert stored(redis_client) == before
+
+
+def test_storage_trouble_is_503_with_retry_after(monkeypatch, redis_url, clock) -> None:
+    from app.store.connection import connect
+
+    for name, value in vendor_environment(SECRETS, redis_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KLAXON_SUBSCRIBERS_SECRET", SUBSCRIBERS_SECRET)
+    monkeypatch.setenv("KLAXON_SUBSCRIBERS_ALLOW_LOOPBACK", "1")
+    connection = connect("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    try:
+        client = create_app(Settings.from_env(), connection=connection, clock=clock).test_client()
+        answer = client.post("/status/subscribe", json={"endpoint": "http://127.0.0.1:9/a"})
+        assert answer.status_code == 503 and int(answer.headers["Retry-After"]) > 0
+        assert client.post("/status/unsubscribe/SUB-1/token").status_code == 503
+    finally:
+        connection.close()
