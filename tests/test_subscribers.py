@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from urllib.parse import quote
 
 import pytest
@@ -524,3 +525,78 @@ def test_storage_trouble_is_503_with_retry_after(monkeypatch, redis_url, clock) 
         assert client.post("/status/unsubscribe/SUB-1/token").status_code == 503
     finally:
         connection.close()
+
+
+# -- a real worker process, stopped or killed mid-post -----------------------------------------
+
+
+@pytest.fixture
+def dyno_env(vendors_in_environment, monkeypatch) -> dict:
+    extra = {
+        "KLAXON_SUBSCRIBERS_SECRET": SUBSCRIBERS_SECRET,
+        "KLAXON_SUBSCRIBERS_ALLOW_LOOPBACK": "1",
+    }
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+    jobs.forget_runtime()
+    return {**vendors_in_environment, **extra}
+
+
+def subscribe_in_process(redis_client, clock, url: str) -> None:
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    assert app.test_client().post("/status/subscribe", json={"endpoint": url}).status_code == 201
+
+
+@pytest.mark.slow
+def test_heroku_sigterm_mid_post_lets_it_finish_and_the_restarted_dyno_posts_nothing_more(
+    dyno_env, redis_client, clock, fake_subscriber
+) -> None:
+    import signal
+
+    from test_worker_crash import dyno_processes, open_incident, start_worker, wait_for
+
+    subscribe_in_process(redis_client, clock, fake_subscriber.url + "/hook")
+    open_incident(redis_client)
+    fake_subscriber.slow_next(2)  # the post is in flight when the dyno is told to stop
+    worker = start_worker(dyno_env)
+    wait_for(lambda: len(posts(fake_subscriber)) == 1)
+    for process in dyno_processes(worker):
+        process.send_signal(signal.SIGTERM)  # Heroku signals every process in the dyno
+    worker.wait(timeout=30)
+    again = start_worker(dyno_env)  # the restarted dyno
+    try:
+        time.sleep(3)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=30)
+    assert len(posts(fake_subscriber)) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_mid_post_the_retry_repeats_it_with_the_same_delivery_id(
+    dyno_env, redis_client, clock, fake_subscriber
+) -> None:
+    """The exception README and docs/decisions 18 name: the post left, its answer was never
+    recorded; the retry (the lease run out) posts again, recognisably the same."""
+    from test_worker_crash import kill_dyno, open_incident, start_worker, wait_for
+
+    from app.clock import VirtualClock
+    from app.ruleset import load_ruleset
+
+    subscribe_in_process(redis_client, clock, fake_subscriber.url + "/hook")
+    open_incident(redis_client)
+    fake_subscriber.slow_next(30)
+    worker = start_worker(dyno_env)
+    try:
+        wait_for(lambda: len(posts(fake_subscriber)) == 1)
+    finally:
+        kill_dyno(worker)
+    settings = Settings.from_env()
+    later = VirtualClock(time.time() + 121)  # the dead worker's ledger lease has run out
+    rt = Runtime(settings, redis_client, load_ruleset(settings.rules_dir), clock=later)
+    [job] = subscriber_jobs_in(redis_client)
+    with jobs.running_with(rt):
+        subscriber_jobs.post_to_subscriber(*job.args)
+        assert subscriber_jobs.post_to_subscriber(*job.args) == "already sent"
+    first, second = posts(fake_subscriber)
+    assert first.headers["x-klaxon-delivery"] == second.headers["x-klaxon-delivery"]
