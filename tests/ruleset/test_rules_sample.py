@@ -106,7 +106,7 @@ opsgenie  [prod] checkout-api: p99 latency > 2s on web-03  (service checkout-api
   field            before                                        after
   severity         SEV2                                          SEV1
   severity reason  source_severity=P2 via opsgenie severity map  fixed by route 'payments-opsgenie'
-  notify           pagerduty, statuspage                         pagerduty, statuspage, x
+  notify           pagerduty, statuspage, subscribers            pagerduty, statuspage, x, subscribers
   statuspage       major/partial_outage                          critical/major_outage
   x_post           no                                            yes
   update every     1h                                            30m
