@@ -9,6 +9,7 @@ has its own chain per incident, so neither ever waits for the other.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from typing import Any
@@ -170,6 +171,37 @@ def enqueue_slack_pin(
         job_timeout=60,
         result_ttl=86400,
         failure_ttl=30 * 86400,
+        retry=_retry(),
+    )
+    return job_id
+
+
+SUBSCRIBER_JOB = "workers.subscriber_jobs.post_to_subscriber"
+
+
+def subscriber_job_id(key: str) -> str:
+    """A post's job id follows from its ledger key (hashed: RQ ids are short and plain)."""
+    return "subscriber-" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def enqueue_subscriber_post(
+    connection: redis.Redis, fan_out: dict[str, Any], subscriber_id: str, job_key: str
+) -> str | None:
+    """Enqueue one status-page subscriber's post of a public update on the public queue, with
+    the retries every notification has (workers/channels/subscribers.py fans out). Enqueuing
+    the same post twice does nothing; returns the job id, or None if it was already there.
+    No failure callback: a subscriber's endpoint failing is not the incident's news."""
+    job_id = subscriber_job_id(job_key)
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(PUBLIC_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        SUBSCRIBER_JOB,
+        fan_out,
+        subscriber_id,
+        job_id=job_id,
+        job_timeout=120,
+        result_ttl=86400,
+        failure_ttl=7 * 86400,
         retry=_retry(),
     )
     return job_id

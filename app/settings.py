@@ -41,6 +41,8 @@ DEFAULT_WORKER_STALL_SECONDS = 120
 # A suspect is a change of the last hours; two weeks covers late post-mortems.
 DEFAULT_CHANGES_DAYS = 14
 DEFAULT_STATUS_TITLE = "Service status"
+# Each public update is one job per subscriber on the public queue (workers/subscriber_jobs.py).
+DEFAULT_SUBSCRIBERS_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -442,6 +444,30 @@ class Settings:
         "Signing secret of the Klaxon Slack app: /slack/* requests are refused without it "
         "(fail closed).",
         secret=True,
+    )
+    # Webhook subscribers of the public status page (workers/channels/subscribers.py).
+    subscribers_secret: str = var(
+        "KLAXON_SUBSCRIBERS_SECRET",
+        "",
+        "Turns on webhook subscriptions to the status page (/status/subscribe) and signs every "
+        "post to a subscriber (X-Klaxon-Signature: sha256=HMAC of the body). Unset: nobody "
+        "can subscribe and nothing is posted.",
+        secret=True,
+        for_channels=True,
+    )
+    subscribers_max: int = var(
+        "KLAXON_SUBSCRIBERS_MAX",
+        DEFAULT_SUBSCRIBERS_MAX,
+        f"Webhook subscribers the status page accepts; more are refused (default "
+        f"{DEFAULT_SUBSCRIBERS_MAX}).",
+        unit="subscribers",
+    )
+    subscribers_allow_loopback: bool = var(
+        "KLAXON_SUBSCRIBERS_ALLOW_LOOPBACK",
+        False,
+        "1 lets a subscriber URL point at a loopback address (127.0.0.0/8, ::1): for local "
+        "runs and tests only. Private, link-local and other non-public addresses are always "
+        "refused.",
     )
 
     # Derived, not rows.

@@ -100,6 +100,13 @@ PAGES: list[tuple[str, str, dict[str, Any] | None]] = [
         {"title": "Slow", "severity": "SEV2", "service": "x", "by": "P"},
     ),
     ("POST", "/logout", {}),
+    # Status-page subscriptions (404 here: KLAXON_SUBSCRIBERS_SECRET is unset; with it set,
+    # tests/test_subscribers.py fuzzes them).
+    ("GET", "/status/subscribe", None),
+    ("POST", "/status/subscribe", {"endpoint": "http://127.0.0.1:9/hook"}),
+    ("GET", "/status/unsubscribe/<subscriber_id>/<token>", None),
+    ("POST", "/status/unsubscribe/<subscriber_id>/<token>", {}),
+    ("DELETE", "/status/unsubscribe/<subscriber_id>/<token>", None),
     *(
         ("GET", f"/api/v2/{name}.json", None)
         for name in (
@@ -195,6 +202,8 @@ def ids(known: str) -> st.SearchStrategy[str]:
 def path_for(data, rule: str, known: str) -> str:
     if ID in rule:
         rule = rule.replace(ID, quote(data.draw(ids(known), label="id"), safe=""))
+    for name in ("<subscriber_id>", "<token>"):
+        rule = rule.replace(name, quote(data.draw(text, label=name), safe=""))
     if "<path:filename>" in rule:
         rule = rule.replace("<path:filename>", quote(data.draw(text, label="file"), safe="/"))
     return rule

@@ -115,8 +115,11 @@ def test_declare_ack_update_resolve_reach_each_vendor_once(
     assert listed == []
     timeline = client.get(f"/api/incidents/{incident}/timeline", headers=AUTH).get_json()
     notified = [e["text"] for e in timeline["timeline"] if e["kind"] == "notified"]
-    # Slack has no token here: its steps go to the outbox (tests/test_slack_story.py).
-    assert len([text for text in notified if not text.startswith("slack ")]) == 6
+    # Three pages, three status-page calls, and each public update's fan-out to the status
+    # page's subscribers, to the outbox here (no KLAXON_SUBSCRIBERS_SECRET). Slack has no
+    # token here either: its steps go to the outbox too (tests/test_slack_story.py).
+    assert len([text for text in notified if not text.startswith("slack ")]) == 9
+    assert sum("subscribers fan_out" in text and "(outbox" in text for text in notified) == 3
 
 
 def test_a_retried_job_never_pages_twice(world, redis_client, clock, fake_pagerduty) -> None:
@@ -162,6 +165,7 @@ def test_channels_without_credentials_write_to_the_outbox(
         ("pagerduty", "trigger"),
         *(("slack", step) for step in ("announce", "create", "invite", "pin", "sitrep", "topic")),
         ("statuspage", "create"),
+        ("subscribers", "fan_out"),  # no KLAXON_SUBSCRIBERS_SECRET: what subscribers would get
     ]
     page = next(m for m in messages if m["channel"] == "pagerduty")
     assert page["body"]["routing_key"] == "$PD_ROUTING_KEY_CHECKOUT"  # the name, not a key

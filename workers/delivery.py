@@ -93,6 +93,10 @@ def deliver_once(
         if receipt is None:
             return FAILED
     changes = channel.state_changes(message, receipt)
+    if not channel.on_timeline(message):
+        rt.ledger.complete(message.idempotency_key, receipt.vendor_id, receipt.detail)
+        state.update(changes)  # such a message changes nothing of the incident (none do yet)
+        return receipt.vendor_id
     # One transaction: the ledger's "sent", the ids later messages need and the timeline entry
     # land together (and in one round trip), or not at all.
     with rt.redis.pipeline() as pipe:
@@ -144,6 +148,16 @@ def _send_or_refuse(
         )
         if error.retryable:
             raise
+        if not channel.on_timeline(message):
+            log(
+                logger,
+                "refused for good",
+                logging.WARNING,
+                incident=message.incident_id,
+                key=message.idempotency_key,
+                error=str(error),
+            )
+            return None
         rt.incidents.add_timeline(
             message.incident_id,
             "delivery_failed",

@@ -10,7 +10,7 @@ from flask import Flask
 from jinja2 import FileSystemLoader, StrictUndefined
 
 from app.messages.wording import duration, impact_title, iso, status_word, utc
-from app.pages import auth, internal, public, statusapi
+from app.pages import auth, internal, public, statusapi, subscribe
 from app.settings import Settings
 
 
@@ -35,6 +35,10 @@ def register(app: Flask, settings: Settings) -> None:
     app.register_blueprint(public.blueprint)
     app.register_blueprint(internal.blueprint)
     app.register_blueprint(statusapi.blueprint)
+    app.register_blueprint(subscribe.blueprint)
+    # The status page's footer links to the subscribe form when subscriptions are on.
+    subscriptions_open = bool(settings.subscribers_secret)
+    app.context_processor(lambda: {"subscriptions_open": subscriptions_open})
 
 
 def pretty_json(value: Any) -> str:

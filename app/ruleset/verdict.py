@@ -131,6 +131,8 @@ def declaration_channels(
         channels.append("statuspage")
     if policy.x_post:
         channels.append("x")
+    if policy.statuspage_impact is not StatuspageImpact.NONE:
+        channels.append("subscribers")  # the status page's webhook subscribers hear it too
     return tuple(channels)
 
 

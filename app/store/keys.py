@@ -263,6 +263,12 @@ def drill_schedule() -> str:
     return f"{PREFIX}:drill:scheduled"
 
 
+def subscribers() -> str:
+    """The status page's webhook subscribers (app/store/subscribers.py): one hash, id -> JSON,
+    holding at most KLAXON_SUBSCRIBERS_MAX (a subscription beyond it is refused)."""
+    return f"{PREFIX}:subscribers"
+
+
 def readiness_probe() -> str:
     """Written by /readyz (app/health.py) to learn that Redis accepts writes; expires in
     READINESS_PROBE_TTL_SECONDS, one key whatever the number of calls."""
@@ -387,6 +393,9 @@ FAMILIES: dict[str, Family] = {
         "app/notifications.py",
     ),
     "timers": Family("timers", (FOLLOWS,), (), "app/store/timers.py"),
+    "subscribers": Family(
+        "subscribers", (CAP,), ("KLAXON_SUBSCRIBERS_MAX",), "app/store/subscribers.py"
+    ),
     "ledger": Family("ledger:*", (TTL,), ("KLAXON_RETENTION_DAYS",), "app/store/ledger.py"),
     "outbox": Family("outbox", (CAP,), ("KLAXON_OUTBOX_MAX",), "app/store/outbox.py"),
     "token_failures": Family(

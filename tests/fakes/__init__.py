@@ -11,13 +11,14 @@ Fixtures (`fake_pagerduty` over HTTPS, `fake_opsgenie`, `fake_statuspage`, `fake
 
 from fakes.server import Answer, FakeServer, Fault, Recorded
 from fakes.tls import LoopbackCertificates, make_certificates
-from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
+from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeSubscriber, FakeX
 
 __all__ = [
     "Answer",
     "FakeOpsgenie",
     "FakePagerDuty",
     "FakeServer",
+    "FakeSubscriber",
     "FakeStatuspage",
     "FakeX",
     "Fault",

@@ -8,7 +8,7 @@ import pytest
 
 from fakes.slack import FakeSlack
 from fakes.tls import LoopbackCertificates, make_certificates
-from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeX
+from fakes.vendors import FakeOpsgenie, FakePagerDuty, FakeStatuspage, FakeSubscriber, FakeX
 
 
 @pytest.fixture(scope="session")
@@ -50,4 +50,11 @@ def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack(
         users={"alice@example.com": "U0CHKALICE", "bob@example.com": "U0PAYBOB"}
     ) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_subscriber() -> Iterator[FakeSubscriber]:
+    """A status-page subscriber's webhook endpoint."""
+    with FakeSubscriber() as fake:
         yield fake

@@ -662,3 +662,12 @@ def _escape(text: str) -> str:
 def _tco_path(post_id: str, n: int) -> str:
     """A stable 10-character t.co path for the n-th link of a post."""
     return hashlib.sha256(f"{post_id}:{n}".encode()).hexdigest()[:10]
+
+
+class FakeSubscriber(FakeServer):
+    """Someone's webhook endpoint subscribed to the status page: takes every POST."""
+
+    name = "subscriber"
+
+    def route(self, request: Recorded) -> Answer:
+        return Answer(200, {"ok": True}) if request.method == "POST" else Answer(405)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fakes import FakeOpsgenie, FakePagerDuty, FakeServer, FakeStatuspage, FakeX
+from fakes import FakeOpsgenie, FakePagerDuty, FakeServer, FakeStatuspage, FakeSubscriber, FakeX
 
 from workers.channels import (
     Channel,
@@ -17,6 +17,7 @@ from workers.channels import (
     opsgenie,
     pagerduty,
     statuspage,
+    subscribers,
     x,
 )
 
@@ -177,9 +178,43 @@ def x_case(fake: FakeX) -> ChannelCase:
     )
 
 
+SUBSCRIBERS_SECRET = "subscribers-s1gning-secret-0a9b8c"
+UNSUBSCRIBE_TOKEN = "unsub-T0KEN-4f8e2d1c9b7a"
+
+
+def subscriber_case(fake: FakeSubscriber) -> ChannelCase:
+    credentials = subscribers.SubscriberCredentials(
+        SUBSCRIBERS_SECRET, "https://klaxon.example", "redis://unused", True, 5, TIMEOUT
+    )
+
+    def message() -> OutboundMessage:
+        n = next(_counter)
+        unsubscribe = f"https://klaxon.example/status/unsubscribe/SUB-1/{UNSUBSCRIBE_TOKEN}"
+        return _message(
+            Channel.SUBSCRIBERS,
+            "post",
+            {
+                "meta": {"unsubscribe": unsubscribe, "documentation": "https://klaxon.example"},
+                "page": {"id": "a1b2c3d4e5f6", "status_indicator": "major"},
+                "incident": {"id": f"inc-{n}", "name": "Checkout errors", "status": "identified"},
+            },
+            {"url": f"{fake.url}/hook", "subscriber": "SUB-1"},
+        )
+
+    return ChannelCase(
+        Channel.SUBSCRIBERS,
+        fake,
+        (SUBSCRIBERS_SECRET, UNSUBSCRIBE_TOKEN),
+        lambda m: subscribers.post(m, credentials),
+        message,
+        lambda f, m: subscribers.delivery_id(m.idempotency_key),
+    )
+
+
 CASES: dict[Channel, tuple[str, Callable[[Any], ChannelCase]]] = {
     Channel.PAGERDUTY: ("fake_pagerduty", pagerduty_case),
     Channel.OPSGENIE: ("fake_opsgenie", opsgenie_case),
     Channel.STATUSPAGE: ("fake_statuspage", statuspage_case),
     Channel.X: ("fake_x", x_case),
+    Channel.SUBSCRIBERS: ("fake_subscriber", subscriber_case),
 }

@@ -114,6 +114,7 @@ def test_connection_refused_is_retryable(case: ChannelCase) -> None:
 
 
 ECHOES: dict[Channel, Callable[[str], object]] = {
+    Channel.SUBSCRIBERS: lambda s: {"error": f"bad signature for secret {s}"},
     Channel.PAGERDUTY: lambda s: {
         "status": "invalid event",
         "message": "Event object is invalid",

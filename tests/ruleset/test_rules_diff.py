@@ -94,12 +94,12 @@ rules diff: rules ({version("rules")}) -> {head} ({version(head)}) at {AT}; rule
 
 datadog  (no title)  (service search-api)
   from rule test 'search p99 above 1.5 s is SEV2 (numeric matcher)' ({head}/tests/search.yml:2) at 2026-03-16T15:00:00Z
-  field         before                 after
-  severity      SEV2                   SEV1
-  notify        pagerduty, statuspage  pagerduty, statuspage, x
-  statuspage    major/partial_outage   critical/major_outage
-  x_post        no                     yes
-  update every  1h                     30m
+  field         before                              after
+  severity      SEV2                                SEV1
+  notify        pagerduty, statuspage, subscribers  pagerduty, statuspage, x, subscribers
+  statuspage    major/partial_outage                critical/major_outage
+  x_post        no                                  yes
+  update every  1h                                  30m
 """
     )
 
@@ -140,11 +140,11 @@ def test_a_new_silence_shows_what_it_suppresses(tmp_path: Path) -> None:
 
 datadog  [prod] checkout-api p99 latency high  (service checkout-api)
   from {alerts}:1 at {AT}
-  field       before                 after
-  outcome     new                    suppressed
-  page now    yes                    no
-  notify      pagerduty, statuspage  none
-  suppressed  no                     silence 'checkout-deploy-freeze' until 2026-03-16T11:00:00Z
+  field       before                              after
+  outcome     new                                 suppressed
+  page now    yes                                 no
+  notify      pagerduty, statuspage, subscribers  none
+  suppressed  no                                  silence 'checkout-deploy-freeze' until 2026-03-16T11:00:00Z
 """
     )
 
@@ -176,7 +176,7 @@ alertmanager  (no title)  (service reporting-export)
   field           before                                       after
   outcome         suppressed                                   new
   page now        no                                           yes
-  notify          none                                         opsgenie, statuspage
+  notify          none                                         opsgenie, statuspage, subscribers
   suppressed      inhibited by 'warehouse-down-mutes-exports'  no
   inhibit target  warehouse-down-mutes-exports                 -
 """
@@ -252,7 +252,7 @@ datadog  [prod] checkout-api p99 latency high  (service checkout-api)
   field            before                                       after
   severity         SEV2                                         SEV1
   severity reason  source_severity=P2 via datadog severity map  fixed by route 'checkout-datadog'
-  notify           pagerduty, statuspage                        pagerduty, statuspage, x
+  notify           pagerduty, statuspage, subscribers           pagerduty, statuspage, x, subscribers
   statuspage       major/partial_outage                         critical/major_outage
   x_post           no                                           yes
   update every     1h                                           30m

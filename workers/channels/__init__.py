@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.messages import render
 from app.messages.render import Field, Fixture
-from workers.channels import opsgenie, pagerduty, slack, statuspage, x
+from workers.channels import opsgenie, pagerduty, slack, statuspage, subscribers, x
 from workers.channels.base import (
     MAYBE_MADE,
     RETRYABLE,
@@ -35,6 +35,7 @@ CHANNELS: dict[Channel, Notifier] = {
     Channel.STATUSPAGE: statuspage.NOTIFIER,
     Channel.X: x.NOTIFIER,
     Channel.SLACK: slack.NOTIFIER,
+    Channel.SUBSCRIBERS: subscribers.NOTIFIER,
 }
 
 

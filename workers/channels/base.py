@@ -33,6 +33,7 @@ class Channel(StrEnum):
     STATUSPAGE = "statuspage"
     X = "x"
     SLACK = "slack"
+    SUBSCRIBERS = "subscribers"
 
 
 class FailureReason(StrEnum):
@@ -234,6 +235,11 @@ class Notifier(Protocol):
         """Load the vendor's client modules before workers fork (no connection)."""
         ...
 
+    def on_timeline(self, message: OutboundMessage) -> bool:
+        """A sent or refused `message` goes on the incident's timeline (a fan-out's posts to
+        each status-page subscriber do not: the fan-out's own entry stands for them)."""
+        ...
+
 
 class BaseNotifier:
     """The optional parts of a Notifier, for channels that need none of them: a subclass sets
@@ -274,6 +280,9 @@ class BaseNotifier:
 
     def warm_up(self, credentials: Any) -> None:
         return None
+
+    def on_timeline(self, message: OutboundMessage) -> bool:
+        return True
 
 
 def configured(settings: Settings, required: tuple[str, ...]) -> bool:
