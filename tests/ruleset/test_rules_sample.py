@@ -109,7 +109,7 @@ opsgenie  [prod] checkout-api: p99 latency > 2s on web-03  (service checkout-api
   severity reason  source_severity=P2 via opsgenie severity map  fixed by route 'checkout-opsgenie'
   route            checkout (routes.yml:63)                      checkout-opsgenie (routes.yml:63)
   matched routes   production-grouping, checkout                 production-grouping, checkout-opsgenie
-  notify           pagerduty, statuspage                         pagerduty, statuspage, x
+  notify           pagerduty, statuspage, subscribers            pagerduty, statuspage, x, subscribers
   statuspage       major/partial_outage                          critical/major_outage
   x_post           no                                            yes
   update every     1h                                            30m
