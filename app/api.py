@@ -26,6 +26,7 @@ from app.resolution import (
     follow_up_lines,
 )
 from app.store.incidents import ROLES, STATUSES, Acted
+from app.store.timers import Timers
 from app.token_guard import token_accepted
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -242,12 +243,19 @@ def post_update(incident_id: str) -> tuple[dict[str, Any], int]:
 
 @blueprint.post("/incidents/<incident_id>/postmortem")
 def postmortem_status(incident_id: str) -> tuple[dict[str, Any], int]:
-    """Mark the post-mortem reviewed or published (stops the overdue reminders)."""
-    _incident(incident_id)
+    """Mark the post-mortem reviewed or published (stops the overdue reminders; published,
+    the incident's Slack channel is archived at the next tick)."""
+    incident = _incident(incident_id)
     body = _body()
     status = _choice(body, "status", ["draft", "in_review", "published"], required=True)
     klaxon = current_app.extensions["klaxon"]
     klaxon.incidents.set_postmortem(incident_id, status, _text(body, "url", 500))
+    if (
+        status == "published"
+        and incident.get("status") == "resolved"
+        and incident.get("slack_room")
+    ):
+        Timers(klaxon.redis).schedule("archive", incident_id, klaxon.clock.now())
     return {"incident": incident_id, "postmortem_status": status}, 200
 
 

@@ -131,6 +131,26 @@ def _retry() -> Any:
 
 PIN_JOB = "workers.slack_jobs.pin_to_timeline"
 SITREP_JOB = "workers.slack_jobs.refresh_sitrep"
+ARCHIVE_JOB = "workers.slack_jobs.archive_room"
+
+
+def enqueue_slack_archive(connection: redis.Redis, incident_id: str) -> str | None:
+    """Archive a resolved incident's Slack channel (its archive timer fell due): a job, as
+    every Slack call is. Returns the job id, or None if it was already there (the ledger
+    archives once whatever runs it again)."""
+    job_id = _UNSAFE.sub("_", f"slack-archive-{incident_id}")[:200]
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        ARCHIVE_JOB,
+        incident_id,
+        job_id=job_id,
+        job_timeout=60,
+        result_ttl=86400,
+        failure_ttl=30 * 86400,
+        retry=_retry(),
+    )
+    return job_id
 
 
 def enqueue_sitrep_refresh(connection: redis.Redis, incident_id: str, seq: str) -> str | None:

@@ -227,3 +227,96 @@ def test_a_new_lead_is_on_the_sitrep_without_a_lifecycle_event(
     [sitrep] = sitreps(fake_slack, room["id"], incident_id)
     assert "*Technical lead:* dana" in json.dumps(sitrep["blocks"]) and sitrep["edits"] == 1
     assert fake_slack.thread(room["id"], sitrep["ts"]) == []  # an edit, no reply
+
+
+def resolved_room(world, redis_client, clock, fake_slack) -> tuple[str, str]:
+    """A SEV2 from a webhook, its room opened, then resolved from Slack: (incident, room)."""
+    client = world.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(world, redis_client, clock)
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    klaxon(client, clock, "resolve no-data-lost Index added", room["id"], "U0CHKALICE")
+    run_worker(redis_client)
+    assert (
+        world.test_client().get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()["status"]
+        == "resolved"
+    )
+    return incident_id, room["id"]
+
+
+def tick_and_work(world, redis_client, clock) -> list[str]:
+    fired = tick(redis_client, clock, world.extensions["klaxon"].incidents)
+    run_worker(redis_client)
+    return [t.kind for t in fired]
+
+
+def test_the_room_is_archived_once_archive_after_resolution(
+    world, redis_client, clock, fake_slack
+) -> None:
+    incident_id, here = resolved_room(world, redis_client, clock, fake_slack)
+    clock.advance(7 * 86400 - 60)  # rules/slack.yml: archive_after 7d
+    assert "archive" not in tick_and_work(world, redis_client, clock)
+    assert fake_slack.calls("conversations.archive") == []
+    clock.advance(120)
+    assert "archive" in tick_and_work(world, redis_client, clock)
+    assert len(fake_slack.calls("conversations.archive")) == 1
+    assert fake_slack.channels[here]["is_archived"]
+
+    jobs.forget_runtime()
+    from workers.slack_jobs import archive_room  # a repeated job: the ledger has it
+
+    assert archive_room(incident_id) == "already sent"
+    clock.advance(86400)
+    tick_and_work(world, redis_client, clock)
+    assert len(fake_slack.calls("conversations.archive")) == 1
+    incident = world.test_client().get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()
+    archived = [e["text"] for e in incident["timeline"] if "slack archive" in e["text"]]
+    assert archived == [f"slack archive for archive_after since resolution ({here})"]
+    assert incident["slack_archived"] == "1"
+
+
+def test_publishing_the_post_mortem_archives_the_room_at_once(
+    world, redis_client, clock, fake_slack
+) -> None:
+    incident_id, here = resolved_room(world, redis_client, clock, fake_slack)
+    client = world.test_client()
+    clock.advance(3600)
+    answer = client.post(
+        f"/api/incidents/{incident_id}/postmortem", json={"status": "published"}, headers=AUTH
+    )
+    assert answer.status_code == 200
+    assert "archive" in tick_and_work(world, redis_client, clock)
+    assert len(fake_slack.calls("conversations.archive")) == 1
+    assert fake_slack.channels[here]["is_archived"]
+    clock.advance(8 * 86400)  # nothing is left to fire, and nothing archives again
+    assert "archive" not in tick_and_work(world, redis_client, clock)
+    assert len(fake_slack.calls("conversations.archive")) == 1
+    timeline = client.get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()["timeline"]
+    assert f"slack archive for post-mortem published ({here})" in [e["text"] for e in timeline]
+
+
+def test_an_archive_already_done_in_slack_counts_as_done(
+    world, redis_client, clock, fake_slack
+) -> None:
+    incident_id, here = resolved_room(world, redis_client, clock, fake_slack)
+    fake_slack.channels[here]["is_archived"] = True  # someone archived it by hand
+    clock.advance(7 * 86400 + 60)
+    assert "archive" in tick_and_work(world, redis_client, clock)
+    [call] = fake_slack.calls("conversations.archive")
+    incident = world.test_client().get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()
+    assert incident["slack_archived"] == "1"
+    texts = [e["text"] for e in incident["timeline"]]
+    assert f"slack archive for archive_after since resolution ({here})" in texts
+    assert not [t for t in texts if t.startswith("slack archive failed")]
+
+
+def test_a_team_channel_incident_is_never_archived(world, redis_client, clock, fake_slack) -> None:
+    client = world.test_client()
+    klaxon(client, clock, "declare Slow search SEV3", "C0GENERAL")
+    incident_id = client.get("/api/incidents", headers=AUTH).get_json()["incidents"][0]["id"]
+    declare_when_due(world, redis_client, clock)
+    klaxon(client, clock, f"resolve {incident_id} no-data-lost Fixed", "C0GENERAL")
+    run_worker(redis_client)
+    clock.advance(8 * 86400)
+    assert "archive" not in tick_and_work(world, redis_client, clock)
+    assert fake_slack.calls("conversations.archive") == []

@@ -152,6 +152,7 @@ def _slack(ruleset: RuleSet, incident: dict[str, Any]) -> dict[str, Any]:
         "announce": policy.announces(severity),
         "channel": team.channel,
         "invite": list(dict.fromkeys(invite)),
+        "archive_after_seconds": policy.archive_after_s,
     }
 
 

@@ -6,6 +6,8 @@
                      status update is due and again when it is late; publish the drafted
                      first public post when nobody posted one by its deadline
     postmortem:<id>  the post-mortem is still a draft when due: chase the commander
+    archive:<id>     the post-mortem was published, or rules/slack.yml's archive_after has
+                     passed since resolution: archive the incident's Slack channel (a job)
     resolve:<id>     every alert stayed resolved through the quiet period: resolve
 
 Each first changes state in Redis idempotently, then enqueues the notification only if it
@@ -25,7 +27,7 @@ from app.cadence import FIRST_POST_BY, first_post_draft, first_reminder_at, remi
 from app.logs import log
 from app.messages.public_guard import Known
 from app.messages.wording import utc
-from app.notifications import enqueue_notification
+from app.notifications import enqueue_notification, enqueue_slack_archive
 from app.pages.status import GENERAL, public_component
 from app.ruleset import RuleSet
 from app.store import keys, replies
@@ -59,6 +61,7 @@ class IncidentTimers:
             "remind": self.remind,
             "postmortem": self.postmortem,
             "resolve": self.resolve,
+            "archive": self.archive,
         }
 
     def declare(self, timer: Timer) -> None:
@@ -181,6 +184,18 @@ class IncidentTimers:
             self._notify(
                 timer.incident_id, "reminder", "postmortem-" + repr(timer.due), "postmortem_overdue"
             )
+
+    def schedule_archive(self, incident_id: str, resolved_at: float, after_s: float) -> None:
+        """The resolved incident's Slack channel is archived `after_s` after resolution, or
+        on the next tick when its post-mortem is published already."""
+        published = self.connection.hget(keys.incident(incident_id), "postmortem_status")
+        due = resolved_at if replies.text(published or "") == "published" else resolved_at + after_s
+        Timers(self.connection).schedule("archive", incident_id, due)
+
+    def archive(self, timer: Timer) -> None:
+        """The job checks that the channel is there to archive; the ledger archives it once."""
+        self._logged(timer, "archive enqueued")
+        enqueue_slack_archive(self.connection, timer.incident_id)
 
     def resolve(self, timer: Timer) -> None:
         result = self.incidents.resolve(timer.incident_id, by="quiet period")

@@ -105,6 +105,11 @@ def notify(
         IncidentTimers(rt.redis, rt.incidents, rt.ruleset).start_clocks(incident_id)
     if told.ctx.event is MessageEvent.RESOLVED and not told.drill:
         _schedule_postmortem(rt, told.ctx)
+        if told.state.get("slack_room"):  # its own Slack channel: archived in time
+            after = (told.ctx.policy.get("slack") or {}).get("archive_after_seconds")
+            IncidentTimers(rt.redis, rt.incidents, rt.ruleset).schedule_archive(
+                incident_id, float(told.ctx.incident["resolved_at"]), float(after or 7 * 86400)
+            )
         for child in release_open_children(rt.incidents, incident_id):
             why = f"{incident_id} resolved while it was open"
             enqueue_notification(rt.redis, child, MessageEvent.DECLARED.value, "released", why)

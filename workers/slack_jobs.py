@@ -66,13 +66,30 @@ def message_text(client: WebClient, channel: str, ts: str) -> str:
     return ""
 
 
+def archive_room(incident_id: str) -> str:
+    """Archive the resolved incident's Slack channel (conversations.archive), once through the
+    ledger; the timeline says so and why. Returns the vendor id, or "" when there is no
+    channel of its own to archive (or it is not resolved: a post-mortem published early)."""
+    rt = runtime()
+    incident = rt.incidents.incident(incident_id) or {}
+    channel = incident.get("slack_channel", "")
+    if incident.get("status") != "resolved" or not incident.get("slack_room") or not channel:
+        return ""
+    published = incident.get("postmortem_status") == "published"
+    why = "post-mortem published" if published else "archive_after since resolution"
+    state = {
+        name: str(incident[name]) for name in slack.NOTIFIER.state_fields if incident.get(name)
+    }
+    return deliver_once(rt, slack.NOTIFIER, slack.archive_message(incident_id, channel, why), state)
+
+
 def refresh_sitrep(incident_id: str, seq: str) -> str:
     """Edit the sitrep after a change no lifecycle event reports (a commander, a lead): one
     chat.update through the ledger, once per `seq`. Returns the vendor id, or "" when the
     incident has no sitrep yet (the declaration posts a current one)."""
     rt = runtime()
     told = load_event(rt, incident_id, MessageEvent.ACKNOWLEDGED.value, seq, "roles changed", None)
-    if told is None or not told.state.get("slack_sitrep"):
+    if told is None or not told.state.get("slack_sitrep") or told.state.get("slack_archived"):
         return ""
     rendered = render(slack.NOTIFIER, told.ctx.event, told.ctx, rt.settings.templates_dir)
     message = slack.sitrep_refresh(told.occasion, rendered, told.state)

@@ -29,6 +29,7 @@ from app.ruleset.problems import did_you_mean
 from app.ruleset.sections import BUILT_IN, Entry
 from app.ruleset.services import Service, canonical_service, spelling_key
 from app.ruleset.slackpolicy import (
+    DEFAULT_ARCHIVE_AFTER_SECONDS,
     DEFAULT_CHANNEL_SEVERITIES,
     SlackPolicy,
     SlackTeam,
@@ -382,11 +383,15 @@ class Builder(Checks):
             user_id: SlackUser(user_id, (e.value or {}).get("name", ""), e.value.get("email", ""))
             for user_id, e in self.sections.mappings["slack.users"].items()
         }
+        archive_after = self.sections.mappings.get("slack", {}).get("archive_after")
         return SlackPolicy(
             tuple(s for s, on in channel.items() if on),
             tuple(s for s, on in announce.items() if on),
             teams,
             users,
+            parse_duration(archive_after.value)
+            if archive_after and archive_after.value
+            else DEFAULT_ARCHIVE_AFTER_SECONDS,
         )
 
     # -- status page ---------------------------------------------------------------------------

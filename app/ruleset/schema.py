@@ -256,6 +256,7 @@ SLACK_CHANNEL = string(r"^#[a-z0-9][a-z0-9_-]{0,79}$", "a Slack channel such as 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,20}$"
 SLACK = obj(
     {
+        "archive_after": duration(),
         "severities": obj(
             {s: obj({"incident_channel": BOOL, "announce": BOOL}) for s in SEVERITIES}
         ),

@@ -22,6 +22,7 @@ MAPPING_SECTIONS = (
     "slack.severities",
     "slack.teams",
     "slack.users",
+    "slack",  # slack's own settings (archive_after), beside its nested sections
     "changes",
 )
 LIST_SECTIONS = ("routes", "inhibit_rules", "silences")
@@ -69,6 +70,15 @@ def gather(sources: list[SourceFile], problems: list[Problem]) -> Sections:
                 ]
             elif name in NESTED_SECTIONS:
                 for inner, mapping in value.items():
+                    if not isinstance(mapping, dict):  # a setting of its own (archive_after)
+                        _merge(
+                            sections.mappings.setdefault(name, {}),
+                            (name,),
+                            {inner: mapping},
+                            source,
+                            problems,
+                        )
+                        continue
                     _merge(
                         sections.mappings[f"{name}.{inner}"],
                         (name, inner),

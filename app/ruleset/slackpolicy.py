@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_CHANNEL_SEVERITIES = ("SEV1", "SEV2")
 DEFAULT_ANNOUNCE_CHANNEL = "#incidents"
+DEFAULT_ARCHIVE_AFTER_SECONDS = 7 * 86400  # an incident channel's life after resolution
 DEFAULT_TEAM = "default"  # the teams entry every team without its own falls back to
 
 
@@ -33,6 +34,9 @@ class SlackPolicy:
     announce_severities: tuple[str, ...] = ("SEV1", "SEV2", "SEV3")
     teams: Mapping[str, SlackTeam] = field(default_factory=dict)
     users: Mapping[str, SlackUser] = field(default_factory=dict)
+    # An incident channel is archived this long after resolution, or when its post-mortem
+    # is published, whichever comes first.
+    archive_after_s: int = DEFAULT_ARCHIVE_AFTER_SECONDS
 
     def opens_channel(self, severity: str) -> bool:
         return severity in self.channel_severities

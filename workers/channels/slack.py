@@ -167,7 +167,14 @@ class Slack(BaseNotifier):
     )
     required_env = ("SLACK_BOT_TOKEN",)
     rate_limit = RateLimit(interval_seconds=3.0, burst=5)
-    state_fields = ("slack_channel", "slack_sitrep", "slack_room", "slack_known", "slack_opened")
+    state_fields = (
+        "slack_channel",
+        "slack_sitrep",
+        "slack_room",
+        "slack_known",
+        "slack_opened",
+        "slack_archived",
+    )
 
     def credentials(self, settings: Settings, ruleset: RuleSet) -> SlackCredentials | None:
         if not configured(settings, self.required_env):
@@ -176,6 +183,8 @@ class Slack(BaseNotifier):
 
     def wants(self, occasion: Occasion, state: Mapping[str, str]) -> bool:
         slack = occasion.ctx.policy.get("slack") or {}  # rules/slack.yml, for this incident
+        if state.get("slack_archived"):
+            return False  # its channel is archived: nothing more is said there
         return bool(
             state.get("slack_sitrep") or slack.get("incident_channel") or slack.get("announce")
         )
@@ -273,6 +282,8 @@ class Slack(BaseNotifier):
             } | _known(message)
         if message.action == "update":
             return _known(message)
+        if message.action == "archive":
+            return {"slack_archived": "1"}
         return {}
 
     def warm_up(self, credentials: SlackCredentials) -> None:
@@ -293,6 +304,13 @@ def sitrep_refresh(
     message = _step("update", occasion, body, target)
     key = f"slack:{ctx.incident['id']}:roles:{occasion.seq}"
     return OutboundMessage(CHANNEL, "update", message.incident_id, "roles", key, body, target)
+
+
+def archive_message(incident_id: str, channel: str, why: str) -> OutboundMessage:
+    """The incident channel archived (conversations.archive): once per incident, whatever
+    asked first (the post-mortem published, or archive_after since resolution)."""
+    key = f"slack:{incident_id}:archive"
+    return OutboundMessage(CHANNEL, "archive", incident_id, why, key, {}, {"channel": channel})
 
 
 def _known(message: OutboundMessage) -> dict[str, str]:
@@ -337,6 +355,8 @@ def send(message: OutboundMessage, credentials: SlackCredentials) -> Receipt:
             client.conversations_invite(channel=channel, users=body["users"])
         elif message.action == "pin":
             client.pins_add(channel=channel, timestamp=target["ts"])
+        elif message.action == "archive":
+            client.conversations_archive(channel=channel)
         elif message.action == "update":
             client.chat_update(
                 channel=channel, ts=target["ts"], text=body["text"], blocks=body["blocks"]
