@@ -6,10 +6,12 @@ action taken in Slack shows in the API and on the timeline."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
+import yaml
 from conftest import SECRETS, load_fixture, post
-from fakes.environment import vendor_environment
+from fakes.environment import ROOT, vendor_environment
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from slack_requests import SLACK_ENV, command_body, reaction, send
@@ -20,6 +22,7 @@ from app.settings import Settings
 from workers import jobs
 from workers.channels import DeliveryError
 from workers.queues import queues
+from workers.slack_jobs import archive_room
 from workers.ticker import tick
 
 AUTH = {"Authorization": f"Bearer {SECRETS['KLAXON_API_TOKEN']}"}
@@ -263,9 +266,7 @@ def test_the_room_is_archived_once_archive_after_resolution(
     assert fake_slack.channels[here]["is_archived"]
 
     jobs.forget_runtime()
-    from workers.slack_jobs import archive_room  # a repeated job: the ledger has it
-
-    assert archive_room(incident_id) == "already sent"
+    assert archive_room(incident_id) == "already sent"  # a repeated job: the ledger has it
     clock.advance(86400)
     tick_and_work(world, redis_client, clock)
     assert len(fake_slack.calls("conversations.archive")) == 1
@@ -320,3 +321,53 @@ def test_a_team_channel_incident_is_never_archived(world, redis_client, clock, f
     clock.advance(8 * 86400)
     assert "archive" not in tick_and_work(world, redis_client, clock)
     assert fake_slack.calls("conversations.archive") == []
+
+
+@pytest.fixture
+def rules_with_emails(tmp_path, monkeypatch):
+    """The shipped rules, the checkout team's members given by email (one Slack knows, one it
+    does not, one rules/slack.yml maps to an id) and its secondary on-call a Slack user."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    slack_yml = yaml.safe_load((rules / "slack.yml").read_text())
+    slack_yml["slack"]["teams"]["checkout"]["members"] = [
+        "Dana@example.com",
+        "ghost@example.com",
+        "bob@example.com",
+    ]
+    slack_yml["slack"]["users"]["U0PLTCAROL"]["name"] = "checkout-secondary"
+    (rules / "slack.yml").write_text(yaml.safe_dump(slack_yml))
+    monkeypatch.setenv("KLAXON_RULES_DIR", str(rules))
+    return rules
+
+
+def test_people_are_invited_by_email_and_an_unknown_one_is_noted(
+    redis_client, clock, fake_slack, rules_with_emails, monkeypatch, redis_url
+) -> None:
+    env = vendor_environment(SECRETS, redis_url) | SLACK_ENV
+    env |= {"SLACK_BOT_TOKEN": fake_slack.token, "SLACK_API_URL": fake_slack.url + "/api/"}
+    env["KLAXON_RULES_DIR"] = str(rules_with_emails)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    jobs.forget_runtime()
+    fake_slack.users_by_email["dana@example.com"] = "U0DANA"
+    clock.set(1773479640.0)
+    app = create_app(Settings.from_env(), connection=redis_client, clock=clock)
+    client = app.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(app, redis_client, clock)
+    jobs.forget_runtime()
+
+    looked_up = sorted(
+        r.json["email"] if r.json else r.body.decode()
+        for r in fake_slack.calls("users.lookupByEmail")
+    )
+    assert len(looked_up) == 2 and "dana" in looked_up[0] and "ghost" in looked_up[1]
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    # Dana by her email, Bob by the id rules/slack.yml gives his, Carol paged by the chain.
+    assert {"U0DANA", "U0PAYBOB", "U0PLTCAROL"} <= room["members"]
+    [sitrep] = sitreps(fake_slack, room["id"], incident_id)  # the opening went on
+    assert (room["id"], sitrep["ts"]) in fake_slack.pins
+    timeline = client.get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()["timeline"]
+    [invited] = [e["text"] for e in timeline if e["text"].startswith("slack invite")]
+    assert "ghost@example.com (users_not_found)" in invited and "dana" not in invited

@@ -142,16 +142,22 @@ def _policy(ruleset: RuleSet, severity: str) -> dict[str, Any]:
 
 def _slack(ruleset: RuleSet, incident: dict[str, Any]) -> dict[str, Any]:
     """What rules/slack.yml says for this incident: its own channel or not, an announcement
-    or not, the team's channel, and who is invited (the team's members, the commander)."""
+    or not, the team's channel, and who is invited (the commander, the people its escalation
+    chain pages, the team's members: Slack ids, and emails to look up)."""
     policy, severity = ruleset.slack, incident["severity"]
     team = policy.team(incident.get("team") or "")
-    commander = policy.user_for_name(incident.get("commander") or "")
-    invite = [*([commander.user_id] if commander else []), *team.members]
+    # The people the team's escalation chain pages by name, when rules/slack.yml knows them.
+    chain = ruleset.teams.get(incident.get("team") or "")
+    paged = [name for level in (chain.escalation if chain else ()) for name in level.notify]
+    people = [incident.get("commander") or "", *paged]
+    known = [user.user_id for name in people if (user := policy.user_for_name(name))]
+    invite, emails = policy.invitees([*known, *team.members])
     return {
         "incident_channel": policy.opens_channel(severity),
         "announce": policy.announces(severity),
         "channel": team.channel,
-        "invite": list(dict.fromkeys(invite)),
+        "invite": invite,
+        "invite_emails": emails,
         "archive_after_seconds": policy.archive_after_s,
     }
 

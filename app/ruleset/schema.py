@@ -254,6 +254,7 @@ STATUSPAGE = obj(
 
 SLACK_CHANNEL = string(r"^#[a-z0-9][a-z0-9_-]{0,79}$", "a Slack channel such as #incidents")
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,20}$"
+SLACK_MEMBER = r"^([UW][A-Z0-9]{2,20}|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 SLACK = obj(
     {
         "archive_after": duration(),
@@ -265,7 +266,12 @@ SLACK = obj(
             "additionalProperties": obj(
                 {
                     "channel": SLACK_CHANNEL,
-                    "members": array(string(SLACK_USER_ID, "a Slack user id such as U024BE7LH")),
+                    "members": array(
+                        string(
+                            SLACK_MEMBER,
+                            "a Slack user id such as U024BE7LH, or an email (looked up)",
+                        )
+                    ),
                 }
             ),
             "propertyNames": {"pattern": NAME},

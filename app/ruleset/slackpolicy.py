@@ -25,7 +25,9 @@ class SlackUser:
 @dataclass(frozen=True, slots=True)
 class SlackTeam:
     channel: str  # where the team's announcements (and lower severities) go
-    members: tuple[str, ...] = ()  # Slack user ids invited to each of its incident channels
+    # Invited to each of its incident channels: Slack user ids, or emails looked up in the
+    # workspace (users.lookupByEmail) when the channel opens.
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,20 @@ class SlackPolicy:
         """The mapped responder name, else what Slack calls the user (their handle)."""
         user = self.users.get(user_id)
         return user.name if user else fallback
+
+    def invitees(self, people: list[str]) -> tuple[list[str], list[str]]:
+        """(Slack user ids, emails to look up) of the people to invite, each once: a member
+        given by email whom `users` names by id is invited by that id."""
+        ids: list[str] = []
+        emails: list[str] = []
+        for person in people:
+            if "@" not in person:
+                ids.append(person)
+                continue
+            email = person.lower()
+            known = next((u for u in self.users.values() if u.email.lower() == email), None)
+            (ids if known else emails).append(known.user_id if known else email)
+        return list(dict.fromkeys(ids)), list(dict.fromkeys(emails))
 
     def user_for_name(self, name: str) -> SlackUser | None:
         """The Slack user a responder name belongs to (commanders are recorded by name)."""

@@ -235,8 +235,10 @@ class Slack(BaseNotifier):
             _step("create", occasion, {"name": name}, {}),
             _step("topic", occasion, {"topic": escape(rendered["topic"])}, room),
         ]
-        if slack.get("invite"):
-            steps.append(_step("invite", occasion, {"users": ",".join(slack["invite"])}, room))
+        if slack.get("invite") or slack.get("invite_emails"):
+            people = {"users": ",".join(slack.get("invite") or [])}
+            people["emails"] = ",".join(slack.get("invite_emails") or [])
+            steps.append(_step("invite", occasion, people, room))
         steps += [
             _step("sitrep", occasion, sitrep, room),
             _step("pin", occasion, {}, room | {"ts": "$slack_sitrep"}),
@@ -352,7 +354,7 @@ def send(message: OutboundMessage, credentials: SlackCredentials) -> Receipt:
         if message.action == "topic":
             client.conversations_setTopic(channel=channel, topic=body["topic"])
         elif message.action == "invite":
-            client.conversations_invite(channel=channel, users=body["users"])
+            return _invite(client, channel, body)
         elif message.action == "pin":
             client.pins_add(channel=channel, timestamp=target["ts"])
         elif message.action == "archive":
@@ -374,6 +376,28 @@ def send(message: OutboundMessage, credentials: SlackCredentials) -> Receipt:
                 CHANNEL, vendor_id=str(posted["ts"]), detail={"channel": str(posted["channel"])}
             )
     return Receipt(CHANNEL, vendor_id=channel)
+
+
+def _invite(client: WebClient, channel: str, body: Mapping[str, Any]) -> Receipt:
+    """Invite the ids and the people found by their emails (users.lookupByEmail). An email
+    Slack cannot find (or may not look up) is left out and named in the receipt's note, on
+    the timeline: one missing person never keeps the others out of the room."""
+    users = [u for u in str(body.get("users", "")).split(",") if u]
+    missing = []
+    for email in (e for e in str(body.get("emails", "")).split(",") if e):
+        try:
+            found = client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            error = _from_slack(exc)
+            if error.retryable:
+                raise error from None
+            missing.append(f"{email} ({exc.response.get('error') or 'not found'})")
+            continue
+        users.append(str(found["user"]["id"]))
+    if users:
+        client.conversations_invite(channel=channel, users=",".join(dict.fromkeys(users)))
+    note = f"not invited, not found in Slack: {', '.join(missing)}" if missing else ""
+    return Receipt(CHANNEL, vendor_id=channel, detail={"note": note} if note else {})
 
 
 def already_made(message: OutboundMessage, credentials: SlackCredentials) -> Receipt | None:
