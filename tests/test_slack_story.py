@@ -371,3 +371,23 @@ def test_people_are_invited_by_email_and_an_unknown_one_is_noted(
     timeline = client.get(f"/api/incidents/{incident_id}", headers=AUTH).get_json()["timeline"]
     [invited] = [e["text"] for e in timeline if e["text"].startswith("slack invite")]
     assert "ghost@example.com (users_not_found)" in invited and "dana" not in invited
+
+
+def test_a_post_mortem_published_before_resolution_archives_at_resolution(
+    world, redis_client, clock, fake_slack
+) -> None:
+    client = world.test_client()
+    incident_id = post(client, load_fixture("datadog", "triggered")).get_json()["incident"]
+    declare_when_due(world, redis_client, clock)
+    room = next(c for c in fake_slack.channels.values() if c["name"].startswith("inc-"))
+    published = client.post(
+        f"/api/incidents/{incident_id}/postmortem", json={"status": "published"}, headers=AUTH
+    )
+    assert published.status_code == 200
+    assert "archive" not in tick_and_work(world, redis_client, clock)  # still open: kept
+    assert not fake_slack.channels[room["id"]]["is_archived"]
+    klaxon(client, clock, "resolve no-data-lost Fixed", room["id"], "U0CHKALICE")
+    run_worker(redis_client)
+    assert "archive" in tick_and_work(world, redis_client, clock)
+    assert fake_slack.channels[room["id"]]["is_archived"]
+    assert len(fake_slack.calls("conversations.archive")) == 1
