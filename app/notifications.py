@@ -132,44 +132,47 @@ def _retry() -> Any:
 PIN_JOB = "workers.slack_jobs.pin_to_timeline"
 SITREP_JOB = "workers.slack_jobs.refresh_sitrep"
 ARCHIVE_JOB = "workers.slack_jobs.archive_room"
+SUBSCRIBER_JOB = "workers.subscriber_jobs.post_to_subscriber"
+
+
+def _enqueue_once(
+    connection: redis.Redis,
+    queue: str,
+    job: str,
+    job_id: str,
+    args: tuple[Any, ...],
+    timeout: int = 60,
+    failure_days: int = 30,
+) -> str | None:
+    """Enqueue a job outside the incident's chain (a Slack call, a subscriber's post), with
+    the retries every notification has; the same `job_id` twice does nothing. Returns the job
+    id, or None if it was already there (the ledger sends once whatever runs it again)."""
+    if Job.exists(job_id, connection=connection):
+        return None
+    Queue(queue, connection=connection, serializer=JSONSerializer).enqueue(
+        job,
+        *args,
+        job_id=job_id,
+        job_timeout=timeout,
+        result_ttl=86400,
+        failure_ttl=failure_days * 86400,
+        retry=_retry(),
+    )
+    return job_id
 
 
 def enqueue_slack_archive(connection: redis.Redis, incident_id: str) -> str | None:
     """Archive a resolved incident's Slack channel (its archive timer fell due): a job, as
-    every Slack call is. Returns the job id, or None if it was already there (the ledger
-    archives once whatever runs it again)."""
+    every Slack call is."""
     job_id = _UNSAFE.sub("_", f"slack-archive-{incident_id}")[:200]
-    if Job.exists(job_id, connection=connection):
-        return None
-    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
-        ARCHIVE_JOB,
-        incident_id,
-        job_id=job_id,
-        job_timeout=60,
-        result_ttl=86400,
-        failure_ttl=30 * 86400,
-        retry=_retry(),
-    )
-    return job_id
+    return _enqueue_once(connection, NOTIFY_QUEUE, ARCHIVE_JOB, job_id, (incident_id,))
 
 
 def enqueue_sitrep_refresh(connection: redis.Redis, incident_id: str, seq: str) -> str | None:
     """Edit the incident's Slack sitrep after a change no lifecycle event tells the channels
-    (a commander, a lead). Once per (incident, seq); returns the job id, or None."""
+    (a commander, a lead). Once per (incident, seq)."""
     job_id = _UNSAFE.sub("_", f"slack-sitrep-{incident_id}-{seq}")[:200]
-    if Job.exists(job_id, connection=connection):
-        return None
-    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
-        SITREP_JOB,
-        incident_id,
-        seq,
-        job_id=job_id,
-        job_timeout=60,
-        result_ttl=86400,
-        failure_ttl=30 * 86400,
-        retry=_retry(),
-    )
-    return job_id
+    return _enqueue_once(connection, NOTIFY_QUEUE, SITREP_JOB, job_id, (incident_id, seq))
 
 
 def enqueue_slack_pin(
@@ -177,26 +180,9 @@ def enqueue_slack_pin(
 ) -> str | None:
     """Put a message pinned in an incident's Slack channel on its timeline: a job, because
     reading the message's text is a Slack API call, and Slack wants its answer in 3 s. Once
-    per (channel, message, person); returns the job id, or None if it was already there."""
+    per (channel, message, person)."""
     job_id = _UNSAFE.sub("_", f"slack-pin-{channel}-{ts}-{by}")[:200]
-    if Job.exists(job_id, connection=connection):
-        return None
-    Queue(NOTIFY_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
-        PIN_JOB,
-        incident_id,
-        channel,
-        ts,
-        by,
-        job_id=job_id,
-        job_timeout=60,
-        result_ttl=86400,
-        failure_ttl=30 * 86400,
-        retry=_retry(),
-    )
-    return job_id
-
-
-SUBSCRIBER_JOB = "workers.subscriber_jobs.post_to_subscriber"
+    return _enqueue_once(connection, NOTIFY_QUEUE, PIN_JOB, job_id, (incident_id, channel, ts, by))
 
 
 def subscriber_job_id(key: str) -> str:
@@ -207,21 +193,15 @@ def subscriber_job_id(key: str) -> str:
 def enqueue_subscriber_post(
     connection: redis.Redis, fan_out: dict[str, Any], subscriber_id: str, job_key: str
 ) -> str | None:
-    """Enqueue one status-page subscriber's post of a public update on the public queue, with
-    the retries every notification has (workers/channels/subscribers.py fans out). Enqueuing
-    the same post twice does nothing; returns the job id, or None if it was already there.
-    No failure callback: a subscriber's endpoint failing is not the incident's news."""
-    job_id = subscriber_job_id(job_key)
-    if Job.exists(job_id, connection=connection):
-        return None
-    Queue(PUBLIC_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+    """Enqueue one status-page subscriber's post of a public update on the public queue
+    (workers/channels/subscribers.py fans out). No failure callback: a subscriber's endpoint
+    failing is not the incident's news."""
+    return _enqueue_once(
+        connection,
+        PUBLIC_QUEUE,
         SUBSCRIBER_JOB,
-        fan_out,
-        subscriber_id,
-        job_id=job_id,
-        job_timeout=120,
-        result_ttl=86400,
-        failure_ttl=7 * 86400,
-        retry=_retry(),
+        subscriber_job_id(job_key),
+        (fan_out, subscriber_id),
+        timeout=120,
+        failure_days=7,
     )
-    return job_id
